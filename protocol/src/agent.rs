@@ -1,0 +1,266 @@
+//! The agent side: `/v1/ws/agent` (agents and supervisors).
+
+use serde::{Deserialize, Serialize};
+
+use crate::common::{
+    AgentCloseReason, AgentState, ClientId, CloseReason, ComplaintSignal, ConductFlag, ConsentOutcome, Priority, Role,
+    SessionId, SessionView, TransferTarget,
+};
+
+/// Query parameters of `GET /v1/ws/agent`.
+///
+/// `agent` is the roster id. `token` is reserved for authentication (a later
+/// version will require it; an `Authorization: Bearer ...` header will be
+/// accepted as well); today it is not checked. `last_seq` is the highest `seq`
+/// the client has seen on an earlier connection, to replay what it missed.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentConnectParams {
+    #[serde(default)]
+    pub agent: Option<String>,
+    #[serde(default)]
+    pub token: Option<String>,
+    #[serde(default)]
+    pub last_seq: Option<u64>,
+}
+
+/// What an agent asks to be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AvailabilityRequest {
+    /// Accept sessions.
+    Available,
+    /// Pause intake (give a `reason`).
+    Break,
+    /// Stop: refused with `open_sessions` while sessions are open (transfer them first).
+    Offline,
+}
+
+/// What an agent sends. Every command has an `id` and is answered by one `ack` or `error`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum AgentCommand {
+    SetAvailability {
+        id: ClientId,
+        state: AvailabilityRequest,
+        /// Why, for a break.
+        #[serde(default)]
+        reason: Option<String>,
+    },
+    /// A message to the customer of one of your sessions.
+    Reply { id: ClientId, session: SessionId, text: String },
+    /// You are typing (shown to the customer).
+    Typing { id: ClientId, session: SessionId },
+    /// Ask the customer whether the problem is resolved (do this before closing as `resolved`).
+    AskResolved { id: ClientId, session: SessionId },
+    /// Hand the session to another agent or group, with a handoff note for the next handler.
+    /// Cross-group transfers ask the customer's consent first unless `skip_consent`
+    /// (which is recorded as a conduct flag).
+    Transfer {
+        id: ClientId,
+        session: SessionId,
+        to: TransferTarget,
+        #[serde(default)]
+        note: String,
+        #[serde(default)]
+        skip_consent: bool,
+    },
+    /// End a session, with a reason.
+    Close { id: ClientId, session: SessionId, reason: AgentCloseReason },
+    /// Keep-alive / round-trip probe; always acked.
+    Ping { id: ClientId },
+}
+
+impl AgentCommand {
+    /// Every `type` this endpoint accepts.
+    pub const TYPES: &'static [&'static str] =
+        &["set_availability", "reply", "typing", "ask_resolved", "transfer", "close", "ping"];
+
+    pub fn id(&self) -> &str {
+        match self {
+            AgentCommand::SetAvailability { id, .. }
+            | AgentCommand::Reply { id, .. }
+            | AgentCommand::Typing { id, .. }
+            | AgentCommand::AskResolved { id, .. }
+            | AgentCommand::Transfer { id, .. }
+            | AgentCommand::Close { id, .. }
+            | AgentCommand::Ping { id } => id,
+        }
+    }
+}
+
+/// Why a session left an agent's list: `{"kind": "closed", "reason": ...}` or
+/// `{"kind": "transferred", "target": {...}}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum SessionEndedWhy {
+    Closed { reason: CloseReason },
+    Transferred { target: TransferTarget },
+}
+
+/// What the server sends to an agent.
+///
+/// `welcome`, `ack`, `error`, `shutdown` and `customer_typing` belong to the
+/// connection and carry no `seq`; every other message belongs to the agent's
+/// stream and carries `seq` (1, 2, 3... per agent, kept across reconnects while
+/// the server runs).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerToAgent {
+    /// First message on every connection.
+    Welcome {
+        agent: String,
+        name: String,
+        role: Role,
+        /// True when the agent had a stream before (a reconnect).
+        resumed: bool,
+        /// The highest `seq` sent so far in this agent's stream (before this connection's replay).
+        last_seq: u64,
+        /// False when messages after the client's `last_seq` are no longer kept;
+        /// the `state` message that follows is the truth.
+        replay_complete: bool,
+    },
+    Ack {
+        id: ClientId,
+        #[serde(default)]
+        duplicate: bool,
+    },
+    Error {
+        id: Option<ClientId>,
+        code: String,
+        message: String,
+    },
+    Shutdown {
+        reason: String,
+    },
+    /// Your state and every open session with history and notes. Sent on every
+    /// connect (after a reconnect within the grace period it lists the sessions you got back)
+    /// and on every state change.
+    State {
+        seq: u64,
+        state: AgentState,
+        sessions: Vec<SessionView>,
+    },
+    /// A session is now yours (with its history and handoff notes).
+    SessionAssigned {
+        seq: u64,
+        session: SessionView,
+    },
+    CustomerMessage {
+        seq: u64,
+        session: SessionId,
+        text: String,
+    },
+    /// Ephemeral: no `seq`, not replayed.
+    CustomerTyping {
+        session: SessionId,
+    },
+    /// The customer's message has waited the warning time (1 minute by default): reply now.
+    ReplyWarning {
+        seq: u64,
+        session: SessionId,
+        waited_ms: u64,
+    },
+    /// The customer's message has waited the violation time (3 minutes by default): recorded against you.
+    SlowReply {
+        seq: u64,
+        session: SessionId,
+        waited_ms: u64,
+    },
+    /// The customer answered (or did not answer in time) a cross-group transfer prompt.
+    ConsentOutcome {
+        seq: u64,
+        session: SessionId,
+        outcome: ConsentOutcome,
+    },
+    /// The customer answered `ask_resolved`.
+    ResolveAnswer {
+        seq: u64,
+        session: SessionId,
+        resolved: bool,
+    },
+    /// Complaint tendency detected: this session needs attention first.
+    PriorityRaised {
+        seq: u64,
+        session: SessionId,
+        priority: Priority,
+        signal: ComplaintSignal,
+    },
+    /// The session is no longer yours.
+    SessionEnded {
+        seq: u64,
+        session: SessionId,
+        why: SessionEndedWhy,
+    },
+    /// A conduct flag was recorded against you.
+    ConductFlagged {
+        seq: u64,
+        flag: ConductFlag,
+    },
+    /// Supervisors only: an agent's slow-reply violation.
+    AlertSlowReply {
+        seq: u64,
+        agent: String,
+        session: SessionId,
+        group: String,
+    },
+    /// Supervisors only: a conduct flag raised against any agent.
+    AlertConductFlagged {
+        seq: u64,
+        flag: ConductFlag,
+    },
+    /// Supervisors only: complaint tendency in a session.
+    AlertComplaintTendency {
+        seq: u64,
+        session: SessionId,
+        group: String,
+        #[serde(default)]
+        agent: Option<String>,
+        signal: ComplaintSignal,
+    },
+}
+
+impl ServerToAgent {
+    /// The message's `seq`, for messages that belong to the agent's stream.
+    pub fn seq(&self) -> Option<u64> {
+        match self {
+            ServerToAgent::State { seq, .. }
+            | ServerToAgent::SessionAssigned { seq, .. }
+            | ServerToAgent::CustomerMessage { seq, .. }
+            | ServerToAgent::ReplyWarning { seq, .. }
+            | ServerToAgent::SlowReply { seq, .. }
+            | ServerToAgent::ConsentOutcome { seq, .. }
+            | ServerToAgent::ResolveAnswer { seq, .. }
+            | ServerToAgent::PriorityRaised { seq, .. }
+            | ServerToAgent::SessionEnded { seq, .. }
+            | ServerToAgent::ConductFlagged { seq, .. }
+            | ServerToAgent::AlertSlowReply { seq, .. }
+            | ServerToAgent::AlertConductFlagged { seq, .. }
+            | ServerToAgent::AlertComplaintTendency { seq, .. } => Some(*seq),
+            ServerToAgent::Welcome { .. }
+            | ServerToAgent::Ack { .. }
+            | ServerToAgent::Error { .. }
+            | ServerToAgent::Shutdown { .. }
+            | ServerToAgent::CustomerTyping { .. } => None,
+        }
+    }
+
+    /// Sets `seq` on a message that belongs to the stream (no-op otherwise).
+    pub fn set_seq(&mut self, value: u64) {
+        match self {
+            ServerToAgent::State { seq, .. }
+            | ServerToAgent::SessionAssigned { seq, .. }
+            | ServerToAgent::CustomerMessage { seq, .. }
+            | ServerToAgent::ReplyWarning { seq, .. }
+            | ServerToAgent::SlowReply { seq, .. }
+            | ServerToAgent::ConsentOutcome { seq, .. }
+            | ServerToAgent::ResolveAnswer { seq, .. }
+            | ServerToAgent::PriorityRaised { seq, .. }
+            | ServerToAgent::SessionEnded { seq, .. }
+            | ServerToAgent::ConductFlagged { seq, .. }
+            | ServerToAgent::AlertSlowReply { seq, .. }
+            | ServerToAgent::AlertConductFlagged { seq, .. }
+            | ServerToAgent::AlertComplaintTendency { seq, .. } => *seq = value,
+            _ => {}
+        }
+    }
+}

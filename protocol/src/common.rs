@@ -1,0 +1,196 @@
+//! Types shared by the customer and agent sides of the protocol.
+//!
+//! Times named `*_ms` with a point in time (`at_ms`, `assigned_at_ms`...) are
+//! milliseconds on the server's business clock since the server started (the
+//! clock may be scaled in demos and tests); durations (`waited_ms`,
+//! `timeout_ms`...) are business milliseconds.
+
+use serde::{Deserialize, Serialize};
+
+/// A client-chosen command id (1 to 64 characters), echoed in the `ack` or `error`.
+pub type ClientId = String;
+
+/// A session id: a positive integer chosen by the server (below 2^53, safe in JavaScript).
+pub type SessionId = u64;
+
+/// Queue priority: higher is served first.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Priority {
+    #[default]
+    Normal,
+    High,
+    Urgent,
+}
+
+/// A customer's rating of a closed session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rating {
+    Satisfied,
+    Dissatisfied,
+}
+
+/// An agent's state as the dispatcher sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AgentState {
+    /// Online and below capacity: may be assigned sessions.
+    Available,
+    /// Online and at capacity.
+    Busy,
+    /// On a break: no new sessions.
+    OnBreak,
+    /// Connection lost; sessions kept for the grace period.
+    Disconnected,
+    /// Connected but not accepting sessions (the state right after connecting).
+    Offline,
+}
+
+/// What an agent is in the roster.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Agent,
+    Supervisor,
+}
+
+/// Why an agent closes a session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AgentCloseReason {
+    Resolved,
+    CustomerUnresponsive,
+    Duplicate,
+    Abusive,
+    Other,
+}
+
+/// How a session ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CloseReason {
+    AgentResolved,
+    AgentCustomerUnresponsive,
+    AgentDuplicate,
+    AgentAbusive,
+    AgentOther,
+    /// The customer left (`leave`).
+    CustomerLeft,
+    /// The customer was silent too long after the agent's last reply.
+    CustomerIdle,
+    /// The customer's connection dropped and did not resume within the grace period.
+    CustomerLost,
+}
+
+/// The customer's answer to a cross-group transfer prompt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsentOutcome {
+    Accepted,
+    Declined,
+    TimedOut,
+}
+
+/// Where a transfer goes: `{"kind": "agent", "id": "bob"}` or `{"kind": "group", "id": "refunds"}`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "id", rename_all = "snake_case")]
+pub enum TransferTarget {
+    Agent(String),
+    Group(String),
+}
+
+/// Who said something in a session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Speaker {
+    Customer,
+    Agent,
+}
+
+/// One message of a session's history.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    pub at_ms: u64,
+    pub from: Speaker,
+    /// The agent's id when `from` is `agent`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
+    pub text: String,
+}
+
+/// The text a transferring agent left for the next one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HandoffNote {
+    pub from: String,
+    pub target: TransferTarget,
+    pub at_ms: u64,
+    pub text: String,
+}
+
+/// A session as an agent sees it: who, where, the history and handoff notes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionView {
+    pub session: SessionId,
+    pub group: String,
+    #[serde(default)]
+    pub customer_name: Option<String>,
+    pub priority: Priority,
+    pub history: Vec<HistoryEntry>,
+    pub notes: Vec<HandoffNote>,
+    /// When the oldest unanswered customer message arrived, if any.
+    #[serde(default)]
+    pub unanswered_since_ms: Option<u64>,
+    /// When this agent's reply timer started, if it runs.
+    #[serde(default)]
+    pub reply_clock_since_ms: Option<u64>,
+    pub assigned_at_ms: u64,
+}
+
+/// A prohibited operation the router recorded against an agent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConductKind {
+    TransferWithoutConsent,
+    TransferPingPong,
+    TransferDumpingLateSession,
+    TransferTooMany,
+    BreakWhileCustomersWait,
+    BreakAfterAssignment,
+    BreakTooMany,
+    BreakTooLong,
+    CloseUnanswered,
+    CloseUnconfirmed,
+    DisconnectShedding,
+}
+
+/// A conduct flag: what the agent did, when, in which session.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConductFlag {
+    pub agent: String,
+    #[serde(default)]
+    pub session: Option<SessionId>,
+    pub kind: ConductKind,
+    /// The handbook's category: `malicious_transfer`, `abusive_break`, `agent_close`, `disconnect_shedding`.
+    pub category: String,
+    pub at_ms: u64,
+}
+
+/// A sign that a customer may complain.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ComplaintSignal {
+    PhoneRequest,
+    AbusiveLanguage,
+    RepeatedQuestion,
+    MessageBurst,
+}
+
+/// Where a customer's session stands (sent in the customer's `welcome`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum SessionStatus {
+    Waiting { group: String, position: u32 },
+    Assigned { group: String, agent_name: String, consent_pending: bool },
+    Closed { reason: CloseReason, can_rate: bool },
+}

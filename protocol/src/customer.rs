@@ -1,0 +1,154 @@
+//! The customer side: `/v1/ws/customer`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::common::{ClientId, CloseReason, Priority, Rating, SessionId, SessionStatus};
+
+/// Query parameters of `GET /v1/ws/customer`.
+///
+/// A new chat gives `group` (and optionally `name`, `priority`); a resume gives
+/// `token` (from the first `welcome`) and `last_seq` (the highest `seq` the
+/// client has seen, 0 if none).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerConnectParams {
+    #[serde(default)]
+    pub group: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub priority: Option<Priority>,
+    #[serde(default)]
+    pub token: Option<String>,
+    #[serde(default)]
+    pub last_seq: Option<u64>,
+}
+
+/// What a customer sends. Every command has an `id` and is answered by one `ack` or `error`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum CustomerCommand {
+    /// A chat message to the agent (or, while waiting, kept for the agent who takes the session).
+    Message { id: ClientId, text: String },
+    /// The customer is typing (shown to the agent).
+    Typing { id: ClientId },
+    /// The answer to a `consent_request`.
+    Consent { id: ClientId, accept: bool },
+    /// The answer to a `resolve_request`.
+    ConfirmResolved { id: ClientId, resolved: bool },
+    /// Rate the session after it closed (`closed.can_rate` was true).
+    Rate { id: ClientId, rating: Rating },
+    /// End the chat.
+    Leave { id: ClientId },
+    /// Keep-alive / round-trip probe; always acked.
+    Ping { id: ClientId },
+}
+
+impl CustomerCommand {
+    /// Every `type` this endpoint accepts.
+    pub const TYPES: &'static [&'static str] =
+        &["message", "typing", "consent", "confirm_resolved", "rate", "leave", "ping"];
+
+    pub fn id(&self) -> &str {
+        match self {
+            CustomerCommand::Message { id, .. }
+            | CustomerCommand::Typing { id }
+            | CustomerCommand::Consent { id, .. }
+            | CustomerCommand::ConfirmResolved { id, .. }
+            | CustomerCommand::Rate { id, .. }
+            | CustomerCommand::Leave { id }
+            | CustomerCommand::Ping { id } => id,
+        }
+    }
+}
+
+/// What the server sends to a customer.
+///
+/// `welcome`, `ack`, `error`, `shutdown` and `agent_typing` belong to the
+/// connection and carry no `seq`; every other message belongs to the session
+/// and carries `seq` (1, 2, 3... per session, kept across resumes).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerToCustomer {
+    /// First message on every connection: the session and its resume token.
+    Welcome {
+        session: SessionId,
+        /// Secret: resume with `?token=...&last_seq=...`. Never share or log it.
+        token: String,
+        group: String,
+        /// True when this connection resumed an existing session.
+        resumed: bool,
+        /// The highest `seq` sent so far in this session (before this connection's replay).
+        last_seq: u64,
+        /// False when some messages after the client's `last_seq` are no longer
+        /// kept: the client missed something and should rely on `status`.
+        replay_complete: bool,
+        #[serde(default)]
+        status: Option<SessionStatus>,
+    },
+    /// The command with this `id` was accepted. `duplicate` is true when the
+    /// same `id` was already accepted before (a retry after a resume): it was not applied twice.
+    Ack {
+        id: ClientId,
+        #[serde(default)]
+        duplicate: bool,
+    },
+    /// The command with this `id` (or, when `id` is null, the frame or connection) was refused.
+    Error { id: Option<ClientId>, code: String, message: String },
+    /// The server is shutting down; the connection closes with 1001 next. Resume later.
+    Shutdown { reason: String },
+    /// Waiting in the queue: position 1 is next.
+    Queued { seq: u64, group: String, position: u32, estimated_wait_ms: u64 },
+    /// Nobody in the group is online now.
+    NoAgentOnline {
+        seq: u64,
+        group: String,
+        #[serde(default)]
+        service_hours: Option<String>,
+    },
+    /// An agent took the session (also after a transfer).
+    Assigned { seq: u64, agent_name: String },
+    /// A message from the agent.
+    AgentMessage { seq: u64, agent_name: String, text: String },
+    /// The agent is typing (ephemeral: no `seq`, not replayed).
+    AgentTyping {},
+    /// The agent wants to move the chat to another skill group: answer with `consent`.
+    ConsentRequest { seq: u64, to_group: String, to_group_name: String, timeout_ms: u64 },
+    /// The agent asks whether the problem is resolved: answer with `confirm_resolved`.
+    ResolveRequest { seq: u64 },
+    /// The session ended. `can_rate`: a `rate` command is accepted now.
+    Closed { seq: u64, reason: CloseReason, can_rate: bool },
+}
+
+impl ServerToCustomer {
+    /// The message's `seq`, for messages that belong to the session.
+    pub fn seq(&self) -> Option<u64> {
+        match self {
+            ServerToCustomer::Queued { seq, .. }
+            | ServerToCustomer::NoAgentOnline { seq, .. }
+            | ServerToCustomer::Assigned { seq, .. }
+            | ServerToCustomer::AgentMessage { seq, .. }
+            | ServerToCustomer::ConsentRequest { seq, .. }
+            | ServerToCustomer::ResolveRequest { seq }
+            | ServerToCustomer::Closed { seq, .. } => Some(*seq),
+            ServerToCustomer::Welcome { .. }
+            | ServerToCustomer::Ack { .. }
+            | ServerToCustomer::Error { .. }
+            | ServerToCustomer::Shutdown { .. }
+            | ServerToCustomer::AgentTyping {} => None,
+        }
+    }
+
+    /// Sets `seq` on a message that belongs to the session (no-op otherwise).
+    pub fn set_seq(&mut self, value: u64) {
+        match self {
+            ServerToCustomer::Queued { seq, .. }
+            | ServerToCustomer::NoAgentOnline { seq, .. }
+            | ServerToCustomer::Assigned { seq, .. }
+            | ServerToCustomer::AgentMessage { seq, .. }
+            | ServerToCustomer::ConsentRequest { seq, .. }
+            | ServerToCustomer::ResolveRequest { seq }
+            | ServerToCustomer::Closed { seq, .. } => *seq = value,
+            _ => {}
+        }
+    }
+}
