@@ -1,0 +1,136 @@
+//! Conduct flags: prohibited operations, recorded against the agent, told to
+//! the agent and to supervisors, and kept in the agent's record.
+
+use super::ids::SessionId;
+use super::input::TransferTarget;
+use super::output::{AgentNotice, ConductFlag, ConductKind, Event, SupervisorNotice};
+use super::snapshot::AgentRecord;
+use super::state::{AgentIdx, GroupIdx, Presence};
+use super::timers::Timer;
+use super::{Output, Router};
+
+impl Router {
+    pub(super) fn flag(&mut self, agent: AgentIdx, session: Option<SessionId>, kind: ConductKind) {
+        let flag = ConductFlag { agent: self.agents[agent as usize].id.clone(), session, kind, at: self.now };
+        let record = &mut self.agents[agent as usize].record;
+        *record.flag_counts.entry(kind.label().to_string()).or_default() += 1;
+        if record.recent_flags.len() == AgentRecord::RECENT_FLAGS {
+            record.recent_flags.remove(0);
+        }
+        record.recent_flags.push(flag.clone());
+        self.notify_agent(agent, AgentNotice::ConductFlagged { flag: flag.clone() });
+        self.emit(Output::ToSupervisors { notice: SupervisorNotice::ConductFlagged { flag: flag.clone() } });
+        self.event(Event::ConductFlagged { flag });
+    }
+
+    /// Which malicious-transfer rules a transfer breaks.
+    pub(super) fn transfer_flags(
+        &self,
+        session: SessionId,
+        from: AgentIdx,
+        target: &TransferTarget,
+        late: bool,
+        without_consent: bool,
+    ) -> Vec<ConductKind> {
+        let s = &self.sessions[&session];
+        let rules = &self.config.rules.transfers;
+        let mut kinds = Vec::new();
+        if without_consent {
+            kinds.push(ConductKind::TransferWithoutConsent);
+        }
+        // Ping-pong: straight back to where the session just came from.
+        if let Some(last) = s.transfers.last() {
+            let back = match target {
+                TransferTarget::Agent(id) => self.agents[last.from as usize].id == *id,
+                TransferTarget::Group(id) => {
+                    self.groups[last.from_group as usize].id == *id && last.from_group != s.group
+                }
+            };
+            if back && self.now.since(last.at) <= rules.ping_pong_window && last.from != from {
+                kinds.push(ConductKind::TransferPingPong);
+            }
+        }
+        if late {
+            kinds.push(ConductKind::TransferDumpingLateSession);
+        }
+        if s.transfers.len() as u32 + 1 > rules.max_per_session {
+            kinds.push(ConductKind::TransferTooMany);
+        }
+        kinds
+    }
+
+    /// Has the customer's message waited past the warning (a transfer now
+    /// would dump a session about to breach)?
+    pub(super) fn reply_is_late(&self, session: SessionId) -> bool {
+        let s = &self.sessions[&session];
+        s.reply_clock_since.is_some_and(|since| self.now.since(since) >= self.config.rules.reply_warning)
+    }
+
+    /// Which abusive-break rules a break requested now breaks.
+    pub(super) fn break_flags(&self, agent: AgentIdx) -> Vec<ConductKind> {
+        let rules = &self.config.rules.breaks;
+        let a = &self.agents[agent as usize];
+        let mut kinds = Vec::new();
+        let customers_wait = a.memberships.iter().any(|&(g, _)| {
+            self.groups[g as usize]
+                .waiting_since
+                .first()
+                .is_some_and(|(since, _)| self.now.since(*since) >= rules.blocked_wait)
+        });
+        if customers_wait {
+            kinds.push(ConductKind::BreakWhileCustomersWait);
+        }
+        if a.last_assigned_at.is_some_and(|at| self.now.since(at) <= rules.after_assignment) {
+            kinds.push(ConductKind::BreakAfterAssignment);
+        }
+        if a.shift.breaks + 1 > rules.max_per_shift {
+            kinds.push(ConductKind::BreakTooMany);
+        }
+        kinds
+    }
+
+    /// Starts the timer that flags a break running past the shift's allowance.
+    pub(super) fn arm_break_allowance(&mut self, agent: AgentIdx) {
+        let allowance = self.config.rules.breaks.max_total_per_shift;
+        let a = &mut self.agents[agent as usize];
+        if a.shift.break_too_long_flagged {
+            return;
+        }
+        let left = allowance.saturating_sub(std::time::Duration::from_millis(a.shift.break_time_ms));
+        let mut timer = a.break_timer.take();
+        self.timers.arm(&mut timer, self.now + left, Timer::BreakAllowance(agent));
+        self.agents[agent as usize].break_timer = timer;
+    }
+
+    pub(super) fn fire_break_allowance(&mut self, agent: AgentIdx) {
+        let a = &mut self.agents[agent as usize];
+        a.break_timer = None;
+        if matches!(a.presence, Presence::OnBreak { .. }) && !a.shift.break_too_long_flagged {
+            a.shift.break_too_long_flagged = true;
+            self.flag(agent, None, ConductKind::BreakTooLong);
+        }
+    }
+
+    /// Records that a grace expiry moved an agent's sessions to others, and
+    /// flags the agent when it keeps happening.
+    pub(super) fn note_shedding(&mut self, agent: AgentIdx) {
+        let rules = &self.config.rules.shedding;
+        let (window, max) = (rules.window, rules.max_sheds as usize);
+        let now = self.now;
+        let a = &mut self.agents[agent as usize];
+        a.sheds.push_back(now);
+        while a.sheds.front().is_some_and(|&t| now.since(t) > window) {
+            a.sheds.pop_front();
+        }
+        if a.sheds.len() >= max {
+            a.sheds.clear();
+            self.flag(agent, None, ConductKind::DisconnectShedding);
+        }
+    }
+
+    /// The home group of an agent: where a transfer to them lands when they
+    /// are not in the session's group.
+    pub(super) fn home_group(&self, agent: AgentIdx) -> Option<GroupIdx> {
+        self.agents[agent as usize].memberships.first().map(|(g, _)| *g)
+    }
+}

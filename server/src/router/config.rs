@@ -1,0 +1,385 @@
+//! Router configuration: the rules' numbers, the skill groups and the roster.
+//!
+//! Every number in `domain.md` is here with its default. [`RouterConfig::validate`]
+//! refuses a config that cannot work, naming the key.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::ids::{AgentId, GroupId};
+
+/// Everything the router core needs to run.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouterConfig {
+    #[serde(default)]
+    pub rules: Rules,
+    #[serde(default)]
+    pub groups: Vec<GroupConfig>,
+    #[serde(default)]
+    pub agents: Vec<AgentConfig>,
+}
+
+/// How the dispatcher picks among eligible agents of a group.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AssignmentStrategy {
+    /// Fewest active sessions first, ties to the longest idle.
+    #[default]
+    LeastLoaded,
+    /// The agent who has waited longest since their last assignment.
+    LongestIdle,
+    /// Strict rotation in order of last assignment.
+    RoundRobin,
+}
+
+/// The numbers behind the rules. Defaults are the handbook's.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Rules {
+    /// An unanswered customer message this old earns the agent a warning.
+    #[serde(with = "humantime_serde")]
+    pub reply_warning: Duration,
+    /// An unanswered customer message this old is a slow-reply violation.
+    #[serde(with = "humantime_serde")]
+    pub reply_violation: Duration,
+    /// Shortest acceptable handoff note, in characters after trimming.
+    pub handoff_note_min_chars: usize,
+    /// Longest handoff note, in characters.
+    pub handoff_note_max_chars: usize,
+    /// Longest chat message, in characters.
+    pub message_max_chars: usize,
+    /// How long a disconnected agent keeps their sessions.
+    #[serde(with = "humantime_serde")]
+    pub agent_grace: Duration,
+    /// How long a disconnected customer's session waits for them to resume.
+    #[serde(with = "humantime_serde")]
+    pub customer_grace: Duration,
+    /// A customer silent this long after the agent's last reply is idled out.
+    #[serde(with = "humantime_serde")]
+    pub customer_idle: Duration,
+    /// How long a customer has to accept a transfer to another group.
+    #[serde(with = "humantime_serde")]
+    pub consent_timeout: Duration,
+    /// How long after closing a customer may still rate the session.
+    #[serde(with = "humantime_serde")]
+    pub rating_window: Duration,
+    pub assignment_strategy: AssignmentStrategy,
+    /// At most one queue-position update per waiting customer per interval...
+    #[serde(with = "humantime_serde")]
+    pub queue_update_interval: Duration,
+    /// ...except the first `queue_update_front` customers, who get every change.
+    pub queue_update_front: usize,
+    /// Estimated wait per queue position before any assignment was observed.
+    #[serde(with = "humantime_serde")]
+    pub default_wait_per_position: Duration,
+    /// Messages kept per session (oldest dropped first); travels with transfers.
+    pub max_history: usize,
+    pub transfers: TransferRules,
+    pub breaks: BreakRules,
+    pub shedding: SheddingRules,
+    pub complaint: ComplaintRules,
+}
+
+impl Default for Rules {
+    fn default() -> Self {
+        Rules {
+            reply_warning: Duration::from_secs(60),
+            reply_violation: Duration::from_secs(180),
+            handoff_note_min_chars: 10,
+            handoff_note_max_chars: 2000,
+            message_max_chars: 5000,
+            agent_grace: Duration::from_secs(30),
+            customer_grace: Duration::from_secs(120),
+            customer_idle: Duration::from_secs(600),
+            consent_timeout: Duration::from_secs(60),
+            rating_window: Duration::from_secs(600),
+            assignment_strategy: AssignmentStrategy::LeastLoaded,
+            queue_update_interval: Duration::from_secs(5),
+            queue_update_front: 10,
+            default_wait_per_position: Duration::from_secs(30),
+            max_history: 200,
+            transfers: TransferRules::default(),
+            breaks: BreakRules::default(),
+            shedding: SheddingRules::default(),
+            complaint: ComplaintRules::default(),
+        }
+    }
+}
+
+/// When a transfer is flagged as malicious.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TransferRules {
+    /// A transfer back to the agent (or group) it came from within this window is ping-pong.
+    #[serde(with = "humantime_serde")]
+    pub ping_pong_window: Duration,
+    /// More transfers than this of one session are flagged.
+    pub max_per_session: u32,
+}
+
+impl Default for TransferRules {
+    fn default() -> Self {
+        TransferRules { ping_pong_window: Duration::from_secs(600), max_per_session: 3 }
+    }
+}
+
+/// When a break is flagged as abusive.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BreakRules {
+    /// A break while one of the agent's groups has a customer waiting longer than this.
+    #[serde(with = "humantime_serde")]
+    pub blocked_wait: Duration,
+    /// A break this soon after being assigned a session.
+    #[serde(with = "humantime_serde")]
+    pub after_assignment: Duration,
+    /// More breaks than this in one shift.
+    pub max_per_shift: u32,
+    /// More break time than this in one shift.
+    #[serde(with = "humantime_serde")]
+    pub max_total_per_shift: Duration,
+}
+
+impl Default for BreakRules {
+    fn default() -> Self {
+        BreakRules {
+            blocked_wait: Duration::from_secs(60),
+            after_assignment: Duration::from_secs(30),
+            max_per_shift: 3,
+            max_total_per_shift: Duration::from_secs(30 * 60),
+        }
+    }
+}
+
+/// When an agent's disconnects count as shedding sessions onto others.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SheddingRules {
+    #[serde(with = "humantime_serde")]
+    pub window: Duration,
+    /// This many grace expiries that moved sessions to others, within `window`, raise a flag.
+    pub max_sheds: u32,
+}
+
+impl Default for SheddingRules {
+    fn default() -> Self {
+        SheddingRules { window: Duration::from_secs(3600), max_sheds: 2 }
+    }
+}
+
+/// Complaint-tendency signals in customer messages.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ComplaintRules {
+    /// Words or phrases that ask for a phone call (matched case-insensitively).
+    pub phone_words: Vec<String>,
+    /// Abusive words or phrases (matched case-insensitively).
+    pub abusive_words: Vec<String>,
+    /// The same question this many times is a signal.
+    pub repeat_threshold: u32,
+    /// This many customer messages...
+    pub burst_messages: u32,
+    /// ...within this window is a signal.
+    #[serde(with = "humantime_serde")]
+    pub burst_window: Duration,
+}
+
+impl Default for ComplaintRules {
+    fn default() -> Self {
+        let words = |ws: &[&str]| ws.iter().map(|w| w.to_string()).collect();
+        ComplaintRules {
+            phone_words: words(&["call me", "phone call", "phone me", "give me a call", "电话", "打给我", "来电"]),
+            abusive_words: words(&["idiot", "stupid", "useless", "damn", "scam", "垃圾", "骗子", "傻", "废物", "滚"]),
+            repeat_threshold: 3,
+            burst_messages: 6,
+            burst_window: Duration::from_secs(20),
+        }
+    }
+}
+
+/// A skill group.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupConfig {
+    pub id: GroupId,
+    /// Shown to customers; defaults to the id.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Waiting customers beyond this are refused (`queue_full`).
+    #[serde(default = "default_max_queue")]
+    pub max_queue: usize,
+    /// Groups whose agents may also serve this group's customers...
+    #[serde(default)]
+    pub overflow_to: Vec<GroupId>,
+    /// ...once a customer has waited this long.
+    #[serde(default = "default_overflow_after", with = "humantime_serde")]
+    pub overflow_after: Duration,
+    /// Told to customers when no agent is online, e.g. "Mon-Fri 09:00-18:00".
+    #[serde(default)]
+    pub service_hours: Option<String>,
+}
+
+fn default_max_queue() -> usize {
+    10_000
+}
+fn default_overflow_after() -> Duration {
+    Duration::from_secs(120)
+}
+
+/// What an agent may do: agents serve; supervisors also see everything.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    #[default]
+    Agent,
+    Supervisor,
+}
+
+/// A group membership; a higher level is preferred for assignment.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Membership {
+    pub group: GroupId,
+    #[serde(default = "default_level")]
+    pub level: u8,
+}
+
+fn default_level() -> u8 {
+    1
+}
+
+/// One agent in the roster.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentConfig {
+    pub id: AgentId,
+    /// Shown to customers; defaults to the id.
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub role: Role,
+    /// Most sessions served at once.
+    #[serde(default = "default_capacity")]
+    pub capacity: u32,
+    #[serde(default)]
+    pub groups: Vec<Membership>,
+}
+
+fn default_capacity() -> u32 {
+    3
+}
+
+/// A config that cannot work, naming the key at fault.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("config key `{key}`: {problem}")]
+pub struct ConfigError {
+    pub key: String,
+    pub problem: String,
+}
+
+fn refuse(key: impl Into<String>, problem: impl Into<String>) -> Result<(), ConfigError> {
+    Err(ConfigError { key: key.into(), problem: problem.into() })
+}
+
+impl RouterConfig {
+    /// Refuses configs that cannot work: unknown groups, zero capacities,
+    /// a warning that does not come before the violation, duplicates.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let r = &self.rules;
+        if r.reply_warning.is_zero() {
+            return refuse("rules.reply_warning", "must be greater than zero");
+        }
+        if r.reply_warning >= r.reply_violation {
+            return refuse(
+                "rules.reply_warning",
+                format!(
+                    "must be earlier than rules.reply_violation ({:?} >= {:?})",
+                    r.reply_warning, r.reply_violation
+                ),
+            );
+        }
+        if r.handoff_note_min_chars == 0 {
+            return refuse("rules.handoff_note_min_chars", "must be at least 1: a transfer always carries a note");
+        }
+        if r.handoff_note_max_chars < r.handoff_note_min_chars {
+            return refuse("rules.handoff_note_max_chars", "must not be below rules.handoff_note_min_chars");
+        }
+        if r.message_max_chars == 0 {
+            return refuse("rules.message_max_chars", "must be at least 1");
+        }
+        if r.max_history == 0 {
+            return refuse("rules.max_history", "must be at least 1");
+        }
+        if r.queue_update_interval.is_zero() {
+            return refuse("rules.queue_update_interval", "must be greater than zero");
+        }
+        if r.consent_timeout.is_zero() {
+            return refuse("rules.consent_timeout", "must be greater than zero");
+        }
+        if r.complaint.repeat_threshold < 2 {
+            return refuse("rules.complaint.repeat_threshold", "must be at least 2");
+        }
+        if r.complaint.burst_messages < 2 {
+            return refuse("rules.complaint.burst_messages", "must be at least 2");
+        }
+        if r.transfers.max_per_session == 0 {
+            return refuse("rules.transfers.max_per_session", "must be at least 1");
+        }
+        if self.groups.is_empty() {
+            return refuse("groups", "at least one skill group is needed");
+        }
+        let mut group_ids = HashSet::new();
+        for (i, g) in self.groups.iter().enumerate() {
+            if g.id.as_str().trim().is_empty() {
+                return refuse(format!("groups[{i}].id"), "must not be empty");
+            }
+            if !group_ids.insert(g.id.clone()) {
+                return refuse(format!("groups[{i}].id"), format!("duplicate group id `{}`", g.id));
+            }
+            if g.max_queue == 0 {
+                return refuse(format!("groups[{i}].max_queue"), "must be at least 1");
+            }
+        }
+        for (i, g) in self.groups.iter().enumerate() {
+            for (j, o) in g.overflow_to.iter().enumerate() {
+                if !group_ids.contains(o) {
+                    return refuse(format!("groups[{i}].overflow_to[{j}]"), format!("unknown group `{o}`"));
+                }
+                if *o == g.id {
+                    return refuse(format!("groups[{i}].overflow_to[{j}]"), "a group cannot overflow to itself");
+                }
+            }
+        }
+        let mut agent_ids = HashSet::new();
+        for (i, a) in self.agents.iter().enumerate() {
+            if a.id.as_str().trim().is_empty() {
+                return refuse(format!("agents[{i}].id"), "must not be empty");
+            }
+            if !agent_ids.insert(a.id.clone()) {
+                return refuse(format!("agents[{i}].id"), format!("duplicate agent id `{}`", a.id));
+            }
+            if a.capacity == 0 {
+                return refuse(format!("agents[{i}].capacity"), "must be at least 1");
+            }
+            if a.groups.is_empty() && a.role == Role::Agent {
+                return refuse(format!("agents[{i}].groups"), "an agent must belong to at least one group");
+            }
+            let mut seen = HashSet::new();
+            for (j, m) in a.groups.iter().enumerate() {
+                if !group_ids.contains(&m.group) {
+                    return refuse(format!("agents[{i}].groups[{j}].group"), format!("unknown group `{}`", m.group));
+                }
+                if !seen.insert(m.group.clone()) {
+                    return refuse(
+                        format!("agents[{i}].groups[{j}].group"),
+                        format!("group `{}` listed twice", m.group),
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,279 @@
+//! Queues and assignment: who waits in which order, which agent is chosen,
+//! and what waiting customers are told about their position.
+
+use std::cmp::Reverse;
+use std::time::Duration;
+
+use super::config::AssignmentStrategy;
+use super::ids::SessionId;
+use super::input::Priority;
+use super::output::{AgentNotice, CustomerNotice, Event, QueueReason};
+use super::state::{AgentIdx, AgentKey, GroupIdx, Phase, Presence, QueueKey};
+use super::timers::Timer;
+use super::Router;
+
+/// How far down a queue the dispatcher looks past a head that can only go
+/// to the agent it was just transferred away from.
+const LOOKAHEAD: usize = 4;
+
+impl Router {
+    /// An agent's place in one group's eligible set, per the strategy.
+    pub(super) fn agent_key(&self, agent: AgentIdx, level: u8, load: u32, seq: u64) -> AgentKey {
+        let (level, load) = match self.config.rules.assignment_strategy {
+            AssignmentStrategy::LeastLoaded => (level, load),
+            AssignmentStrategy::LongestIdle => (level, 0),
+            AssignmentStrategy::RoundRobin => (0, 0),
+        };
+        AgentKey { level: Reverse(level), load, seq, agent }
+    }
+
+    /// Puts a session in its group's queue: at the back, or at the front for
+    /// a customer who already waited their turn (transfer, lost agent).
+    pub(super) fn enqueue(&mut self, session: SessionId, front: bool, reason: QueueReason) {
+        let now = self.now;
+        let s = self.sessions.get(&session).expect("present");
+        let (g, priority) = (s.group, s.priority);
+        let order = if front {
+            self.front_order -= 1;
+            self.front_order
+        } else {
+            self.next_order += 1;
+            self.next_order
+        };
+        let key = QueueKey { priority: Reverse(priority), order, session };
+        let group = &mut self.groups[g as usize];
+        group.queue.insert(key);
+        group.waiting_since.insert((now, session));
+        group.waiting_by_priority[priority as usize] += 1;
+        let higher: usize = group.waiting_by_priority[priority as usize + 1..].iter().sum();
+        let position = if front { higher + 1 } else { higher + group.waiting_by_priority[priority as usize] };
+        let overflow_at = (!group.overflow_to.is_empty()).then(|| now + group.overflow_after);
+        let group_id = group.id.clone();
+        let mut overflow_timer = None;
+        if let Some(at) = overflow_at {
+            self.timers.arm(&mut overflow_timer, at, Timer::Overflow(session));
+        }
+        let s = self.sessions.get_mut(&session).expect("present");
+        s.phase = Phase::Waiting { key, since: now, overflowed: false, overflow_timer };
+        s.told_position = Some(position as u32);
+        self.event(Event::SessionQueued { session, group: group_id.clone(), priority, reason });
+        let estimated_wait = self.wait_per_position(g) * position as u32;
+        self.notify_customer(
+            session,
+            CustomerNotice::Queued { group: group_id.clone(), position: position as u32, estimated_wait },
+        );
+        if !self.anyone_on_duty(g) {
+            let service_hours = self.groups[g as usize].service_hours.clone();
+            self.notify_customer(session, CustomerNotice::NoAgentOnline { group: group_id, service_hours });
+        }
+        self.dirty_groups.insert(g);
+        self.queue_changed.insert(g);
+    }
+
+    /// Is anyone (of the group or its overflow groups) signed in and not offline?
+    fn anyone_on_duty(&self, g: GroupIdx) -> bool {
+        let group = &self.groups[g as usize];
+        std::iter::once(&g).chain(group.overflow_to.iter()).any(|&h| {
+            self.groups[h as usize].members.iter().any(|&a| {
+                let a = &self.agents[a as usize];
+                (a.connected && a.presence != Presence::Offline) || a.grace_timer.is_some()
+            })
+        })
+    }
+
+    /// Takes a waiting session out of every queue it is listed in; returns
+    /// when it started waiting.
+    pub(super) fn unqueue(&mut self, session: SessionId) -> super::Millis {
+        let s = self.sessions.get_mut(&session).expect("present");
+        let Phase::Waiting { key, since, overflowed, overflow_timer } = s.phase else {
+            unreachable!("unqueue of a session that is not waiting")
+        };
+        let g = s.group;
+        let mut timer = overflow_timer;
+        self.timers.disarm(&mut timer, Timer::Overflow(session));
+        let group = &mut self.groups[g as usize];
+        group.queue.remove(&key);
+        group.waiting_since.remove(&(since, session));
+        group.waiting_by_priority[key.priority.0 as usize] -= 1;
+        if overflowed {
+            for i in 0..self.groups[g as usize].overflow_to.len() {
+                let h = self.groups[g as usize].overflow_to[i];
+                self.groups[h as usize].overflow_in.remove(&key);
+            }
+        }
+        self.queue_changed.insert(g);
+        since
+    }
+
+    /// Changes a session's priority, moving it within its queue if waiting.
+    pub(super) fn requeue_with_priority(&mut self, session: SessionId, priority: Priority) {
+        let s = self.sessions.get_mut(&session).expect("present");
+        let old = s.priority;
+        s.priority = priority;
+        let Phase::Waiting { key, overflowed, .. } = &mut s.phase else { return };
+        let old_key = *key;
+        let new_key = QueueKey { priority: Reverse(priority), ..old_key };
+        *key = new_key;
+        let overflowed = *overflowed;
+        let g = s.group;
+        let group = &mut self.groups[g as usize];
+        group.queue.remove(&old_key);
+        group.queue.insert(new_key);
+        group.waiting_by_priority[old as usize] -= 1;
+        group.waiting_by_priority[priority as usize] += 1;
+        if overflowed {
+            for i in 0..self.groups[g as usize].overflow_to.len() {
+                let h = self.groups[g as usize].overflow_to[i] as usize;
+                self.groups[h].overflow_in.remove(&old_key);
+                self.groups[h].overflow_in.insert(new_key);
+                self.dirty_groups.insert(h as GroupIdx);
+            }
+        }
+        self.dirty_groups.insert(g);
+        self.queue_changed.insert(g);
+    }
+
+    /// A waiting session has waited `overflow_after`: its group's overflow
+    /// groups may now serve it too.
+    pub(super) fn fire_overflow(&mut self, session: SessionId) {
+        let Some(s) = self.sessions.get_mut(&session) else { return };
+        let Phase::Waiting { key, overflowed, overflow_timer, .. } = &mut s.phase else { return };
+        *overflow_timer = None;
+        *overflowed = true;
+        let key = *key;
+        let g = s.group;
+        for i in 0..self.groups[g as usize].overflow_to.len() {
+            let h = self.groups[g as usize].overflow_to[i];
+            self.groups[h as usize].overflow_in.insert(key);
+            self.dirty_groups.insert(h);
+        }
+    }
+
+    /// Assigns every waiting session that can be assigned.
+    pub(super) fn dispatch(&mut self) {
+        while let Some(g) = self.dirty_groups.pop_first() {
+            while let Some((session, agent)) = self.pick(g) {
+                let since = self.unqueue(session);
+                let waited = self.now.since(since);
+                self.give_to_agent(session, agent, waited);
+            }
+        }
+    }
+
+    /// The best (session, agent) pair for group `g`'s eligible agents: the
+    /// first session in priority-then-arrival order among the group's own
+    /// queue and the sessions that overflowed to it, and the first agent in
+    /// strategy order (never the agent the session was just sent away from).
+    fn pick(&self, g: GroupIdx) -> Option<(SessionId, AgentIdx)> {
+        let group = &self.groups[g as usize];
+        let first_agent = group.eligible.first()?;
+        let mut own = group.queue.iter().peekable();
+        let mut overflow = group.overflow_in.iter().peekable();
+        for _ in 0..LOOKAHEAD {
+            let key = match (own.peek(), overflow.peek()) {
+                (Some(a), Some(b)) if b < a => overflow.next(),
+                (Some(_), _) => own.next(),
+                (None, Some(_)) => overflow.next(),
+                (None, None) => None,
+            }?;
+            let excluded = self.sessions[&key.session].excluded_agent;
+            if excluded != Some(first_agent.agent) {
+                return Some((key.session, first_agent.agent));
+            }
+            if let Some(second) = group.eligible.iter().nth(1) {
+                return Some((key.session, second.agent));
+            }
+        }
+        None
+    }
+
+    /// Makes `agent` the session's owner and tells both sides.
+    pub(super) fn give_to_agent(&mut self, session: SessionId, agent: AgentIdx, waited: Duration) {
+        let now = self.now;
+        self.assign_seq += 1;
+        let seq = self.assign_seq;
+        let warning = self.config.rules.reply_warning;
+        let s = self.sessions.get_mut(&session).expect("present");
+        let g = s.group;
+        s.phase = Phase::Assigned { agent, since: now };
+        s.excluded_agent = None;
+        s.told_position = None;
+        // The reply clock never runs against an agent for time before they had the session.
+        let mut reply_timer = s.reply_timer.take();
+        if s.unanswered_since.is_some() {
+            s.reply_clock_since = Some(now);
+            s.warned = false;
+            self.timers.arm(&mut reply_timer, now + warning, Timer::Reply(session));
+        }
+        let s = self.sessions.get_mut(&session).expect("present");
+        s.reply_timer = reply_timer;
+        let a = &mut self.agents[agent as usize];
+        a.sessions.push(session);
+        a.last_assign_seq = seq;
+        a.last_assigned_at = Some(now);
+        a.record.sessions_assigned += 1;
+        let overflow = a.level_in(g).is_none();
+        let (agent_id, agent_name) = (a.id.clone(), a.name.clone());
+        let group = &mut self.groups[g as usize];
+        group.active += 1;
+        if let Some(last) = group.last_assign_at {
+            let gap = now.0.saturating_sub(last.0);
+            group.assign_gap_ms = Some(match group.assign_gap_ms {
+                Some(avg) => (avg * 7 + gap) / 8,
+                None => gap,
+            });
+        }
+        group.last_assign_at = Some(now);
+        let group_id = group.id.clone();
+        let view = self.view(&self.sessions[&session]);
+        self.notify_customer(session, CustomerNotice::Assigned { agent_name });
+        self.notify_agent(agent, AgentNotice::SessionAssigned { session: view });
+        self.event(Event::SessionAssigned { session, group: group_id, agent: agent_id, waited, overflow });
+        self.refresh_agent(agent);
+    }
+
+    /// Estimated wait per queue position in a group.
+    fn wait_per_position(&self, g: GroupIdx) -> Duration {
+        match self.groups[g as usize].assign_gap_ms {
+            Some(ms) => Duration::from_millis(ms),
+            None => self.config.rules.default_wait_per_position,
+        }
+    }
+
+    /// Tells the front of every changed queue its new positions at once; the
+    /// rest of the queue hears at most once per `queue_update_interval`.
+    pub(super) fn flush_queue_positions(&mut self) {
+        let front = self.config.rules.queue_update_front;
+        let interval = self.config.rules.queue_update_interval;
+        while let Some(g) = self.queue_changed.pop_first() {
+            self.tell_positions(g, front);
+            let group = &mut self.groups[g as usize];
+            if group.queue.len() > front && group.queue_tick.is_none() {
+                let mut tick = None;
+                self.timers.arm(&mut tick, self.now + interval, Timer::QueueTick(g));
+                self.groups[g as usize].queue_tick = tick;
+            }
+        }
+    }
+
+    /// Sends a position update to each of the first `limit` customers of a
+    /// group's queue whose position differs from what they were last told.
+    pub(super) fn tell_positions(&mut self, g: GroupIdx, limit: usize) {
+        let per_position = self.wait_per_position(g);
+        let group = &self.groups[g as usize];
+        let group_id = group.id.clone();
+        let sessions: Vec<SessionId> = group.queue.iter().take(limit).map(|k| k.session).collect();
+        for (i, session) in sessions.into_iter().enumerate() {
+            let position = i as u32 + 1;
+            let s = self.sessions.get_mut(&session).expect("queued sessions exist");
+            if s.told_position != Some(position) {
+                s.told_position = Some(position);
+                let estimated_wait = per_position * position;
+                self.notify_customer(
+                    session,
+                    CustomerNotice::Queued { group: group_id.clone(), position, estimated_wait },
+                );
+            }
+        }
+    }
+}

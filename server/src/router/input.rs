@@ -1,0 +1,163 @@
+//! The closed set of inputs the router core accepts.
+//!
+//! Everything that can change the router's state is one of these, given to
+//! [`super::Router::handle`] with the time it happened. The enum is
+//! serialisable so that cluster mode can journal it and a standby can replay it.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use super::ids::{AgentId, GroupId, SessionId};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "input", rename_all = "snake_case")]
+pub enum Input {
+    /// A customer opens a chat in a skill group.
+    CustomerJoin {
+        session: SessionId,
+        group: GroupId,
+        priority: Priority,
+        customer_name: Option<Arc<str>>,
+    },
+    CustomerMessage {
+        session: SessionId,
+        text: Arc<str>,
+    },
+    CustomerTyping {
+        session: SessionId,
+    },
+    /// The customer's connection dropped; the session waits `customer_grace` for a resume.
+    CustomerDisconnected {
+        session: SessionId,
+    },
+    CustomerReconnected {
+        session: SessionId,
+    },
+    /// The customer ended the chat.
+    CustomerLeave {
+        session: SessionId,
+    },
+    /// The customer's answer to a cross-group transfer prompt.
+    CustomerConsent {
+        session: SessionId,
+        accept: bool,
+    },
+    /// The customer's answer to the agent's "is your problem resolved?".
+    CustomerConfirmResolved {
+        session: SessionId,
+        resolved: bool,
+    },
+    CustomerRate {
+        session: SessionId,
+        rating: Rating,
+    },
+
+    /// An agent's connection identified itself (first time or a reconnect).
+    AgentConnected {
+        agent: AgentId,
+    },
+    /// An agent's connection dropped; their sessions wait `agent_grace`.
+    AgentDisconnected {
+        agent: AgentId,
+    },
+    AgentSetAvailability {
+        agent: AgentId,
+        availability: Availability,
+    },
+    AgentReply {
+        agent: AgentId,
+        session: SessionId,
+        text: Arc<str>,
+    },
+    AgentTyping {
+        agent: AgentId,
+        session: SessionId,
+    },
+    /// Ask the customer to confirm the problem is resolved, before closing.
+    AgentAskResolved {
+        agent: AgentId,
+        session: SessionId,
+    },
+    AgentTransfer {
+        agent: AgentId,
+        session: SessionId,
+        target: TransferTarget,
+        note: Arc<str>,
+        skip_consent: bool,
+    },
+    AgentClose {
+        agent: AgentId,
+        session: SessionId,
+        reason: AgentCloseReason,
+    },
+}
+
+/// Queue priority: higher is served first. Complaint tendency raises
+/// `Normal` to `High`; `Urgent` is for business-stopping problems.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Priority {
+    #[default]
+    Normal,
+    High,
+    Urgent,
+}
+
+impl Priority {
+    pub fn label(self) -> &'static str {
+        match self {
+            Priority::Normal => "normal",
+            Priority::High => "high",
+            Priority::Urgent => "urgent",
+        }
+    }
+}
+
+/// What an agent asks to be.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum Availability {
+    Available,
+    Break {
+        reason: Arc<str>,
+    },
+    /// Leaving: refused while the agent still has open sessions.
+    Offline,
+}
+
+/// Where a transfer goes.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "id", rename_all = "snake_case")]
+pub enum TransferTarget {
+    Agent(AgentId),
+    Group(GroupId),
+}
+
+/// Why an agent closes a session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AgentCloseReason {
+    Resolved,
+    CustomerUnresponsive,
+    Duplicate,
+    Abusive,
+    Other,
+}
+
+/// A customer's rating of a closed session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rating {
+    Satisfied,
+    Dissatisfied,
+}
+
+impl Rating {
+    pub fn label(self) -> &'static str {
+        match self {
+            Rating::Satisfied => "satisfied",
+            Rating::Dissatisfied => "dissatisfied",
+        }
+    }
+}

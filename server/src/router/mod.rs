@@ -1,0 +1,489 @@
+//! The router core: a deterministic, single-threaded state machine that
+//! decides who serves whom and watches how agents behave.
+//!
+//! Sans-IO: no tokio, no sockets, no clock. Inputs arrive with `now`
+//! ([`Router::handle`]); outputs are drained ([`Router::poll_output`]); the
+//! driver asks when to wake next ([`Router::poll_timeout`]) and then calls
+//! [`Router::handle_timeout`]. The same inputs at the same times give the same
+//! outputs, which makes every rule testable on simulated time.
+//!
+//! Code map: `dispatch.rs` (queues, agent choice, assignment, queue
+//! positions), `customer.rs` and `agent.rs` (one handler per input),
+//! `conduct.rs` (conduct flags), `complaint.rs` (complaint tendency),
+//! `timers.rs` (deadlines), `state.rs` (records), `config.rs`, `input.rs`,
+//! `output.rs`, `error.rs`, `snapshot.rs` (the public contract).
+
+mod agent;
+mod complaint;
+mod conduct;
+pub mod config;
+mod customer;
+mod dispatch;
+pub mod error;
+pub mod ids;
+pub mod input;
+pub mod output;
+pub mod snapshot;
+mod state;
+pub mod time;
+mod timers;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::sync::Arc;
+
+pub use config::{AgentConfig, AssignmentStrategy, ConfigError, GroupConfig, Membership, Role, RouterConfig, Rules};
+pub use error::RuleError;
+pub use ids::{AgentId, GroupId, SessionId};
+pub use input::{AgentCloseReason, Availability, Input, Priority, Rating, TransferTarget};
+pub use output::{
+    AgentNotice, AgentState, CloseReason, ComplaintSignal, ConductFlag, ConductKind, ConsentOutcome, CustomerNotice,
+    Event, HandoffNote, HistoryEntry, Output, QueueReason, SessionEndedWhy, SessionView, Speaker, SupervisorNotice,
+    TransferKind,
+};
+pub use snapshot::{AgentRecord, AgentSnapshot, GroupSnapshot, SessionStatus, Snapshot};
+pub use time::Millis;
+
+use state::{Agent, AgentIdx, Group, GroupIdx, Phase, Presence, Session, Shift};
+use timers::{Timer, Timers};
+
+/// The router core. See the module docs.
+#[derive(Debug)]
+pub struct Router {
+    config: RouterConfig,
+    now: Millis,
+    agents: Vec<Agent>,
+    agent_index: HashMap<AgentId, AgentIdx>,
+    groups: Vec<Group>,
+    group_index: HashMap<GroupId, GroupIdx>,
+    sessions: HashMap<SessionId, Session>,
+    timers: Timers,
+    outputs: VecDeque<Output>,
+    /// Arrival counter for queue order (back of the queue).
+    next_order: i64,
+    /// Decreasing counter for sessions put back at the front of a queue.
+    front_order: i64,
+    /// Global assignment counter (agent idle order).
+    assign_seq: u64,
+    /// Groups where an assignment may have become possible.
+    dirty_groups: BTreeSet<GroupIdx>,
+    /// Groups whose queue changed: positions to tell.
+    queue_changed: BTreeSet<GroupIdx>,
+    complaint_words: complaint::Words,
+}
+
+impl Router {
+    /// Builds a router from a validated config; refuses one that cannot work.
+    pub fn new(config: RouterConfig) -> Result<Router, ConfigError> {
+        config.validate()?;
+        let mut groups: Vec<Group> = config
+            .groups
+            .iter()
+            .map(|g| Group {
+                id: g.id.clone(),
+                name: Arc::from(g.name.as_deref().unwrap_or(g.id.as_str())),
+                max_queue: g.max_queue,
+                overflow_to: Vec::new(),
+                overflow_after: g.overflow_after,
+                service_hours: g.service_hours.as_deref().map(Arc::from),
+                members: Vec::new(),
+                queue: BTreeSet::new(),
+                overflow_in: BTreeSet::new(),
+                eligible: BTreeSet::new(),
+                waiting_since: BTreeSet::new(),
+                waiting_by_priority: [0; 3],
+                active: 0,
+                assign_gap_ms: None,
+                last_assign_at: None,
+                queue_tick: None,
+            })
+            .collect();
+        let group_index: HashMap<GroupId, GroupIdx> =
+            groups.iter().enumerate().map(|(i, g)| (g.id.clone(), i as GroupIdx)).collect();
+        for (i, g) in config.groups.iter().enumerate() {
+            groups[i].overflow_to = g.overflow_to.iter().map(|o| group_index[o]).collect();
+        }
+        let mut agents = Vec::with_capacity(config.agents.len());
+        for (i, a) in config.agents.iter().enumerate() {
+            let memberships: Vec<(GroupIdx, u8)> = a.groups.iter().map(|m| (group_index[&m.group], m.level)).collect();
+            for &(g, _) in &memberships {
+                groups[g as usize].members.push(i as AgentIdx);
+            }
+            agents.push(Agent {
+                id: a.id.clone(),
+                name: Arc::from(a.name.as_deref().unwrap_or(a.id.as_str())),
+                role: a.role,
+                capacity: a.capacity,
+                memberships,
+                connected: false,
+                presence: Presence::Offline,
+                sessions: Vec::new(),
+                last_assign_seq: 0,
+                last_assigned_at: None,
+                listed: None,
+                grace_timer: None,
+                break_timer: None,
+                shift: Shift::default(),
+                sheds: VecDeque::new(),
+                record: AgentRecord::default(),
+                reported_state: AgentState::Offline,
+            });
+        }
+        let agent_index = agents.iter().enumerate().map(|(i, a)| (a.id.clone(), i as AgentIdx)).collect();
+        let complaint_words = complaint::Words::new(&config.rules.complaint);
+        Ok(Router {
+            config,
+            now: Millis::ZERO,
+            agents,
+            agent_index,
+            groups,
+            group_index,
+            sessions: HashMap::new(),
+            timers: Timers::default(),
+            outputs: VecDeque::new(),
+            next_order: 0,
+            front_order: 0,
+            assign_seq: 0,
+            dirty_groups: BTreeSet::new(),
+            queue_changed: BTreeSet::new(),
+            complaint_words,
+        })
+    }
+
+    /// Applies one input at time `now` (earlier times are taken as the last
+    /// time seen: the clock never runs backwards). Due timers fire first.
+    /// On `Err`, the input changed nothing.
+    pub fn handle(&mut self, now: Millis, input: Input) -> Result<(), RuleError> {
+        self.advance(now);
+        let result = match input {
+            Input::CustomerJoin { session, group, priority, customer_name } => {
+                self.customer_join(session, &group, priority, customer_name)
+            }
+            Input::CustomerMessage { session, text } => self.customer_message(session, text),
+            Input::CustomerTyping { session } => self.customer_typing(session),
+            Input::CustomerDisconnected { session } => self.customer_disconnected(session),
+            Input::CustomerReconnected { session } => self.customer_reconnected(session),
+            Input::CustomerLeave { session } => self.customer_leave(session),
+            Input::CustomerConsent { session, accept } => self.customer_consent(session, accept),
+            Input::CustomerConfirmResolved { session, resolved } => self.customer_confirm_resolved(session, resolved),
+            Input::CustomerRate { session, rating } => self.customer_rate(session, rating),
+            Input::AgentConnected { agent } => self.agent_connected(&agent),
+            Input::AgentDisconnected { agent } => self.agent_disconnected(&agent),
+            Input::AgentSetAvailability { agent, availability } => self.agent_set_availability(&agent, availability),
+            Input::AgentReply { agent, session, text } => self.agent_reply(&agent, session, text),
+            Input::AgentTyping { agent, session } => self.agent_typing(&agent, session),
+            Input::AgentAskResolved { agent, session } => self.agent_ask_resolved(&agent, session),
+            Input::AgentTransfer { agent, session, target, note, skip_consent } => {
+                self.agent_transfer(&agent, session, target, note, skip_consent)
+            }
+            Input::AgentClose { agent, session, reason } => self.agent_close(&agent, session, reason),
+        };
+        self.settle();
+        result
+    }
+
+    /// Fires every timer due at or before `now`.
+    pub fn handle_timeout(&mut self, now: Millis) {
+        self.advance(now);
+        self.settle();
+    }
+
+    /// When the router next needs [`Router::handle_timeout`], if ever.
+    pub fn poll_timeout(&self) -> Option<Millis> {
+        self.timers.next_deadline()
+    }
+
+    /// The next output, in the order produced.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.outputs.pop_front()
+    }
+
+    pub fn config(&self) -> &RouterConfig {
+        &self.config
+    }
+
+    /// The latest time the router has seen.
+    pub fn now(&self) -> Millis {
+        self.now
+    }
+
+    /// Groups and agents at a glance.
+    pub fn snapshot(&self, now: Millis) -> Snapshot {
+        let now = now.max(self.now);
+        let groups = self
+            .groups
+            .iter()
+            .map(|g| {
+                let mut agents: BTreeMap<String, u32> =
+                    AgentState::ALL.iter().map(|s| (s.label().to_string(), 0)).collect();
+                for &a in &g.members {
+                    *agents.entry(self.agents[a as usize].state().label().to_string()).or_default() += 1;
+                }
+                GroupSnapshot {
+                    id: g.id.clone(),
+                    name: g.name.clone(),
+                    waiting: g.queue.len(),
+                    active: g.active,
+                    oldest_wait: g.waiting_since.first().map(|(since, _)| now.since(*since)),
+                    agents,
+                }
+            })
+            .collect();
+        let agents = self
+            .agents
+            .iter()
+            .map(|a| AgentSnapshot {
+                id: a.id.clone(),
+                name: a.name.clone(),
+                role: a.role,
+                state: a.state(),
+                load: a.load(),
+                capacity: a.capacity,
+                groups: a.memberships.iter().map(|(g, _)| self.groups[*g as usize].id.clone()).collect(),
+                break_reason: match &a.presence {
+                    Presence::OnBreak { reason, .. } => Some(reason.clone()),
+                    _ => None,
+                },
+            })
+            .collect();
+        Snapshot { groups, agents }
+    }
+
+    /// Where a session is, for a customer resuming it. `None` once a closed
+    /// session's rating window has passed.
+    pub fn session_status(&self, session: SessionId) -> Option<SessionStatus> {
+        let s = self.sessions.get(&session)?;
+        let group = self.groups[s.group as usize].id.clone();
+        Some(match &s.phase {
+            Phase::Waiting { key, .. } => {
+                let position = self.groups[s.group as usize].queue.range(..=*key).count() as u32;
+                SessionStatus::Waiting { group, position }
+            }
+            Phase::Assigned { agent, .. } => {
+                let a = &self.agents[*agent as usize];
+                SessionStatus::Assigned {
+                    group,
+                    agent: a.id.clone(),
+                    agent_name: a.name.clone(),
+                    consent_pending: s.consent.is_some(),
+                }
+            }
+            Phase::Closed { reason, can_rate, rated, .. } => {
+                SessionStatus::Closed { reason: *reason, can_rate: *can_rate && !*rated }
+            }
+        })
+    }
+
+    /// A session with its history and handoff notes.
+    pub fn session_view(&self, session: SessionId) -> Option<SessionView> {
+        self.sessions.get(&session).map(|s| self.view(s))
+    }
+
+    /// The figures and conduct flags kept for an agent.
+    pub fn agent_record(&self, agent: &AgentId) -> Option<&AgentRecord> {
+        self.agent_index.get(agent).map(|&a| &self.agents[a as usize].record)
+    }
+
+    /// The open sessions of an agent, in assignment order.
+    pub fn agent_sessions(&self, agent: &AgentId) -> Option<&[SessionId]> {
+        self.agent_index.get(agent).map(|&a| self.agents[a as usize].sessions.as_slice())
+    }
+
+    // ---- plumbing shared by the handlers ----
+
+    fn advance(&mut self, now: Millis) {
+        self.now = self.now.max(now);
+        while let Some((at, timer)) = self.timers.pop_due(self.now) {
+            self.fire(at, timer);
+        }
+    }
+
+    /// After any change: assign what can be assigned, then tell queues.
+    fn settle(&mut self) {
+        self.dispatch();
+        self.flush_queue_positions();
+    }
+
+    fn fire(&mut self, at: Millis, timer: Timer) {
+        match timer {
+            Timer::Reply(s) => self.fire_reply(s, at),
+            Timer::Overflow(s) => self.fire_overflow(s),
+            Timer::Consent(s) => self.fire_consent_timeout(s),
+            Timer::CustomerGrace(s) => {
+                if let Some(sess) = self.sessions.get_mut(&s) {
+                    sess.grace_timer = None;
+                    self.close(s, CloseReason::CustomerLost);
+                }
+            }
+            Timer::CustomerIdle(s) => self.fire_customer_idle(s),
+            Timer::Forget(s) => {
+                self.sessions.remove(&s);
+            }
+            Timer::AgentGrace(a) => self.fire_agent_grace(a),
+            Timer::BreakAllowance(a) => self.fire_break_allowance(a),
+            Timer::QueueTick(g) => {
+                self.groups[g as usize].queue_tick = None;
+                self.tell_positions(g, usize::MAX);
+            }
+        }
+    }
+
+    fn emit(&mut self, output: Output) {
+        self.outputs.push_back(output);
+    }
+
+    fn event(&mut self, event: Event) {
+        self.outputs.push_back(Output::Event { event });
+    }
+
+    fn notify_agent(&mut self, agent: AgentIdx, notice: AgentNotice) {
+        let agent = self.agents[agent as usize].id.clone();
+        self.outputs.push_back(Output::ToAgent { agent, notice });
+    }
+
+    fn notify_customer(&mut self, session: SessionId, notice: CustomerNotice) {
+        self.outputs.push_back(Output::ToCustomer { session, notice });
+    }
+
+    fn agent_idx(&self, agent: &AgentId) -> Result<AgentIdx, RuleError> {
+        self.agent_index.get(agent).copied().ok_or_else(|| RuleError::UnknownAgent(agent.clone()))
+    }
+
+    fn session(&self, session: SessionId) -> Result<&Session, RuleError> {
+        self.sessions.get(&session).ok_or(RuleError::UnknownSession(session))
+    }
+
+    fn session_mut(&mut self, session: SessionId) -> &mut Session {
+        self.sessions.get_mut(&session).expect("session checked by the caller")
+    }
+
+    fn view(&self, s: &Session) -> SessionView {
+        SessionView {
+            session: s.id,
+            group: self.groups[s.group as usize].id.clone(),
+            customer_name: s.customer_name.clone(),
+            priority: s.priority,
+            history: s.history.iter().cloned().collect(),
+            notes: s.notes.clone(),
+            unanswered_since: s.unanswered_since,
+            reply_clock_since: s.reply_clock_since,
+            assigned_at: match s.phase {
+                Phase::Assigned { since, .. } => since,
+                _ => self.now,
+            },
+        }
+    }
+
+    fn push_history(&mut self, session: SessionId, from: Speaker, text: Arc<str>) {
+        let max = self.config.rules.max_history;
+        let now = self.now;
+        let s = self.session_mut(session);
+        if s.history.len() == max {
+            s.history.pop_front();
+        }
+        s.history.push_back(HistoryEntry { at: now, from, text });
+    }
+
+    /// Ends a session (from any open phase) and tells everyone concerned.
+    fn close(&mut self, session: SessionId, reason: CloseReason) {
+        let Some(s) = self.sessions.get(&session) else { return };
+        let agent = match s.phase {
+            Phase::Closed { .. } => return,
+            Phase::Waiting { .. } => {
+                self.unqueue(session);
+                None
+            }
+            Phase::Assigned { agent, .. } => {
+                self.release(session, agent);
+                self.agents[agent as usize].record.sessions_closed += 1;
+                self.notify_agent(
+                    agent,
+                    AgentNotice::SessionEnded { session, why: SessionEndedWhy::Closed { reason } },
+                );
+                Some(agent)
+            }
+        };
+        let can_rate = agent.is_some() && reason != CloseReason::CustomerLost;
+        let forget_at = self.now + self.config.rules.rating_window;
+        let s = self.sessions.get_mut(&session).expect("present");
+        s.phase = Phase::Closed { reason, agent, can_rate, rated: false };
+        let group = s.group;
+        let mut grace = s.grace_timer.take();
+        let mut forget = s.forget_timer.take();
+        self.timers.disarm(&mut grace, Timer::CustomerGrace(session));
+        self.timers.arm(&mut forget, forget_at, Timer::Forget(session));
+        self.session_mut(session).forget_timer = forget;
+        self.notify_customer(session, CustomerNotice::Closed { reason, can_rate });
+        let group = self.groups[group as usize].id.clone();
+        let agent = agent.map(|a| self.agents[a as usize].id.clone());
+        self.event(Event::SessionClosed { session, group, agent, reason });
+    }
+
+    /// Detaches a session from its agent: load, reply clock, pending consent.
+    fn release(&mut self, session: SessionId, agent: AgentIdx) {
+        let s = self.sessions.get_mut(&session).expect("present");
+        let group = s.group;
+        let mut reply = s.reply_timer.take();
+        let mut idle = s.idle_timer.take();
+        let mut consent = s.consent.take().and_then(|c| c.timer);
+        s.reply_clock_since = None;
+        s.warned = false;
+        self.timers.disarm(&mut reply, Timer::Reply(session));
+        self.timers.disarm(&mut idle, Timer::CustomerIdle(session));
+        self.timers.disarm(&mut consent, Timer::Consent(session));
+        self.agents[agent as usize].sessions.retain(|&x| x != session);
+        self.groups[group as usize].active -= 1;
+        self.refresh_agent(agent);
+    }
+
+    /// Re-lists an agent in its groups' eligible sets after any change to
+    /// its presence, connection or load, and reports a changed state.
+    fn refresh_agent(&mut self, a: AgentIdx) {
+        let agent = &self.agents[a as usize];
+        let want = agent.can_take().then(|| (agent.load(), agent.last_assign_seq));
+        let old = agent.listed;
+        if want != old {
+            // Only a new or lighter listing can make an assignment possible.
+            let freer = match (old, want) {
+                (None, Some(_)) => true,
+                (Some((old_load, _)), Some((new_load, _))) => new_load < old_load,
+                _ => false,
+            };
+            for i in 0..self.agents[a as usize].memberships.len() {
+                let (g, level) = self.agents[a as usize].memberships[i];
+                if let Some((load, seq)) = old {
+                    let key = self.agent_key(a, level, load, seq);
+                    self.groups[g as usize].eligible.remove(&key);
+                }
+                if let Some((load, seq)) = want {
+                    let key = self.agent_key(a, level, load, seq);
+                    self.groups[g as usize].eligible.insert(key);
+                    if freer {
+                        self.dirty_groups.insert(g);
+                    }
+                }
+            }
+            self.agents[a as usize].listed = want;
+        }
+        let agent = &mut self.agents[a as usize];
+        let state = agent.state();
+        if state != agent.reported_state {
+            let from = std::mem::replace(&mut agent.reported_state, state);
+            let id = agent.id.clone();
+            self.event(Event::AgentStateChanged { agent: id, from, to: state });
+            self.notify_agent(a, AgentNotice::StateChanged { state });
+        }
+    }
+
+    fn raise_priority(&mut self, session: SessionId, signal: ComplaintSignal) {
+        let s = self.sessions.get(&session).expect("present");
+        if s.priority < Priority::High {
+            self.requeue_with_priority(session, Priority::High);
+            self.event(Event::PriorityRaised { session, priority: Priority::High });
+        }
+        let s = self.sessions.get(&session).expect("present");
+        if let Some(agent) = s.agent() {
+            let priority = s.priority;
+            self.notify_agent(agent, AgentNotice::PriorityRaised { session, priority, signal });
+        }
+    }
+}

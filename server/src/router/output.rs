@@ -1,0 +1,489 @@
+//! What the router core produces: notices for connected people, and events
+//! for metrics and audit. Drained with [`super::Router::poll_output`].
+//!
+//! Every event the core emits is kept in this one enum so that the handbook's
+//! figures (service ratio, customers per hour, ratings) can be derived later
+//! from the event stream alone.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::ids::{AgentId, GroupId, SessionId};
+use super::input::{Availability, Priority, Rating, TransferTarget};
+use super::time::Millis;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "output", rename_all = "snake_case")]
+pub enum Output {
+    ToCustomer {
+        session: SessionId,
+        notice: CustomerNotice,
+    },
+    ToAgent {
+        agent: AgentId,
+        notice: AgentNotice,
+    },
+    /// For every connected supervisor.
+    ToSupervisors {
+        notice: SupervisorNotice,
+    },
+    Event {
+        event: Event,
+    },
+}
+
+/// Something the customer of a session is told.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "notice", rename_all = "snake_case")]
+pub enum CustomerNotice {
+    /// Waiting: the position (1 = next) and an estimate. Sent on joining and
+    /// when the position changes (coalesced, see `Rules::queue_update_interval`).
+    Queued {
+        group: GroupId,
+        position: u32,
+        estimated_wait: Duration,
+    },
+    /// Nobody in the group is online now.
+    NoAgentOnline {
+        group: GroupId,
+        service_hours: Option<Arc<str>>,
+    },
+    /// An agent took the session (also after a transfer).
+    Assigned {
+        agent_name: Arc<str>,
+    },
+    AgentMessage {
+        agent_name: Arc<str>,
+        text: Arc<str>,
+    },
+    AgentTyping,
+    /// The agent wants to move the chat to another group: accept or decline.
+    ConsentRequest {
+        to_group: GroupId,
+        to_group_name: Arc<str>,
+        timeout: Duration,
+    },
+    /// The agent asks whether the problem is resolved.
+    ResolveRequest,
+    /// The session ended; `can_rate` says whether a rating is accepted.
+    Closed {
+        reason: CloseReason,
+        can_rate: bool,
+    },
+}
+
+/// Something an agent is told.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "notice", rename_all = "snake_case")]
+pub enum AgentNotice {
+    /// Sent on every connect (and reconnect within the grace period): the
+    /// agent's state and every open session with its history.
+    State {
+        state: AgentState,
+        sessions: Vec<SessionView>,
+    },
+    /// The agent's state changed (availability, break, load reaching capacity...).
+    StateChanged {
+        state: AgentState,
+    },
+    /// A session is now this agent's, with its history and handoff notes.
+    SessionAssigned {
+        session: SessionView,
+    },
+    CustomerMessage {
+        session: SessionId,
+        text: Arc<str>,
+    },
+    CustomerTyping {
+        session: SessionId,
+    },
+    /// The customer's message has waited `rules.reply_warning`.
+    ReplyWarning {
+        session: SessionId,
+        waited: Duration,
+    },
+    /// The customer's message has waited `rules.reply_violation`: recorded against the agent.
+    SlowReply {
+        session: SessionId,
+        waited: Duration,
+    },
+    /// The customer answered (or did not answer in time) a cross-group transfer prompt.
+    ConsentOutcome {
+        session: SessionId,
+        outcome: ConsentOutcome,
+    },
+    /// The customer answered "is your problem resolved?".
+    ResolveAnswer {
+        session: SessionId,
+        resolved: bool,
+    },
+    /// A session complaint tendency was detected in: reply first.
+    PriorityRaised {
+        session: SessionId,
+        priority: Priority,
+        signal: ComplaintSignal,
+    },
+    /// The session is no longer this agent's.
+    SessionEnded {
+        session: SessionId,
+        why: SessionEndedWhy,
+    },
+    /// A conduct flag was raised against this agent.
+    ConductFlagged {
+        flag: ConductFlag,
+    },
+}
+
+/// Why a session left an agent's list.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "why", rename_all = "snake_case")]
+pub enum SessionEndedWhy {
+    Closed { reason: CloseReason },
+    Transferred { target: TransferTarget },
+}
+
+/// Something every supervisor is told.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "notice", rename_all = "snake_case")]
+pub enum SupervisorNotice {
+    SlowReply { agent: AgentId, session: SessionId, group: GroupId },
+    ConductFlagged { flag: ConductFlag },
+    ComplaintTendency { session: SessionId, group: GroupId, agent: Option<AgentId>, signal: ComplaintSignal },
+}
+
+/// A session as an agent sees it when it arrives.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionView {
+    pub session: SessionId,
+    pub group: GroupId,
+    pub customer_name: Option<Arc<str>>,
+    pub priority: Priority,
+    pub history: Vec<HistoryEntry>,
+    pub notes: Vec<HandoffNote>,
+    /// When the oldest unanswered customer message arrived, if any.
+    pub unanswered_since: Option<Millis>,
+    /// When the reply timer started for this agent (never before assignment).
+    pub reply_clock_since: Option<Millis>,
+    pub assigned_at: Millis,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    pub at: Millis,
+    pub from: Speaker,
+    pub text: Arc<str>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "id", rename_all = "snake_case")]
+pub enum Speaker {
+    Customer,
+    Agent(AgentId),
+}
+
+/// The text the transferring agent leaves for the next one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HandoffNote {
+    pub from: AgentId,
+    pub target: TransferTarget,
+    pub at: Millis,
+    pub text: Arc<str>,
+}
+
+/// An agent's state as the dispatcher sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AgentState {
+    /// Online and below capacity: may be assigned.
+    Available,
+    /// Online and at capacity.
+    Busy,
+    OnBreak,
+    /// Connection lost; sessions kept until `rules.agent_grace` passes.
+    Disconnected,
+    Offline,
+}
+
+impl AgentState {
+    pub const ALL: [AgentState; 5] =
+        [AgentState::Available, AgentState::Busy, AgentState::OnBreak, AgentState::Disconnected, AgentState::Offline];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            AgentState::Available => "available",
+            AgentState::Busy => "busy",
+            AgentState::OnBreak => "break",
+            AgentState::Disconnected => "disconnected",
+            AgentState::Offline => "offline",
+        }
+    }
+}
+
+/// How a session ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CloseReason {
+    /// Closed by the agent, with the agent's reason.
+    Agent(super::input::AgentCloseReason),
+    CustomerLeft,
+    CustomerIdle,
+    /// The customer's connection dropped and did not come back within the grace period.
+    CustomerLost,
+}
+
+impl CloseReason {
+    /// A small fixed label set for metrics.
+    pub fn label(self) -> &'static str {
+        use super::input::AgentCloseReason as A;
+        match self {
+            CloseReason::Agent(A::Resolved) => "agent_resolved",
+            CloseReason::Agent(A::CustomerUnresponsive) => "agent_customer_unresponsive",
+            CloseReason::Agent(A::Duplicate) => "agent_duplicate",
+            CloseReason::Agent(A::Abusive) => "agent_abusive",
+            CloseReason::Agent(A::Other) => "agent_other",
+            CloseReason::CustomerLeft => "customer_left",
+            CloseReason::CustomerIdle => "customer_idle",
+            CloseReason::CustomerLost => "customer_lost",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsentOutcome {
+    Accepted,
+    Declined,
+    TimedOut,
+}
+
+/// Kinds of transfer, for metrics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TransferKind {
+    /// To an agent of the session's group.
+    ToAgent,
+    /// Back into the session's own group's queue.
+    ToGroup,
+    /// To another skill group (or an agent outside the session's group).
+    CrossGroup,
+}
+
+impl TransferKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            TransferKind::ToAgent => "to_agent",
+            TransferKind::ToGroup => "to_group",
+            TransferKind::CrossGroup => "cross_group",
+        }
+    }
+}
+
+/// A signal of complaint tendency in a customer's messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ComplaintSignal {
+    PhoneRequest,
+    AbusiveLanguage,
+    RepeatedQuestion,
+    MessageBurst,
+}
+
+impl ComplaintSignal {
+    pub fn label(self) -> &'static str {
+        match self {
+            ComplaintSignal::PhoneRequest => "phone_request",
+            ComplaintSignal::AbusiveLanguage => "abusive_language",
+            ComplaintSignal::RepeatedQuestion => "repeated_question",
+            ComplaintSignal::MessageBurst => "message_burst",
+        }
+    }
+}
+
+/// A prohibited operation, recorded against an agent.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConductFlag {
+    pub agent: AgentId,
+    pub session: Option<SessionId>,
+    pub kind: ConductKind,
+    pub at: Millis,
+}
+
+/// What the agent did. The first word of the label is the handbook's
+/// category (malicious transfer, abusive break, agent close, disconnect shedding).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConductKind {
+    /// Moved to another group without the customer's consent.
+    TransferWithoutConsent,
+    /// Sent back to the agent or group it came from within the ping-pong window.
+    TransferPingPong,
+    /// Transferred while the customer's message had waited past the warning.
+    TransferDumpingLateSession,
+    /// More transfers of one session than allowed.
+    TransferTooMany,
+    /// Break while customers in the agent's groups waited past the threshold.
+    BreakWhileCustomersWait,
+    /// Break right after being assigned a session.
+    BreakAfterAssignment,
+    /// More breaks per shift than allowed.
+    BreakTooMany,
+    /// More break time per shift than allowed.
+    BreakTooLong,
+    /// Closed while the customer's last message was unanswered.
+    CloseUnanswered,
+    /// Closed without the customer confirming the problem was resolved.
+    CloseUnconfirmed,
+    /// Disconnects repeatedly made sessions flow to other agents.
+    DisconnectShedding,
+}
+
+impl ConductKind {
+    pub const ALL: [ConductKind; 11] = [
+        ConductKind::TransferWithoutConsent,
+        ConductKind::TransferPingPong,
+        ConductKind::TransferDumpingLateSession,
+        ConductKind::TransferTooMany,
+        ConductKind::BreakWhileCustomersWait,
+        ConductKind::BreakAfterAssignment,
+        ConductKind::BreakTooMany,
+        ConductKind::BreakTooLong,
+        ConductKind::CloseUnanswered,
+        ConductKind::CloseUnconfirmed,
+        ConductKind::DisconnectShedding,
+    ];
+
+    /// The handbook's category: `malicious_transfer`, `abusive_break`, `agent_close`, `disconnect_shedding`.
+    pub fn category(self) -> &'static str {
+        use ConductKind::*;
+        match self {
+            TransferWithoutConsent | TransferPingPong | TransferDumpingLateSession | TransferTooMany => {
+                "malicious_transfer"
+            }
+            BreakWhileCustomersWait | BreakAfterAssignment | BreakTooMany | BreakTooLong => "abusive_break",
+            CloseUnanswered | CloseUnconfirmed => "agent_close",
+            DisconnectShedding => "disconnect_shedding",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        use ConductKind::*;
+        match self {
+            TransferWithoutConsent => "transfer_without_consent",
+            TransferPingPong => "transfer_ping_pong",
+            TransferDumpingLateSession => "transfer_dumping_late_session",
+            TransferTooMany => "transfer_too_many",
+            BreakWhileCustomersWait => "break_while_customers_wait",
+            BreakAfterAssignment => "break_after_assignment",
+            BreakTooMany => "break_too_many",
+            BreakTooLong => "break_too_long",
+            CloseUnanswered => "close_unanswered",
+            CloseUnconfirmed => "close_unconfirmed",
+            DisconnectShedding => "disconnect_shedding",
+        }
+    }
+}
+
+/// Why a session entered a queue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QueueReason {
+    Joined,
+    /// Transferred to a group.
+    Transferred,
+    /// Its agent disconnected and did not return within the grace period (front of the queue).
+    AgentLost,
+}
+
+/// Facts for metrics and audit. Nothing here is per-message content.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    SessionQueued {
+        session: SessionId,
+        group: GroupId,
+        priority: Priority,
+        reason: QueueReason,
+    },
+    /// `waited` is the time since the session (re-)entered the queue; `overflow`
+    /// says the agent came from an overflow group.
+    SessionAssigned {
+        session: SessionId,
+        group: GroupId,
+        agent: AgentId,
+        waited: Duration,
+        overflow: bool,
+    },
+    CustomerMessage {
+        session: SessionId,
+        group: GroupId,
+    },
+    AgentReply {
+        session: SessionId,
+        agent: AgentId,
+        group: GroupId,
+        reply_delay: Option<Duration>,
+    },
+    ReplyWarning {
+        session: SessionId,
+        agent: AgentId,
+        group: GroupId,
+    },
+    SlowReply {
+        session: SessionId,
+        agent: AgentId,
+        group: GroupId,
+    },
+    Transferred {
+        session: SessionId,
+        from: AgentId,
+        target: TransferTarget,
+        kind: TransferKind,
+    },
+    ConsentRequested {
+        session: SessionId,
+        to_group: GroupId,
+    },
+    ConsentAnswered {
+        session: SessionId,
+        outcome: ConsentOutcome,
+    },
+    ConductFlagged {
+        flag: ConductFlag,
+    },
+    ComplaintTendency {
+        session: SessionId,
+        group: GroupId,
+        signal: ComplaintSignal,
+    },
+    PriorityRaised {
+        session: SessionId,
+        priority: Priority,
+    },
+    SessionClosed {
+        session: SessionId,
+        group: GroupId,
+        agent: Option<AgentId>,
+        reason: CloseReason,
+    },
+    Rated {
+        session: SessionId,
+        agent: AgentId,
+        rating: Rating,
+    },
+    AgentStateChanged {
+        agent: AgentId,
+        from: AgentState,
+        to: AgentState,
+    },
+    AvailabilityRequested {
+        agent: AgentId,
+        availability: Availability,
+    },
+    /// The agent's grace period ran out with open sessions: they were re-queued.
+    SessionsShed {
+        agent: AgentId,
+        count: u32,
+    },
+}

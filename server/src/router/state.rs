@@ -1,0 +1,232 @@
+//! The core's internal records of agents, skill groups and sessions.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeSet, VecDeque};
+use std::sync::Arc;
+
+use super::config::Role;
+use super::ids::{AgentId, GroupId, SessionId};
+use super::input::{Priority, TransferTarget};
+use super::output::{AgentState, CloseReason, HandoffNote, HistoryEntry};
+use super::snapshot::AgentRecord;
+use super::time::Millis;
+
+pub(crate) type AgentIdx = u32;
+pub(crate) type GroupIdx = u32;
+
+/// Order of a waiting session in a queue: priority first, then arrival.
+/// `order` is a global counter, so keys compare across groups (overflow);
+/// sessions put back at the front get negative orders.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) struct QueueKey {
+    pub(crate) priority: Reverse<Priority>,
+    pub(crate) order: i64,
+    pub(crate) session: SessionId,
+}
+
+/// Order of an eligible agent within one group: the first is chosen.
+/// `rank` is the strategy's primary key (level, load); `seq` is the global
+/// sequence number of the agent's last assignment (lower = idle longer).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) struct AgentKey {
+    pub(crate) level: Reverse<u8>,
+    pub(crate) load: u32,
+    pub(crate) seq: u64,
+    pub(crate) agent: AgentIdx,
+}
+
+/// What the agent asked to be (as opposed to the derived [`AgentState`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Presence {
+    Offline,
+    Available,
+    OnBreak { reason: Arc<str>, since: Millis },
+}
+
+/// Per-shift counters for the abusive-break rules. A shift runs from going
+/// online to going offline.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Shift {
+    pub(crate) breaks: u32,
+    /// Break time already finished in this shift (the current break not included).
+    pub(crate) break_time_ms: u64,
+    pub(crate) break_too_long_flagged: bool,
+}
+
+#[derive(Debug)]
+pub(crate) struct Agent {
+    pub(crate) id: AgentId,
+    pub(crate) name: Arc<str>,
+    pub(crate) role: Role,
+    pub(crate) capacity: u32,
+    /// (group, level), in roster order; the first is the agent's home group.
+    pub(crate) memberships: Vec<(GroupIdx, u8)>,
+    pub(crate) connected: bool,
+    pub(crate) presence: Presence,
+    pub(crate) sessions: Vec<SessionId>,
+    /// Sequence number of the last assignment (0 = never).
+    pub(crate) last_assign_seq: u64,
+    pub(crate) last_assigned_at: Option<Millis>,
+    /// The (load, seq) this agent is listed under in its groups' eligible sets.
+    pub(crate) listed: Option<(u32, u64)>,
+    pub(crate) grace_timer: Option<Millis>,
+    pub(crate) break_timer: Option<Millis>,
+    pub(crate) shift: Shift,
+    /// When grace expiries moved this agent's sessions to others (recent ones).
+    pub(crate) sheds: VecDeque<Millis>,
+    pub(crate) record: AgentRecord,
+    /// The state last reported in an event, to emit changes exactly once.
+    pub(crate) reported_state: AgentState,
+}
+
+impl Agent {
+    pub(crate) fn load(&self) -> u32 {
+        self.sessions.len() as u32
+    }
+
+    pub(crate) fn state(&self) -> AgentState {
+        if !self.connected {
+            return if self.grace_timer.is_some() { AgentState::Disconnected } else { AgentState::Offline };
+        }
+        match self.presence {
+            Presence::Offline => AgentState::Offline,
+            Presence::OnBreak { .. } => AgentState::OnBreak,
+            Presence::Available if self.load() >= self.capacity => AgentState::Busy,
+            Presence::Available => AgentState::Available,
+        }
+    }
+
+    /// May the dispatcher (or a transfer) give this agent a new session?
+    pub(crate) fn can_take(&self) -> bool {
+        self.connected && self.presence == Presence::Available && self.load() < self.capacity
+    }
+
+    pub(crate) fn level_in(&self, group: GroupIdx) -> Option<u8> {
+        self.memberships.iter().find(|(g, _)| *g == group).map(|(_, l)| *l)
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct Group {
+    pub(crate) id: GroupId,
+    pub(crate) name: Arc<str>,
+    pub(crate) max_queue: usize,
+    pub(crate) overflow_to: Vec<GroupIdx>,
+    pub(crate) overflow_after: std::time::Duration,
+    pub(crate) service_hours: Option<Arc<str>>,
+    pub(crate) members: Vec<AgentIdx>,
+    /// This group's own waiting sessions.
+    pub(crate) queue: BTreeSet<QueueKey>,
+    /// Waiting sessions of other groups that overflowed to this one.
+    pub(crate) overflow_in: BTreeSet<QueueKey>,
+    /// Members who can take a session now, best first.
+    pub(crate) eligible: BTreeSet<AgentKey>,
+    /// The group's waiting sessions by when they started waiting (for oldest wait).
+    pub(crate) waiting_since: BTreeSet<(Millis, SessionId)>,
+    /// Waiting sessions per priority, for O(1) positions on joining.
+    pub(crate) waiting_by_priority: [usize; 3],
+    /// Sessions of this group being served.
+    pub(crate) active: usize,
+    /// Smoothed time between assignments from this group, for wait estimates.
+    pub(crate) assign_gap_ms: Option<u64>,
+    pub(crate) last_assign_at: Option<Millis>,
+    /// Customers beyond the front may have a stale position; a tick is due.
+    pub(crate) queue_tick: Option<Millis>,
+}
+
+/// A cross-group transfer waiting for the customer's answer.
+#[derive(Clone, Debug)]
+pub(crate) struct PendingConsent {
+    pub(crate) from: AgentIdx,
+    pub(crate) target: TransferTarget,
+    pub(crate) to_group: GroupIdx,
+    pub(crate) note: Arc<str>,
+    /// The customer's message had waited past the warning when the agent asked.
+    pub(crate) late: bool,
+    pub(crate) timer: Option<Millis>,
+}
+
+/// A transfer that happened, for the ping-pong and too-many rules.
+#[derive(Clone, Debug)]
+pub(crate) struct TransferRecord {
+    pub(crate) from: AgentIdx,
+    pub(crate) from_group: GroupIdx,
+    pub(crate) at: Millis,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) enum Phase {
+    Waiting {
+        key: QueueKey,
+        since: Millis,
+        /// Listed in the overflow groups' `overflow_in` sets.
+        overflowed: bool,
+        overflow_timer: Option<Millis>,
+    },
+    Assigned {
+        agent: AgentIdx,
+        since: Millis,
+    },
+    Closed {
+        reason: CloseReason,
+        /// The agent who served last, who a rating counts for.
+        agent: Option<AgentIdx>,
+        can_rate: bool,
+        rated: bool,
+    },
+}
+
+/// Complaint-tendency bookkeeping for one session.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ComplaintState {
+    /// Hashes of recent normalised customer messages.
+    pub(crate) recent_questions: VecDeque<u64>,
+    /// Arrival times of recent customer messages.
+    pub(crate) recent_messages: VecDeque<Millis>,
+    /// Signals already raised (bit per signal): each is raised once per session.
+    pub(crate) raised: u8,
+}
+
+#[derive(Debug)]
+pub(crate) struct Session {
+    pub(crate) id: SessionId,
+    pub(crate) group: GroupIdx,
+    pub(crate) priority: Priority,
+    pub(crate) customer_name: Option<Arc<str>>,
+    pub(crate) phase: Phase,
+    pub(crate) history: VecDeque<HistoryEntry>,
+    pub(crate) notes: Vec<HandoffNote>,
+    /// The customer's oldest unanswered message.
+    pub(crate) unanswered_since: Option<Millis>,
+    /// When the current agent's reply clock started (never before assignment).
+    pub(crate) reply_clock_since: Option<Millis>,
+    pub(crate) warned: bool,
+    pub(crate) reply_timer: Option<Millis>,
+    pub(crate) last_agent_reply: Option<Millis>,
+    pub(crate) idle_timer: Option<Millis>,
+    pub(crate) customer_connected: bool,
+    pub(crate) grace_timer: Option<Millis>,
+    pub(crate) forget_timer: Option<Millis>,
+    pub(crate) consent: Option<PendingConsent>,
+    pub(crate) resolve_asked: bool,
+    pub(crate) resolve_confirmed: bool,
+    pub(crate) transfers: Vec<TransferRecord>,
+    /// Not to be given straight back to the agent who sent it to the queue.
+    pub(crate) excluded_agent: Option<AgentIdx>,
+    pub(crate) complaint: ComplaintState,
+    /// The last position the customer was told.
+    pub(crate) told_position: Option<u32>,
+}
+
+impl Session {
+    pub(crate) fn agent(&self) -> Option<AgentIdx> {
+        match self.phase {
+            Phase::Assigned { agent, .. } => Some(agent),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        matches!(self.phase, Phase::Closed { .. })
+    }
+}
