@@ -1,0 +1,84 @@
+//! A config that cannot work is refused with the key at fault.
+
+use std::time::Duration;
+
+use switchboard_server::router::*;
+
+use crate::sim::*;
+
+fn refused(cfg: RouterConfig) -> ConfigError {
+    Router::new(cfg).expect_err("config should be refused")
+}
+
+#[test]
+fn the_defaults_are_the_handbooks() {
+    let rules = Rules::default();
+    assert_eq!(rules.reply_warning, Duration::from_secs(60));
+    assert_eq!(rules.reply_violation, Duration::from_secs(180));
+    Router::new(small()).unwrap();
+}
+
+#[test]
+fn bad_configs_name_the_key() {
+    let mut cfg = small();
+    cfg.groups[0].overflow_to = vec![GroupId::new("nowhere")];
+    assert_eq!(refused(cfg).key, "groups[0].overflow_to[0]");
+
+    let mut cfg = small();
+    cfg.agents[1].capacity = 0;
+    assert_eq!(refused(cfg).key, "agents[1].capacity");
+
+    let mut cfg = small();
+    cfg.rules.reply_warning = Duration::from_secs(200);
+    let err = refused(cfg);
+    assert_eq!(err.key, "rules.reply_warning");
+    assert!(err.to_string().contains("earlier than rules.reply_violation"), "{err}");
+
+    let mut cfg = small();
+    cfg.agents[0].groups[0].group = GroupId::new("ghost");
+    assert_eq!(refused(cfg).key, "agents[0].groups[0].group");
+
+    let mut cfg = small();
+    cfg.agents.push(cfg.agents[0].clone());
+    assert_eq!(refused(cfg).key, "agents[3].id");
+
+    let mut cfg = small();
+    cfg.rules.handoff_note_min_chars = 0;
+    assert_eq!(refused(cfg).key, "rules.handoff_note_min_chars");
+
+    let mut cfg = small();
+    cfg.groups.clear();
+    cfg.agents.clear();
+    assert_eq!(refused(cfg).key, "groups");
+}
+
+#[test]
+fn a_config_is_read_from_toml_with_readable_durations() {
+    let cfg: RouterConfig = toml::from_str(
+        r#"
+        [rules]
+        reply_warning = "45s"
+        reply_violation = "2m"
+        [rules.transfers]
+        max_per_session = 5
+        [[groups]]
+        id = "general"
+        overflow_to = ["vip"]
+        overflow_after = "90s"
+        [[groups]]
+        id = "vip"
+        [[agents]]
+        id = "alice"
+        capacity = 4
+        groups = [{ group = "general", level = 2 }, { group = "vip" }]
+        "#,
+    )
+    .unwrap();
+    assert_eq!(cfg.rules.reply_warning, Duration::from_secs(45));
+    assert_eq!(cfg.rules.transfers.max_per_session, 5);
+    assert_eq!(cfg.rules.breaks.max_per_shift, 3, "unset numbers keep their defaults");
+    assert_eq!(cfg.agents[0].groups[1].level, 1);
+    Router::new(cfg).unwrap();
+    let typo = toml::from_str::<RouterConfig>("[rules]\nreply_warnin = \"1m\"\n").unwrap_err();
+    assert!(typo.to_string().contains("reply_warnin"), "{typo}");
+}

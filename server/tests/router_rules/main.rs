@@ -1,0 +1,15 @@
+//! The router core's rules, one module per numbered point of the core's
+//! design (skill groups, queues and assignment, reply timers, transfers,
+//! conduct flags, agent loss, customer side, complaint tendency, config),
+//! all on simulated time.
+
+mod sim;
+
+mod assignment;
+mod complaint;
+mod conduct;
+mod config;
+mod customer;
+mod presence;
+mod reply_timers;
+mod transfers;
