@@ -57,8 +57,7 @@ impl Router {
     pub(super) fn fire_agent_grace(&mut self, a: AgentIdx) {
         let ag = &mut self.agents[a as usize];
         ag.grace_timer = None;
-        let sessions = std::mem::take(&mut ag.sessions);
-        ag.sessions = sessions.clone();
+        let sessions = ag.sessions.clone();
         // Front insertion reverses order, so walk from the newest to keep the oldest first.
         for &s in sessions.iter().rev() {
             self.release(s, a);
