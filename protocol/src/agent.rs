@@ -133,12 +133,16 @@ pub enum ServerToAgent {
         reason: String,
     },
     /// Your state and every open session with history and notes. Sent on every
-    /// connect (after a reconnect within the grace period it lists the sessions you got back)
-    /// and on every state change.
+    /// connect (after a reconnect within the grace period it lists the sessions you got back).
     State {
         seq: u64,
         state: AgentState,
         sessions: Vec<SessionView>,
+    },
+    /// Your state changed (availability, break, reaching or leaving capacity...).
+    StateChanged {
+        seq: u64,
+        state: AgentState,
     },
     /// A session is now yours (with its history and handoff notes).
     SessionAssigned {
@@ -224,6 +228,7 @@ impl ServerToAgent {
     pub fn seq(&self) -> Option<u64> {
         match self {
             ServerToAgent::State { seq, .. }
+            | ServerToAgent::StateChanged { seq, .. }
             | ServerToAgent::SessionAssigned { seq, .. }
             | ServerToAgent::CustomerMessage { seq, .. }
             | ServerToAgent::ReplyWarning { seq, .. }
@@ -248,6 +253,7 @@ impl ServerToAgent {
     pub fn set_seq(&mut self, value: u64) {
         match self {
             ServerToAgent::State { seq, .. }
+            | ServerToAgent::StateChanged { seq, .. }
             | ServerToAgent::SessionAssigned { seq, .. }
             | ServerToAgent::CustomerMessage { seq, .. }
             | ServerToAgent::ReplyWarning { seq, .. }

@@ -1,4 +1,152 @@
-//! Switchboard server library: the router core and (in sibling modules) the
-//! gateway, driver and metrics that put it on the network.
+//! Switchboard server library: the router core and the gateway, driver and
+//! metrics that put it on the network.
+//!
+//! [`run`] is the whole server (mini-redis style): `main.rs` only parses the
+//! command line, loads the config, binds the listeners and passes a shutdown
+//! signal. [`start`] does the same in the background and hands back the bound
+//! addresses, for tests and embedding.
 
+pub mod config;
+pub mod driver;
+pub mod gateway;
+pub mod metrics;
 pub mod router;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::serve::ListenerExt;
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, watch, Semaphore};
+use tokio::task::JoinHandle;
+use tracing::{info, warn};
+
+use crate::config::Config;
+use crate::driver::clock::Clock;
+use crate::driver::Driver;
+use crate::gateway::AppState;
+use crate::metrics::Metrics;
+use crate::router::Router;
+
+/// The two listeners: public (WebSockets, health) and admin (`/metrics`).
+#[derive(Debug)]
+pub struct Listeners {
+    pub public: TcpListener,
+    pub admin: TcpListener,
+}
+
+impl Listeners {
+    /// Binds `config.listen` and `config.admin_listen` (backlog 4096).
+    pub fn bind(config: &Config) -> anyhow::Result<Listeners> {
+        let public =
+            gateway::bind(config.listen).with_context(|| format!("cannot listen on {} (listen)", config.listen))?;
+        let admin = gateway::bind(config.admin_listen)
+            .with_context(|| format!("cannot listen on {} (admin_listen)", config.admin_listen))?;
+        Ok(Listeners { public, admin })
+    }
+}
+
+/// Runs the server until `shutdown` completes, then shuts down gracefully:
+/// stop accepting, tell every client (`shutdown` frame, close 1001), let the
+/// commands already received finish, and wait for connections to end, at most
+/// `config.shutdown_timeout`.
+pub async fn run(
+    config: Config,
+    listeners: Listeners,
+    shutdown: impl Future<Output = ()> + Send,
+) -> anyhow::Result<()> {
+    let router = Router::new(config.router.clone())
+        .map_err(|e| anyhow::anyhow!("config key `router.{}`: {}", e.key, e.problem))?;
+    let metrics = Metrics::new();
+    let clock = Clock::new(config.clock.scale);
+    let (driver_tx, driver_rx) = mpsc::channel(config.gateway.driver_queue);
+    let (stop_tx, stop_rx) = watch::channel(false);
+
+    let driver = Driver::new(router, clock, config.gateway.clone(), metrics.clone());
+    let driver_task = tokio::spawn(driver.run(driver_rx, stop_rx.clone()));
+
+    let max_connections = config.gateway.max_connections;
+    let app = Arc::new(AppState {
+        driver: driver_tx,
+        metrics: metrics.clone(),
+        gateway: config.gateway.clone(),
+        next_conn: AtomicU64::new(1),
+        permits: Arc::new(Semaphore::new(max_connections)),
+        ready: AtomicBool::new(true),
+    });
+
+    let public_addr = listeners.public.local_addr()?;
+    let admin_addr = listeners.admin.local_addr()?;
+    let nodelay = |tcp: &mut tokio::net::TcpStream| {
+        let _ = tcp.set_nodelay(true);
+    };
+    let stopped = |mut rx: watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    let public = axum::serve(listeners.public.tap_io(nodelay), gateway::public_routes(app.clone()))
+        .with_graceful_shutdown(stopped(stop_rx.clone()));
+    let admin = axum::serve(listeners.admin.tap_io(nodelay), gateway::admin_routes(metrics.clone()))
+        .with_graceful_shutdown(stopped(stop_rx.clone()));
+    let public_task = tokio::spawn(async move { public.await });
+    let admin_task = tokio::spawn(async move { admin.await });
+    info!(%public_addr, %admin_addr, scale = config.clock.scale, "switchboard listening");
+
+    shutdown.await;
+    info!("shutdown requested");
+    app.ready.store(false, Ordering::Relaxed);
+    let _ = stop_tx.send(true);
+
+    let deadline = tokio::time::Instant::now() + config.shutdown_timeout;
+    let all_closed = async {
+        let _ = driver_task.await;
+        // Every open WebSocket holds a permit: all of them back means every connection ended.
+        let _ = app.permits.acquire_many(max_connections as u32).await;
+    };
+    if tokio::time::timeout_at(deadline, all_closed).await.is_err() {
+        warn!(
+            open = max_connections - app.permits.available_permits(),
+            "shutdown timeout: dropping the remaining connections"
+        );
+    }
+    for task in [public_task, admin_task] {
+        if let Ok(Ok(Err(e))) = tokio::time::timeout_at(deadline, task).await {
+            warn!(error = %e, "listener ended with an error");
+        }
+    }
+    info!("stopped");
+    Ok(())
+}
+
+/// A server running in the background (see [`start`]).
+#[derive(Debug)]
+pub struct RunningServer {
+    pub public_addr: SocketAddr,
+    pub admin_addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: JoinHandle<anyhow::Result<()>>,
+}
+
+impl RunningServer {
+    /// Triggers a graceful shutdown and waits for it.
+    pub async fn shutdown(mut self) -> anyhow::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        (&mut self.task).await?
+    }
+}
+
+/// Binds the configured listeners (port 0 picks a free port) and runs the server in the background.
+pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
+    let listeners = Listeners::bind(&config)?;
+    let public_addr = listeners.public.local_addr()?;
+    let admin_addr = listeners.admin.local_addr()?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(run(config, listeners, async move {
+        let _ = stopped.await;
+    }));
+    Ok(RunningServer { public_addr, admin_addr, stop: Some(stop), task })
+}

@@ -1,0 +1,366 @@
+//! Server configuration: a TOML file (`config/default.toml`), overridden by
+//! `SWITCHBOARD_*` environment variables, validated before anything starts.
+//!
+//! Environment overrides name a key path in upper case with `__` between
+//! levels: `SWITCHBOARD_LISTEN=0.0.0.0:8080` sets `listen`,
+//! `SWITCHBOARD_CLOCK__SCALE=600` sets `clock.scale`,
+//! `SWITCHBOARD_ROUTER__RULES__AGENT_GRACE=45s` sets `router.rules.agent_grace`.
+//! Values are read as TOML when they parse as TOML (numbers, booleans), else as strings.
+//! Arrays (the roster) can only be set in the file.
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::router::config::RouterConfig;
+
+/// Environment variables with this prefix override config keys.
+pub const ENV_PREFIX: &str = "SWITCHBOARD_";
+/// Environment variables with the prefix that are not config keys.
+const ENV_NOT_KEYS: &[&str] = &["SWITCHBOARD_CONFIG"];
+
+/// Everything the server needs to start.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Public listener: WebSockets, health.
+    pub listen: SocketAddr,
+    /// Admin listener: `/metrics`. Never the same as `listen`.
+    pub admin_listen: SocketAddr,
+    /// How long a graceful shutdown may take before connections are dropped.
+    #[serde(with = "humantime_serde")]
+    pub shutdown_timeout: Duration,
+    pub clock: ClockConfig,
+    pub gateway: GatewayConfig,
+    pub log: LogConfig,
+    pub router: RouterConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            admin_listen: SocketAddr::from(([127, 0, 0, 1], 9090)),
+            shutdown_timeout: Duration::from_secs(5),
+            clock: ClockConfig::default(),
+            gateway: GatewayConfig::default(),
+            log: LogConfig::default(),
+            router: RouterConfig::default(),
+        }
+    }
+}
+
+/// The business clock the router runs on.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClockConfig {
+    /// Business time per real time: 1.0 in production; 600.0 makes one business
+    /// minute last 100 ms (demos, tests).
+    pub scale: f64,
+}
+
+impl Default for ClockConfig {
+    fn default() -> Self {
+        ClockConfig { scale: 1.0 }
+    }
+}
+
+/// Limits of the WebSocket gateway.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GatewayConfig {
+    /// Frames queued for one connection before it counts as a slow reader and is cut off.
+    pub outbound_queue: usize,
+    /// Messages kept per customer session and per agent for replay on resume.
+    pub replay_buffer: usize,
+    /// Accepted command ids remembered per session / agent, to acknowledge retries without applying them twice.
+    pub recent_command_ids: usize,
+    /// Open WebSocket connections at most; more are refused with close code 1013.
+    pub max_connections: usize,
+    pub read_buffer_bytes: usize,
+    pub write_buffer_bytes: usize,
+    /// Largest outgoing backlog inside the WebSocket layer (must hold the largest message).
+    pub max_write_buffer_bytes: usize,
+    /// Largest incoming frame and message; bigger closes the connection with 1009.
+    pub max_message_bytes: usize,
+    /// How long to wait for the client's close frame after the server sent one.
+    #[serde(with = "humantime_serde")]
+    pub close_timeout: Duration,
+    /// Inputs waiting for the router task; readers wait when it is full.
+    pub driver_queue: usize,
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        GatewayConfig {
+            outbound_queue: 256,
+            replay_buffer: 256,
+            recent_command_ids: 64,
+            max_connections: 19_000,
+            read_buffer_bytes: 4096,
+            write_buffer_bytes: 4096,
+            max_write_buffer_bytes: 4 * 1024 * 1024,
+            max_message_bytes: switchboard_protocol::MAX_FRAME_BYTES,
+            close_timeout: Duration::from_secs(2),
+            driver_queue: 65_536,
+        }
+    }
+}
+
+/// Log output.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// `text` or `json`.
+    pub format: LogFormat,
+    /// A `tracing` filter, e.g. `info` or `switchboard_server=debug`. `RUST_LOG` wins when set.
+    pub filter: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig { format: LogFormat::Text, filter: "info".into() }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+/// Why the config was refused. The text names the key (or the file) and what is wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigLoadError {
+    #[error("cannot read config file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("config file {path} is not valid TOML: {message}")]
+    Syntax { path: PathBuf, message: String },
+    #[error("config key `{key}`: {problem}")]
+    Key { key: String, problem: String },
+}
+
+impl ConfigLoadError {
+    fn key(key: impl Into<String>, problem: impl Into<String>) -> Self {
+        ConfigLoadError::Key { key: key.into(), problem: problem.into() }
+    }
+
+    /// The key at fault, if the problem is one key.
+    pub fn key_name(&self) -> Option<&str> {
+        match self {
+            ConfigLoadError::Key { key, .. } => Some(key),
+            _ => None,
+        }
+    }
+}
+
+impl Config {
+    /// Reads `path` (if given), applies the `SWITCHBOARD_*` variables in `env`, validates.
+    pub fn load(
+        path: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigLoadError> {
+        let mut table = match path {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|source| ConfigLoadError::Read { path: path.to_owned(), source })?;
+                text.parse::<toml::Table>()
+                    .map_err(|e| ConfigLoadError::Syntax { path: path.to_owned(), message: e.to_string() })?
+            }
+            None => toml::Table::new(),
+        };
+        let overridden = apply_env(&mut table, env)?;
+        Config::from_table(table, &overridden)
+    }
+
+    /// Parses a TOML text (no environment), validates. For tests and embedding.
+    pub fn from_toml_str(text: &str) -> Result<Config, ConfigLoadError> {
+        let table = text
+            .parse::<toml::Table>()
+            .map_err(|e| ConfigLoadError::Syntax { path: PathBuf::from("<string>"), message: e.to_string() })?;
+        Config::from_table(table, &HashSet::new())
+    }
+
+    fn from_table(table: toml::Table, from_env: &HashSet<String>) -> Result<Config, ConfigLoadError> {
+        let config: Config = serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
+            let key = e.path().to_string();
+            let mut problem = e.into_inner().to_string();
+            if let Some(var) = from_env.iter().find(|k| key == **k || key.starts_with(&format!("{k}."))) {
+                problem.push_str(&format!(" (set by environment variable {})", env_name(var)));
+            }
+            ConfigLoadError::key(key, problem)
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Refuses numbers the server cannot work with, naming the key.
+    pub fn validate(&self) -> Result<(), ConfigLoadError> {
+        if self.listen == self.admin_listen && self.listen.port() != 0 {
+            return Err(ConfigLoadError::key(
+                "admin_listen",
+                "must differ from `listen`: metrics never go on the public port",
+            ));
+        }
+        if !(self.clock.scale.is_finite() && self.clock.scale > 0.0) {
+            return Err(ConfigLoadError::key("clock.scale", "must be a positive number (1.0 is real time)"));
+        }
+        let g = &self.gateway;
+        let positive = [
+            ("gateway.outbound_queue", g.outbound_queue),
+            ("gateway.replay_buffer", g.replay_buffer),
+            ("gateway.recent_command_ids", g.recent_command_ids),
+            ("gateway.max_connections", g.max_connections),
+            ("gateway.read_buffer_bytes", g.read_buffer_bytes),
+            ("gateway.write_buffer_bytes", g.write_buffer_bytes),
+            ("gateway.max_message_bytes", g.max_message_bytes),
+            ("gateway.driver_queue", g.driver_queue),
+        ];
+        for (key, value) in positive {
+            if value == 0 {
+                return Err(ConfigLoadError::key(key, "must be at least 1"));
+            }
+        }
+        if g.max_write_buffer_bytes <= g.write_buffer_bytes + g.max_message_bytes {
+            return Err(ConfigLoadError::key(
+                "gateway.max_write_buffer_bytes",
+                "must exceed gateway.write_buffer_bytes + gateway.max_message_bytes",
+            ));
+        }
+        self.router.validate().map_err(|e| ConfigLoadError::key(format!("router.{}", e.key), e.problem))
+    }
+}
+
+fn env_name(key: &str) -> String {
+    format!("{ENV_PREFIX}{}", key.replace('.', "__").to_uppercase())
+}
+
+/// Applies overrides; returns the dotted keys that were set.
+fn apply_env(
+    table: &mut toml::Table,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<HashSet<String>, ConfigLoadError> {
+    let mut set = HashSet::new();
+    for (name, raw) in env {
+        let Some(rest) = name.strip_prefix(ENV_PREFIX) else { continue };
+        if ENV_NOT_KEYS.contains(&name.as_str()) || rest.is_empty() {
+            continue;
+        }
+        let path: Vec<String> = rest.split("__").map(|p| p.to_lowercase()).collect();
+        let key = path.join(".");
+        if path.iter().any(|p| p.is_empty()) {
+            return Err(ConfigLoadError::key(key, format!("environment variable {name} does not name a key")));
+        }
+        let value = parse_env_value(&raw);
+        let mut node = &mut *table;
+        for (i, part) in path.iter().enumerate() {
+            if i + 1 == path.len() {
+                node.insert(part.clone(), value.clone());
+                break;
+            }
+            let entry = node.entry(part.clone()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            node = match entry {
+                toml::Value::Table(t) => t,
+                _ => {
+                    return Err(ConfigLoadError::key(
+                        path[..=i].join("."),
+                        format!("is not a table, so environment variable {name} cannot set a key inside it"),
+                    ))
+                }
+            };
+        }
+        set.insert(key);
+    }
+    Ok(set)
+}
+
+fn parse_env_value(raw: &str) -> toml::Value {
+    match format!("v = {raw}").parse::<toml::Table>() {
+        Ok(mut t) => t.remove("v").unwrap_or_else(|| toml::Value::String(raw.to_owned())),
+        Err(_) => toml::Value::String(raw.to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+        [[router.groups]]
+        id = "general"
+        [[router.agents]]
+        id = "alice"
+        groups = [{ group = "general" }]
+    "#;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn the_repository_default_config_loads() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/default.toml");
+        let config = Config::load(Some(&path), Vec::new()).unwrap();
+        assert_eq!(config.listen, "127.0.0.1:8080".parse().unwrap());
+        assert_eq!(config.admin_listen, "127.0.0.1:9090".parse().unwrap());
+        assert!(config.router.groups.len() >= 3);
+        assert!(config.router.agents.iter().any(|a| a.role == crate::router::config::Role::Supervisor));
+    }
+
+    #[test]
+    fn env_overrides_name_nested_keys() {
+        let mut table: toml::Table = MINIMAL.parse().unwrap();
+        let set = apply_env(
+            &mut table,
+            env(&[
+                ("SWITCHBOARD_LISTEN", "0.0.0.0:18080"),
+                ("SWITCHBOARD_CLOCK__SCALE", "600"),
+                ("SWITCHBOARD_ROUTER__RULES__AGENT_GRACE", "45s"),
+                ("SWITCHBOARD_CONFIG", "ignored.toml"),
+                ("HOME", "/root"),
+            ]),
+        )
+        .unwrap();
+        let config = Config::from_table(table, &set).unwrap();
+        assert_eq!(config.listen, "0.0.0.0:18080".parse().unwrap());
+        assert_eq!(config.clock.scale, 600.0);
+        assert_eq!(config.router.rules.agent_grace, Duration::from_secs(45));
+    }
+
+    #[test]
+    fn a_bad_value_names_its_key() {
+        let err = Config::from_toml_str(&format!("{MINIMAL}\n[gateway]\noutbound_queue = \"many\"\n")).unwrap_err();
+        assert_eq!(err.key_name(), Some("gateway.outbound_queue"), "{err}");
+
+        let err = Config::from_toml_str(&format!("{MINIMAL}\n[router.rules]\nagent_grace = \"soon\"\n")).unwrap_err();
+        assert_eq!(err.key_name(), Some("router.rules.agent_grace"), "{err}");
+
+        let err = Config::from_toml_str(&format!("{MINIMAL}\n[clock]\nscale = 0\n")).unwrap_err();
+        assert_eq!(err.key_name(), Some("clock.scale"), "{err}");
+
+        let err = Config::from_toml_str("listen = \"nowhere\"\n").unwrap_err();
+        assert_eq!(err.key_name(), Some("listen"), "{err}");
+        assert!(err.to_string().contains("config key `listen`"), "{err}");
+    }
+
+    #[test]
+    fn router_validation_errors_are_prefixed() {
+        let text = MINIMAL.replace("group = \"general\"", "group = \"nope\"");
+        let err = Config::from_toml_str(&text).unwrap_err();
+        assert_eq!(err.key_name(), Some("router.agents[0].groups[0].group"), "{err}");
+    }
+
+    #[test]
+    fn an_unknown_key_is_refused_and_env_is_blamed() {
+        let mut table: toml::Table = MINIMAL.parse().unwrap();
+        let set = apply_env(&mut table, env(&[("SWITCHBOARD_GATEWAY__NOPE", "1")])).unwrap();
+        let err = Config::from_table(table, &set).unwrap_err();
+        assert!(err.to_string().contains("nope"), "{err}");
+        assert!(err.to_string().contains("SWITCHBOARD_GATEWAY__NOPE"), "{err}");
+    }
+}

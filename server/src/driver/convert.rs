@@ -1,0 +1,345 @@
+//! Conversions between the router core's types and the wire protocol's.
+//!
+//! The core has its own plain types; only `switchboard-protocol` knows the
+//! wire. This file is the one place where the two meet.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use switchboard_protocol::agent::{AgentCommand, AvailabilityRequest, ServerToAgent, SessionEndedWhy as WireEndedWhy};
+use switchboard_protocol::common as wire;
+use switchboard_protocol::customer::ServerToCustomer;
+
+use crate::router::config::Role;
+use crate::router::input::{AgentCloseReason, Availability, Input, Priority, TransferTarget};
+use crate::router::output::{
+    AgentNotice, AgentState, CloseReason, ComplaintSignal, ConductFlag, ConductKind, ConsentOutcome, CustomerNotice,
+    HandoffNote, HistoryEntry, SessionEndedWhy, SessionView, Speaker, SupervisorNotice,
+};
+use crate::router::snapshot::SessionStatus;
+use crate::router::{AgentId, GroupId, SessionId};
+
+fn ms(d: Duration) -> u64 {
+    d.as_millis().min(u64::MAX as u128) as u64
+}
+
+pub fn priority_from_wire(p: wire::Priority) -> Priority {
+    match p {
+        wire::Priority::Normal => Priority::Normal,
+        wire::Priority::High => Priority::High,
+        wire::Priority::Urgent => Priority::Urgent,
+    }
+}
+
+fn priority_to_wire(p: Priority) -> wire::Priority {
+    match p {
+        Priority::Normal => wire::Priority::Normal,
+        Priority::High => wire::Priority::High,
+        Priority::Urgent => wire::Priority::Urgent,
+    }
+}
+
+pub fn rating_from_wire(r: wire::Rating) -> crate::router::Rating {
+    match r {
+        wire::Rating::Satisfied => crate::router::Rating::Satisfied,
+        wire::Rating::Dissatisfied => crate::router::Rating::Dissatisfied,
+    }
+}
+
+pub fn role_to_wire(r: Role) -> wire::Role {
+    match r {
+        Role::Agent => wire::Role::Agent,
+        Role::Supervisor => wire::Role::Supervisor,
+    }
+}
+
+fn state_to_wire(s: AgentState) -> wire::AgentState {
+    match s {
+        AgentState::Available => wire::AgentState::Available,
+        AgentState::Busy => wire::AgentState::Busy,
+        AgentState::OnBreak => wire::AgentState::OnBreak,
+        AgentState::Disconnected => wire::AgentState::Disconnected,
+        AgentState::Offline => wire::AgentState::Offline,
+    }
+}
+
+fn close_reason_to_wire(r: CloseReason) -> wire::CloseReason {
+    match r {
+        CloseReason::Agent(AgentCloseReason::Resolved) => wire::CloseReason::AgentResolved,
+        CloseReason::Agent(AgentCloseReason::CustomerUnresponsive) => wire::CloseReason::AgentCustomerUnresponsive,
+        CloseReason::Agent(AgentCloseReason::Duplicate) => wire::CloseReason::AgentDuplicate,
+        CloseReason::Agent(AgentCloseReason::Abusive) => wire::CloseReason::AgentAbusive,
+        CloseReason::Agent(AgentCloseReason::Other) => wire::CloseReason::AgentOther,
+        CloseReason::CustomerLeft => wire::CloseReason::CustomerLeft,
+        CloseReason::CustomerIdle => wire::CloseReason::CustomerIdle,
+        CloseReason::CustomerLost => wire::CloseReason::CustomerLost,
+    }
+}
+
+fn close_reason_from_wire(r: wire::AgentCloseReason) -> AgentCloseReason {
+    match r {
+        wire::AgentCloseReason::Resolved => AgentCloseReason::Resolved,
+        wire::AgentCloseReason::CustomerUnresponsive => AgentCloseReason::CustomerUnresponsive,
+        wire::AgentCloseReason::Duplicate => AgentCloseReason::Duplicate,
+        wire::AgentCloseReason::Abusive => AgentCloseReason::Abusive,
+        wire::AgentCloseReason::Other => AgentCloseReason::Other,
+    }
+}
+
+fn consent_to_wire(o: ConsentOutcome) -> wire::ConsentOutcome {
+    match o {
+        ConsentOutcome::Accepted => wire::ConsentOutcome::Accepted,
+        ConsentOutcome::Declined => wire::ConsentOutcome::Declined,
+        ConsentOutcome::TimedOut => wire::ConsentOutcome::TimedOut,
+    }
+}
+
+fn target_to_wire(t: &TransferTarget) -> wire::TransferTarget {
+    match t {
+        TransferTarget::Agent(a) => wire::TransferTarget::Agent(a.to_string()),
+        TransferTarget::Group(g) => wire::TransferTarget::Group(g.to_string()),
+    }
+}
+
+fn target_from_wire(t: &wire::TransferTarget) -> TransferTarget {
+    match t {
+        wire::TransferTarget::Agent(a) => TransferTarget::Agent(AgentId::new(a)),
+        wire::TransferTarget::Group(g) => TransferTarget::Group(GroupId::new(g)),
+    }
+}
+
+fn signal_to_wire(s: ComplaintSignal) -> wire::ComplaintSignal {
+    match s {
+        ComplaintSignal::PhoneRequest => wire::ComplaintSignal::PhoneRequest,
+        ComplaintSignal::AbusiveLanguage => wire::ComplaintSignal::AbusiveLanguage,
+        ComplaintSignal::RepeatedQuestion => wire::ComplaintSignal::RepeatedQuestion,
+        ComplaintSignal::MessageBurst => wire::ComplaintSignal::MessageBurst,
+    }
+}
+
+fn kind_to_wire(k: ConductKind) -> wire::ConductKind {
+    use wire::ConductKind as W;
+    match k {
+        ConductKind::TransferWithoutConsent => W::TransferWithoutConsent,
+        ConductKind::TransferPingPong => W::TransferPingPong,
+        ConductKind::TransferDumpingLateSession => W::TransferDumpingLateSession,
+        ConductKind::TransferTooMany => W::TransferTooMany,
+        ConductKind::BreakWhileCustomersWait => W::BreakWhileCustomersWait,
+        ConductKind::BreakAfterAssignment => W::BreakAfterAssignment,
+        ConductKind::BreakTooMany => W::BreakTooMany,
+        ConductKind::BreakTooLong => W::BreakTooLong,
+        ConductKind::CloseUnanswered => W::CloseUnanswered,
+        ConductKind::CloseUnconfirmed => W::CloseUnconfirmed,
+        ConductKind::DisconnectShedding => W::DisconnectShedding,
+    }
+}
+
+fn flag_to_wire(f: &ConductFlag) -> wire::ConductFlag {
+    wire::ConductFlag {
+        agent: f.agent.to_string(),
+        session: f.session.map(|s| s.0),
+        kind: kind_to_wire(f.kind),
+        category: f.kind.category().to_string(),
+        at_ms: f.at.0,
+    }
+}
+
+fn history_to_wire(h: &HistoryEntry) -> wire::HistoryEntry {
+    let (from, agent) = match &h.from {
+        Speaker::Customer => (wire::Speaker::Customer, None),
+        Speaker::Agent(a) => (wire::Speaker::Agent, Some(a.to_string())),
+    };
+    wire::HistoryEntry { at_ms: h.at.0, from, agent, text: h.text.to_string() }
+}
+
+fn note_to_wire(n: &HandoffNote) -> wire::HandoffNote {
+    wire::HandoffNote {
+        from: n.from.to_string(),
+        target: target_to_wire(&n.target),
+        at_ms: n.at.0,
+        text: n.text.to_string(),
+    }
+}
+
+pub fn view_to_wire(v: &SessionView) -> wire::SessionView {
+    wire::SessionView {
+        session: v.session.0,
+        group: v.group.to_string(),
+        customer_name: v.customer_name.as_deref().map(str::to_owned),
+        priority: priority_to_wire(v.priority),
+        history: v.history.iter().map(history_to_wire).collect(),
+        notes: v.notes.iter().map(note_to_wire).collect(),
+        unanswered_since_ms: v.unanswered_since.map(|m| m.0),
+        reply_clock_since_ms: v.reply_clock_since.map(|m| m.0),
+        assigned_at_ms: v.assigned_at.0,
+    }
+}
+
+pub fn status_to_wire(s: &SessionStatus) -> wire::SessionStatus {
+    match s {
+        SessionStatus::Waiting { group, position } => {
+            wire::SessionStatus::Waiting { group: group.to_string(), position: *position }
+        }
+        SessionStatus::Assigned { group, agent_name, consent_pending, .. } => wire::SessionStatus::Assigned {
+            group: group.to_string(),
+            agent_name: agent_name.to_string(),
+            consent_pending: *consent_pending,
+        },
+        SessionStatus::Closed { reason, can_rate } => {
+            wire::SessionStatus::Closed { reason: close_reason_to_wire(*reason), can_rate: *can_rate }
+        }
+    }
+}
+
+/// A customer notice as a wire message (with `seq` 0: the stream sets it).
+pub fn customer_notice(n: CustomerNotice) -> ServerToCustomer {
+    match n {
+        CustomerNotice::Queued { group, position, estimated_wait } => ServerToCustomer::Queued {
+            seq: 0,
+            group: group.to_string(),
+            position,
+            estimated_wait_ms: ms(estimated_wait),
+        },
+        CustomerNotice::NoAgentOnline { group, service_hours } => ServerToCustomer::NoAgentOnline {
+            seq: 0,
+            group: group.to_string(),
+            service_hours: service_hours.as_deref().map(str::to_owned),
+        },
+        CustomerNotice::Assigned { agent_name } => {
+            ServerToCustomer::Assigned { seq: 0, agent_name: agent_name.to_string() }
+        }
+        CustomerNotice::AgentMessage { agent_name, text } => {
+            ServerToCustomer::AgentMessage { seq: 0, agent_name: agent_name.to_string(), text: text.to_string() }
+        }
+        CustomerNotice::AgentTyping => ServerToCustomer::AgentTyping {},
+        CustomerNotice::ConsentRequest { to_group, to_group_name, timeout } => ServerToCustomer::ConsentRequest {
+            seq: 0,
+            to_group: to_group.to_string(),
+            to_group_name: to_group_name.to_string(),
+            timeout_ms: ms(timeout),
+        },
+        CustomerNotice::ResolveRequest => ServerToCustomer::ResolveRequest { seq: 0 },
+        CustomerNotice::Closed { reason, can_rate } => {
+            ServerToCustomer::Closed { seq: 0, reason: close_reason_to_wire(reason), can_rate }
+        }
+    }
+}
+
+/// An agent notice as a wire message (with `seq` 0: the stream sets it).
+pub fn agent_notice(n: AgentNotice) -> ServerToAgent {
+    match n {
+        AgentNotice::State { state, sessions } => ServerToAgent::State {
+            seq: 0,
+            state: state_to_wire(state),
+            sessions: sessions.iter().map(view_to_wire).collect(),
+        },
+        AgentNotice::StateChanged { state } => ServerToAgent::StateChanged { seq: 0, state: state_to_wire(state) },
+        AgentNotice::SessionAssigned { session } => {
+            ServerToAgent::SessionAssigned { seq: 0, session: view_to_wire(&session) }
+        }
+        AgentNotice::CustomerMessage { session, text } => {
+            ServerToAgent::CustomerMessage { seq: 0, session: session.0, text: text.to_string() }
+        }
+        AgentNotice::CustomerTyping { session } => ServerToAgent::CustomerTyping { session: session.0 },
+        AgentNotice::ReplyWarning { session, waited } => {
+            ServerToAgent::ReplyWarning { seq: 0, session: session.0, waited_ms: ms(waited) }
+        }
+        AgentNotice::SlowReply { session, waited } => {
+            ServerToAgent::SlowReply { seq: 0, session: session.0, waited_ms: ms(waited) }
+        }
+        AgentNotice::ConsentOutcome { session, outcome } => {
+            ServerToAgent::ConsentOutcome { seq: 0, session: session.0, outcome: consent_to_wire(outcome) }
+        }
+        AgentNotice::ResolveAnswer { session, resolved } => {
+            ServerToAgent::ResolveAnswer { seq: 0, session: session.0, resolved }
+        }
+        AgentNotice::PriorityRaised { session, priority, signal } => ServerToAgent::PriorityRaised {
+            seq: 0,
+            session: session.0,
+            priority: priority_to_wire(priority),
+            signal: signal_to_wire(signal),
+        },
+        AgentNotice::SessionEnded { session, why } => ServerToAgent::SessionEnded {
+            seq: 0,
+            session: session.0,
+            why: match why {
+                SessionEndedWhy::Closed { reason } => WireEndedWhy::Closed { reason: close_reason_to_wire(reason) },
+                SessionEndedWhy::Transferred { target } => {
+                    WireEndedWhy::Transferred { target: target_to_wire(&target) }
+                }
+            },
+        },
+        AgentNotice::ConductFlagged { flag } => ServerToAgent::ConductFlagged { seq: 0, flag: flag_to_wire(&flag) },
+    }
+}
+
+/// A supervisor notice as a wire message (with `seq` 0: the stream sets it).
+pub fn supervisor_notice(n: &SupervisorNotice) -> ServerToAgent {
+    match n {
+        SupervisorNotice::SlowReply { agent, session, group } => ServerToAgent::AlertSlowReply {
+            seq: 0,
+            agent: agent.to_string(),
+            session: session.0,
+            group: group.to_string(),
+        },
+        SupervisorNotice::ConductFlagged { flag } => {
+            ServerToAgent::AlertConductFlagged { seq: 0, flag: flag_to_wire(flag) }
+        }
+        SupervisorNotice::ComplaintTendency { session, group, agent, signal } => {
+            ServerToAgent::AlertComplaintTendency {
+                seq: 0,
+                session: session.0,
+                group: group.to_string(),
+                agent: agent.as_ref().map(|a| a.to_string()),
+                signal: signal_to_wire(*signal),
+            }
+        }
+    }
+}
+
+/// The router input for an agent's command; `None` for `ping` (answered by the gateway).
+pub fn agent_input(agent: &AgentId, command: &AgentCommand) -> Option<Input> {
+    let agent = agent.clone();
+    Some(match command {
+        AgentCommand::SetAvailability { state, reason, .. } => Input::AgentSetAvailability {
+            agent,
+            availability: match state {
+                AvailabilityRequest::Available => Availability::Available,
+                AvailabilityRequest::Break => {
+                    Availability::Break { reason: Arc::from(reason.as_deref().unwrap_or("break")) }
+                }
+                AvailabilityRequest::Offline => Availability::Offline,
+            },
+        },
+        AgentCommand::Reply { session, text, .. } => {
+            Input::AgentReply { agent, session: SessionId(*session), text: Arc::from(text.as_str()) }
+        }
+        AgentCommand::Typing { session, .. } => Input::AgentTyping { agent, session: SessionId(*session) },
+        AgentCommand::AskResolved { session, .. } => Input::AgentAskResolved { agent, session: SessionId(*session) },
+        AgentCommand::Transfer { session, to, note, skip_consent, .. } => Input::AgentTransfer {
+            agent,
+            session: SessionId(*session),
+            target: target_from_wire(to),
+            note: Arc::from(note.as_str()),
+            skip_consent: *skip_consent,
+        },
+        AgentCommand::Close { session, reason, .. } => {
+            Input::AgentClose { agent, session: SessionId(*session), reason: close_reason_from_wire(*reason) }
+        }
+        AgentCommand::Ping { .. } => return None,
+    })
+}
+
+/// The router input for a customer's command; `None` for `ping`.
+pub fn customer_input(session: SessionId, command: &switchboard_protocol::customer::CustomerCommand) -> Option<Input> {
+    use switchboard_protocol::customer::CustomerCommand as C;
+    Some(match command {
+        C::Message { text, .. } => Input::CustomerMessage { session, text: Arc::from(text.as_str()) },
+        C::Typing { .. } => Input::CustomerTyping { session },
+        C::Consent { accept, .. } => Input::CustomerConsent { session, accept: *accept },
+        C::ConfirmResolved { resolved, .. } => Input::CustomerConfirmResolved { session, resolved: *resolved },
+        C::Rate { rating, .. } => Input::CustomerRate { session, rating: rating_from_wire(*rating) },
+        C::Leave { .. } => Input::CustomerLeave { session },
+        C::Ping { .. } => return None,
+    })
+}

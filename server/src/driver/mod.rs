@@ -1,0 +1,665 @@
+//! The driver: one tokio task owns the router core.
+//!
+//! It `select!`s over its input channel (connections opening, commands,
+//! connections closing), the router's next deadline (`poll_timeout`) and a
+//! housekeeping tick, and routes the router's outputs to connections.
+//!
+//! It also owns the per-stream state that makes resume work: for every
+//! customer session and every agent, a sequence counter, a bounded replay
+//! buffer of the frames sent (by `seq`), the ids of recently accepted commands
+//! (so a retried command is acknowledged, not applied twice) and the current
+//! connection, if any. Everything here is touched by this task only: no locks.
+//!
+//! Invariants:
+//! - a stream's `seq` increases by one per session-level message and never repeats;
+//! - a connection receives its stream's frames in `seq` order, without gaps
+//!   (replay first, then live), unless the replay buffer overflowed, which the
+//!   `welcome` says (`replay_complete: false`);
+//! - an outbound queue that is full means a slow reader: the connection is cut
+//!   off and its owner follows the normal disconnect rules; nobody else waits.
+
+pub mod clock;
+pub mod convert;
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::Utf8Bytes;
+use serde::Serialize;
+use switchboard_protocol::agent::{AgentCommand, ServerToAgent};
+use switchboard_protocol::customer::{CustomerCommand, ServerToCustomer};
+use switchboard_protocol::{close_code, code, encode};
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+use tracing::{debug, info, warn};
+
+use crate::config::GatewayConfig;
+use crate::metrics::Metrics;
+use crate::router::config::Role;
+use crate::router::input::{Input, Priority};
+use crate::router::output::{CustomerNotice, Event, Output};
+use crate::router::snapshot::SessionStatus;
+use crate::router::{AgentId, GroupId, Router, SessionId};
+use clock::Clock;
+
+/// Identifies one WebSocket connection for the life of the process.
+pub type ConnId = u64;
+
+/// What the driver sends a connection's writer.
+#[derive(Debug)]
+pub enum Outbound {
+    Frame(Utf8Bytes),
+    /// Send a close frame with this code and reason, then stop writing.
+    Close {
+        code: u16,
+        reason: &'static str,
+    },
+}
+
+/// A connection's life-cycle flag, shared by its reader, writer and the driver.
+pub mod conn_state {
+    /// Running normally.
+    pub const OPEN: u8 = 0;
+    /// The server sent a close frame; the reader waits a bounded time for the client's.
+    pub const CLOSE_SENT: u8 = 1;
+    /// Stop at once (slow reader, timeouts).
+    pub const KILLED: u8 = 2;
+}
+
+/// The driver's handle on a connection.
+#[derive(Debug, Clone)]
+pub struct ConnHandle {
+    pub id: ConnId,
+    pub tx: mpsc::Sender<Outbound>,
+    pub state: Arc<watch::Sender<u8>>,
+}
+
+impl ConnHandle {
+    fn kill(&self) {
+        self.state.send_replace(conn_state::KILLED);
+    }
+}
+
+/// How a customer connection starts.
+#[derive(Debug)]
+pub enum CustomerOpen {
+    New { group: Option<String>, name: Option<String>, priority: Priority },
+    Resume { token: String, last_seq: u64 },
+}
+
+/// Everything the driver is told.
+#[derive(Debug)]
+pub enum DriverInput {
+    CustomerOpen {
+        conn: ConnHandle,
+        open: CustomerOpen,
+    },
+    CustomerCommand {
+        conn: ConnId,
+        command: CustomerCommand,
+    },
+    AgentOpen {
+        conn: ConnHandle,
+        agent: Option<String>,
+        last_seq: Option<u64>,
+    },
+    AgentCommand {
+        conn: ConnId,
+        command: AgentCommand,
+    },
+    /// The connection's reader ended (client closed, network error, killed).
+    Closed {
+        conn: ConnId,
+    },
+}
+
+#[derive(Debug, Clone)]
+enum Owner {
+    Customer(SessionId),
+    Agent(AgentId),
+}
+
+#[derive(Debug)]
+struct Conn {
+    handle: ConnHandle,
+    owner: Owner,
+}
+
+/// Sequencing, replay and retry memory of one customer session or one agent.
+#[derive(Debug, Default)]
+struct Stream {
+    seq: u64,
+    replay: VecDeque<(u64, Utf8Bytes)>,
+    accepted: VecDeque<String>,
+    conn: Option<ConnId>,
+}
+
+impl Stream {
+    fn was_accepted(&self, id: &str) -> bool {
+        self.accepted.iter().any(|a| a == id)
+    }
+
+    fn remember(&mut self, id: &str, keep: usize) {
+        if self.accepted.len() >= keep {
+            self.accepted.pop_front();
+        }
+        self.accepted.push_back(id.to_owned());
+    }
+
+    /// Is every message after `last_seq` still in the buffer?
+    fn can_replay_from(&self, last_seq: u64) -> bool {
+        last_seq >= self.seq || self.replay.front().is_some_and(|(first, _)| *first <= last_seq + 1)
+    }
+}
+
+#[derive(Debug)]
+struct CustomerStream {
+    stream: Stream,
+    token: String,
+    group: GroupId,
+}
+
+/// The task that owns the router. Built by [`crate::run`].
+#[derive(Debug)]
+pub struct Driver {
+    router: Router,
+    clock: Clock,
+    gateway: GatewayConfig,
+    metrics: Metrics,
+    conns: HashMap<ConnId, Conn>,
+    customers: HashMap<SessionId, CustomerStream>,
+    tokens: HashMap<String, SessionId>,
+    agents: HashMap<AgentId, Stream>,
+    supervisors: Vec<AgentId>,
+    next_session: u64,
+    /// Connections found slow while routing, to disconnect once the current output is routed.
+    cut_off: Vec<(ConnId, Owner)>,
+    assignments: usize,
+}
+
+impl Driver {
+    pub fn new(router: Router, clock: Clock, gateway: GatewayConfig, metrics: Metrics) -> Driver {
+        let supervisors =
+            router.config().agents.iter().filter(|a| a.role == Role::Supervisor).map(|a| a.id.clone()).collect();
+        let groups: Vec<&str> = router.config().groups.iter().map(|g| g.id.as_str()).collect();
+        metrics.register_known_series(&groups);
+        Driver {
+            router,
+            clock,
+            gateway,
+            metrics,
+            conns: HashMap::new(),
+            customers: HashMap::new(),
+            tokens: HashMap::new(),
+            agents: HashMap::new(),
+            supervisors,
+            next_session: 1,
+            cut_off: Vec::new(),
+            assignments: 0,
+        }
+    }
+
+    /// Runs until `shutdown` turns true (then tells every client and returns) or every input sender is gone.
+    pub async fn run(mut self, mut inputs: mpsc::Receiver<DriverInput>, mut shutdown: watch::Receiver<bool>) {
+        let mut housekeeping = tokio::time::interval(Duration::from_millis(250));
+        housekeeping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let deadline = self.router.poll_timeout();
+            let wake = deadline.map(|d| self.clock.instant_at(d));
+            tokio::select! {
+                biased;
+                _ = shutdown.wait_for(|s| *s) => break,
+                input = inputs.recv() => match input {
+                    Some(input) => self.on_input(input),
+                    None => return,
+                },
+                _ = sleep_until_opt(wake) => {
+                    let now = self.clock.now().max(deadline.unwrap_or_default());
+                    self.router.handle_timeout(now);
+                    self.drain(Instant::now());
+                }
+                _ = housekeeping.tick() => self.housekeeping(),
+            }
+        }
+        // Shutting down: let the commands already received finish, then tell every client.
+        while let Ok(input) = inputs.try_recv() {
+            self.on_input(input);
+        }
+        self.shutdown();
+    }
+
+    fn on_input(&mut self, input: DriverInput) {
+        let started = Instant::now();
+        match input {
+            DriverInput::CustomerOpen { conn, open } => self.customer_open(conn, open),
+            DriverInput::CustomerCommand { conn, command } => self.customer_command(conn, command),
+            DriverInput::AgentOpen { conn, agent, last_seq } => self.agent_open(conn, agent, last_seq),
+            DriverInput::AgentCommand { conn, command } => self.agent_command(conn, command),
+            DriverInput::Closed { conn } => self.closed(conn),
+        }
+        self.drain(started);
+    }
+
+    fn now(&self) -> crate::router::Millis {
+        self.clock.now()
+    }
+
+    // ---- customers ----
+
+    fn customer_open(&mut self, conn: ConnHandle, open: CustomerOpen) {
+        match open {
+            CustomerOpen::New { group, name, priority } => {
+                let Some(group) = group.filter(|g| !g.is_empty()) else {
+                    return self.refuse(&conn, code::MISSING_GROUP, "give the skill group: /v1/ws/customer?group=...");
+                };
+                let session = SessionId(self.next_session);
+                self.next_session += 1;
+                let input = Input::CustomerJoin {
+                    session,
+                    group: GroupId::new(&group),
+                    priority,
+                    customer_name: name.filter(|n| !n.trim().is_empty()).map(|n| Arc::from(n.as_str())),
+                };
+                if let Err(e) = self.router.handle(self.now(), input) {
+                    self.metrics.protocol_error(e.code());
+                    return self.refuse(&conn, e.code(), &e.to_string());
+                }
+                let token = new_token();
+                let group = GroupId::new(&group);
+                self.tokens.insert(token.clone(), session);
+                self.customers.insert(
+                    session,
+                    CustomerStream {
+                        stream: Stream { conn: Some(conn.id), ..Stream::default() },
+                        token: token.clone(),
+                        group,
+                    },
+                );
+                self.conns.insert(conn.id, Conn { handle: conn.clone(), owner: Owner::Customer(session) });
+                info!(conn = conn.id, session = session.0, "customer joined");
+                let welcome = self.customer_welcome(session, false, true);
+                self.send(conn.id, frame(&welcome));
+            }
+            CustomerOpen::Resume { token, last_seq } => {
+                let Some(&session) = self.tokens.get(&token) else {
+                    return self.refuse(&conn, code::INVALID_TOKEN, "unknown resume token, or the session is gone");
+                };
+                let stream = &mut self.customers.get_mut(&session).expect("a token names a live stream").stream;
+                let previous = stream.conn.replace(conn.id);
+                let complete = stream.can_replay_from(last_seq);
+                let replay: Vec<Utf8Bytes> =
+                    stream.replay.iter().filter(|(seq, _)| *seq > last_seq).map(|(_, f)| f.clone()).collect();
+                if let Some(old) = previous {
+                    self.replace(old);
+                }
+                self.conns.insert(conn.id, Conn { handle: conn.clone(), owner: Owner::Customer(session) });
+                info!(conn = conn.id, session = session.0, last_seq, replayed = replay.len(), "customer resumed");
+                let welcome = self.customer_welcome(session, true, complete);
+                self.send(conn.id, frame(&welcome));
+                for f in replay {
+                    self.send(conn.id, f);
+                }
+                let open = !matches!(self.router.session_status(session), Some(SessionStatus::Closed { .. }) | None);
+                if previous.is_none() && open {
+                    if let Err(e) = self.router.handle(self.now(), Input::CustomerReconnected { session }) {
+                        debug!(session = session.0, code = e.code(), "reconnect not applied");
+                    }
+                }
+            }
+        }
+    }
+
+    fn customer_welcome(&self, session: SessionId, resumed: bool, replay_complete: bool) -> ServerToCustomer {
+        let c = &self.customers[&session];
+        ServerToCustomer::Welcome {
+            session: session.0,
+            token: c.token.clone(),
+            group: c.group.to_string(),
+            resumed,
+            last_seq: c.stream.seq,
+            replay_complete,
+            status: self.router.session_status(session).as_ref().map(convert::status_to_wire),
+        }
+    }
+
+    fn customer_command(&mut self, conn: ConnId, command: CustomerCommand) {
+        let Some(Conn { owner: Owner::Customer(session), .. }) = self.conns.get(&conn) else { return };
+        let session = *session;
+        let id = command.id().to_owned();
+        let Some(c) = self.customers.get(&session) else { return };
+        if c.stream.was_accepted(&id) {
+            return self.send(conn, frame(&ServerToCustomer::Ack { id, duplicate: true }));
+        }
+        let result = match convert::customer_input(session, &command) {
+            Some(input) => self.router.handle(self.now(), input),
+            None => Ok(()),
+        };
+        match result {
+            Ok(()) => {
+                let keep = self.gateway.recent_command_ids;
+                if let Some(c) = self.customers.get_mut(&session) {
+                    c.stream.remember(&id, keep);
+                }
+                self.send(conn, frame(&ServerToCustomer::Ack { id, duplicate: false }));
+            }
+            Err(e) => {
+                self.metrics.protocol_error(e.code());
+                debug!(conn, session = session.0, code = e.code(), "customer command refused");
+                let error = ServerToCustomer::Error { id: Some(id), code: e.code().to_owned(), message: e.to_string() };
+                self.send(conn, frame(&error));
+            }
+        }
+    }
+
+    fn push_customer(&mut self, session: SessionId, mut message: ServerToCustomer) {
+        let keep = self.gateway.replay_buffer;
+        let Some(c) = self.customers.get_mut(&session) else { return };
+        if message.seq().is_none() {
+            // Ephemeral (typing): live connections only.
+            if let Some(conn) = c.stream.conn {
+                self.send(conn, frame(&message));
+            }
+            return;
+        }
+        c.stream.seq += 1;
+        message.set_seq(c.stream.seq);
+        let f = frame(&message);
+        push_replay(&mut c.stream, f.clone(), keep);
+        if let Some(conn) = c.stream.conn {
+            self.send(conn, f);
+        }
+    }
+
+    // ---- agents ----
+
+    fn agent_open(&mut self, conn: ConnHandle, agent: Option<String>, last_seq: Option<u64>) {
+        let Some(agent) = agent.filter(|a| !a.is_empty()) else {
+            return self.refuse(&conn, code::MISSING_AGENT, "give the agent id: /v1/ws/agent?agent=...");
+        };
+        let agent = AgentId::new(&agent);
+        let Some(roster) = self.router.config().agents.iter().find(|a| a.id == agent) else {
+            return self.refuse(&conn, "unknown_agent", "no such agent in the roster");
+        };
+        let (name, role) = (roster.name.clone().unwrap_or_else(|| agent.to_string()), roster.role);
+        let resumed = self.agents.contains_key(&agent);
+        let stream = self.agents.entry(agent.clone()).or_default();
+        let previous = stream.conn.replace(conn.id);
+        let last_seq_seen = stream.seq;
+        let (complete, replay) = match last_seq {
+            Some(last) => (
+                stream.can_replay_from(last),
+                stream.replay.iter().filter(|(seq, _)| *seq > last).map(|(_, f)| f.clone()).collect(),
+            ),
+            None => (true, Vec::new()),
+        };
+        if let Some(old) = previous {
+            self.replace(old);
+        }
+        self.conns.insert(conn.id, Conn { handle: conn.clone(), owner: Owner::Agent(agent.clone()) });
+        info!(conn = conn.id, agent = %agent, resumed, "agent connected");
+        let welcome = ServerToAgent::Welcome {
+            agent: agent.to_string(),
+            name,
+            role: convert::role_to_wire(role),
+            resumed,
+            last_seq: last_seq_seen,
+            replay_complete: complete,
+        };
+        self.send(conn.id, frame(&welcome));
+        for f in replay {
+            self.send(conn.id, f);
+        }
+        if let Err(e) = self.router.handle(self.now(), Input::AgentConnected { agent: agent.clone() }) {
+            warn!(agent = %agent, code = e.code(), "agent connect refused by the router");
+            self.refuse(&conn, e.code(), &e.to_string());
+            self.conns.remove(&conn.id);
+            if let Some(s) = self.agents.get_mut(&agent) {
+                s.conn = None;
+            }
+        }
+    }
+
+    fn agent_command(&mut self, conn: ConnId, command: AgentCommand) {
+        let Some(Conn { owner: Owner::Agent(agent), .. }) = self.conns.get(&conn) else { return };
+        let agent = agent.clone();
+        let id = command.id().to_owned();
+        if self.agents.get(&agent).is_some_and(|s| s.was_accepted(&id)) {
+            return self.send(conn, frame(&ServerToAgent::Ack { id, duplicate: true }));
+        }
+        let result = match convert::agent_input(&agent, &command) {
+            Some(input) => self.router.handle(self.now(), input),
+            None => Ok(()),
+        };
+        match result {
+            Ok(()) => {
+                let keep = self.gateway.recent_command_ids;
+                if let Some(s) = self.agents.get_mut(&agent) {
+                    s.remember(&id, keep);
+                }
+                self.send(conn, frame(&ServerToAgent::Ack { id, duplicate: false }));
+            }
+            Err(e) => {
+                self.metrics.protocol_error(e.code());
+                debug!(conn, agent = %agent, code = e.code(), "agent command refused");
+                let error = ServerToAgent::Error { id: Some(id), code: e.code().to_owned(), message: e.to_string() };
+                self.send(conn, frame(&error));
+            }
+        }
+    }
+
+    fn push_agent(&mut self, agent: &AgentId, mut message: ServerToAgent) {
+        let keep = self.gateway.replay_buffer;
+        let Some(stream) = self.agents.get_mut(agent) else { return };
+        if message.seq().is_none() {
+            if let Some(conn) = stream.conn {
+                self.send(conn, frame(&message));
+            }
+            return;
+        }
+        stream.seq += 1;
+        message.set_seq(stream.seq);
+        let f = frame(&message);
+        push_replay(stream, f.clone(), keep);
+        if let Some(conn) = stream.conn {
+            self.send(conn, f);
+        }
+    }
+
+    // ---- connections ----
+
+    /// The connection's reader ended.
+    fn closed(&mut self, conn: ConnId) {
+        if let Some(c) = self.conns.remove(&conn) {
+            debug!(conn, "connection closed");
+            self.disconnect(conn, c.owner);
+        }
+    }
+
+    /// Tells the router that the owner's connection is gone (if it was the current one).
+    fn disconnect(&mut self, conn: ConnId, owner: Owner) {
+        let now = self.now();
+        match owner {
+            Owner::Customer(session) => {
+                let Some(c) = self.customers.get_mut(&session) else { return };
+                if c.stream.conn != Some(conn) {
+                    return;
+                }
+                c.stream.conn = None;
+                if matches!(self.router.session_status(session), Some(SessionStatus::Closed { .. }) | None) {
+                    return;
+                }
+                if let Err(e) = self.router.handle(now, Input::CustomerDisconnected { session }) {
+                    debug!(session = session.0, code = e.code(), "customer disconnect not applied");
+                }
+            }
+            Owner::Agent(agent) => {
+                let Some(s) = self.agents.get_mut(&agent) else { return };
+                if s.conn != Some(conn) {
+                    return;
+                }
+                s.conn = None;
+                info!(agent = %agent, "agent disconnected");
+                if let Err(e) = self.router.handle(now, Input::AgentDisconnected { agent: agent.clone() }) {
+                    debug!(agent = %agent, code = e.code(), "agent disconnect not applied");
+                }
+            }
+        }
+    }
+
+    /// A newer connection took over: close the old one without telling the router anything.
+    fn replace(&mut self, old: ConnId) {
+        if let Some(c) = self.conns.remove(&old) {
+            info!(conn = old, "connection replaced by a newer one");
+            close_with(&c.handle, code::REPLACED, "a newer connection took over", close_code::POLICY_VIOLATION);
+        }
+    }
+
+    /// Refuses a connection: an error frame, then close 1008 with the code as reason.
+    fn refuse(&mut self, conn: &ConnHandle, error_code: &'static str, message: &str) {
+        info!(conn = conn.id, code = error_code, "connection refused");
+        close_with(conn, error_code, message, close_code::POLICY_VIOLATION);
+    }
+
+    /// Queues a frame for a connection; a full queue cuts the connection off.
+    fn send(&mut self, conn: ConnId, f: Utf8Bytes) {
+        let Some(c) = self.conns.get(&conn) else { return };
+        match c.handle.tx.try_send(Outbound::Frame(f)) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Closed(_)) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                let c = self.conns.remove(&conn).expect("looked up above");
+                warn!(conn, "slow reader: outbound queue full, disconnecting");
+                self.metrics.counter(crate::metrics::SLOW_CONSUMERS, &[]).increment(1);
+                self.metrics.protocol_error(code::SLOW_CONSUMER);
+                c.handle.kill();
+                self.cut_off.push((conn, c.owner));
+            }
+        }
+    }
+
+    /// Routes every pending output, then handles connections cut off meanwhile; repeats until quiet.
+    fn drain(&mut self, started: Instant) {
+        loop {
+            while let Some(output) = self.router.poll_output() {
+                self.route(output);
+            }
+            if self.cut_off.is_empty() {
+                break;
+            }
+            for (conn, owner) in std::mem::take(&mut self.cut_off) {
+                self.disconnect(conn, owner);
+            }
+        }
+        for _ in 0..std::mem::take(&mut self.assignments) {
+            self.metrics.assignment_latency(started.elapsed());
+        }
+    }
+
+    fn route(&mut self, output: Output) {
+        match output {
+            Output::ToCustomer { session, notice } => {
+                let closed = matches!(notice, CustomerNotice::Closed { .. });
+                self.push_customer(session, convert::customer_notice(notice));
+                if closed {
+                    debug!(session = session.0, "session closed");
+                }
+            }
+            Output::ToAgent { agent, notice } => self.push_agent(&agent, convert::agent_notice(notice)),
+            Output::ToSupervisors { notice } => {
+                let message = convert::supervisor_notice(&notice);
+                let connected: Vec<AgentId> = self
+                    .supervisors
+                    .iter()
+                    .filter(|s| self.agents.get(*s).is_some_and(|st| st.conn.is_some()))
+                    .cloned()
+                    .collect();
+                for s in connected {
+                    self.push_agent(&s, message.clone());
+                }
+            }
+            Output::Event { event } => {
+                if matches!(event, Event::SessionAssigned { .. }) {
+                    self.assignments += 1;
+                }
+                self.metrics.record_event(&event);
+            }
+        }
+    }
+
+    /// Gauges, and forgetting sessions the router has forgotten (closed, rating window over) once their customer is gone.
+    fn housekeeping(&mut self) {
+        let now = self.now();
+        // Let due timers fire even if the wake-up raced with a new deadline.
+        self.router.handle_timeout(now);
+        self.drain(Instant::now());
+        self.metrics.record_snapshot(&self.router.snapshot(now));
+        let router = &self.router;
+        let gone: Vec<SessionId> = self
+            .customers
+            .iter()
+            .filter(|(s, c)| c.stream.conn.is_none() && router.session_status(**s).is_none())
+            .map(|(s, _)| *s)
+            .collect();
+        for s in gone {
+            if let Some(c) = self.customers.remove(&s) {
+                self.tokens.remove(&c.token);
+            }
+        }
+    }
+
+    /// Tells every client that the server is going away, then drops every connection handle
+    /// (so writers flush what is queued, send the close and end).
+    fn shutdown(&mut self) {
+        info!(connections = self.conns.len(), "shutting down: telling clients");
+        for (_, c) in self.conns.drain() {
+            let reason = "server shutting down".to_owned();
+            let f = match c.owner {
+                Owner::Customer(_) => frame(&ServerToCustomer::Shutdown { reason }),
+                Owner::Agent(_) => frame(&ServerToAgent::Shutdown { reason }),
+            };
+            let sent = c.handle.tx.try_send(Outbound::Frame(f)).is_ok()
+                && c.handle
+                    .tx
+                    .try_send(Outbound::Close { code: close_code::GOING_AWAY, reason: code::SHUTTING_DOWN })
+                    .is_ok();
+            if !sent {
+                c.handle.kill();
+            }
+        }
+    }
+}
+
+fn push_replay(stream: &mut Stream, f: Utf8Bytes, keep: usize) {
+    if stream.replay.len() >= keep {
+        stream.replay.pop_front();
+    }
+    stream.replay.push_back((stream.seq, f));
+}
+
+/// An error frame with `id: null`, then a close frame; a full queue kills the connection instead.
+fn close_with(conn: &ConnHandle, error_code: &'static str, message: &str, close: u16) {
+    let error = ServerToCustomer::Error { id: None, code: error_code.to_owned(), message: message.to_owned() };
+    let ok = conn.tx.try_send(Outbound::Frame(frame(&error))).is_ok()
+        && conn.tx.try_send(Outbound::Close { code: close, reason: error_code }).is_ok();
+    if !ok {
+        conn.kill();
+    }
+}
+
+fn frame<T: Serialize>(message: &T) -> Utf8Bytes {
+    Utf8Bytes::from(encode(message))
+}
+
+/// A resume token: 128 random bits, hex.
+fn new_token() -> String {
+    let bits: u128 = rand::random();
+    format!("{bits:032x}")
+}
+
+async fn sleep_until_opt(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,167 @@
+//! The gateway: the only place that knows sockets.
+//!
+//! axum handlers for the customer and agent WebSockets and the health
+//! endpoints (public listener), and `/metrics` (admin listener). Each
+//! WebSocket gets a reader and a writer task ([`connection`]) with small
+//! buffers and a bounded outbound queue; the router is reached only through
+//! the driver's input channel.
+
+pub mod connection;
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use switchboard_protocol::agent::AgentConnectParams;
+use switchboard_protocol::customer::{CustomerConnectParams, ServerToCustomer};
+use switchboard_protocol::{close_code, code, encode};
+use tokio::net::{TcpListener, TcpSocket};
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
+use tracing::info;
+
+use crate::config::GatewayConfig;
+use crate::driver::{convert, CustomerOpen, DriverInput};
+use crate::metrics::Metrics;
+use connection::Role;
+
+/// Shared by every handler.
+#[derive(Debug)]
+pub struct AppState {
+    pub driver: mpsc::Sender<DriverInput>,
+    pub metrics: Metrics,
+    pub gateway: GatewayConfig,
+    pub next_conn: AtomicU64,
+    /// One permit per open WebSocket.
+    pub permits: Arc<Semaphore>,
+    /// False once shutdown began (`/readyz` says 503).
+    pub ready: AtomicBool,
+}
+
+/// Binds a listener the way the engineering notes ask: a 4096 backlog, address reuse.
+pub fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
+    socket.set_reuseaddr(true)?;
+    socket.set_nodelay(true)?;
+    socket.bind(addr)?;
+    socket.listen(4096)
+}
+
+/// The public routes: WebSockets and health.
+pub fn public_routes(app: Arc<AppState>) -> axum::Router {
+    axum::Router::new()
+        .route(switchboard_protocol::CUSTOMER_WS_PATH, get(customer_ws))
+        .route(switchboard_protocol::AGENT_WS_PATH, get(agent_ws))
+        .route(switchboard_protocol::HEALTHZ_PATH, get(|| async { "ok" }))
+        .route(switchboard_protocol::READYZ_PATH, get(readyz))
+        .with_state(app)
+}
+
+/// The admin routes: `/metrics`.
+pub fn admin_routes(metrics: Metrics) -> axum::Router {
+    axum::Router::new().route(
+        "/metrics",
+        get(move || {
+            let metrics = metrics.clone();
+            async move { ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], metrics.render()) }
+        }),
+    )
+}
+
+async fn readyz(State(app): State<Arc<AppState>>) -> Response {
+    if app.ready.load(Ordering::Relaxed) {
+        (StatusCode::OK, "ready").into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "shutting down").into_response()
+    }
+}
+
+/// Applies the buffer and size limits to an upgrade.
+fn limits(ws: WebSocketUpgrade, g: &GatewayConfig) -> WebSocketUpgrade {
+    ws.read_buffer_size(g.read_buffer_bytes)
+        .write_buffer_size(g.write_buffer_bytes)
+        .max_write_buffer_size(g.max_write_buffer_bytes)
+        .max_message_size(g.max_message_bytes)
+        .max_frame_size(g.max_message_bytes)
+}
+
+/// Takes a connection permit, or refuses the connection (after the upgrade, so that browsers see why).
+fn permit(app: &AppState) -> Option<OwnedSemaphorePermit> {
+    app.permits.clone().try_acquire_owned().ok()
+}
+
+async fn customer_ws(
+    ws: WebSocketUpgrade,
+    State(app): State<Arc<AppState>>,
+    query: Result<Query<CustomerConnectParams>, QueryRejection>,
+) -> Response {
+    let ws = limits(ws, &app.gateway);
+    let Some(permit) = permit(&app) else {
+        return ws.on_upgrade(|socket| refuse(socket, code::OVERLOADED, close_code::TRY_AGAIN_LATER));
+    };
+    let params = match query {
+        Ok(Query(p)) => p,
+        Err(e) => {
+            info!(error = %e.body_text(), "bad customer query");
+            return ws.on_upgrade(|socket| refuse(socket, code::INVALID_COMMAND, close_code::POLICY_VIOLATION));
+        }
+    };
+    let open = match params.token {
+        Some(token) => CustomerOpen::Resume { token, last_seq: params.last_seq.unwrap_or(0) },
+        None => CustomerOpen::New {
+            group: params.group,
+            name: params.name,
+            priority: convert::priority_from_wire(params.priority.unwrap_or_default()),
+        },
+    };
+    ws.on_upgrade(move |socket| {
+        connection::serve(socket, app, Role::Customer, permit, move |conn| DriverInput::CustomerOpen { conn, open })
+    })
+}
+
+async fn agent_ws(
+    ws: WebSocketUpgrade,
+    State(app): State<Arc<AppState>>,
+    query: Result<Query<AgentConnectParams>, QueryRejection>,
+) -> Response {
+    let ws = limits(ws, &app.gateway);
+    let Some(permit) = permit(&app) else {
+        return ws.on_upgrade(|socket| refuse(socket, code::OVERLOADED, close_code::TRY_AGAIN_LATER));
+    };
+    let params = match query {
+        Ok(Query(p)) => p,
+        Err(e) => {
+            info!(error = %e.body_text(), "bad agent query");
+            return ws.on_upgrade(|socket| refuse(socket, code::INVALID_COMMAND, close_code::POLICY_VIOLATION));
+        }
+    };
+    // `params.token` is reserved for authentication (a later issue); it is never logged.
+    let (agent, last_seq) = (params.agent, params.last_seq);
+    ws.on_upgrade(move |socket| {
+        connection::serve(socket, app, Role::Agent, permit, move |conn| DriverInput::AgentOpen {
+            conn,
+            agent,
+            last_seq,
+        })
+    })
+}
+
+/// Refuses a connection that never reached the driver: an error frame and a close.
+async fn refuse(mut socket: WebSocket, error_code: &'static str, close: u16) {
+    let error = ServerToCustomer::Error {
+        id: None,
+        code: error_code.to_owned(),
+        message: format!("connection refused: {error_code}"),
+    };
+    let _ = socket.send(Message::Text(encode(&error).into())).await;
+    let _ = socket.send(Message::Close(Some(CloseFrame { code: close, reason: error_code.into() }))).await;
+    // Wait briefly for the client's close frame so the close is clean.
+    let _ =
+        tokio::time::timeout(std::time::Duration::from_secs(2), async { while socket.recv().await.is_some() {} }).await;
+}
