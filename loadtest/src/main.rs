@@ -1,0 +1,430 @@
+//! switchboard-loadtest: simulated customers and agents over real WebSockets,
+//! against a running Switchboard server and a bare baseline relay in the same
+//! run (alternating), with open-loop sending and HDR latency histograms.
+//!
+//! See `docs/performance.md` and the README for how to run it.
+
+mod clients;
+mod genconfig;
+mod net;
+mod pacer;
+mod procinfo;
+mod report;
+mod scenarios;
+mod stats;
+
+use std::io::{BufRead as _, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use anyhow::{bail, Context as _};
+use clap::{Args, Parser, Subcommand};
+
+use crate::clients::{Kind, Names, Target};
+use crate::net::{Endpoint, Sources};
+use crate::report::{Report, RunRecord};
+use crate::scenarios::Common;
+
+/// Hard bounds: no run is longer, faster or bigger than this.
+const MAX_DURATION: Duration = Duration::from_secs(600);
+const MAX_RATE: f64 = 200_000.0;
+const MAX_ROUNDS: usize = 10;
+
+#[derive(Debug, Parser)]
+#[command(name = "switchboard-loadtest", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Scenario,
+}
+
+#[derive(Debug, Subcommand)]
+enum Scenario {
+    /// Customers and agents in sessions exchanging chat messages at a set rate:
+    /// messages/s, relay latency, server CPU per 1,000 messages.
+    Relay {
+        #[command(flatten)]
+        common: CommonArgs,
+        #[command(flatten)]
+        relay: RelayArgs,
+    },
+    /// Agents online, customers arriving at a set rate, then a burst arriving at
+    /// once: time from join to assignment, time to drain the burst.
+    Assign {
+        #[command(flatten)]
+        common: CommonArgs,
+        /// Agents online (roster ids PREFIX00000...; capacity comes from the server's config).
+        #[arg(long, default_value_t = 500)]
+        agents: usize,
+        /// Customer arrivals per second.
+        #[arg(long, default_value_t = 200.0)]
+        rate: f64,
+        /// Seconds of steady arrivals.
+        #[arg(long, default_value_t = 10.0)]
+        duration: f64,
+        /// Seconds each arriving customer stays before leaving.
+        #[arg(long, default_value_t = 1.0)]
+        hold: f64,
+        /// Customers arriving at once after the steady phase (0: no burst).
+        #[arg(long, default_value_t = 2000)]
+        burst: usize,
+    },
+    /// Hold N idle connections: server memory per connection from its RSS.
+    Idle {
+        #[command(flatten)]
+        common: CommonArgs,
+        /// Idle connections to open.
+        #[arg(long, default_value_t = 10_000)]
+        connections: usize,
+        /// Seconds to wait after the last connect before reading RSS.
+        #[arg(long, default_value_t = 2.0)]
+        settle: f64,
+    },
+    /// With a scaled clock: how far 1-minute warnings and 3-minute violations land
+    /// from their due time (server only; the baseline has no timers).
+    Timers {
+        #[command(flatten)]
+        common: CommonArgs,
+        /// Unanswered sessions (one agent each).
+        #[arg(long, default_value_t = 200)]
+        sessions: usize,
+        /// The server's `clock.scale` (business time per real time).
+        #[arg(long, default_value_t = 600.0)]
+        clock_scale: f64,
+        /// The server's `router.rules.reply_warning`, in business milliseconds.
+        #[arg(long, default_value_t = 60_000.0)]
+        warning_ms: f64,
+        /// The server's `router.rules.reply_violation`, in business milliseconds.
+        #[arg(long, default_value_t = 180_000.0)]
+        violation_ms: f64,
+    },
+    /// Time to render `/metrics` while the relay load runs.
+    Metrics {
+        #[command(flatten)]
+        common: CommonArgs,
+        #[command(flatten)]
+        relay: RelayArgs,
+        /// `/metrics` requests per second.
+        #[arg(long, default_value_t = 10.0)]
+        probe_rate: f64,
+    },
+    /// A mix for a set duration (relay plus arriving and leaving customers):
+    /// RSS and latency over time.
+    Soak {
+        #[command(flatten)]
+        common: CommonArgs,
+        #[command(flatten)]
+        relay: RelayArgs,
+        /// Customers arriving (and leaving after --churn-hold) per second besides the relay pairs.
+        #[arg(long, default_value_t = 20.0)]
+        churn_rate: f64,
+        /// Seconds each churning customer stays.
+        #[arg(long, default_value_t = 2.0)]
+        churn_hold: f64,
+        /// Seconds between samples.
+        #[arg(long, default_value_t = 5.0)]
+        sample_every: f64,
+    },
+    /// Write a server config for load runs: one skill group and a roster of N agents.
+    GenConfig(genconfig::GenConfigArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+struct RelayArgs {
+    /// Customer-agent pairs (each customer in a session with its own agent).
+    #[arg(long, default_value_t = 1000)]
+    pairs: usize,
+    /// Chat messages per second, in total (half customer -> agent, half back).
+    #[arg(long, default_value_t = 20_000.0)]
+    rate: f64,
+    /// Seconds measured (after the warm-up).
+    #[arg(long, default_value_t = 20.0)]
+    duration: f64,
+    /// Seconds of warm-up, sent at the same rate but not recorded.
+    #[arg(long, default_value_t = 2.0)]
+    warmup: f64,
+    /// Bytes of chat text per message.
+    #[arg(long, default_value_t = 100)]
+    size: usize,
+}
+
+#[derive(Debug, Args, Clone)]
+struct CommonArgs {
+    /// The server under load (loopback only): ws://HOST:PORT.
+    #[arg(long, default_value = "ws://127.0.0.1:8080")]
+    url: String,
+    /// The server's admin listener, for /metrics.
+    #[arg(long, default_value = "http://127.0.0.1:9090")]
+    admin_url: String,
+    /// The baseline relay: `auto` (start `baseline-relay` from next to this
+    /// binary), a ws:// URL of one already running, or `none`.
+    #[arg(long, default_value = "auto")]
+    baseline: String,
+    /// Measure only the baseline (no server needed; for smoke tests).
+    #[arg(long)]
+    baseline_only: bool,
+    /// Rounds; each runs the server and the baseline once, alternating which goes first.
+    #[arg(long, default_value_t = 1)]
+    rounds: usize,
+    /// Write the report as JSON to this file too.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// The server's process id (default: found from the port it listens on).
+    #[arg(long)]
+    server_pid: Option<u32>,
+    /// Spread client sockets over this many loopback source addresses (127.0.1.1...).
+    #[arg(long, default_value_t = 1)]
+    source_ips: u32,
+    /// The skill group customers join (the server's config must have it).
+    #[arg(long, default_value = "load")]
+    group: String,
+    /// Agents are roster ids PREFIX00000, PREFIX00001...
+    #[arg(long, default_value = "lt-agent-")]
+    agent_prefix: String,
+    /// Seconds to pause between runs so the previous one's sockets are gone.
+    #[arg(long, default_value_t = 2.0)]
+    pause: f64,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    if let Scenario::GenConfig(args) = &cli.command {
+        return genconfig::run(args);
+    }
+    tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(run(cli.command))
+}
+
+fn seconds(name: &str, value: f64) -> anyhow::Result<Duration> {
+    if !(value.is_finite() && value >= 0.0) {
+        bail!("--{name} must be a non-negative number of seconds");
+    }
+    let duration = Duration::from_secs_f64(value);
+    if duration > MAX_DURATION {
+        bail!("--{name} {value}: runs are bounded to {} s", MAX_DURATION.as_secs());
+    }
+    Ok(duration)
+}
+
+fn rate(name: &str, value: f64) -> anyhow::Result<f64> {
+    if !(value.is_finite() && value > 0.0 && value <= MAX_RATE) {
+        bail!("--{name} must be above 0 and at most {MAX_RATE}");
+    }
+    Ok(value)
+}
+
+fn relay_options(args: &RelayArgs) -> anyhow::Result<scenarios::RelayOptions> {
+    if args.pairs == 0 {
+        bail!("--pairs must be at least 1");
+    }
+    if args.size > 60_000 {
+        bail!("--size must stay under the 64 KiB frame limit");
+    }
+    Ok(scenarios::RelayOptions {
+        pairs: args.pairs,
+        rate: rate("rate", args.rate)?,
+        duration: seconds("duration", args.duration)?,
+        warmup: seconds("warmup", args.warmup)?,
+        size: args.size,
+        metrics_probe_rate: None,
+        sample_every: None,
+        churn_rate: 0.0,
+        churn_hold: Duration::ZERO,
+    })
+}
+
+/// The baseline relay process started by `--baseline auto`; killed on drop.
+struct BaselineProcess {
+    child: Child,
+}
+
+impl Drop for BaselineProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_baseline() -> anyhow::Result<(BaselineProcess, String)> {
+    let exe = std::env::current_exe()?;
+    let path = exe.with_file_name("baseline-relay");
+    let mut child = Command::new(&path)
+        .args(["--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .with_context(|| format!("starting {} (build it with cargo build -p switchboard-loadtest)", path.display()))?;
+    let stdout = child.stdout.take().context("baseline stdout")?;
+    let process = BaselineProcess { child };
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line)?;
+    let addr = line.trim().strip_prefix("listening on ").with_context(|| format!("baseline said {line:?}"))?;
+    Ok((process, format!("ws://{addr}")))
+}
+
+fn target(kind: Kind, url: &str, pid: Option<u32>) -> anyhow::Result<Target> {
+    let endpoint = Endpoint::parse(url)?;
+    let process = match pid {
+        Some(pid) => Some(procinfo::Process { pid }),
+        None => procinfo::find_listener(endpoint.addr.port()),
+    };
+    if process.is_none() {
+        eprintln!("note: could not find the process listening on {url}; CPU and RSS figures are left out");
+    }
+    Ok(Target { kind, endpoint, process })
+}
+
+/// Connections the scenario needs at its peak in this process.
+fn connections_needed(scenario: &Scenario) -> usize {
+    match scenario {
+        Scenario::Relay { relay, .. } | Scenario::Metrics { relay, .. } => 2 * relay.pairs,
+        Scenario::Soak { relay, churn_rate, churn_hold, .. } => {
+            2 * relay.pairs + 2 * (churn_rate * (churn_hold + 1.0)).ceil() as usize
+        }
+        Scenario::Assign { agents, rate, hold, burst, .. } => {
+            (agents + 2 * (rate * (hold + 1.0)).ceil() as usize).max(agents + 2 * burst)
+        }
+        Scenario::Idle { connections, .. } => *connections,
+        Scenario::Timers { sessions, .. } => 2 * sessions,
+        Scenario::GenConfig(_) => 0,
+    }
+}
+
+async fn run(scenario: Scenario) -> anyhow::Result<()> {
+    let (name, common_args) = match &scenario {
+        Scenario::Relay { common, .. } => ("relay", common),
+        Scenario::Assign { common, .. } => ("assign", common),
+        Scenario::Idle { common, .. } => ("idle", common),
+        Scenario::Timers { common, .. } => ("timers", common),
+        Scenario::Metrics { common, .. } => ("metrics", common),
+        Scenario::Soak { common, .. } => ("soak", common),
+        Scenario::GenConfig(_) => unreachable!("handled before the runtime starts"),
+    };
+    let common_args = common_args.clone();
+    if common_args.rounds == 0 || common_args.rounds > MAX_ROUNDS {
+        bail!("--rounds must be 1 to {MAX_ROUNDS}");
+    }
+    let sources = Sources::new(common_args.source_ips);
+    net::check_connection_budget(connections_needed(&scenario), &sources)?;
+
+    // Targets: the server (unless --baseline-only) and the baseline (unless none).
+    let mut targets = Vec::new();
+    if !common_args.baseline_only {
+        targets.push(target(Kind::Server, &common_args.url, common_args.server_pid)?);
+    }
+    let mut _baseline_process = None;
+    match common_args.baseline.as_str() {
+        "none" => {}
+        "auto" => {
+            let (process, url) = start_baseline()?;
+            targets.push(target(Kind::Baseline, &url, Some(process.child.id()))?);
+            _baseline_process = Some(process);
+        }
+        url => targets.push(target(Kind::Baseline, url, None)?),
+    }
+    if targets.is_empty() {
+        bail!("nothing to measure: --baseline-only with --baseline none");
+    }
+    let common = Common {
+        names: Names { group: common_args.group.clone(), agent_prefix: common_args.agent_prefix.clone() },
+        sources,
+        progress: !common_args.quiet,
+        admin: Some(common_args.admin_url.clone()),
+    };
+    if let Some(admin) = &common.admin {
+        let authority = admin.trim_start_matches("http://");
+        Endpoint::parse(&format!("ws://{authority}")).context("--admin-url")?;
+    }
+
+    let mut report = Report::new(name, std::env::args().collect());
+    for target in &targets {
+        report.targets.push((target.kind, target.endpoint.base.clone()));
+    }
+    for round in 0..common_args.rounds {
+        // Alternate which target goes first, so drift on a shared machine hits both.
+        let mut order: Vec<&Target> = targets.iter().collect();
+        if round % 2 == 1 {
+            order.reverse();
+        }
+        for target in order {
+            eprintln!(
+                "round {} of {}: {name} against the {:?} at {}",
+                round + 1,
+                common_args.rounds,
+                target.kind,
+                target.endpoint.base
+            );
+            let result = run_once(&scenario, target, &common).await;
+            let result = match result {
+                Ok(result) => result,
+                Err(error) => {
+                    eprintln!("  failed: {error:#}");
+                    let mut failed = stats::RunResult::default();
+                    failed.note(format!("run failed: {error:#}"));
+                    failed
+                }
+            };
+            report.runs.push(RunRecord { round: round + 1, target: target.kind, result });
+            tokio::time::sleep(seconds("pause", common_args.pause)?).await;
+        }
+    }
+    print!("{}", report.table());
+    if let Some(path) = &common_args.json {
+        std::fs::write(path, serde_json::to_string_pretty(&report.to_json())?)
+            .with_context(|| format!("writing {}", path.display()))?;
+        eprintln!("JSON report written to {}", path.display());
+    }
+    Ok(())
+}
+
+async fn run_once(scenario: &Scenario, target: &Target, common: &Common) -> anyhow::Result<stats::RunResult> {
+    match scenario {
+        Scenario::Relay { relay, .. } => scenarios::relay(target, common, &relay_options(relay)?).await,
+        Scenario::Metrics { relay, probe_rate, .. } => {
+            let mut options = relay_options(relay)?;
+            options.metrics_probe_rate = Some(rate("probe-rate", *probe_rate)?);
+            scenarios::relay(target, common, &options).await
+        }
+        Scenario::Soak { relay, churn_rate, churn_hold, sample_every, .. } => {
+            let mut options = relay_options(relay)?;
+            options.churn_rate = if *churn_rate > 0.0 { rate("churn-rate", *churn_rate)? } else { 0.0 };
+            options.churn_hold = seconds("churn-hold", *churn_hold)?;
+            let every = seconds("sample-every", *sample_every)?;
+            options.sample_every = Some(every.max(Duration::from_millis(500)));
+            scenarios::relay(target, common, &options).await
+        }
+        Scenario::Assign { agents, rate: arrivals, duration, hold, burst, .. } => {
+            let options = scenarios::AssignOptions {
+                agents: *agents,
+                rate: rate("rate", *arrivals)?,
+                duration: seconds("duration", *duration)?,
+                hold: seconds("hold", *hold)?,
+                burst: *burst,
+            };
+            scenarios::assign(target, common, &options).await
+        }
+        Scenario::Idle { connections, settle, .. } => {
+            let options = scenarios::IdleOptions { connections: *connections, settle: seconds("settle", *settle)? };
+            scenarios::idle(target, common, &options).await
+        }
+        Scenario::Timers { sessions, clock_scale, warning_ms, violation_ms, .. } => {
+            if !(clock_scale.is_finite() && *clock_scale > 0.0) {
+                bail!("--clock-scale must be positive");
+            }
+            let real_violation = Duration::from_secs_f64(violation_ms / clock_scale / 1000.0);
+            if real_violation > MAX_DURATION {
+                bail!("the violation would be due in {real_violation:?}: raise --clock-scale (and the server's clock.scale)");
+            }
+            let options = scenarios::TimerOptions {
+                sessions: *sessions,
+                clock_scale: *clock_scale,
+                warning_ms: *warning_ms,
+                violation_ms: *violation_ms,
+            };
+            scenarios::timers(target, common, &options).await
+        }
+        Scenario::GenConfig(_) => unreachable!("handled before the runtime starts"),
+    }
+}

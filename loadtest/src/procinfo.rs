@@ -1,0 +1,92 @@
+//! The server process's CPU time and resident memory, read from /proc.
+//!
+//! The harness finds the process listening on the target port itself (the
+//! target is on this machine, loopback only), or takes `--server-pid`.
+
+use std::fs;
+
+/// Clock ticks per second for /proc/<pid>/stat times (USER_HZ, 100 on Linux).
+const TICKS_PER_SECOND: f64 = 100.0;
+
+#[derive(Clone, Copy, Debug)]
+pub struct Process {
+    pub pid: u32,
+}
+
+impl Process {
+    /// CPU time (user + system) used so far, in seconds (10 ms resolution).
+    pub fn cpu_seconds(&self) -> Option<f64> {
+        let stat = fs::read_to_string(format!("/proc/{}/stat", self.pid)).ok()?;
+        // Fields after the command name, which is in parentheses and may hold spaces.
+        let rest = &stat[stat.rfind(')')? + 2..];
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        // utime and stime are fields 14 and 15 of the whole line, 12 and 13 here.
+        let utime: f64 = fields.get(11)?.parse().ok()?;
+        let stime: f64 = fields.get(12)?.parse().ok()?;
+        Some((utime + stime) / TICKS_PER_SECOND)
+    }
+
+    /// Resident set size, in KiB.
+    pub fn rss_kib(&self) -> Option<u64> {
+        let status = fs::read_to_string(format!("/proc/{}/status", self.pid)).ok()?;
+        let line = status.lines().find(|line| line.starts_with("VmRSS:"))?;
+        line.split_whitespace().nth(1)?.parse().ok()
+    }
+}
+
+/// The process that listens on TCP `port` on this machine, if we may see it.
+pub fn find_listener(port: u16) -> Option<Process> {
+    let inodes = listening_inodes(port);
+    if inodes.is_empty() {
+        return None;
+    }
+    for entry in fs::read_dir("/proc").ok()?.flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|name| name.parse::<u32>().ok()) else { continue };
+        let Ok(fds) = fs::read_dir(entry.path().join("fd")) else { continue };
+        for fd in fds.flatten() {
+            if let Ok(link) = fs::read_link(fd.path()) {
+                let link = link.to_string_lossy();
+                if let Some(inode) = link.strip_prefix("socket:[").and_then(|rest| rest.strip_suffix(']')) {
+                    if inodes.iter().any(|known| known == inode) {
+                        return Some(Process { pid });
+                    }
+                }
+            }
+        }
+    }
+    None
+}
+
+/// Socket inodes in state LISTEN (0A) on `port`, from /proc/net/tcp and tcp6.
+fn listening_inodes(port: u16) -> Vec<String> {
+    let port_hex = format!("{port:04X}");
+    let mut inodes = Vec::new();
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let Ok(text) = fs::read_to_string(table) else { continue };
+        for line in text.lines().skip(1) {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let (Some(local), Some(state), Some(inode)) = (fields.get(1), fields.get(3), fields.get(9)) else {
+                continue;
+            };
+            if *state == "0A" && local.rsplit(':').next() == Some(port_hex.as_str()) {
+                inodes.push((*inode).to_owned());
+            }
+        }
+    }
+    inodes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_own_cpu_and_rss_and_finds_own_listener() {
+        let me = Process { pid: std::process::id() };
+        assert!(me.cpu_seconds().is_some());
+        assert!(me.rss_kib().unwrap() > 0);
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        assert_eq!(find_listener(port).map(|p| p.pid), Some(std::process::id()));
+    }
+}
