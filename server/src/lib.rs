@@ -11,6 +11,7 @@ pub mod driver;
 pub mod gateway;
 pub mod metrics;
 pub mod router;
+pub mod web;
 
 use std::future::Future;
 use std::net::SocketAddr;

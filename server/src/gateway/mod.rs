@@ -61,6 +61,7 @@ pub fn public_routes(app: Arc<AppState>) -> axum::Router {
         .route(switchboard_protocol::HEALTHZ_PATH, get(|| async { "ok" }))
         .route(switchboard_protocol::READYZ_PATH, get(readyz))
         .with_state(app)
+        .merge(crate::web::routes())
 }
 
 /// The admin routes: `/metrics`.

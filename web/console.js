@@ -1,0 +1,766 @@
+// Switchboard agent console (/agent). Vanilla ES module; talks the v1 agent
+// protocol (docs/protocol.md) through wire.js. All text from customers and
+// other agents is set with textContent.
+import { Wire, wsOrigin, el, formatDuration } from '/wire.js';
+
+const STORE = 'switchboard.console';
+/** The server's default; the server has the last word (handoff_note_too_short). */
+export const HANDOFF_NOTE_MIN = 10;
+const TYPING_SEND_EVERY = 3000;
+const TYPING_SHOW_FOR = 5000;
+
+// ---------------------------------------------------------------------------
+// Helpers shared with the supervisor view.
+
+export function toast(text, kind = 'info') {
+  const box = document.getElementById('toasts');
+  if (!box) return;
+  const node = el('div', { class: `toast toast-${kind}`, text });
+  box.append(node);
+  setTimeout(() => node.remove(), kind === 'error' ? 9000 : 5000);
+}
+
+export function loadStore() {
+  try { return JSON.parse(sessionStorage.getItem(STORE) || 'null') || {}; } catch (_) { return {}; }
+}
+export function saveStore(value) {
+  try { sessionStorage.setItem(STORE, JSON.stringify(value)); } catch (_) { /* private mode */ }
+}
+
+/**
+ * The server's business clock, estimated. Times in the protocol are business
+ * milliseconds since the server started, and the clock may run faster than
+ * real time (clock.scale); neither "now" nor the scale is sent, so we learn
+ * both from live messages that happen "now" (an assignment, a reply warning).
+ */
+export class BizClock {
+  constructor() { this.first = null; this.last = null; this.scale = 1; this.lowerBound = 0; }
+  observe(biz) {
+    if (typeof biz !== 'number') return;
+    const sample = { biz, local: performance.now() };
+    if (!this.first) this.first = sample;
+    this.last = sample;
+    const dl = sample.local - this.first.local;
+    const db = sample.biz - this.first.biz;
+    if (dl > 1500 && db > 0) this.scale = Math.min(100000, Math.max(0.05, db / dl));
+    this.bound(biz);
+  }
+  /** A scale measured directly (business ms over local ms). */
+  setScale(scale) { if (Number.isFinite(scale) && scale > 0.05) this.scale = Math.min(100000, scale); }
+  bound(biz) { if (typeof biz === 'number' && biz > this.lowerBound) this.lowerBound = biz; }
+  now() {
+    if (!this.last) return this.lowerBound || null;
+    return Math.max(this.lowerBound, this.last.biz + (performance.now() - this.last.local) * this.scale);
+  }
+}
+
+export function connectionBadge(status, detail) {
+  const text = {
+    connecting: detail && detail.attempt ? 'Reconnecting…' : 'Connecting…',
+    open: 'Connected',
+    retrying: `Connection lost, retrying in ${Math.max(1, Math.round((detail.delay || 0) / 1000))} s`,
+    failed: detail && detail.reason === 'replaced' ? 'Signed in elsewhere' : `Disconnected (${(detail && detail.reason) || 'error'})`,
+    closed: 'Signed out',
+  }[status] || status;
+  const kind = status === 'open' ? 'ok' : status === 'failed' || status === 'closed' ? 'bad' : 'warn';
+  return el('span', { class: `conn conn-${kind}`, role: 'status', 'data-status': status }, el('span', { class: 'dot', 'aria-hidden': 'true' }), text);
+}
+
+/** The sign-in screen; calls `onSubmit({agent, token})`. */
+export function signInView({ title, subtitle, onSubmit, error, agent }) {
+  const form = el('form', { class: 'signin-card', 'aria-labelledby': 'signin-title' },
+    el('div', { class: 'brand-mark', 'aria-hidden': 'true', text: 'S' }),
+    el('h1', { id: 'signin-title', text: title }),
+    el('p', { class: 'muted', text: subtitle }),
+    error ? el('p', { class: 'form-error', role: 'alert', text: error }) : null,
+    el('label', { class: 'field' }, el('span', { text: 'Agent ID' }),
+      el('input', { name: 'agent', required: true, autocomplete: 'username', value: agent || '', autofocus: true, spellcheck: 'false' })),
+    el('label', { class: 'field' }, el('span', {}, 'Token ', el('small', { class: 'muted', text: '(reserved, not checked yet)' })),
+      el('input', { name: 'token', type: 'password', autocomplete: 'current-password' })),
+    el('button', { class: 'btn btn-primary btn-block', type: 'submit', text: 'Sign in' }));
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const data = new FormData(form);
+    const id = String(data.get('agent') || '').trim();
+    if (id) onSubmit({ agent: id, token: String(data.get('token') || '') });
+  });
+  return el('main', { class: 'signin' }, form);
+}
+
+export function agentUrl(agent, token, lastSeq) {
+  const q = new URLSearchParams({ agent });
+  if (token) q.set('token', token);
+  if (lastSeq) q.set('last_seq', String(lastSeq));
+  return `${wsOrigin(location.href)}/v1/ws/agent?${q}`;
+}
+
+export const FLAG_TEXT = {
+  transfer_without_consent: 'Transfer to another group without the customer\'s consent',
+  transfer_ping_pong: 'Transfer back and forth (ping-pong)',
+  transfer_dumping_late_session: 'Transfer of a late session to offload it',
+  transfer_too_many: 'Too many transfers of one session',
+  break_while_customers_wait: 'Break while customers were waiting',
+  break_after_assignment: 'Break right after an assignment',
+  break_too_many: 'Too many breaks this shift',
+  break_too_long: 'Breaks too long this shift',
+  close_unanswered: 'Closed with the customer\'s message unanswered',
+  close_unconfirmed: 'Closed as resolved without the customer\'s confirmation',
+  disconnect_shedding: 'Repeated disconnects moved sessions to others',
+};
+export const SIGNAL_TEXT = {
+  phone_request: 'asks for a phone call',
+  abusive_language: 'abusive or agitated language',
+  repeated_question: 'same question repeated',
+  message_burst: 'many messages in a short time',
+};
+export const STATE_TEXT = {
+  available: 'Available', busy: 'Busy (full)', on_break: 'On break', disconnected: 'Disconnected', offline: 'Offline',
+};
+const CLOSE_REASONS = [
+  ['resolved', 'Resolved'],
+  ['customer_unresponsive', 'Customer unresponsive'],
+  ['duplicate', 'Duplicate'],
+  ['abusive', 'Abusive customer'],
+  ['other', 'Other'],
+];
+const ENDED_TEXT = {
+  agent_resolved: 'closed as resolved', agent_customer_unresponsive: 'closed: customer unresponsive',
+  agent_duplicate: 'closed as duplicate', agent_abusive: 'closed: abusive', agent_other: 'closed',
+  customer_left: 'the customer left', customer_idle: 'closed: customer idle', customer_lost: 'the customer\'s connection was lost',
+};
+const ERROR_TEXT = {
+  handoff_note_missing: 'A handoff note is required.',
+  handoff_note_too_short: `The handoff note is too short.`,
+  handoff_note_too_long: 'The handoff note is too long.',
+  target_agent_unavailable: 'That agent is offline, disconnected or on a break.',
+  target_agent_full: 'That agent has no room for another session.',
+  transfer_to_self: 'You cannot transfer a session to yourself.',
+  unknown_agent: 'No agent with that ID.',
+  unknown_group: 'No skill group with that ID.',
+  consent_pending: 'A transfer is already waiting for the customer\'s consent.',
+  open_sessions: 'Transfer or close your open sessions before going offline.',
+  not_your_session: 'This session is not assigned to you any more.',
+  session_closed: 'This session is closed.',
+  message_too_long: 'The message is too long.',
+  message_empty: 'The message is empty.',
+  supervisor_cannot_serve: 'Supervisors do not take sessions.',
+};
+export const errorText = (msg) => ERROR_TEXT[msg.code] ? `${ERROR_TEXT[msg.code]} (${msg.code})` : `${msg.message || 'Refused'} (${msg.code})`;
+
+// ---------------------------------------------------------------------------
+// The console.
+
+function main() {
+  const app = document.getElementById('app');
+  const store = loadStore();
+  let client = null;
+  let me = null; // { agent, name, role }
+  let myState = null;
+  const sessions = new Map(); // id -> session model
+  let selected = null;
+  const flags = [];
+  const clock = new BizClock();
+  const thresholds = { warn: 60000, late: 180000 };
+  let conn = { status: 'connecting', detail: {} };
+  let replaying = false;
+
+  if (store.agent) start(store.agent, store.token); else showSignIn();
+
+  function showSignIn(error) {
+    app.replaceChildren(signInView({
+      title: 'Agent console', subtitle: 'Sign in with your agent ID to start taking chats.',
+      error, agent: store.agent, onSubmit: ({ agent, token }) => start(agent, token),
+    }));
+    const field = app.querySelector('input[name="agent"]');
+    if (field) field.focus();
+  }
+
+  function start(agent, token) {
+    store.agent = agent;
+    store.token = token || '';
+    if (store.lastSeqFor !== agent) { store.lastSeq = 0; store.lastSeqFor = agent; }
+    saveStore(store);
+    buildShell();
+    client = new Wire({
+      idPrefix: 'a',
+      lastSeq: store.lastSeq || 0,
+      url: () => agentUrl(agent, store.token, client.lastSeq),
+      onMessage: handle,
+      onStatus: (status, detail) => {
+        conn = { status, detail };
+        if (status === 'failed' && (detail.reason === 'unknown_agent' || detail.reason === 'missing_agent')) {
+          signOut(`No agent "${agent}" in the roster.`);
+          return;
+        }
+        renderTop();
+      },
+      onPersist: (wire) => { store.lastSeq = wire.lastSeq; saveStore(store); },
+    });
+    client.start();
+  }
+
+  function signOut(error) {
+    if (client) client.stop();
+    client = null;
+    delete store.agent;
+    store.lastSeq = 0;
+    saveStore(store);
+    sessions.clear();
+    flags.length = 0;
+    selected = null;
+    showSignIn(error);
+  }
+
+  // ---- the shell ---------------------------------------------------------
+  let top; let list; let pane; let flagList; let sessionCount;
+  function buildShell() {
+    top = el('header', { class: 'topbar' });
+    sessionCount = el('span', { class: 'count', text: '0' });
+    list = el('ul', { class: 'session-list', 'aria-label': 'Assigned sessions' });
+    flagList = el('ul', { class: 'flag-list', 'aria-label': 'Conduct flags against you' });
+    pane = el('section', { class: 'pane', 'aria-label': 'Conversation' });
+    app.replaceChildren(top, el('div', { class: 'layout' },
+      el('aside', { class: 'sidebar' },
+        el('h2', { class: 'side-title' }, 'Sessions ', sessionCount),
+        list,
+        el('h2', { class: 'side-title' }, 'Conduct flags'),
+        flagList),
+      pane));
+    renderTop();
+    renderList();
+    renderPane();
+    renderFlags();
+  }
+
+  function renderTop() {
+    if (!top) return;
+    const state = myState || 'offline';
+    const button = (value, label) => el('button', {
+      type: 'button', class: `seg ${activeAvailability(state) === value ? 'is-active' : ''}`,
+      'aria-pressed': String(activeAvailability(state) === value), 'data-availability': value, text: label,
+      onclick: () => setAvailability(value),
+    });
+    top.replaceChildren(
+      el('div', { class: 'brand' }, el('span', { class: 'brand-mark small', 'aria-hidden': 'true', text: 'S' }), el('span', { text: 'Switchboard' })),
+      el('div', { class: 'who' },
+        el('strong', { class: 'me-name', text: me ? me.name : store.agent }),
+        el('span', { class: `state-pill state-${state}`, 'data-state': state, text: STATE_TEXT[state] || state })),
+      el('div', { class: 'segmented', role: 'group', 'aria-label': 'Availability' },
+        button('available', 'Available'), button('break', 'Break'), button('offline', 'Offline')),
+      el('div', { class: 'spacer' }),
+      connectionBadge(conn.status, conn.detail),
+      el('button', { class: 'btn btn-quiet', type: 'button', text: 'Sign out', onclick: () => signOut() }),
+    );
+  }
+  const activeAvailability = (state) => (state === 'available' || state === 'busy' ? 'available' : state === 'on_break' ? 'break' : state === 'offline' ? 'offline' : null);
+
+  function setAvailability(value) {
+    if (!client) return;
+    if (value === 'break') { openBreakDialog(); return; }
+    client.send({ type: 'set_availability', state: value }, (answer) => {
+      if (answer.type === 'error') toast(errorText(answer), 'error');
+    });
+  }
+
+  // ---- protocol ----------------------------------------------------------
+  function handle(msg) {
+    switch (msg.type) {
+      case 'welcome':
+        me = { agent: msg.agent, name: msg.name, role: msg.role };
+        replaying = !!msg.resumed;
+        if (msg.role === 'supervisor') {
+          toast('You are a supervisor: opening the supervisor view.');
+          client.stop();
+          location.assign('/supervisor');
+          return;
+        }
+        break;
+      case 'state': {
+        replaying = false;
+        myState = msg.state;
+        const keep = new Map(sessions);
+        sessions.clear();
+        for (const view of msg.sessions || []) sessions.set(view.session, model(view, keep.get(view.session)));
+        if (selected != null && !sessions.has(selected)) selected = null;
+        if (selected == null && sessions.size) selected = sessions.keys().next().value;
+        renderTop(); renderList(); renderPane();
+        break;
+      }
+      case 'state_changed':
+        myState = msg.state;
+        renderTop(); renderList(); renderPane();
+        break;
+      case 'session_assigned': {
+        if (!replaying) clock.observe(msg.session.assigned_at_ms);
+        const s = model(msg.session, sessions.get(msg.session.session));
+        sessions.set(s.id, s);
+        if (selected == null) selected = s.id;
+        if (s.notes.length) toast(`Session #${s.id} transferred to you with a handoff note.`);
+        else toast(`New chat #${s.id} assigned (${s.group}).`);
+        renderList(); renderPane();
+        break;
+      }
+      case 'customer_message': {
+        const s = sessions.get(msg.session);
+        if (!s) break;
+        const now = replaying ? null : clock.now();
+        s.history.push({ at_ms: now, from: 'customer', text: msg.text });
+        if (s.clockSince == null) { s.clockSince = now; s.clockLocal = performance.now(); s.level = 'ok'; }
+        s.typingUntil = 0;
+        if (selected !== s.id) s.unread += 1;
+        renderList();
+        if (selected === s.id) renderPane(); else flashTitle();
+        break;
+      }
+      case 'customer_typing': {
+        const s = sessions.get(msg.session);
+        if (!s) break;
+        s.typingUntil = Date.now() + TYPING_SHOW_FOR;
+        setTimeout(() => { if (selected === s.id) renderTyping(); }, TYPING_SHOW_FOR + 50);
+        if (selected === s.id) renderTyping();
+        break;
+      }
+      case 'reply_warning':
+      case 'slow_reply': {
+        const s = sessions.get(msg.session);
+        if (!s) break;
+        const late = msg.type === 'slow_reply';
+        if (!replaying && s.clockSince != null) {
+          clock.observe(s.clockSince + msg.waited_ms);
+          if (s.clockLocal != null && performance.now() - s.clockLocal > 200) clock.setScale(msg.waited_ms / (performance.now() - s.clockLocal));
+        }
+        if (late) thresholds.late = msg.waited_ms; else thresholds.warn = msg.waited_ms;
+        if (s.clockSince == null) s.clockSince = clock.now() != null ? clock.now() - msg.waited_ms : null;
+        s.level = late ? 'late' : (s.level === 'late' ? 'late' : 'warn');
+        s.history.push({ from: 'system', kind: late ? 'late' : 'warn', text: late
+          ? `Slow reply: ${formatDuration(msg.waited_ms)} without a reply. A service violation was recorded.`
+          : `Reply now: the customer has waited ${formatDuration(msg.waited_ms)}. Send at least a holding reply.` });
+        if (!late) toast(`Session #${s.id}: the customer has waited ${formatDuration(msg.waited_ms)}, reply now.`, 'warn');
+        else toast(`Session #${s.id}: slow reply recorded.`, 'error');
+        renderList(); if (selected === s.id) renderPane();
+        break;
+      }
+      case 'consent_outcome': {
+        const s = sessions.get(msg.session);
+        if (!s) break;
+        s.consentPending = null;
+        const text = { accepted: 'The customer accepted the transfer.', declined: 'The customer declined the transfer; the chat stays with you.', timed_out: 'The customer did not answer the transfer request; the chat stays with you.' }[msg.outcome] || msg.outcome;
+        s.history.push({ from: 'system', text });
+        if (selected === s.id) renderPane();
+        break;
+      }
+      case 'resolve_answer': {
+        const s = sessions.get(msg.session);
+        if (!s) break;
+        s.resolved = msg.resolved;
+        s.history.push({ from: 'system', kind: msg.resolved ? 'good' : 'warn', text: msg.resolved ? 'The customer confirmed the problem is resolved.' : 'The customer says the problem is not resolved yet.' });
+        if (selected === s.id) renderPane();
+        break;
+      }
+      case 'priority_raised': {
+        const s = sessions.get(msg.session);
+        if (!s) break;
+        s.priority = msg.priority;
+        s.signals.push(msg.signal);
+        s.history.push({ from: 'system', kind: 'warn', text: `Complaint tendency: the customer ${SIGNAL_TEXT[msg.signal] || msg.signal}. Attend to this chat first.` });
+        renderList(); if (selected === s.id) renderPane();
+        break;
+      }
+      case 'session_ended': {
+        const s = sessions.get(msg.session);
+        sessions.delete(msg.session);
+        const why = msg.why || {};
+        const text = why.kind === 'transferred'
+          ? `Session #${msg.session} transferred to ${why.target.kind} ${why.target.id}.`
+          : `Session #${msg.session} ended: ${ENDED_TEXT[why.reason] || why.reason}.`;
+        toast(text);
+        if (selected === msg.session) selected = sessions.size ? sessions.keys().next().value : null;
+        if (s || true) { renderList(); renderPane(); }
+        break;
+      }
+      case 'conduct_flagged':
+        flags.unshift(msg.flag);
+        if (flags.length > 50) flags.pop();
+        toast(`Conduct flag: ${FLAG_TEXT[msg.flag.kind] || msg.flag.kind}`, 'error');
+        renderFlags();
+        break;
+      case 'error':
+        if (msg.id == null) toast(errorText(msg), 'error');
+        break;
+      case 'shutdown':
+        toast('The server is restarting; reconnecting…', 'warn');
+        break;
+      default:
+        break;
+    }
+  }
+
+  function model(view, previous) {
+    const clockSince = view.reply_clock_since_ms ?? view.unanswered_since_ms ?? null;
+    for (const entry of view.history || []) clock.bound(entry.at_ms);
+    clock.bound(view.assigned_at_ms);
+    const s = {
+      id: view.session,
+      group: view.group,
+      customer: view.customer_name || `Customer #${view.session}`,
+      priority: view.priority || 'normal',
+      history: (view.history || []).map((h) => ({ ...h })),
+      notes: view.notes || [],
+      assignedAt: view.assigned_at_ms,
+      clockSince,
+      clockLocal: null,
+      level: 'ok',
+      unread: previous ? previous.unread : 0,
+      draft: previous ? previous.draft : '',
+      signals: previous ? previous.signals : [],
+      consentPending: previous ? previous.consentPending : null,
+      resolved: previous ? previous.resolved : null,
+      typingUntil: 0,
+    };
+    if (clockSince == null) s.level = 'ok';
+    else if (previous && previous.clockSince != null) s.level = previous.level;
+    return s;
+  }
+
+  function levelOf(s) {
+    if (s.clockSince == null) return 'ok';
+    const now = clock.now();
+    const computed = now == null ? 'ok' : now - s.clockSince >= thresholds.late ? 'late' : now - s.clockSince >= thresholds.warn ? 'warn' : 'ok';
+    const rank = { ok: 0, warn: 1, late: 2 };
+    return rank[computed] > rank[s.level] ? computed : s.level;
+  }
+  function timerText(s) {
+    if (s.clockSince == null) return 'Replied';
+    const now = clock.now();
+    if (now == null) return 'Waiting';
+    return formatDuration(now - s.clockSince);
+  }
+
+  // ---- session list --------------------------------------------------------
+  function renderList() {
+    if (!list) return;
+    sessionCount.textContent = String(sessions.size);
+    const ordered = [...sessions.values()].sort((a, b) => priorityRank(b) - priorityRank(a) || a.assignedAt - b.assignedAt);
+    list.replaceChildren(...ordered.map((s) => {
+      const last = [...s.history].reverse().find((h) => h.from !== 'system');
+      const level = levelOf(s);
+      return el('li', {},
+        el('button', {
+          type: 'button', class: `session-item ${selected === s.id ? 'is-selected' : ''} level-${level}`,
+          'aria-current': selected === s.id ? 'true' : null, 'data-session': String(s.id),
+          onclick: () => select(s.id),
+        },
+        el('span', { class: 'session-top' },
+          el('span', { class: 'session-name', text: s.customer }),
+          el('span', { class: `timer timer-${level}`, 'data-timer': String(s.id), 'data-level': level, text: timerText(s) })),
+        el('span', { class: 'session-meta' },
+          el('span', { class: 'tag', text: s.group }),
+          s.priority !== 'normal' ? el('span', { class: `tag tag-${s.priority}`, text: s.priority }) : null,
+          s.notes.length ? el('span', { class: 'tag tag-note', text: 'transferred' }) : null,
+          s.unread ? el('span', { class: 'unread', text: `${s.unread} new`, 'aria-label': `${s.unread} unread` }) : null),
+        el('span', { class: 'session-last', text: last ? `${last.from === 'customer' ? '' : 'You: '}${last.text}` : 'No messages yet' })));
+    }));
+    if (!sessions.size) list.append(el('li', { class: 'empty', text: myState === 'available' ? 'Waiting for the next chat…' : 'Go available to receive chats.' }));
+  }
+  const priorityRank = (s) => ({ urgent: 2, high: 1 }[s.priority] || 0);
+
+  function select(id) {
+    const s = sessions.get(id);
+    if (!s) return;
+    selected = id;
+    s.unread = 0;
+    renderList();
+    renderPane();
+    const box = pane.querySelector('textarea');
+    if (box) box.focus();
+  }
+
+  // Live timers: refresh the timer labels without rebuilding anything.
+  setInterval(() => {
+    for (const s of sessions.values()) {
+      const level = levelOf(s);
+      for (const node of document.querySelectorAll(`[data-timer="${s.id}"]`)) {
+        node.textContent = timerText(s);
+        if (node.dataset.level !== level) {
+          node.dataset.level = level;
+          node.className = `timer timer-${level}`;
+          const item = node.closest('.session-item');
+          if (item) item.className = item.className.replace(/level-\w+/, `level-${level}`);
+        }
+      }
+    }
+  }, 250);
+
+  let titleTimer = null;
+  function flashTitle() {
+    if (document.hasFocus()) return;
+    clearInterval(titleTimer);
+    let on = false;
+    titleTimer = setInterval(() => {
+      on = !on;
+      document.title = on ? '● New message · Switchboard' : 'Switchboard · Agent console';
+      if (document.hasFocus()) { clearInterval(titleTimer); document.title = 'Switchboard · Agent console'; }
+    }, 1000);
+  }
+
+  // ---- the conversation pane -------------------------------------------------
+  let typingNode = null;
+  function renderPane() {
+    if (!pane) return;
+    const s = selected != null ? sessions.get(selected) : null;
+    if (!s) {
+      typingNode = null;
+      pane.replaceChildren(el('div', { class: 'pane-empty' },
+        el('p', { class: 'pane-empty-title', text: sessions.size ? 'Select a chat' : 'No open chats' }),
+        el('p', { class: 'muted', text: myState === 'available' || myState === 'busy' ? 'New chats appear on the left as they are assigned to you.' : 'Set yourself Available to receive chats.' })));
+      return;
+    }
+    const level = levelOf(s);
+    const head = el('div', { class: 'pane-head' },
+      el('div', { class: 'pane-title' },
+        el('h1', { text: s.customer }),
+        el('p', { class: 'muted' }, `#${s.id} · ${s.group}`, s.priority !== 'normal' ? el('span', { class: `tag tag-${s.priority}`, text: s.priority }) : null)),
+      el('span', { class: `timer timer-big timer-${level}`, 'data-timer': String(s.id), 'data-level': level, 'aria-label': 'Reply timer', text: timerText(s) }),
+      el('div', { class: 'pane-actions' },
+        el('button', { class: 'btn', type: 'button', text: 'Ask resolved', onclick: () => askResolved(s) }),
+        el('button', { class: 'btn', type: 'button', text: 'Transfer…', onclick: () => openTransferDialog(s) }),
+        el('button', { class: 'btn btn-danger-quiet', type: 'button', text: 'Close…', onclick: () => openCloseDialog(s) })));
+
+    const notes = s.notes.length ? el('section', { class: 'notes', 'aria-label': 'Handoff notes' },
+      el('h2', { text: s.notes.length > 1 ? `Handoff notes (${s.notes.length} transfers)` : 'Handoff note' }),
+      ...s.notes.map((n) => el('div', { class: 'note' },
+        el('div', { class: 'note-head' }, el('strong', { text: n.from }), ` → ${n.target.kind} ${n.target.id}`, el('span', { class: 'muted', text: ` · ${formatBiz(n.at_ms)}` })),
+        el('p', { class: 'note-text', text: n.text })))) : null;
+
+    const history = el('ol', { class: 'history', role: 'log', 'aria-live': 'polite', 'aria-label': 'Messages', tabindex: '0' },
+      ...s.history.map((h) => historyNode(h)));
+    typingNode = el('div', { class: 'typing', 'aria-live': 'polite' });
+
+    const box = el('textarea', { name: 'reply', rows: '2', placeholder: 'Write a reply… (Enter to send, Shift+Enter for a new line)', 'aria-label': `Reply to ${s.customer}`, maxlength: '5000' });
+    box.value = s.draft || '';
+    let lastTyping = 0;
+    box.addEventListener('input', () => {
+      s.draft = box.value;
+      if (box.value.trim() && Date.now() - lastTyping > TYPING_SEND_EVERY) {
+        lastTyping = Date.now();
+        client.send({ type: 'typing', session: s.id });
+      }
+    });
+    const form = el('form', { class: 'reply' }, box, el('button', { class: 'btn btn-primary', type: 'submit', text: 'Send' }));
+    box.addEventListener('keydown', (event) => {
+      if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) { event.preventDefault(); form.requestSubmit(); }
+    });
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      const text = box.value.trim();
+      if (!text) return;
+      reply(s, text);
+      box.value = '';
+      s.draft = '';
+      box.focus();
+    });
+    const holding = el('div', { class: 'quick' },
+      el('span', { class: 'muted', text: 'Quick replies:' }),
+      ...['Thanks for waiting, let me check that for you.', 'Your question has been passed to the right colleague, please wait.'].map((text) =>
+        el('button', { type: 'button', class: 'chip', text, onclick: () => { box.value = text; s.draft = text; box.focus(); } })));
+
+    const active = document.activeElement;
+    const focused = active && pane.contains(active) && active.name === 'reply' ? [active.selectionStart, active.selectionEnd] : null;
+    pane.replaceChildren(head, notes, history, typingNode, el('div', { class: 'composer' }, holding, form));
+    history.scrollTop = history.scrollHeight;
+    renderTyping();
+    if (focused) { box.focus(); box.setSelectionRange(Math.min(focused[0], box.value.length), Math.min(focused[1], box.value.length)); }
+  }
+
+  function renderTyping() {
+    const s = selected != null ? sessions.get(selected) : null;
+    if (!typingNode || !s) return;
+    typingNode.textContent = Date.now() < s.typingUntil ? `${s.customer} is typing…` : '';
+  }
+
+  function historyNode(h) {
+    if (h.from === 'system') return el('li', { class: `line system ${h.kind ? `system-${h.kind}` : ''}`, text: h.text });
+    const mine = h.from === 'agent';
+    return el('li', { class: `line ${mine ? 'agent' : 'customer'} ${h.state ? `is-${h.state}` : ''}` },
+      el('span', { class: 'line-who', text: mine ? (h.agent && me && h.agent !== me.agent ? h.agent : 'You') : 'Customer' }),
+      el('p', { class: 'bubble', text: h.text }),
+      h.state === 'failed' ? el('span', { class: 'line-error', text: h.error }) : null,
+      h.at_ms != null ? el('span', { class: 'line-time', text: formatBiz(h.at_ms) }) : null);
+  }
+
+  function formatBiz(ms) {
+    if (typeof ms !== 'number') return '';
+    return `t+${formatDuration(ms)}`;
+  }
+
+  // ---- commands --------------------------------------------------------------
+  function reply(s, text) {
+    const entry = { at_ms: clock.now(), from: 'agent', agent: me && me.agent, text, state: 'sending' };
+    s.history.push(entry);
+    client.send({ type: 'reply', session: s.id, text }, (answer) => {
+      if (answer.type === 'ack') {
+        entry.state = null;
+        s.clockSince = null; s.clockLocal = null; s.level = 'ok';
+      } else { entry.state = 'failed'; entry.error = errorText(answer); }
+      renderList(); if (selected === s.id) renderPane();
+    });
+    renderList(); renderPane();
+  }
+
+  function askResolved(s) {
+    client.send({ type: 'ask_resolved', session: s.id }, (answer) => {
+      if (answer.type === 'error') { toast(errorText(answer), 'error'); return; }
+      s.history.push({ from: 'system', text: 'You asked the customer whether the problem is resolved.' });
+      if (selected === s.id) renderPane();
+    });
+  }
+
+  // ---- dialogs ---------------------------------------------------------------
+  function dialog(title, body, { onClose } = {}) {
+    const node = el('dialog', { class: 'dialog', 'aria-labelledby': 'dialog-title' },
+      el('h2', { id: 'dialog-title', text: title }), body);
+    node.addEventListener('close', () => { node.remove(); if (onClose) onClose(); });
+    document.body.append(node);
+    node.showModal();
+    return node;
+  }
+
+  function openTransferDialog(s) {
+    const knownGroups = new Set([...sessions.values()].map((x) => x.group));
+    for (const n of s.notes) if (n.target.kind === 'group') knownGroups.add(n.target.id);
+    const err = el('p', { class: 'form-error', role: 'alert', hidden: true });
+    const counter = el('span', { class: 'counter', 'aria-live': 'polite' });
+    const note = el('textarea', { name: 'note', rows: '5', required: true, maxlength: '2000', 'aria-describedby': 'note-help note-counter',
+      placeholder: 'What the customer asked, what you found, what the next handler must do.' });
+    counter.id = 'note-counter';
+    const target = el('input', { name: 'target', required: true, list: 'group-options', autocomplete: 'off', spellcheck: 'false', placeholder: 'e.g. logistics' });
+    const datalist = el('datalist', { id: 'group-options' }, ...[...knownGroups].map((g) => el('option', { value: g })));
+    const kindGroup = el('input', { type: 'radio', name: 'kind', value: 'group', checked: true });
+    const kindAgent = el('input', { type: 'radio', name: 'kind', value: 'agent' });
+    const targetLabel = el('span', { text: 'Skill group ID' });
+    const holding = el('input', { type: 'checkbox', name: 'holding', checked: true });
+    const submit = el('button', { class: 'btn btn-primary', type: 'submit', text: 'Transfer', disabled: true });
+    const update = () => {
+      const length = note.value.trim().length;
+      counter.textContent = length >= HANDOFF_NOTE_MIN ? `${length} characters` : `${length} / ${HANDOFF_NOTE_MIN} characters minimum`;
+      counter.classList.toggle('counter-ok', length >= HANDOFF_NOTE_MIN);
+      submit.disabled = length < HANDOFF_NOTE_MIN || !target.value.trim();
+      targetLabel.textContent = kindAgent.checked ? 'Agent ID' : 'Skill group ID';
+      target.placeholder = kindAgent.checked ? 'e.g. bob' : 'e.g. logistics';
+      target.setAttribute('list', kindAgent.checked ? '' : 'group-options');
+    };
+    for (const input of [note, target, kindGroup, kindAgent]) input.addEventListener('input', update);
+    const form = el('form', { class: 'dialog-form', method: 'dialog' },
+      el('fieldset', { class: 'radios' }, el('legend', { text: 'Transfer to' }),
+        el('label', {}, kindGroup, ' A skill group'), el('label', {}, kindAgent, ' A colleague')),
+      el('label', { class: 'field' }, targetLabel, target), datalist,
+      el('label', { class: 'field' }, el('span', { text: 'Handoff note (required)' }), note),
+      el('p', { id: 'note-help', class: 'help muted', text: 'Say what the customer asked, what you found, and what the next handler must do.' }),
+      counter,
+      el('label', { class: 'check' }, holding, ' First tell the customer: "Your question has been passed to the right colleague, please wait."'),
+      el('p', { class: 'help muted', text: 'Moving the chat to another skill group asks the customer for consent first.' }),
+      err,
+      el('div', { class: 'dialog-actions' },
+        el('button', { class: 'btn', type: 'button', text: 'Cancel', onclick: () => node.close() }),
+        submit));
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      const text = note.value.trim();
+      if (text.length < HANDOFF_NOTE_MIN) return;
+      submit.disabled = true;
+      err.hidden = true;
+      const to = { kind: kindAgent.checked ? 'agent' : 'group', id: target.value.trim() };
+      const doTransfer = () => client.send({ type: 'transfer', session: s.id, to, note: text }, (answer) => {
+        if (answer.type === 'error') {
+          err.textContent = errorText(answer);
+          err.hidden = false;
+          submit.disabled = false;
+          return;
+        }
+        if (to.kind === 'group' && to.id !== s.group) {
+          s.consentPending = to.id;
+          s.history.push({ from: 'system', text: `Transfer to ${to.id} requested; waiting for the customer's consent.` });
+        } else s.history.push({ from: 'system', text: `Transfer to ${to.kind} ${to.id} sent.` });
+        node.close();
+        if (selected === s.id) renderPane();
+      });
+      if (holding.checked && !holdingSent.has(s.id)) {
+        holdingSent.add(s.id);
+        reply(s, 'Your question has been passed to the right colleague, please wait.');
+      }
+      doTransfer();
+    });
+    const node = dialog(`Transfer chat #${s.id}`, form);
+    node.classList.add('transfer-dialog');
+    update();
+    target.focus();
+  }
+  const holdingSent = new Set();
+
+  function openCloseDialog(s) {
+    const reason = el('select', { name: 'reason' }, ...CLOSE_REASONS.map(([value, label]) => el('option', { value, text: label })));
+    const warn = el('p', { class: 'form-warn', role: 'status' });
+    const err = el('p', { class: 'form-error', role: 'alert', hidden: true });
+    const update = () => {
+      const notes = [];
+      if (s.clockSince != null) notes.push('The customer\'s last message is unanswered: closing now is recorded as a conduct flag.');
+      if (reason.value === 'resolved' && s.resolved !== true) notes.push('The customer has not confirmed the problem is resolved: use "Ask resolved" first, or the close is flagged.');
+      warn.textContent = notes.join(' ');
+      warn.hidden = !notes.length;
+    };
+    reason.addEventListener('change', update);
+    const form = el('form', { class: 'dialog-form' },
+      el('label', { class: 'field' }, el('span', { text: 'Reason' }), reason), warn, err,
+      el('div', { class: 'dialog-actions' },
+        el('button', { class: 'btn', type: 'button', text: 'Cancel', onclick: () => node.close() }),
+        el('button', { class: 'btn btn-danger', type: 'submit', text: 'Close chat' })));
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      client.send({ type: 'close', session: s.id, reason: reason.value }, (answer) => {
+        if (answer.type === 'error') { err.textContent = errorText(answer); err.hidden = false; return; }
+        node.close();
+      });
+    });
+    const node = dialog(`Close chat #${s.id}`, form);
+    update();
+    reason.focus();
+  }
+
+  function openBreakDialog() {
+    const reason = el('input', { name: 'reason', required: true, maxlength: '200', list: 'break-reasons', placeholder: 'e.g. lunch' });
+    const err = el('p', { class: 'form-error', role: 'alert', hidden: true });
+    const form = el('form', { class: 'dialog-form' },
+      el('label', { class: 'field' }, el('span', { text: 'Reason for the break' }), reason),
+      el('datalist', { id: 'break-reasons' }, ...['Lunch', 'Rest', 'Restroom', 'Meeting', 'Training'].map((v) => el('option', { value: v }))),
+      el('p', { class: 'help muted', text: 'You keep your open chats; no new chats are assigned to you. Breaks that keep customers waiting are recorded.' }),
+      err,
+      el('div', { class: 'dialog-actions' },
+        el('button', { class: 'btn', type: 'button', text: 'Cancel', onclick: () => node.close() }),
+        el('button', { class: 'btn btn-primary', type: 'submit', text: 'Start break' })));
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      const text = reason.value.trim();
+      if (!text) return;
+      client.send({ type: 'set_availability', state: 'break', reason: text }, (answer) => {
+        if (answer.type === 'error') { err.textContent = errorText(answer); err.hidden = false; return; }
+        node.close();
+      });
+    });
+    const node = dialog('Take a break', form);
+    reason.focus();
+  }
+
+  // ---- conduct flags -----------------------------------------------------------
+  function renderFlags() {
+    if (!flagList) return;
+    flagList.replaceChildren(...flags.map((f) => el('li', { class: 'flag' },
+      el('span', { class: 'flag-kind', text: FLAG_TEXT[f.kind] || f.kind }),
+      el('span', { class: 'muted small', text: `${f.category.replace(/_/g, ' ')}${f.session != null ? ` · chat #${f.session}` : ''} · ${formatBiz(f.at_ms)}` }))));
+    if (!flags.length) flagList.append(el('li', { class: 'empty', text: 'None this session. Keep it that way.' }));
+  }
+
+  // Debug and test hook.
+  window.switchboardConsole = { sessions: () => [...sessions.values()].map((s) => ({ ...s })), clock };
+}
+
+if (!document.body.classList.contains('supervisor')) main();

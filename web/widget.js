@@ -1,0 +1,582 @@
+// Switchboard chat widget. Embed with one tag:
+//
+//   <script src="https://chat.example.com/widget.js" data-group="general" defer></script>
+//
+// Optional attributes: data-title="Customer service", data-name="Wei" (the
+// customer's name, if the site knows it), data-priority="high".
+//
+// It adds a chat button and a panel (inside a shadow root, so the site's CSS
+// and the widget's do not touch each other), talks to the server that served
+// this script over the v1 WebSocket protocol, and keeps the session token, the
+// transcript and the highest seq in sessionStorage so a reload or a dropped
+// network resumes the same chat with nothing lost or shown twice. Every piece
+// of text from either side is set with textContent, never parsed as HTML.
+(function () {
+  'use strict';
+  const script = document.currentScript;
+  if (!script || window.__switchboardWidget) return;
+  window.__switchboardWidget = true;
+  const base = new URL(script.src, location.href);
+  const config = {
+    group: script.dataset.group || 'general',
+    title: script.dataset.title || 'Customer service',
+    name: script.dataset.name || '',
+    priority: script.dataset.priority || '',
+  };
+  const start = () => import(new URL('/wire.js', base).href)
+    .then((wire) => mount(wire, base, config))
+    .catch((error) => console.error('switchboard widget: could not load', error));
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);
+  else start();
+})();
+
+function mount(wire, base, config) {
+  const { Wire, wsOrigin, el } = wire;
+  const storeKey = `switchboard.widget.${config.group}`;
+  const TYPING_SEND_EVERY = 3000;
+  const TYPING_SHOW_FOR = 5000;
+
+  // ---- persisted state -------------------------------------------------
+  const fresh = () => ({
+    token: null, session: null, lastSeq: 0, pending: [], entries: [],
+    phase: 'intro', // intro | waiting | assigned | closed | gone
+    agentName: null, position: null, eta: null, noAgent: null,
+    consent: null, resolve: null, closed: null, rated: null, open: false, name: config.name,
+  });
+  let S = fresh();
+  try {
+    const saved = JSON.parse(sessionStorage.getItem(storeKey) || 'null');
+    if (saved && typeof saved === 'object') S = { ...S, ...saved };
+  } catch (_) { /* storage unavailable or corrupt: start afresh */ }
+  const save = () => {
+    if (client) { S.lastSeq = client.lastSeq; S.pending = client.pendingCommands(); }
+    if (S.entries.length > 500) S.entries = S.entries.slice(-500);
+    try { sessionStorage.setItem(storeKey, JSON.stringify(S)); } catch (_) { /* private mode */ }
+  };
+
+  // ---- DOM -------------------------------------------------------------
+  const host = el('div', { class: 'switchboard-widget-host' });
+  const root = host.attachShadow({ mode: 'open' });
+  root.append(el('link', { rel: 'stylesheet', href: new URL('/widget.css', base).href }));
+  const icon = () => {
+    const ns = 'http://www.w3.org/2000/svg';
+    const svg = document.createElementNS(ns, 'svg');
+    svg.setAttribute('viewBox', '0 0 24 24');
+    svg.setAttribute('aria-hidden', 'true');
+    const path = document.createElementNS(ns, 'path');
+    path.setAttribute('d', 'M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z');
+    svg.append(path);
+    return svg;
+  };
+  const ids = { panel: 'sbw-panel', title: 'sbw-title', input: 'sbw-input' };
+  const launcher = el('button', {
+    class: 'launcher', type: 'button', 'aria-controls': ids.panel, 'aria-expanded': 'false', part: 'launcher',
+  }, icon(), el('span', { class: 'launcher-label', text: 'Chat with us' }), el('span', { class: 'badge', hidden: true, 'aria-hidden': 'true' }));
+  const titleEl = el('h2', { id: ids.title, class: 'title', text: config.title });
+  const subEl = el('p', { class: 'sub', 'aria-live': 'polite' });
+  const endButton = el('button', { class: 'ghost end', type: 'button', text: 'End chat', hidden: true });
+  const closeButton = el('button', { class: 'icon-button', type: 'button', 'aria-label': 'Minimize chat', text: '\u2013' });
+  const banner = el('div', { class: 'banner', role: 'status', 'aria-live': 'polite', hidden: true });
+  const queueCard = el('div', { class: 'queue', hidden: true, 'aria-live': 'polite' });
+  const log = el('ol', { class: 'log', role: 'log', 'aria-live': 'polite', 'aria-label': 'Conversation', tabindex: '0' });
+  const typingEl = el('div', { class: 'typing', 'aria-live': 'polite' });
+  const prompt = el('div', { class: 'prompt' });
+  const input = el('textarea', {
+    id: ids.input, class: 'input', rows: '1', maxlength: '5000', placeholder: 'Type your message…', autocomplete: 'off',
+  });
+  const sendButton = el('button', { class: 'send', type: 'submit', text: 'Send' });
+  const composer = el('form', { class: 'composer' },
+    el('label', { for: ids.input, class: 'visually-hidden', text: 'Message' }), input, sendButton);
+  const panel = el('section', {
+    id: ids.panel, class: 'panel', role: 'dialog', 'aria-labelledby': ids.title, hidden: true,
+  },
+  el('header', { class: 'head' },
+    el('div', { class: 'avatar', 'aria-hidden': 'true' }, icon()),
+    el('div', { class: 'head-text' }, titleEl, subEl),
+    endButton, closeButton),
+  banner, queueCard, log, typingEl, prompt, composer);
+  root.append(launcher, panel);
+  document.body.append(host);
+
+  // ---- connection ------------------------------------------------------
+  let client = null;
+  const wsBase = wsOrigin(base.href);
+  const connect = () => {
+    if (client) client.stop();
+    client = new Wire({
+      idPrefix: 'c',
+      lastSeq: S.lastSeq,
+      pending: S.pending,
+      url: () => {
+        if (S.token) {
+          return `${wsBase}/v1/ws/customer?token=${encodeURIComponent(S.token)}&last_seq=${client.lastSeq}`;
+        }
+        const q = new URLSearchParams({ group: config.group });
+        if (S.name) q.set('name', S.name);
+        if (config.priority) q.set('priority', config.priority);
+        return `${wsBase}/v1/ws/customer?${q}`;
+      },
+      onMessage: handle,
+      onStatus: connection,
+      onPersist: save,
+    });
+    client.start();
+  };
+
+  let connectionState = 'idle';
+  let retryDetail = null;
+  function connection(status, detail) {
+    connectionState = status;
+    retryDetail = detail;
+    if (status === 'failed') {
+      const reason = detail.reason;
+      if (reason === 'invalid_token') {
+        // The session is gone (closed long ago, or the server restarted).
+        if (S.phase !== 'closed' || S.rated) S.phase = 'gone';
+        S.token = null;
+        S.consent = null;
+        S.resolve = null;
+      } else if (reason === 'replaced') {
+        S.phase = S.phase === 'intro' ? 'intro' : S.phase;
+      }
+      save();
+    }
+    render();
+  }
+
+  const ownEntry = (id) => S.entries.find((entry) => entry.cid === id);
+  function handle(msg) {
+    switch (msg.type) {
+      case 'welcome':
+        S.token = msg.token;
+        S.session = msg.session;
+        applyStatus(msg.status, !msg.resumed);
+        break;
+      case 'queued':
+        S.phase = 'waiting';
+        S.position = msg.position;
+        S.eta = msg.estimated_wait_ms;
+        break;
+      case 'no_agent_online':
+        S.noAgent = { serviceHours: msg.service_hours || null };
+        break;
+      case 'assigned': {
+        const previous = S.agentName;
+        S.phase = 'assigned';
+        S.agentName = msg.agent_name;
+        S.noAgent = null;
+        S.consent = null;
+        S.position = null;
+        push({ from: 'system', text: previous && previous !== msg.agent_name
+          ? `${msg.agent_name} has taken over your chat.` : `${msg.agent_name} joined the chat.` });
+        break;
+      }
+      case 'agent_message':
+        typingUntil = 0;
+        push({ from: 'agent', name: msg.agent_name, text: msg.text });
+        break;
+      case 'agent_typing':
+        typingUntil = Date.now() + TYPING_SHOW_FOR;
+        setTimeout(render, TYPING_SHOW_FOR + 50);
+        break;
+      case 'consent_request':
+        S.consent = { toGroup: msg.to_group, toGroupName: msg.to_group_name || msg.to_group };
+        push({ from: 'system', text: `${S.agentName || 'Your agent'} would like to pass your chat to ${S.consent.toGroupName}.` });
+        break;
+      case 'resolve_request':
+        S.resolve = { asked: true };
+        break;
+      case 'closed':
+        S.phase = 'closed';
+        S.closed = { reason: msg.reason, canRate: !!msg.can_rate };
+        S.consent = null;
+        S.resolve = null;
+        push({ from: 'system', text: closedText(msg.reason) });
+        break;
+      case 'ack': {
+        const entry = ownEntry(msg.id);
+        if (entry) entry.state = 'sent';
+        if (S.rated && S.rated.cid === msg.id) finishRating();
+        break;
+      }
+      case 'error': {
+        if (msg.id == null) { showError(msg.message || msg.code); break; }
+        const entry = ownEntry(msg.id);
+        if (entry) { entry.state = 'failed'; entry.error = errorText(msg); }
+        else if (S.rated && S.rated.cid === msg.id) {
+          if (msg.code === 'already_rated') finishRating();
+          else { S.rated = null; showError(errorText(msg)); }
+        } else showError(errorText(msg));
+        break;
+      }
+      case 'shutdown':
+        showError('The chat service is restarting. We will reconnect you.');
+        break;
+      default:
+        return; // unknown types are ignored (protocol: additive changes)
+    }
+    save();
+    render();
+  }
+
+  // The chat is over and rated: nothing more to say to the server.
+  function finishRating() {
+    S.rated.state = 'done';
+    S.token = null;
+    setTimeout(() => { if (client && !S.token) { client.stop(); client = null; } }, 0);
+  }
+
+  function applyStatus(status, isNew) {
+    if (!status) return;
+    if (status.state === 'waiting') {
+      S.phase = 'waiting';
+      S.position = status.position;
+    } else if (status.state === 'assigned') {
+      S.phase = 'assigned';
+      S.agentName = status.agent_name;
+      if (!status.consent_pending) S.consent = null;
+    } else if (status.state === 'closed') {
+      S.phase = 'closed';
+      S.closed = { reason: status.reason, canRate: !!status.can_rate };
+    }
+    if (isNew) push({ from: 'system', text: 'You joined the queue. An agent will be with you shortly.' });
+  }
+
+  function push(entry) {
+    S.entries.push({ ...entry, at: Date.now() });
+  }
+
+  let errorMessage = null;
+  let errorTimer = null;
+  function showError(text) {
+    errorMessage = text;
+    clearTimeout(errorTimer);
+    errorTimer = setTimeout(() => { errorMessage = null; render(); }, 8000);
+    render();
+  }
+
+  const ERRORS = {
+    message_empty: 'The message is empty.',
+    message_too_long: 'That message is too long.',
+    session_closed: 'This chat has ended.',
+    rating_not_open: 'Rating is no longer possible for this chat.',
+    already_rated: 'You have already rated this chat.',
+    no_consent_pending: 'That request is no longer open.',
+    no_resolve_request: 'That question is no longer open.',
+    shutting_down: 'The service is restarting; please try again in a moment.',
+  };
+  const errorText = (msg) => ERRORS[msg.code] || msg.message || msg.code;
+
+  function closedText(reason) {
+    switch (reason) {
+      case 'agent_resolved': return 'The chat has ended. We are glad we could help.';
+      case 'customer_left': return 'You ended the chat.';
+      case 'customer_idle': return 'The chat was closed because it was quiet for a while.';
+      case 'customer_lost': return 'The chat was closed after the connection was lost.';
+      case 'agent_customer_unresponsive': return 'The agent closed the chat because there was no reply.';
+      default: return 'The agent has closed the chat.';
+    }
+  }
+
+  // ---- actions ---------------------------------------------------------
+  function begin() {
+    if (S.phase !== 'intro' && S.phase !== 'gone') return;
+    const nameField = prompt.querySelector('input[name="name"]');
+    const fields = { ...fresh(), open: true, name: (nameField && nameField.value.trim()) || config.name };
+    S = fields;
+    S.phase = 'waiting';
+    save();
+    connect();
+    render();
+  }
+
+  function sendMessage(text) {
+    text = text.trim();
+    if (!text) return;
+    if (S.phase === 'intro' || S.phase === 'gone') begin();
+    const command = client.send({ type: 'message', text });
+    push({ from: 'me', text, cid: command.id, state: 'sending' });
+    save();
+    render();
+  }
+
+  let lastTypingSent = 0;
+  input.addEventListener('input', () => {
+    autosize();
+    if (S.phase !== 'assigned' || !client || !input.value.trim()) return;
+    const now = Date.now();
+    if (now - lastTypingSent > TYPING_SEND_EVERY) {
+      lastTypingSent = now;
+      client.send({ type: 'typing' });
+    }
+  });
+  input.addEventListener('keydown', (event) => {
+    if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      composer.requestSubmit();
+    }
+  });
+  composer.addEventListener('submit', (event) => {
+    event.preventDefault();
+    if (S.phase === 'closed' || !input.value.trim()) return;
+    sendMessage(input.value);
+    input.value = '';
+    autosize();
+    input.focus();
+  });
+  function autosize() {
+    input.style.height = 'auto';
+    input.style.height = `${Math.min(input.scrollHeight, 120)}px`;
+  }
+
+  function setOpen(open) {
+    S.open = open;
+    save();
+    render();
+    if (open) {
+      const target = prompt.querySelector('input, button') || input;
+      (input.disabled ? target : input).focus();
+    } else launcher.focus();
+  }
+  launcher.addEventListener('click', () => setOpen(!S.open));
+  closeButton.addEventListener('click', () => setOpen(false));
+  panel.addEventListener('keydown', (event) => {
+    if (event.key === 'Escape') { event.stopPropagation(); setOpen(false); }
+  });
+
+  let confirmingEnd = false;
+  endButton.addEventListener('click', () => { confirmingEnd = true; render(); focusPrompt(); });
+
+  function answerConsent(accept) {
+    client.send({ type: 'consent', accept });
+    push({ from: 'system', text: accept ? `You agreed to move to ${S.consent.toGroupName}.` : 'You chose to stay with your current agent.' });
+    S.consent = null;
+    save();
+    render();
+  }
+  function answerResolved(resolved) {
+    client.send({ type: 'confirm_resolved', resolved });
+    push({ from: 'system', text: resolved ? 'You confirmed your problem is resolved.' : 'You said your problem is not resolved yet.' });
+    S.resolve = null;
+    save();
+    render();
+  }
+  function rate(rating) {
+    const command = client.send({ type: 'rate', rating });
+    S.rated = { rating, cid: command.id, state: 'sending' };
+    save();
+    render();
+    focusPrompt();
+  }
+  function newChat() {
+    if (client) { client.stop(); client = null; }
+    const open = S.open;
+    S = { ...fresh(), open, name: S.name };
+    save();
+    render();
+    focusPrompt();
+  }
+  const focusPrompt = () => {
+    const target = prompt.querySelector('button, input');
+    if (target) target.focus();
+  };
+
+  // ---- rendering -------------------------------------------------------
+  let typingUntil = 0;
+  let renderedEntries = 0;
+  const entryNodes = [];
+
+  function render() {
+    panel.hidden = !S.open;
+    launcher.setAttribute('aria-expanded', String(!!S.open));
+    launcher.classList.toggle('is-open', !!S.open);
+    panel.dataset.phase = S.phase;
+
+    // Header line.
+    const sub = {
+      intro: 'We typically reply in a few minutes',
+      waiting: 'Waiting for an agent',
+      assigned: S.agentName ? `You are chatting with ${S.agentName}` : 'Connected',
+      closed: 'Chat ended',
+      gone: 'Chat ended',
+    }[S.phase];
+    subEl.textContent = sub;
+    endButton.hidden = !(S.phase === 'waiting' || S.phase === 'assigned');
+
+    // Connection and service banners.
+    let bannerText = null;
+    let bannerKind = 'info';
+    let retry = false;
+    if (connectionState === 'retrying' && S.phase !== 'intro') {
+      const seconds = Math.max(1, Math.round((retryDetail.delay || 0) / 1000));
+      bannerText = retryDetail.reason === 'queue_full'
+        ? `All agents are busy and the line is full. Trying again in ${seconds} s…`
+        : `Connection lost. Reconnecting in ${seconds} s…`;
+      bannerKind = 'warn';
+      retry = true;
+    } else if (connectionState === 'connecting' && client && client.attempt > 0) {
+      bannerText = 'Reconnecting…';
+      bannerKind = 'warn';
+    } else if (connectionState === 'failed' && retryDetail.reason === 'replaced') {
+      bannerText = 'This chat is open in another tab or window.';
+      bannerKind = 'warn';
+      retry = true;
+    } else if (connectionState === 'failed' && retryDetail.reason !== 'invalid_token') {
+      bannerText = `Chat is unavailable (${retryDetail.reason || 'error'}).`;
+      bannerKind = 'error';
+    } else if (errorMessage) {
+      bannerText = errorMessage;
+      bannerKind = 'error';
+    } else if (S.noAgent && S.phase === 'waiting') {
+      bannerText = S.noAgent.serviceHours
+        ? `No agent is online right now. Our service hours are ${S.noAgent.serviceHours}. You keep your place in line, or leave a message and we will answer it.`
+        : 'No agent is online right now. You keep your place in line; leave a message and we will answer it.';
+      bannerKind = 'notice';
+    }
+    banner.hidden = !bannerText;
+    banner.className = `banner banner-${bannerKind}`;
+    banner.replaceChildren();
+    if (bannerText) {
+      banner.append(el('span', { text: bannerText }));
+      if (retry) {
+        banner.append(el('button', {
+          type: 'button', class: 'link', text: connectionState === 'failed' ? 'Continue here' : 'Retry now',
+          onclick: () => { if (connectionState === 'failed') connect(); else client.connectNow(); },
+        }));
+      }
+    }
+
+    // Queue position.
+    queueCard.hidden = S.phase !== 'waiting' || S.position == null;
+    queueCard.replaceChildren();
+    if (!queueCard.hidden) {
+      queueCard.append(
+        el('div', { class: 'queue-pos' },
+          el('span', { class: 'queue-number', text: String(S.position) }),
+          el('span', { class: 'queue-label', text: S.position === 1 ? 'You are next in line' : 'Your place in line' })),
+        el('div', { class: 'queue-eta', text: S.eta != null ? `Estimated wait: ${formatWait(S.eta)}` : '' }),
+      );
+    }
+
+    // Transcript: append new entries, update the status of own messages.
+    for (let i = renderedEntries; i < S.entries.length; i += 1) {
+      const node = entryNode(S.entries[i]);
+      entryNodes[i] = node;
+      log.append(node);
+    }
+    if (S.entries.length < renderedEntries) { log.replaceChildren(); entryNodes.length = 0; renderedEntries = 0; render(); return; }
+    const grew = S.entries.length > renderedEntries;
+    renderedEntries = S.entries.length;
+    S.entries.forEach((entry, i) => { if (entry.from === 'me') updateOwn(entryNodes[i], entry); });
+    if (grew) log.scrollTop = log.scrollHeight;
+
+    typingEl.textContent = Date.now() < typingUntil && S.phase === 'assigned' ? `${S.agentName || 'Agent'} is typing…` : '';
+
+    renderPrompt();
+    const closed = S.phase === 'closed' || S.phase === 'gone';
+    composer.hidden = closed;
+    input.disabled = closed;
+    sendButton.disabled = closed;
+    launcher.querySelector('.launcher-label').textContent = S.open ? 'Close chat' : (S.phase === 'assigned' || S.phase === 'waiting' ? 'Back to chat' : 'Chat with us');
+  }
+
+  function entryNode(entry) {
+    if (entry.from === 'system') return el('li', { class: 'entry system', text: entry.text });
+    const mine = entry.from === 'me';
+    return el('li', { class: `entry ${mine ? 'mine' : 'theirs'}` },
+      el('span', { class: 'who', text: mine ? 'You' : (entry.name || 'Agent') }),
+      el('p', { class: 'bubble', text: entry.text }),
+      mine ? el('span', { class: 'meta' }) : null);
+  }
+  function updateOwn(node, entry) {
+    const meta = node && node.querySelector('.meta');
+    if (!meta) return;
+    const text = entry.state === 'failed' ? `Not sent: ${entry.error || 'error'}` : entry.state === 'sending' ? 'Sending…' : 'Sent';
+    if (meta.textContent !== text) meta.textContent = text;
+    node.classList.toggle('failed', entry.state === 'failed');
+    node.classList.toggle('sending', entry.state === 'sending');
+  }
+
+  let promptKey = null;
+  function renderPrompt() {
+    // Rebuild the prompt only when what it asks changes (keeps focus and typed text).
+    const key = JSON.stringify([S.phase, !!S.consent, !!S.resolve, S.closed && S.closed.canRate, S.rated, confirmingEnd]);
+    if (key === promptKey) return;
+    promptKey = key;
+    prompt.replaceChildren();
+    prompt.hidden = false;
+    if (S.phase === 'intro') {
+      prompt.append(el('form', { class: 'card intro', onsubmit: (e) => { e.preventDefault(); begin(); focusInput(); } },
+        el('p', { class: 'card-title', text: 'Hi there! How can we help?' }),
+        el('p', { class: 'card-text', text: 'Start a chat and the next free agent will answer you.' }),
+        el('label', { class: 'field' }, el('span', { text: 'Your name (optional)' }),
+          el('input', { name: 'name', type: 'text', maxlength: '60', autocomplete: 'name', value: S.name || '' })),
+        el('button', { class: 'primary', type: 'submit', text: 'Start chat' })));
+      return;
+    }
+    if (S.phase === 'gone') {
+      prompt.append(el('div', { class: 'card' },
+        el('p', { class: 'card-title', text: 'This chat has ended' }),
+        el('p', { class: 'card-text', text: 'The conversation is no longer available.' }),
+        el('button', { class: 'primary', type: 'button', text: 'Start a new chat', onclick: newChat })));
+      return;
+    }
+    if (S.phase === 'closed') {
+      const card = el('div', { class: 'card rating', role: 'group', 'aria-label': 'Rate this chat' });
+      if (S.closed && S.closed.canRate && !S.rated) {
+        card.append(el('p', { class: 'card-title', text: 'How did we do?' }),
+          el('p', { class: 'card-text', text: 'Your rating helps us improve.' }),
+          el('div', { class: 'choices' },
+            el('button', { class: 'choice good', type: 'button', text: '\u{1F44D} Satisfied', onclick: () => rate('satisfied') }),
+            el('button', { class: 'choice bad', type: 'button', text: '\u{1F44E} Not satisfied', onclick: () => rate('dissatisfied') })));
+      } else if (S.rated) {
+        card.append(el('p', { class: 'card-title', text: S.rated.state === 'done' ? 'Thank you for your feedback!' : 'Sending your rating…' }));
+      } else {
+        card.append(el('p', { class: 'card-title', text: 'Thanks for chatting with us.' }));
+      }
+      card.append(el('button', { class: 'secondary', type: 'button', text: 'Start a new chat', onclick: newChat }));
+      prompt.append(card);
+      return;
+    }
+    if (confirmingEnd) {
+      prompt.append(el('div', { class: 'card', role: 'alertdialog', 'aria-label': 'End the chat?' },
+        el('p', { class: 'card-title', text: 'End this chat?' }),
+        el('div', { class: 'choices' },
+          el('button', { class: 'primary danger', type: 'button', text: 'End chat', onclick: () => { confirmingEnd = false; client.send({ type: 'leave' }); render(); } }),
+          el('button', { class: 'secondary', type: 'button', text: 'Keep chatting', onclick: () => { confirmingEnd = false; render(); focusInput(); } }))));
+      return;
+    }
+    if (S.consent) {
+      prompt.append(el('div', { class: 'card consent', role: 'alertdialog', 'aria-label': 'Transfer request' },
+        el('p', { class: 'card-title', text: `Move your chat to ${S.consent.toGroupName}?` }),
+        el('p', { class: 'card-text', text: 'A colleague from that team can help you better. Your conversation goes with you.' }),
+        el('div', { class: 'choices' },
+          el('button', { class: 'primary', type: 'button', text: 'Yes, move me', onclick: () => answerConsent(true) }),
+          el('button', { class: 'secondary', type: 'button', text: 'No, stay here', onclick: () => answerConsent(false) }))));
+      return;
+    }
+    if (S.resolve) {
+      prompt.append(el('div', { class: 'card resolve', role: 'alertdialog', 'aria-label': 'Is your problem resolved?' },
+        el('p', { class: 'card-title', text: 'Is your problem resolved?' }),
+        el('div', { class: 'choices' },
+          el('button', { class: 'primary', type: 'button', text: 'Yes, resolved', onclick: () => answerResolved(true) }),
+          el('button', { class: 'secondary', type: 'button', text: 'Not yet', onclick: () => answerResolved(false) }))));
+      return;
+    }
+    prompt.hidden = true;
+  }
+  const focusInput = () => { if (!input.disabled) input.focus(); };
+
+  function formatWait(ms) {
+    const minutes = Math.round(ms / 60000);
+    if (ms < 60000) return 'less than a minute';
+    if (minutes < 60) return `about ${minutes} min`;
+    return `about ${Math.round(minutes / 60)} h`;
+  }
+
+  // ---- start -------------------------------------------------------------
+  render();
+  if (S.token || (S.phase !== 'intro' && S.phase !== 'gone' && S.pending.length)) connect();
+  // Debug and test hook (read-only view of the state).
+  window.switchboardWidget = { state: () => JSON.parse(JSON.stringify(S)), open: () => setOpen(true) };
+}

@@ -1,0 +1,228 @@
+// Switchboard wire client: one resilient WebSocket per page, speaking the v1
+// protocol (docs/protocol.md). Shared by the widget, the agent console and the
+// supervisor view. No dependencies.
+//
+// What it does for its user:
+// - reconnects with exponential backoff and jitter after a drop;
+// - remembers the highest `seq` processed and drops anything at or below it
+//   (replays after a resume never show twice);
+// - gives every command a fresh id, remembers the commands whose `ack`/`error`
+//   it has not seen, and resends them with the same id after a reconnect
+//   (the server answers a duplicate with `duplicate: true` and does not apply
+//   it again);
+// - tells its user about connection states: connecting, open, retrying, closed.
+
+/** Close reasons (1008) after which reconnecting cannot help. */
+const FATAL_REASONS = new Set([
+  'missing_group', 'unknown_group', 'invalid_token', 'missing_agent', 'unknown_agent', 'replaced',
+]);
+
+export class Wire {
+  /**
+   * @param {object} options
+   * @param {() => string} options.url  the WebSocket URL for the next attempt (it may carry last_seq)
+   * @param {(msg: object) => void} options.onMessage  every server message, in order, deduplicated by seq
+   * @param {(status: string, detail?: object) => void} [options.onStatus]
+   * @param {number} [options.lastSeq]  highest seq already processed (from storage)
+   * @param {string} [options.idPrefix]
+   * @param {Array} [options.pending]  commands sent before but never answered (from storage)
+   * @param {(wire: Wire) => void} [options.onPersist]  called after lastSeq or pending change
+   */
+  constructor(options) {
+    this.options = options;
+    this.lastSeq = options.lastSeq || 0;
+    this.pending = new Map();
+    for (const command of options.pending || []) this.pending.set(command.id, command);
+    this.callbacks = new Map();
+    this.socket = null;
+    this.attempt = 0;
+    this.stopped = false;
+    this.open = false;
+    this.timer = null;
+    this.counter = 0;
+    this.idPrefix = options.idPrefix || Math.random().toString(36).slice(2, 8);
+    this.onOnline = () => { if (!this.open && !this.stopped) this.connectNow(); };
+    window.addEventListener('online', this.onOnline);
+  }
+
+  start() {
+    this.stopped = false;
+    this.connectNow();
+  }
+
+  connectNow() {
+    clearTimeout(this.timer);
+    this.timer = null;
+    if (this.socket) {
+      const old = this.socket;
+      this.socket = null;
+      try { old.close(1000); } catch (_) { /* already closed */ }
+    }
+    this.status('connecting', { attempt: this.attempt });
+    let socket;
+    try {
+      socket = new WebSocket(this.options.url());
+    } catch (error) {
+      this.scheduleRetry();
+      return;
+    }
+    this.socket = socket;
+    let fatal = null;
+    socket.onopen = () => {
+      if (this.socket !== socket) return;
+      this.open = true;
+    };
+    socket.onmessage = (event) => {
+      if (this.socket !== socket) return;
+      let msg;
+      try { msg = JSON.parse(event.data); } catch (_) { return; }
+      if (!msg || typeof msg.type !== 'string') return;
+      if (msg.type === 'welcome') {
+        this.attempt = 0;
+        // A welcome whose last_seq is below ours: the server restarted and
+        // numbering began again.
+        if (typeof msg.last_seq === 'number' && msg.last_seq < this.lastSeq) this.lastSeq = 0;
+        this.deliver(msg);
+        this.status('open', msg);
+        // Resend what was never answered, with the original ids, in order.
+        for (const command of this.pending.values()) this.transmit(command);
+        return;
+      }
+      if (msg.type === 'error' && msg.id == null && FATAL_REASONS.has(msg.code)) fatal = msg;
+      if ((msg.type === 'ack' || msg.type === 'error') && msg.id != null) {
+        const command = this.pending.get(msg.id);
+        this.pending.delete(msg.id);
+        this.persist();
+        const callback = this.callbacks.get(msg.id);
+        this.callbacks.delete(msg.id);
+        if (callback) callback(msg, command);
+      }
+      if (typeof msg.seq === 'number') {
+        if (msg.seq <= this.lastSeq) return; // replayed and already processed
+        this.lastSeq = msg.seq;
+        this.deliver(msg);
+        this.persist();
+        return;
+      }
+      this.deliver(msg);
+    };
+    socket.onclose = (event) => {
+      if (this.socket !== socket) return;
+      this.socket = null;
+      this.open = false;
+      const reason = (fatal && fatal.code) || event.reason || '';
+      if (this.stopped) {
+        this.status('closed', { code: event.code, reason });
+        return;
+      }
+      if (event.code === 1008 && FATAL_REASONS.has(reason)) {
+        this.stopped = true;
+        this.status('failed', { code: event.code, reason, error: fatal });
+        return;
+      }
+      this.scheduleRetry({ code: event.code, reason });
+    };
+    socket.onerror = () => { /* onclose follows */ };
+  }
+
+  scheduleRetry(detail = {}) {
+    this.attempt += 1;
+    const base = Math.min(30000, 500 * 2 ** Math.min(this.attempt - 1, 6));
+    const delay = Math.round(base / 2 + Math.random() * base / 2);
+    this.status('retrying', { ...detail, attempt: this.attempt, delay });
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.connectNow(), delay);
+  }
+
+  deliver(msg) {
+    try {
+      this.options.onMessage(msg);
+    } catch (error) {
+      console.error('switchboard: handling', msg.type, error);
+    }
+  }
+
+  status(status, detail) {
+    if (this.options.onStatus) this.options.onStatus(status, detail || {});
+  }
+
+  persist() {
+    if (this.options.onPersist) this.options.onPersist(this);
+  }
+
+  nextId() {
+    this.counter += 1;
+    return `${this.idPrefix}-${Date.now().toString(36)}-${this.counter}`;
+  }
+
+  /**
+   * Sends a command; `callback(answer, command)` gets its ack or error.
+   * Commands are kept until answered and resent after a reconnect, except
+   * ephemeral ones (typing, ping), which are simply dropped when offline.
+   */
+  send(fields, callback) {
+    const command = { ...fields, id: this.nextId() };
+    const ephemeral = command.type === 'typing' || command.type === 'ping';
+    if (!ephemeral) {
+      this.pending.set(command.id, command);
+      this.persist();
+    }
+    if (callback) this.callbacks.set(command.id, callback);
+    if (this.open) this.transmit(command);
+    return command;
+  }
+
+  transmit(command) {
+    if (!this.socket || this.socket.readyState !== WebSocket.OPEN) return;
+    try { this.socket.send(JSON.stringify(command)); } catch (_) { /* the close handler retries */ }
+  }
+
+  pendingCommands() {
+    return [...this.pending.values()];
+  }
+
+  /** Closes for good (no reconnect). */
+  stop() {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    window.removeEventListener('online', this.onOnline);
+    if (this.socket) {
+      try { this.socket.close(1000); } catch (_) { /* ignore */ }
+    } else {
+      this.status('closed', {});
+    }
+  }
+}
+
+/** The ws:// or wss:// origin matching an http(s) base URL. */
+export function wsOrigin(base) {
+  const url = new URL(base);
+  return `${url.protocol === 'https:' ? 'wss:' : 'ws:'}//${url.host}`;
+}
+
+/** Creates an element; `text` is always set with textContent (never HTML). */
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value == null || value === false) continue;
+    if (key === 'text') node.textContent = value;
+    else if (key === 'class') node.className = value;
+    else if (key.startsWith('on')) node.addEventListener(key.slice(2), value);
+    else if (value === true) node.setAttribute(key, '');
+    else node.setAttribute(key, String(value));
+  }
+  for (const child of children) {
+    if (child == null || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+/** "1:05" for 65 000 ms; "12:01:05" past an hour. */
+export function formatDuration(ms) {
+  const total = Math.max(0, Math.floor(ms / 1000));
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = String(total % 60).padStart(2, '0');
+  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${s}` : `${m}:${s}`;
+}
