@@ -1,0 +1,1377 @@
+//! Property tests for the router core: random rosters and random input
+//! sequences on simulated time, with the core's invariants checked after
+//! every step through its public API only.
+//!
+//! Each case builds a small roster (3-4 skill groups, one overflowing to
+//! another, 4-8 agents with capacities 1-3 and one or two groups each, plus
+//! a supervisor), then plays up to 150 steps: time advances (small, large,
+//! exactly onto the next deadline) and every kind of input, many of them
+//! invalid on purpose. After every step the outputs are drained and checked
+//! against a model that is driven only by the event stream (see `Model`),
+//! and the model is compared with what the router reports
+//! (`snapshot`, `session_status`, `session_view`, `agent_sessions`).
+//!
+//! Properties (numbers refer to the failure messages):
+//! - P1 no session has two owners;
+//! - P2 no agent is over capacity;
+//! - P3 only an agent whose last reported state is `Available` gets a session;
+//! - P4 no transfer without a valid handoff note, and notes only grow by transfers;
+//! - P5 every joined session is waiting, assigned or closed, never lost;
+//! - P6 first-come first-served within a group (see `check_fcfs`);
+//! - P7 an `Err` changes nothing; `poll_timeout` is never in the past;
+//!   determinism (a replay gives identical outputs); `Input` and `Output`
+//!   round-trip through serde_json;
+//! - P8 every dispatcher assignment is the one the documented pick rule makes
+//!   (priority, arrival, overflow, agent strategy, exclusion of the
+//!   transferring agent with a small lookahead);
+//! - P9 the dispatcher is work-conserving: after a step no group has an
+//!   assignment its pick rule would still make;
+//! - P10 reply timers: exactly one warning once a reply clock has run
+//!   `reply_warning`, one slow reply once it has run `reply_violation`,
+//!   never earlier; a consent prompt never outlives its timeout;
+//! - P11 queue positions told to customers are true when told, and the front
+//!   of every queue always knows its exact position.
+//!
+//! `PROPTEST_CASES` overrides the number of cases.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use proptest::prelude::*;
+use proptest::test_runner::TestCaseError;
+use switchboard_server::router::{
+    AgentCloseReason, AgentConfig, AgentId, AgentRecord, AgentState, AssignmentStrategy, Availability, ConsentOutcome,
+    CustomerNotice, Event, GroupConfig, GroupId, Input, Membership, Millis, Output, Priority, QueueReason, Rating,
+    Role, Router, RouterConfig, RuleError, Rules, SessionId, SessionStatus, SessionView, Snapshot, TransferKind,
+    TransferTarget,
+};
+
+/// The dispatcher's lookahead past heads excluded for the only eligible agent
+/// (`dispatch.rs`, `LOOKAHEAD`).
+const LOOKAHEAD: usize = 4;
+/// Customers at the front of a queue who hear every position change.
+const QUEUE_FRONT: usize = 2;
+/// The longest jump onto a deadline: well short of the rating window.
+const MAX_JUMP_MS: u64 = 3_600_000;
+
+// ---------------------------------------------------------------------------
+// Generated roster
+// ---------------------------------------------------------------------------
+
+#[derive(Clone, Debug)]
+struct GroupSpec {
+    overflow_to: Vec<usize>,
+    overflow_after_s: u64,
+    max_queue: usize,
+}
+
+#[derive(Clone, Debug)]
+struct AgentSpec {
+    capacity: u32,
+    /// (group index, level), distinct groups, the first is the home group.
+    groups: Vec<(usize, u8)>,
+}
+
+#[derive(Clone, Debug)]
+struct Roster {
+    groups: Vec<GroupSpec>,
+    agents: Vec<AgentSpec>,
+    strategy: AssignmentStrategy,
+}
+
+fn roster_strategy() -> impl Strategy<Value = Roster> {
+    let group = (prop::option::weighted(0.3, 0usize..4), prop::sample::select(vec![30u64, 90, 120]), 0u8..4);
+    let agent = (1u32..=3, 0usize..4, 1u8..=3, prop::option::weighted(0.4, (0usize..4, 1u8..=3)));
+    (
+        3usize..=4,
+        prop::collection::vec(group, 4),
+        prop::collection::vec(agent, 4..=8),
+        prop::sample::select(vec![
+            AssignmentStrategy::LeastLoaded,
+            AssignmentStrategy::LongestIdle,
+            AssignmentStrategy::RoundRobin,
+        ]),
+    )
+        .prop_map(|(n, groups, agents, strategy)| {
+            let groups = groups
+                .into_iter()
+                .take(n)
+                .enumerate()
+                .map(|(i, (overflow, after, q))| {
+                    let overflow_to = match (i, overflow) {
+                        // Group 0 always overflows to group 1.
+                        (0, _) => vec![1],
+                        (_, Some(o)) if o % n != i => vec![o % n],
+                        _ => Vec::new(),
+                    };
+                    // One queue in four is tiny, to reach `queue_full`.
+                    let max_queue = if q == 0 { 3 } else { 1000 };
+                    GroupSpec { overflow_to, overflow_after_s: after, max_queue }
+                })
+                .collect();
+            let agents = agents
+                .into_iter()
+                .map(|(capacity, g, level, second)| {
+                    let mut groups = vec![(g % n, level)];
+                    if let Some((g2, l2)) = second {
+                        if g2 % n != g % n {
+                            groups.push((g2 % n, l2));
+                        }
+                    }
+                    AgentSpec { capacity, groups }
+                })
+                .collect();
+            Roster { groups, agents, strategy }
+        })
+}
+
+fn group_id(i: usize) -> GroupId {
+    GroupId::new(&format!("g{i}"))
+}
+
+fn agent_id(i: usize) -> AgentId {
+    AgentId::new(&format!("a{i}"))
+}
+
+const SUPERVISOR: &str = "sup";
+
+impl Roster {
+    fn config(&self) -> RouterConfig {
+        let rules = Rules {
+            // Closed sessions stay visible for the whole run.
+            rating_window: Duration::from_secs(100 * 24 * 3600),
+            assignment_strategy: self.strategy,
+            queue_update_front: QUEUE_FRONT,
+            ..Rules::default()
+        };
+        let groups = self
+            .groups
+            .iter()
+            .enumerate()
+            .map(|(i, g)| GroupConfig {
+                id: group_id(i),
+                name: None,
+                max_queue: g.max_queue,
+                overflow_to: g.overflow_to.iter().map(|&o| group_id(o)).collect(),
+                overflow_after: Duration::from_secs(g.overflow_after_s),
+                service_hours: None,
+            })
+            .collect();
+        let mut agents: Vec<AgentConfig> = self
+            .agents
+            .iter()
+            .enumerate()
+            .map(|(i, a)| AgentConfig {
+                id: agent_id(i),
+                name: None,
+                role: Role::Agent,
+                capacity: a.capacity,
+                groups: a.groups.iter().map(|&(g, level)| Membership { group: group_id(g), level }).collect(),
+            })
+            .collect();
+        agents.push(AgentConfig {
+            id: AgentId::new(SUPERVISOR),
+            name: None,
+            role: Role::Supervisor,
+            capacity: 1,
+            groups: Vec::new(),
+        });
+        RouterConfig { rules, groups, agents }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Generated steps (abstract: resolved against the router's state when played)
+// ---------------------------------------------------------------------------
+
+/// Which session a customer input names.
+#[derive(Clone, Debug)]
+enum Sel {
+    /// One of the sessions still open (falls back to any joined one).
+    Open(usize),
+    /// Any session ever joined, closed ones included.
+    Any(usize),
+    /// A session id never used.
+    Unknown,
+}
+
+/// Which session an agent input names.
+#[derive(Clone, Debug)]
+enum ASel {
+    /// One of the agent's own sessions (falls back to any open one).
+    Own(usize),
+    Other(Sel),
+}
+
+#[derive(Clone, Debug)]
+enum AgentSel {
+    Roster(usize),
+    Supervisor,
+    Unknown,
+}
+
+#[derive(Clone, Debug)]
+enum TargetSel {
+    Agent(AgentSel),
+    Group(usize),
+    UnknownGroup,
+}
+
+#[derive(Clone, Debug)]
+enum Advance {
+    By(u64),
+    /// To the next deadline plus this offset in milliseconds (-1, 0, +1).
+    ToDeadline(i64),
+}
+
+#[derive(Clone, Debug)]
+enum Op {
+    Advance(Advance),
+    Join { group: Option<usize>, priority: Priority, named: bool, reuse: Option<usize> },
+    Message { session: Sel, text: usize },
+    Typing { session: Sel },
+    CustomerDisconnect { session: Sel },
+    CustomerReconnect { session: Sel },
+    Leave { session: Sel },
+    Consent { session: Sel, accept: bool },
+    ConfirmResolved { session: Sel, resolved: bool },
+    Rate { session: Sel, satisfied: bool },
+    AgentConnect { agent: AgentSel },
+    AgentDisconnect { agent: AgentSel },
+    SetAvailability { agent: AgentSel, availability: u8 },
+    Reply { agent: AgentSel, session: ASel, text: usize },
+    AgentTyping { agent: AgentSel, session: ASel },
+    Transfer { agent: AgentSel, session: ASel, target: TargetSel, note: usize, skip_consent: bool },
+    AskResolved { agent: AgentSel, session: ASel },
+    Close { agent: AgentSel, session: ASel, reason: u8 },
+}
+
+#[derive(Clone, Debug)]
+struct Step {
+    /// Milliseconds that pass before the step.
+    dt: u64,
+    /// Call `handle_timeout(now)` before `handle`, so that an input's own
+    /// outputs can be told apart from those of due timers.
+    tick_first: bool,
+    op: Op,
+}
+
+const CUSTOMER_TEXTS: &[&str] = &[
+    "Hello, I need help with my order",
+    "where is my refund?",
+    "Where is my refund",
+    "please call me back",
+    "I want a phone call now",
+    "you are useless",
+    "this is a scam",
+    "你们是垃圾",
+    "请给我打电话",
+    "ok",
+    "thanks",
+    "   ",
+    "",
+];
+
+const AGENT_TEXTS: &[&str] = &["Hello, let me check.", "Please wait, checking.", "Done, anything else?", " ", ""];
+
+/// Handoff notes: empty, blank, too short, exactly at the minimum (10), fine.
+const NOTES: &[&str] = &[
+    "",
+    "    ",
+    "short",
+    " 012345678 ",
+    "0123456789",
+    "   0123456789   ",
+    "Customer asks about a refund; order checked, billing must approve.",
+    "退款问题，已核实订单，请财务处理",
+    "短备注太短",
+];
+
+fn sel() -> impl Strategy<Value = Sel> {
+    prop_oneof![8 => (0usize..64).prop_map(Sel::Open), 2 => (0usize..64).prop_map(Sel::Any), 1 => Just(Sel::Unknown)]
+}
+
+fn asel() -> impl Strategy<Value = ASel> {
+    prop_oneof![8 => (0usize..8).prop_map(ASel::Own), 2 => sel().prop_map(ASel::Other)]
+}
+
+fn agent_sel() -> impl Strategy<Value = AgentSel> {
+    prop_oneof![
+        20 => (0usize..8).prop_map(AgentSel::Roster),
+        1 => Just(AgentSel::Supervisor),
+        1 => Just(AgentSel::Unknown),
+    ]
+}
+
+fn priority() -> impl Strategy<Value = Priority> {
+    prop_oneof![6 => Just(Priority::Normal), 2 => Just(Priority::High), 1 => Just(Priority::Urgent)]
+}
+
+fn op_strategy() -> impl Strategy<Value = Op> {
+    let advance = prop_oneof![
+        4 => (1u64..5_000).prop_map(Advance::By),
+        4 => (10_000u64..70_000).prop_map(Advance::By),
+        2 => (60_000u64..240_000).prop_map(Advance::By),
+        1 => (300_000u64..900_000).prop_map(Advance::By),
+        3 => (-1i64..=1).prop_map(Advance::ToDeadline),
+    ];
+    let target = prop_oneof![
+        4 => agent_sel().prop_map(TargetSel::Agent),
+        4 => (0usize..4).prop_map(TargetSel::Group),
+        1 => Just(TargetSel::UnknownGroup),
+    ];
+    prop_oneof![
+        10 => advance.prop_map(Op::Advance),
+        10 => (prop::option::weighted(0.95, 0usize..4), priority(), any::<bool>(), prop::option::weighted(0.05, 0usize..64))
+            .prop_map(|(group, priority, named, reuse)| Op::Join { group, priority, named, reuse }),
+        8 => (sel(), 0..CUSTOMER_TEXTS.len()).prop_map(|(session, text)| Op::Message { session, text }),
+        1 => sel().prop_map(|session| Op::Typing { session }),
+        2 => sel().prop_map(|session| Op::CustomerDisconnect { session }),
+        1 => sel().prop_map(|session| Op::CustomerReconnect { session }),
+        2 => sel().prop_map(|session| Op::Leave { session }),
+        3 => (sel(), prop::bool::weighted(0.7)).prop_map(|(session, accept)| Op::Consent { session, accept }),
+        2 => (sel(), any::<bool>()).prop_map(|(session, resolved)| Op::ConfirmResolved { session, resolved }),
+        1 => (sel(), any::<bool>()).prop_map(|(session, satisfied)| Op::Rate { session, satisfied }),
+        6 => agent_sel().prop_map(|agent| Op::AgentConnect { agent }),
+        2 => agent_sel().prop_map(|agent| Op::AgentDisconnect { agent }),
+        8 => (agent_sel(), prop_oneof![6 => Just(0u8), 2 => Just(1u8), 2 => Just(2u8)])
+            .prop_map(|(agent, availability)| Op::SetAvailability { agent, availability }),
+        8 => (agent_sel(), asel(), 0..AGENT_TEXTS.len()).prop_map(|(agent, session, text)| Op::Reply { agent, session, text }),
+        1 => (agent_sel(), asel()).prop_map(|(agent, session)| Op::AgentTyping { agent, session }),
+        6 => (agent_sel(), asel(), target, 0..NOTES.len(), prop::bool::weighted(0.3)).prop_map(
+            |(agent, session, target, note, skip_consent)| Op::Transfer { agent, session, target, note, skip_consent }
+        ),
+        2 => (agent_sel(), asel()).prop_map(|(agent, session)| Op::AskResolved { agent, session }),
+        3 => (agent_sel(), asel(), 0u8..5).prop_map(|(agent, session, reason)| Op::Close { agent, session, reason }),
+    ]
+}
+
+fn step_strategy() -> impl Strategy<Value = Step> {
+    (prop_oneof![3 => Just(0u64), 6 => 1u64..3_000, 1 => 3_000u64..20_000], prop::bool::weighted(0.8), op_strategy())
+        .prop_map(|(dt, tick_first, op)| Step { dt, tick_first, op })
+}
+
+// ---------------------------------------------------------------------------
+// The model: driven by the event stream, compared with the router
+// ---------------------------------------------------------------------------
+
+#[derive(Clone, Debug, PartialEq)]
+enum MPhase {
+    Waiting {
+        order: i64,
+        entered: Millis,
+    },
+    Assigned(usize),
+    /// Between a `Transferred` event and the assignment or queueing that follows it.
+    InTransit,
+    Closed,
+}
+
+#[derive(Clone, Debug)]
+struct MSession {
+    group: usize,
+    priority: Priority,
+    phase: MPhase,
+    join_seq: u64,
+    /// Queued exactly once (on joining) and never transferred.
+    clean: bool,
+    /// The agent that sent it back to its own group's queue (not to be given straight back).
+    excluded: Option<usize>,
+    notes: usize,
+    /// The last position the customer was told.
+    told: Option<u32>,
+    /// The reply clock seen at the end of the last step, and its warnings and slow replies.
+    clock: Option<Millis>,
+    warns: u32,
+    slows: u32,
+    step_warns: u32,
+    step_slows: u32,
+    consent_at: Option<Millis>,
+}
+
+#[derive(Clone, Debug)]
+struct MAgent {
+    /// The state last reported by `AgentStateChanged` (initially offline).
+    state: AgentState,
+    load: u32,
+    /// Global sequence number of the agent's last assignment.
+    seq: u64,
+    lost: u32,
+}
+
+/// A transfer seen this step: checked against the session's notes at the end.
+#[derive(Clone, Debug)]
+struct SeenTransfer {
+    session: SessionId,
+    from: AgentId,
+    target: TransferTarget,
+    notes_before: usize,
+}
+
+#[derive(Debug)]
+struct Model {
+    roster: Roster,
+    cfg: RouterConfig,
+    group_index: HashMap<GroupId, usize>,
+    agent_index: HashMap<AgentId, usize>,
+    agents: Vec<MAgent>,
+    sessions: BTreeMap<SessionId, MSession>,
+    joined: Vec<SessionId>,
+    next_order: i64,
+    front_order: i64,
+    assign_seq: u64,
+    joins: u64,
+    now: Millis,
+    /// The session a `CustomerJoin` input of this step is for.
+    expected_join: Option<SessionId>,
+    /// (session, from agent, target, kind, new group) after a `Transferred` event.
+    in_transit: Option<(SessionId, usize, TransferTarget, TransferKind, usize)>,
+    transfers: Vec<SeenTransfer>,
+}
+
+type Check = Result<(), String>;
+
+macro_rules! ensure {
+    ($cond:expr, $($fmt:tt)+) => {
+        if !$cond {
+            return Err(format!($($fmt)+));
+        }
+    };
+}
+
+impl Model {
+    fn new(roster: &Roster) -> Model {
+        let cfg = roster.config();
+        let group_index = cfg.groups.iter().enumerate().map(|(i, g)| (g.id.clone(), i)).collect();
+        let agent_index = cfg.agents.iter().enumerate().map(|(i, a)| (a.id.clone(), i)).collect();
+        let agents =
+            cfg.agents.iter().map(|_| MAgent { state: AgentState::Offline, load: 0, seq: 0, lost: 0 }).collect();
+        Model {
+            roster: roster.clone(),
+            cfg,
+            group_index,
+            agent_index,
+            agents,
+            sessions: BTreeMap::new(),
+            joined: Vec::new(),
+            next_order: 0,
+            front_order: 0,
+            assign_seq: 0,
+            joins: 0,
+            now: Millis::ZERO,
+            expected_join: None,
+            in_transit: None,
+            transfers: Vec::new(),
+        }
+    }
+
+    fn gidx(&self, g: &GroupId) -> Result<usize, String> {
+        self.group_index.get(g).copied().ok_or_else(|| format!("unknown group {g} in an output"))
+    }
+
+    fn aidx(&self, a: &AgentId) -> Result<usize, String> {
+        self.agent_index.get(a).copied().ok_or_else(|| format!("unknown agent {a} in an output"))
+    }
+
+    fn sess(&mut self, s: SessionId) -> Result<&mut MSession, String> {
+        self.sessions.get_mut(&s).ok_or_else(|| format!("output names session {s:?} that never joined"))
+    }
+
+    fn level_in(&self, agent: usize, group: usize) -> Option<u8> {
+        self.roster.agents.get(agent)?.groups.iter().find(|(g, _)| *g == group).map(|(_, l)| *l)
+    }
+
+    fn capacity(&self, agent: usize) -> u32 {
+        self.cfg.agents[agent].capacity
+    }
+
+    fn overflowed(&self, s: &MSession) -> bool {
+        let g = &self.roster.groups[s.group];
+        match s.phase {
+            MPhase::Waiting { entered, .. } => {
+                !g.overflow_to.is_empty() && entered + Duration::from_secs(g.overflow_after_s) <= self.now
+            }
+            _ => false,
+        }
+    }
+
+    /// Queue key of a waiting session: priority first, then arrival.
+    fn key(s: &MSession) -> Option<(Reverse<Priority>, i64)> {
+        match s.phase {
+            MPhase::Waiting { order, .. } => Some((Reverse(s.priority), order)),
+            _ => None,
+        }
+    }
+
+    /// A group's own queue, in order.
+    fn queue(&self, g: usize) -> Vec<SessionId> {
+        let mut q: Vec<_> = self
+            .sessions
+            .iter()
+            .filter(|(_, s)| s.group == g)
+            .filter_map(|(id, s)| Model::key(s).map(|k| (k, *id)))
+            .collect();
+        q.sort();
+        q.into_iter().map(|(_, id)| id).collect()
+    }
+
+    fn position(&self, session: SessionId) -> Option<u32> {
+        let g = self.sessions.get(&session)?.group;
+        self.queue(g).iter().position(|&s| s == session).map(|p| p as u32 + 1)
+    }
+
+    /// What group `g`'s agents may take: its own queue and the sessions of
+    /// groups overflowing to it that have waited `overflow_after`, in key order.
+    fn pick_list(&self, g: usize) -> Vec<SessionId> {
+        let mut q: Vec<_> = self
+            .sessions
+            .iter()
+            .filter(|(_, s)| {
+                s.group == g || (self.roster.groups[s.group].overflow_to.contains(&g) && self.overflowed(s))
+            })
+            .filter_map(|(id, s)| Model::key(s).map(|k| (k, *id)))
+            .collect();
+        q.sort();
+        q.into_iter().map(|(_, id)| id).collect()
+    }
+
+    /// Group `g`'s available members, best first per the strategy.
+    fn eligible(&self, g: usize) -> Vec<usize> {
+        let mut e: Vec<_> = (0..self.roster.agents.len())
+            .filter(|&a| self.agents[a].state == AgentState::Available)
+            .filter_map(|a| self.level_in(a, g).map(|l| (a, l)))
+            .map(|(a, level)| {
+                let m = &self.agents[a];
+                let (level, load) = match self.roster.strategy {
+                    AssignmentStrategy::LeastLoaded => (level, m.load),
+                    AssignmentStrategy::LongestIdle => (level, 0),
+                    AssignmentStrategy::RoundRobin => (0, 0),
+                };
+                (Reverse(level), load, m.seq, a)
+            })
+            .collect();
+        e.sort();
+        e.into_iter().map(|k| k.3).collect()
+    }
+
+    /// The documented pick rule for group `g`: the first session (priority,
+    /// then arrival, own queue and overflow merged) and the first agent in
+    /// strategy order, except that a session is never given straight back to
+    /// the agent that sent it to the queue: it then goes to the second agent,
+    /// or, with no second agent, the next sessions are tried (`LOOKAHEAD`).
+    fn pick(&self, g: usize) -> Option<(SessionId, usize)> {
+        let eligible = self.eligible(g);
+        let &first = eligible.first()?;
+        for s in self.pick_list(g).into_iter().take(LOOKAHEAD) {
+            if self.sessions[&s].excluded != Some(first) {
+                return Some((s, first));
+            }
+            if let Some(&second) = eligible.get(1) {
+                return Some((s, second));
+            }
+        }
+        None
+    }
+
+    /// P6: a clean session (joined once, never transferred or re-queued) is
+    /// never overtaken by a clean session of its group that arrived later
+    /// with no higher priority. Transferred and agent-lost sessions go to the
+    /// front on purpose, and only they can be excluded (lookahead), so they
+    /// are left out; a priority raised by complaint tendency moves a session
+    /// into the higher class with its arrival kept, hence current priorities.
+    /// Overflow cannot reorder two such sessions either: the earlier one has
+    /// waited at least as long, so it overflowed no later.
+    fn check_fcfs(&self, x: SessionId) -> Check {
+        let sx = &self.sessions[&x];
+        if !sx.clean {
+            return Ok(());
+        }
+        for (y, sy) in &self.sessions {
+            let waiting = matches!(sy.phase, MPhase::Waiting { .. });
+            if *y != x
+                && waiting
+                && sy.clean
+                && sy.group == sx.group
+                && sy.join_seq < sx.join_seq
+                && sy.priority >= sx.priority
+            {
+                return Err(format!(
+                    "P6 first-come first-served: {x:?} ({:?}, joined #{}) assigned while {y:?} ({:?}, joined #{}) \
+                     of the same group g{} still waits",
+                    sx.priority, sx.join_seq, sy.priority, sy.join_seq, sx.group
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn observe(&mut self, out: &Output) -> Check {
+        match out {
+            Output::ToCustomer { session, notice: CustomerNotice::Queued { group, position, .. } } => {
+                let g = self.gidx(group)?;
+                let expected = self.position(*session);
+                let s = self.sess(*session)?;
+                ensure!(s.group == g, "P11 {session:?} told a position in g{g} but is in g{}", s.group);
+                ensure!(
+                    expected == Some(*position),
+                    "P11 {session:?} told position {position} but its position is {expected:?}"
+                );
+                s.told = Some(*position);
+                Ok(())
+            }
+            Output::Event { event } => self.observe_event(event),
+            _ => Ok(()),
+        }
+    }
+
+    fn observe_event(&mut self, event: &Event) -> Check {
+        if let Some((session, ..)) = &self.in_transit {
+            let follows = match event {
+                Event::SessionAssigned { session: s, .. } => s == session,
+                Event::SessionQueued { session: s, reason: QueueReason::Transferred, .. } => s == session,
+                _ => false,
+            };
+            ensure!(
+                follows,
+                "a transfer of {session:?} was followed by {event:?} instead of its assignment or queueing"
+            );
+        }
+        let now = self.now;
+        match event {
+            Event::SessionQueued { session, group, priority, reason } => {
+                let g = self.gidx(group)?;
+                let front = match reason {
+                    QueueReason::Joined => {
+                        ensure!(
+                            self.expected_join.take() == Some(*session),
+                            "{session:?} queued as joined without a join input for it"
+                        );
+                        ensure!(!self.sessions.contains_key(session), "{session:?} joined twice");
+                        self.joins += 1;
+                        self.joined.push(*session);
+                        self.sessions.insert(
+                            *session,
+                            MSession {
+                                group: g,
+                                priority: *priority,
+                                phase: MPhase::Closed,
+                                join_seq: self.joins,
+                                clean: true,
+                                excluded: None,
+                                notes: 0,
+                                told: None,
+                                clock: None,
+                                warns: 0,
+                                slows: 0,
+                                step_warns: 0,
+                                step_slows: 0,
+                                consent_at: None,
+                            },
+                        );
+                        false
+                    }
+                    QueueReason::Transferred => {
+                        let Some((_, from, _, kind, to)) = self.in_transit.take() else {
+                            return Err(format!("{session:?} queued as transferred without a transfer"));
+                        };
+                        ensure!(to == g, "transferred {session:?} queued in g{g}, expected g{to}");
+                        let s = self.sess(*session)?;
+                        s.excluded = (kind != TransferKind::CrossGroup).then_some(from);
+                        true
+                    }
+                    QueueReason::AgentLost => {
+                        let s = self.sess(*session)?;
+                        let MPhase::Assigned(a) = s.phase else {
+                            return Err(format!("{session:?} re-queued as agent-lost but was {:?}", s.phase));
+                        };
+                        s.consent_at = None;
+                        ensure!(
+                            self.agents[a].state == AgentState::Offline,
+                            "P3 {session:?} taken from a{a} for agent loss while a{a} is {:?}",
+                            self.agents[a].state
+                        );
+                        self.agents[a].load -= 1;
+                        self.agents[a].lost += 1;
+                        true
+                    }
+                };
+                let order = if front {
+                    self.front_order -= 1;
+                    self.front_order
+                } else {
+                    self.next_order += 1;
+                    self.next_order
+                };
+                let s = self.sess(*session)?;
+                ensure!(s.group == g, "{session:?} queued in g{g} but belongs to g{}", s.group);
+                ensure!(s.priority == *priority, "{session:?} queued at {priority:?}, expected {:?}", s.priority);
+                if front {
+                    s.clean = false;
+                }
+                s.phase = MPhase::Waiting { order, entered: now };
+                Ok(())
+            }
+            Event::SessionAssigned { session, group, agent, waited, overflow } => {
+                let g = self.gidx(group)?;
+                let a = self.aidx(agent)?;
+                let state = self.agents[a].state;
+                ensure!(state == AgentState::Available, "P3 {session:?} assigned to {agent} whose state is {state:?}");
+                ensure!(
+                    *overflow == self.level_in(a, g).is_none(),
+                    "{session:?} assigned to {agent} with overflow={overflow} but membership says otherwise"
+                );
+                let direct = match self.in_transit.take() {
+                    Some((s, from, target, _, to)) if s == *session => {
+                        ensure!(target == TransferTarget::Agent(agent.clone()), "direct transfer to the wrong agent");
+                        ensure!(to == g, "direct transfer of {session:?} lands in g{g}, expected g{to}");
+                        ensure!(*waited == Duration::ZERO, "direct transfer waited {waited:?}");
+                        ensure!(a != from, "transfer back to the sender");
+                        true
+                    }
+                    Some(other) => return Err(format!("transfer {other:?} not followed by its assignment")),
+                    None => false,
+                };
+                if !direct {
+                    let s = &self.sessions.get(session).ok_or("assigned unknown session")?;
+                    let MPhase::Waiting { entered, .. } = s.phase else {
+                        return Err(format!("{session:?} assigned by the dispatcher while {:?}", s.phase));
+                    };
+                    ensure!(s.group == g, "{session:?} assigned in g{g} but belongs to g{}", s.group);
+                    ensure!(
+                        *waited == now.since(entered),
+                        "{session:?} waited {waited:?}, expected {:?}",
+                        now.since(entered)
+                    );
+                    self.check_fcfs(*session)?;
+                    let picks: Vec<_> = (0..self.roster.groups.len()).map(|h| self.pick(h)).collect();
+                    ensure!(
+                        picks.contains(&Some((*session, a))),
+                        "P8 dispatcher gave {session:?} to {agent}, but the pick rule gives {picks:?} \
+                         (per group); waiting {:?}",
+                        self.waiting_summary()
+                    );
+                }
+                self.assign_seq += 1;
+                let seq = self.assign_seq;
+                let cap = self.capacity(a);
+                let m = &mut self.agents[a];
+                m.load += 1;
+                m.seq = seq;
+                ensure!(m.load <= cap, "P2 {agent} over capacity: {} > {cap}", m.load);
+                let s = self.sess(*session)?;
+                s.phase = MPhase::Assigned(a);
+                s.excluded = None;
+                s.told = None;
+                Ok(())
+            }
+            Event::Transferred { session, from, target, kind } => {
+                let f = self.aidx(from)?;
+                let s = self.sessions.get(session).ok_or("transfer of unknown session")?;
+                ensure!(s.phase == MPhase::Assigned(f), "P1 {session:?} transferred by {from} while {:?}", s.phase);
+                let cur = s.group;
+                let to = match target {
+                    TransferTarget::Group(id) => self.gidx(id)?,
+                    TransferTarget::Agent(id) => {
+                        let x = self.aidx(id)?;
+                        match self.level_in(x, cur) {
+                            Some(_) => cur,
+                            None => self.roster.agents.get(x).ok_or("transfer to the supervisor")?.groups[0].0,
+                        }
+                    }
+                };
+                let expected_kind = match target {
+                    _ if to != cur => TransferKind::CrossGroup,
+                    TransferTarget::Agent(_) => TransferKind::ToAgent,
+                    TransferTarget::Group(_) => TransferKind::ToGroup,
+                };
+                ensure!(*kind == expected_kind, "{session:?} transfer kind {kind:?}, expected {expected_kind:?}");
+                ensure!(self.transfers.is_empty(), "P4 two transfers in one step");
+                let notes_before = s.notes;
+                self.transfers.push(SeenTransfer {
+                    session: *session,
+                    from: from.clone(),
+                    target: target.clone(),
+                    notes_before,
+                });
+                self.agents[f].load -= 1;
+                let s = self.sess(*session)?;
+                s.notes += 1;
+                s.clean = false;
+                s.group = to;
+                s.consent_at = None;
+                s.phase = MPhase::InTransit;
+                self.in_transit = Some((*session, f, target.clone(), *kind, to));
+                Ok(())
+            }
+            Event::SessionClosed { session, group, agent, .. } => {
+                let g = self.gidx(group)?;
+                let s = self.sessions.get(session).ok_or("closed unknown session")?;
+                ensure!(s.group == g, "{session:?} closed in g{g} but belongs to g{}", s.group);
+                match s.phase.clone() {
+                    MPhase::Waiting { .. } => ensure!(agent.is_none(), "waiting {session:?} closed with an agent"),
+                    MPhase::Assigned(a) => {
+                        ensure!(
+                            agent.as_ref() == Some(&self.cfg.agents[a].id),
+                            "{session:?} of a{a} closed naming {agent:?}"
+                        );
+                        self.agents[a].load -= 1;
+                    }
+                    other => return Err(format!("{session:?} closed while {other:?}")),
+                }
+                let s = self.sess(*session)?;
+                s.phase = MPhase::Closed;
+                s.consent_at = None;
+                Ok(())
+            }
+            Event::PriorityRaised { session, priority } => {
+                let s = self.sess(*session)?;
+                ensure!(*priority > s.priority, "{session:?} priority 'raised' from {:?} to {priority:?}", s.priority);
+                s.priority = *priority;
+                Ok(())
+            }
+            Event::AgentStateChanged { agent, from, to } => {
+                let a = self.aidx(agent)?;
+                let m = &mut self.agents[a];
+                ensure!(m.state == *from, "{agent} state changed from {from:?} but was reported {:?}", m.state);
+                ensure!(from != to, "{agent} state 'changed' from {from:?} to itself");
+                m.state = *to;
+                Ok(())
+            }
+            Event::ReplyWarning { session, agent, .. } | Event::SlowReply { session, agent, .. } => {
+                let a = self.aidx(agent)?;
+                let s = self.sess(*session)?;
+                ensure!(
+                    s.phase == MPhase::Assigned(a),
+                    "P10 reply timer of {session:?} fired for {agent} while {:?}",
+                    s.phase
+                );
+                if matches!(event, Event::ReplyWarning { .. }) {
+                    s.step_warns += 1;
+                } else {
+                    s.step_slows += 1;
+                }
+                Ok(())
+            }
+            Event::ConsentRequested { session, .. } => {
+                let s = self.sess(*session)?;
+                ensure!(matches!(s.phase, MPhase::Assigned(_)), "consent asked for {session:?} while {:?}", s.phase);
+                ensure!(s.consent_at.is_none(), "second consent request for {session:?}");
+                s.consent_at = Some(now);
+                Ok(())
+            }
+            Event::ConsentAnswered { session, outcome } => {
+                let timeout = self.cfg.rules.consent_timeout;
+                let s = self.sess(*session)?;
+                let Some(at) = s.consent_at.take() else {
+                    return Err(format!("consent answered for {session:?} with none pending"));
+                };
+                if *outcome == ConsentOutcome::TimedOut {
+                    ensure!(now >= at + timeout, "P10 consent of {session:?} timed out early");
+                }
+                Ok(())
+            }
+            Event::SessionsShed { agent, count } => {
+                let a = self.aidx(agent)?;
+                let lost = std::mem::take(&mut self.agents[a].lost);
+                ensure!(lost == *count, "{agent} shed {count} sessions but {lost} were re-queued");
+                Ok(())
+            }
+            Event::Rated { session, .. } => {
+                let s = self.sess(*session)?;
+                ensure!(s.phase == MPhase::Closed, "{session:?} rated while {:?}", s.phase);
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn waiting_summary(&self) -> Vec<String> {
+        self.sessions
+            .iter()
+            .filter_map(|(id, s)| match s.phase {
+                MPhase::Waiting { order, entered } => Some(format!(
+                    "{id:?}:g{} {:?} order {order} entered {} excluded {:?}{}",
+                    s.group,
+                    s.priority,
+                    entered.0,
+                    s.excluded,
+                    if self.overflowed(s) { " overflowed" } else { "" }
+                )),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// After a step: the model against what the router reports.
+    fn compare(&mut self, router: &Router) -> Check {
+        let now = self.now;
+        ensure!(self.in_transit.is_none(), "a transfer was neither assigned nor queued");
+        let snap = router.snapshot(now);
+        // P1: one owner per session, and the owners agree with the statuses.
+        let mut owner: HashMap<SessionId, usize> = HashMap::new();
+        for (a, cfg) in self.cfg.agents.iter().enumerate() {
+            let list = router.agent_sessions(&cfg.id).ok_or("agent_sessions of a roster agent is None")?;
+            for s in list {
+                if let Some(other) = owner.insert(*s, a) {
+                    return Err(format!("P1 {s:?} owned by both a{other} and a{a}"));
+                }
+                let m = self.sessions.get(s).ok_or_else(|| format!("P1 a{a} owns unknown session {s:?}"))?;
+                ensure!(m.phase == MPhase::Assigned(a), "P1 a{a} lists {s:?}, model says {:?}", m.phase);
+            }
+            let snap_agent = snap.agents.iter().find(|x| x.id == cfg.id).ok_or("agent missing from snapshot")?;
+            // P2: never over capacity.
+            ensure!(
+                snap_agent.load <= snap_agent.capacity,
+                "P2 {} over capacity: {} > {}",
+                cfg.id,
+                snap_agent.load,
+                snap_agent.capacity
+            );
+            ensure!(snap_agent.load as usize == list.len(), "snapshot load of {} differs from its sessions", cfg.id);
+            ensure!(self.agents[a].load == snap_agent.load, "model load of {} differs", cfg.id);
+            // P3: the event stream reported every state change.
+            ensure!(
+                self.agents[a].state == snap_agent.state,
+                "P3 {} is {:?} but its last reported state is {:?}",
+                cfg.id,
+                snap_agent.state,
+                self.agents[a].state
+            );
+            ensure!(self.agents[a].lost == 0, "{} lost sessions without a SessionsShed event", cfg.id);
+        }
+        // P5: every joined session is waiting, assigned or closed.
+        let mut waiting = vec![0usize; self.roster.groups.len()];
+        let mut active = vec![0usize; self.roster.groups.len()];
+        let (warning, violation) = (self.cfg.rules.reply_warning, self.cfg.rules.reply_violation);
+        let timeout = self.cfg.rules.consent_timeout;
+        let ids: Vec<SessionId> = self.sessions.keys().copied().collect();
+        for id in ids {
+            let position = self.position(id);
+            let status = router.session_status(id).ok_or_else(|| format!("P5 {id:?} is lost: no status"))?;
+            let view = router.session_view(id).ok_or_else(|| format!("P5 {id:?} is lost: no view"))?;
+            let s = &self.sessions[&id];
+            let gid = &self.cfg.groups[s.group].id;
+            ensure!(view.group == *gid, "{id:?} in {} but model says {gid}", view.group);
+            ensure!(view.priority == s.priority, "{id:?} at {:?} but model says {:?}", view.priority, s.priority);
+            match (&status, &s.phase) {
+                (SessionStatus::Waiting { group, position: p }, MPhase::Waiting { .. }) => {
+                    ensure!(group == gid, "{id:?} waits in {group}, model says {gid}");
+                    ensure!(Some(*p) == position, "{id:?} at position {p}, model says {position:?}");
+                    waiting[s.group] += 1;
+                }
+                (SessionStatus::Assigned { group, agent, consent_pending, .. }, MPhase::Assigned(a)) => {
+                    ensure!(group == gid, "{id:?} served in {group}, model says {gid}");
+                    ensure!(*agent == self.cfg.agents[*a].id, "P1 {id:?} status names {agent}, owner is a{a}");
+                    ensure!(owner.get(&id) == Some(a), "P1 {id:?} assigned to a{a} but not in its sessions");
+                    ensure!(
+                        *consent_pending == s.consent_at.is_some(),
+                        "{id:?} consent_pending {consent_pending}, model {:?}",
+                        s.consent_at
+                    );
+                    if let Some(at) = s.consent_at {
+                        ensure!(now < at + timeout, "P10 consent prompt of {id:?} outlived its timeout");
+                    }
+                    active[s.group] += 1;
+                }
+                (SessionStatus::Closed { .. }, MPhase::Closed) => {}
+                (status, phase) => return Err(format!("P5 {id:?} status {status:?} but model says {phase:?}")),
+            }
+            if !matches!(s.phase, MPhase::Assigned(_)) {
+                ensure!(!owner.contains_key(&id), "P1 {id:?} is {:?} but listed by an agent", s.phase);
+            }
+            // P4: notes only grow by transfers; checked in detail below.
+            ensure!(view.notes.len() == s.notes, "P4 {id:?} has {} notes, expected {}", view.notes.len(), s.notes);
+            // P10: reply timers.
+            let s = self.sessions.get_mut(&id).expect("present");
+            let clock = view.reply_clock_since.filter(|_| matches!(s.phase, MPhase::Assigned(_)));
+            ensure!(
+                view.reply_clock_since.is_none() || clock.is_some(),
+                "P10 {id:?} has a reply clock while {:?}",
+                s.phase
+            );
+            match clock {
+                Some(t) if t == now => {
+                    // Started in this step: any timer events were for an older clock.
+                    ensure!(s.warns + s.step_warns <= 1 && s.slows + s.step_slows <= 1, "P10 repeated reply events");
+                    (s.warns, s.slows) = (0, 0);
+                }
+                Some(t) => {
+                    ensure!(s.clock == Some(t), "P10 {id:?} reply clock {t:?} appeared in the past");
+                    s.warns += s.step_warns;
+                    s.slows += s.step_slows;
+                    let (w, v) = (u32::from(now >= t + warning), u32::from(now >= t + violation));
+                    ensure!(
+                        s.warns == w && s.slows == v,
+                        "P10 {id:?} clock since {} at {}: {} warnings, {} slow replies (expected {w}, {v})",
+                        t.0,
+                        now.0,
+                        s.warns,
+                        s.slows
+                    );
+                }
+                None => {
+                    ensure!(s.warns + s.step_warns <= 1 && s.slows + s.step_slows <= 1, "P10 repeated reply events");
+                    (s.warns, s.slows) = (0, 0);
+                }
+            }
+            ensure!(s.warns >= s.slows, "P10 {id:?} slow reply without a warning");
+            s.clock = clock;
+            (s.step_warns, s.step_slows) = (0, 0);
+        }
+        for (i, g) in snap.groups.iter().enumerate() {
+            ensure!(g.waiting == waiting[i], "P5 g{i} has {} waiting, model {}", g.waiting, waiting[i]);
+            ensure!(g.active == active[i], "P5 g{i} has {} active, model {}", g.active, active[i]);
+        }
+        // P4: each transfer of this step added exactly one valid note.
+        let min = self.cfg.rules.handoff_note_min_chars;
+        for t in std::mem::take(&mut self.transfers) {
+            let view = router.session_view(t.session).ok_or("P4 transferred session vanished")?;
+            ensure!(view.notes.len() == t.notes_before + 1, "P4 transfer of {:?} added no note", t.session);
+            let note = view.notes.last().expect("a note");
+            ensure!(
+                note.from == t.from && note.target == t.target && note.at == now,
+                "P4 transfer note of {:?} does not match the transfer: {note:?}",
+                t.session
+            );
+            let chars = note.text.trim().chars().count();
+            ensure!(chars >= min, "P4 transfer of {:?} with a {chars}-character note {:?}", t.session, note.text);
+        }
+        // P11: the front of every queue knows its exact position.
+        for g in 0..self.roster.groups.len() {
+            for (i, s) in self.queue(g).into_iter().take(QUEUE_FRONT).enumerate() {
+                let told = self.sessions[&s].told;
+                ensure!(told == Some(i as u32 + 1), "P11 {s:?} at position {} of g{g} was told {told:?}", i + 1);
+            }
+        }
+        // P9: nothing the pick rule would assign is left waiting.
+        for g in 0..self.roster.groups.len() {
+            if let Some((s, a)) = self.pick(g) {
+                return Err(format!(
+                    "P9 work conservation: after the step g{g} could still give {s:?} to a{a} \
+                     (available in g{g}: {:?}); waiting {:?}",
+                    self.eligible(g),
+                    self.waiting_summary()
+                ));
+            }
+        }
+        // P7: the router never asks to be woken in the past.
+        if let Some(t) = router.poll_timeout() {
+            ensure!(t > now, "P7 poll_timeout {} is not after now {}", t.0, now.0);
+        }
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Playing a case
+// ---------------------------------------------------------------------------
+
+/// One played step, kept for the replay and for failure messages.
+#[derive(Clone, Debug)]
+struct Played {
+    now: Millis,
+    tick_first: bool,
+    input: Option<Input>,
+    result: Option<Result<(), RuleError>>,
+    outputs: Vec<Output>,
+}
+
+/// Everything observable through the public API, for "an `Err` changed nothing".
+#[derive(Debug, PartialEq)]
+struct Observable {
+    snapshot: Snapshot,
+    statuses: Vec<Option<SessionStatus>>,
+    views: Vec<Option<SessionView>>,
+    agent_sessions: Vec<Option<Vec<SessionId>>>,
+    records: Vec<Option<AgentRecord>>,
+    timeout: Option<Millis>,
+}
+
+fn observable(router: &Router, model: &Model, now: Millis) -> Observable {
+    let ids: Vec<SessionId> = model.joined.iter().copied().chain([unknown_session()]).collect();
+    let agents: Vec<AgentId> = model.cfg.agents.iter().map(|a| a.id.clone()).collect();
+    Observable {
+        snapshot: router.snapshot(now),
+        statuses: ids.iter().map(|&s| router.session_status(s)).collect(),
+        views: ids.iter().map(|&s| router.session_view(s)).collect(),
+        agent_sessions: agents.iter().map(|a| router.agent_sessions(a).map(<[SessionId]>::to_vec)).collect(),
+        records: agents.iter().map(|a| router.agent_record(a).cloned()).collect(),
+        timeout: router.poll_timeout(),
+    }
+}
+
+fn unknown_session() -> SessionId {
+    SessionId(999_999)
+}
+
+fn drain(router: &mut Router) -> Vec<Output> {
+    std::iter::from_fn(|| router.poll_output()).collect()
+}
+
+struct Harness {
+    router: Router,
+    model: Model,
+    now: Millis,
+    next_session: u64,
+    played: Vec<Played>,
+}
+
+impl Harness {
+    fn new(roster: &Roster) -> Harness {
+        let model = Model::new(roster);
+        let router = Router::new(model.cfg.clone()).expect("generated configs are valid");
+        Harness { router, model, now: Millis::ZERO, next_session: 1, played: Vec::new() }
+    }
+
+    fn agent(&self, sel: &AgentSel) -> AgentId {
+        match sel {
+            AgentSel::Roster(i) => agent_id(i % self.model.roster.agents.len()),
+            AgentSel::Supervisor => AgentId::new(SUPERVISOR),
+            AgentSel::Unknown => AgentId::new("ghost"),
+        }
+    }
+
+    fn session(&self, sel: &Sel) -> SessionId {
+        let joined = &self.model.joined;
+        let open: Vec<SessionId> = joined
+            .iter()
+            .copied()
+            .filter(|s| matches!(self.model.sessions[s].phase, MPhase::Waiting { .. } | MPhase::Assigned(_)))
+            .collect();
+        match sel {
+            Sel::Open(i) if !open.is_empty() => open[i % open.len()],
+            Sel::Open(i) | Sel::Any(i) if !joined.is_empty() => joined[i % joined.len()],
+            _ => unknown_session(),
+        }
+    }
+
+    fn agent_session(&self, agent: &AgentId, sel: &ASel) -> SessionId {
+        match sel {
+            ASel::Own(i) => match self.router.agent_sessions(agent) {
+                Some(list) if !list.is_empty() => list[i % list.len()],
+                _ => self.session(&Sel::Open(*i)),
+            },
+            ASel::Other(sel) => self.session(sel),
+        }
+    }
+
+    fn resolve(&mut self, op: &Op) -> Option<Input> {
+        let text = |t: &str| Arc::<str>::from(t);
+        Some(match op {
+            Op::Advance(_) => return None,
+            Op::Join { group, priority, named, reuse } => {
+                let session = match reuse {
+                    Some(i) if !self.model.joined.is_empty() => self.model.joined[i % self.model.joined.len()],
+                    _ => {
+                        self.next_session += 1;
+                        SessionId(self.next_session)
+                    }
+                };
+                let group = match group {
+                    Some(g) => group_id(g % self.model.roster.groups.len()),
+                    None => GroupId::new("nowhere"),
+                };
+                let customer_name = named.then(|| text("Li Lei"));
+                Input::CustomerJoin { session, group, priority: *priority, customer_name }
+            }
+            Op::Message { session, text: t } => {
+                Input::CustomerMessage { session: self.session(session), text: text(CUSTOMER_TEXTS[*t]) }
+            }
+            Op::Typing { session } => Input::CustomerTyping { session: self.session(session) },
+            Op::CustomerDisconnect { session } => Input::CustomerDisconnected { session: self.session(session) },
+            Op::CustomerReconnect { session } => Input::CustomerReconnected { session: self.session(session) },
+            Op::Leave { session } => Input::CustomerLeave { session: self.session(session) },
+            Op::Consent { session, accept } => {
+                // Prefer a session with a consent prompt pending.
+                let pending: Vec<SessionId> =
+                    self.model.sessions.iter().filter(|(_, s)| s.consent_at.is_some()).map(|(id, _)| *id).collect();
+                let session = match session {
+                    Sel::Open(i) if !pending.is_empty() => pending[i % pending.len()],
+                    other => self.session(other),
+                };
+                Input::CustomerConsent { session, accept: *accept }
+            }
+            Op::ConfirmResolved { session, resolved } => {
+                Input::CustomerConfirmResolved { session: self.session(session), resolved: *resolved }
+            }
+            Op::Rate { session, satisfied } => Input::CustomerRate {
+                session: self.session(session),
+                rating: if *satisfied { Rating::Satisfied } else { Rating::Dissatisfied },
+            },
+            Op::AgentConnect { agent } => Input::AgentConnected { agent: self.agent(agent) },
+            Op::AgentDisconnect { agent } => Input::AgentDisconnected { agent: self.agent(agent) },
+            Op::SetAvailability { agent, availability } => Input::AgentSetAvailability {
+                agent: self.agent(agent),
+                availability: match availability {
+                    0 => Availability::Available,
+                    1 => Availability::Break { reason: text("lunch") },
+                    _ => Availability::Offline,
+                },
+            },
+            Op::Reply { agent, session, text: t } => {
+                let agent = self.agent(agent);
+                let session = self.agent_session(&agent, session);
+                Input::AgentReply { agent, session, text: text(AGENT_TEXTS[*t]) }
+            }
+            Op::AgentTyping { agent, session } => {
+                let agent = self.agent(agent);
+                let session = self.agent_session(&agent, session);
+                Input::AgentTyping { agent, session }
+            }
+            Op::Transfer { agent, session, target, note, skip_consent } => {
+                let agent = self.agent(agent);
+                let session = self.agent_session(&agent, session);
+                let target = match target {
+                    TargetSel::Agent(a) => TransferTarget::Agent(self.agent(a)),
+                    TargetSel::Group(g) => TransferTarget::Group(group_id(g % self.model.roster.groups.len())),
+                    TargetSel::UnknownGroup => TransferTarget::Group(GroupId::new("nowhere")),
+                };
+                Input::AgentTransfer { agent, session, target, note: text(NOTES[*note]), skip_consent: *skip_consent }
+            }
+            Op::AskResolved { agent, session } => {
+                let agent = self.agent(agent);
+                let session = self.agent_session(&agent, session);
+                Input::AgentAskResolved { agent, session }
+            }
+            Op::Close { agent, session, reason } => {
+                let agent = self.agent(agent);
+                let session = self.agent_session(&agent, session);
+                let reason = [
+                    AgentCloseReason::Resolved,
+                    AgentCloseReason::CustomerUnresponsive,
+                    AgentCloseReason::Duplicate,
+                    AgentCloseReason::Abusive,
+                    AgentCloseReason::Other,
+                ][*reason as usize % 5];
+                Input::AgentClose { agent, session, reason }
+            }
+        })
+    }
+
+    fn observe_all(&mut self, outputs: &[Output]) -> Check {
+        for out in outputs {
+            // P7: outputs round-trip through serde_json.
+            let json = serde_json::to_string(out).map_err(|e| e.to_string())?;
+            let back: Output = serde_json::from_str(&json).map_err(|e| format!("{e}: {json}"))?;
+            ensure!(back == *out, "P7 output does not round-trip through JSON: {json}");
+            self.model.observe(out)?;
+        }
+        Ok(())
+    }
+
+    fn step(&mut self, step: &Step) -> Check {
+        self.now = Millis(self.now.0 + step.dt);
+        if let Op::Advance(advance) = &step.op {
+            self.now = match advance {
+                Advance::By(ms) => Millis(self.now.0 + ms),
+                // Onto a boundary (not as far as the end of the rating window).
+                Advance::ToDeadline(offset) => match self.router.poll_timeout() {
+                    Some(t) if t.0 <= self.now.0 + MAX_JUMP_MS => {
+                        Millis(t.0.saturating_add_signed(*offset).max(self.now.0))
+                    }
+                    _ => Millis(self.now.0 + 1_000),
+                },
+            };
+        }
+        let now = self.now;
+        self.model.now = now;
+        let input = self.resolve(&step.op);
+        let mut played =
+            Played { now, tick_first: step.tick_first, input: input.clone(), result: None, outputs: vec![] };
+        if step.tick_first || input.is_none() {
+            self.router.handle_timeout(now);
+            let outputs = drain(&mut self.router);
+            self.observe_all(&outputs)?;
+            played.outputs.extend(outputs);
+        }
+        if let Some(input) = input {
+            // P7: inputs round-trip through serde_json.
+            let json = serde_json::to_string(&input).map_err(|e| e.to_string())?;
+            let back: Input = serde_json::from_str(&json).map_err(|e| format!("{e}: {json}"))?;
+            ensure!(back == input, "P7 input does not round-trip through JSON: {json}");
+            let before = step.tick_first.then(|| observable(&self.router, &self.model, now));
+            let invalid_note = match &input {
+                Input::AgentTransfer { note, .. } => {
+                    note.trim().chars().count() < self.model.cfg.rules.handoff_note_min_chars
+                }
+                _ => false,
+            };
+            if let Input::CustomerJoin { session, .. } = &input {
+                self.model.expected_join = Some(*session);
+            }
+            let result = self.router.handle(now, input);
+            let outputs = drain(&mut self.router);
+            if invalid_note {
+                ensure!(result.is_err(), "P4 transfer with an invalid note accepted");
+            }
+            if let (Err(e), Some(before)) = (&result, before) {
+                ensure!(outputs.is_empty(), "P7 {e:?} came with outputs {outputs:?}");
+                let after = observable(&self.router, &self.model, now);
+                ensure!(before == after, "P7 {e:?} changed the router: before {before:?}, after {after:?}");
+            }
+            self.observe_all(&outputs)?;
+            // An accepted join is queued at once; a refused one leaves no session.
+            let join = self.model.expected_join.take();
+            ensure!(result.is_err() || join.is_none(), "P5 join of {join:?} accepted but not queued");
+            played.outputs.extend(outputs);
+            played.result = Some(result);
+        }
+        self.played.push(played);
+        self.model.compare(&self.router)
+    }
+}
+
+/// The last steps of a run, for a failure message.
+fn trace(played: &[Played]) -> String {
+    let mut s = String::new();
+    for (i, p) in played.iter().enumerate() {
+        let input = match &p.input {
+            Some(input) => format!("{input:?} -> {:?}", p.result.as_ref().map(|r| r.as_ref().map_err(RuleError::code))),
+            None => "handle_timeout".to_string(),
+        };
+        s.push_str(&format!("  #{i} t={}{} {input}\n", p.now.0, if p.tick_first { " (ticked)" } else { "" }));
+    }
+    s
+}
+
+/// P7 determinism: the same inputs at the same times give the same outputs.
+fn replay(cfg: &RouterConfig, played: &[Played]) -> Check {
+    let mut router = Router::new(cfg.clone()).map_err(|e| e.to_string())?;
+    for (i, p) in played.iter().enumerate() {
+        let mut outputs = Vec::new();
+        if p.tick_first || p.input.is_none() {
+            router.handle_timeout(p.now);
+            outputs.extend(drain(&mut router));
+        }
+        let result = p.input.clone().map(|input| router.handle(p.now, input));
+        outputs.extend(drain(&mut router));
+        ensure!(result == p.result, "P7 replay step #{i}: result {result:?}, first run {:?}", p.result);
+        ensure!(outputs == p.outputs, "P7 replay step #{i}: outputs differ:\n{outputs:?}\nfirst run:\n{:?}", p.outputs);
+    }
+    Ok(())
+}
+
+fn run_case(roster: &Roster, steps: &[Step]) -> Result<(), TestCaseError> {
+    let mut h = Harness::new(roster);
+    for step in steps {
+        if let Err(e) = h.step(step) {
+            return Err(TestCaseError::fail(format!("{e}\nroster: {roster:?}\nplayed inputs:\n{}", trace(&h.played))));
+        }
+    }
+    replay(&h.model.cfg, &h.played)
+        .map_err(|e| TestCaseError::fail(format!("{e}\nroster: {roster:?}\nplayed inputs:\n{}", trace(&h.played))))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, max_shrink_iters: 4096, ..ProptestConfig::default() })]
+
+    #[test]
+    fn router_invariants_hold_after_every_step(
+        roster in roster_strategy(),
+        steps in prop::collection::vec(step_strategy(), 1..=150),
+    ) {
+        run_case(&roster, &steps)?;
+    }
+}
