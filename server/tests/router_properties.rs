@@ -69,6 +69,8 @@ struct GroupSpec {
 
 #[derive(Clone, Debug)]
 struct AgentSpec {
+    /// Connected and available at the start of the run.
+    online: bool,
     capacity: u32,
     /// (group index, level), distinct groups, the first is the home group.
     groups: Vec<(usize, u8)>,
@@ -83,7 +85,8 @@ struct Roster {
 
 fn roster_strategy() -> impl Strategy<Value = Roster> {
     let group = (prop::option::weighted(0.3, 0usize..4), prop::sample::select(vec![30u64, 90, 120]), 0u8..4);
-    let agent = (1u32..=3, 0usize..4, 1u8..=3, prop::option::weighted(0.4, (0usize..4, 1u8..=3)));
+    let agent =
+        (1u32..=3, 0usize..4, 1u8..=3, prop::option::weighted(0.4, (0usize..4, 1u8..=3)), prop::bool::weighted(0.7));
     (
         3usize..=4,
         prop::collection::vec(group, 4),
@@ -113,14 +116,14 @@ fn roster_strategy() -> impl Strategy<Value = Roster> {
                 .collect();
             let agents = agents
                 .into_iter()
-                .map(|(capacity, g, level, second)| {
+                .map(|(capacity, g, level, second, online)| {
                     let mut groups = vec![(g % n, level)];
                     if let Some((g2, l2)) = second {
                         if g2 % n != g % n {
                             groups.push((g2 % n, l2));
                         }
                     }
-                    AgentSpec { capacity, groups }
+                    AgentSpec { online, capacity, groups }
                 })
                 .collect();
             Roster { groups, agents, strategy }
@@ -208,6 +211,10 @@ enum ASel {
 #[derive(Clone, Debug)]
 enum AgentSel {
     Roster(usize),
+    /// One of the agents serving sessions (falls back to the roster).
+    Busy(usize),
+    /// One of the agents last reported available (falls back to the roster).
+    Free(usize),
     Supervisor,
     Unknown,
 }
@@ -274,7 +281,15 @@ const CUSTOMER_TEXTS: &[&str] = &[
     "",
 ];
 
-const AGENT_TEXTS: &[&str] = &["Hello, let me check.", "Please wait, checking.", "Done, anything else?", " ", ""];
+const AGENT_TEXTS: &[&str] = &[
+    "Hello, let me check.",
+    "Please wait, checking.",
+    "Your refund was approved.",
+    "Done, anything else?",
+    "您好，请稍等",
+    " ",
+    "",
+];
 
 /// Handoff notes: empty, blank, too short, exactly at the minimum (10), fine.
 const NOTES: &[&str] = &[
@@ -299,7 +314,8 @@ fn asel() -> impl Strategy<Value = ASel> {
 
 fn agent_sel() -> impl Strategy<Value = AgentSel> {
     prop_oneof![
-        20 => (0usize..8).prop_map(AgentSel::Roster),
+        10 => (0usize..8).prop_map(AgentSel::Roster),
+        10 => (0usize..8).prop_map(AgentSel::Busy),
         1 => Just(AgentSel::Supervisor),
         1 => Just(AgentSel::Unknown),
     ]
@@ -318,7 +334,8 @@ fn op_strategy() -> impl Strategy<Value = Op> {
         3 => (-1i64..=1).prop_map(Advance::ToDeadline),
     ];
     let target = prop_oneof![
-        4 => agent_sel().prop_map(TargetSel::Agent),
+        3 => (0usize..8).prop_map(|i| TargetSel::Agent(AgentSel::Free(i))),
+        1 => agent_sel().prop_map(TargetSel::Agent),
         4 => (0usize..4).prop_map(TargetSel::Group),
         1 => Just(TargetSel::UnknownGroup),
     ];
@@ -340,7 +357,7 @@ fn op_strategy() -> impl Strategy<Value = Op> {
             .prop_map(|(agent, availability)| Op::SetAvailability { agent, availability }),
         8 => (agent_sel(), asel(), 0..AGENT_TEXTS.len()).prop_map(|(agent, session, text)| Op::Reply { agent, session, text }),
         1 => (agent_sel(), asel()).prop_map(|(agent, session)| Op::AgentTyping { agent, session }),
-        6 => (agent_sel(), asel(), target, 0..NOTES.len(), prop::bool::weighted(0.3)).prop_map(
+        10 => (agent_sel(), asel(), target, 0..NOTES.len(), prop::bool::weighted(0.3)).prop_map(
             |(agent, session, target, note, skip_consent)| Op::Transfer { agent, session, target, note, skip_consent }
         ),
         2 => (agent_sel(), asel()).prop_map(|(agent, session)| Op::AskResolved { agent, session }),
@@ -627,6 +644,24 @@ impl Model {
     }
 
     fn observe_event(&mut self, event: &Event) -> Check {
+        STATS.with(|st| {
+            let name = format!("{event:?}");
+            let name = name.split([' ', '{']).next().unwrap().to_string();
+            let extra = match event {
+                Event::SessionAssigned { overflow: true, .. } => "Assigned-overflow".to_string(),
+                Event::Transferred { kind, .. } => format!("Transferred-{kind:?}"),
+                Event::SessionQueued { reason, .. } => format!("Queued-{reason:?}"),
+                Event::ConductFlagged { flag } => format!("Flag-{:?}", flag.kind),
+                Event::SessionClosed { reason, .. } => format!("Closed-{reason:?}"),
+                Event::ConsentAnswered { outcome, .. } => format!("Consent-{outcome:?}"),
+                _ => String::new(),
+            };
+            let mut st = st.borrow_mut();
+            *st.entry(name).or_insert(0) += 1;
+            if !extra.is_empty() {
+                *st.entry(extra).or_insert(0) += 1;
+            }
+        });
         if let Some((session, ..)) = &self.in_transit {
             let follows = match event {
                 Event::SessionAssigned { session: s, .. } => s == session,
@@ -1128,6 +1163,16 @@ impl Harness {
     fn agent(&self, sel: &AgentSel) -> AgentId {
         match sel {
             AgentSel::Roster(i) => agent_id(i % self.model.roster.agents.len()),
+            AgentSel::Busy(i) | AgentSel::Free(i) => {
+                let n = self.model.roster.agents.len();
+                let fits: Vec<usize> = (0..n)
+                    .filter(|&a| match sel {
+                        AgentSel::Busy(_) => self.model.agents[a].load > 0,
+                        _ => self.model.agents[a].state == AgentState::Available,
+                    })
+                    .collect();
+                agent_id(if fits.is_empty() { i % n } else { fits[i % fits.len()] })
+            }
             AgentSel::Supervisor => AgentId::new(SUPERVISOR),
             AgentSel::Unknown => AgentId::new("ghost"),
         }
@@ -1353,9 +1398,42 @@ fn replay(cfg: &RouterConfig, played: &[Played]) -> Check {
     Ok(())
 }
 
+thread_local! { static STATS: std::cell::RefCell<BTreeMap<String, u64>> = Default::default(); }
+
 fn run_case(roster: &Roster, steps: &[Step]) -> Result<(), TestCaseError> {
     let mut h = Harness::new(roster);
-    for step in steps {
+    // Agents online at the start connect and make themselves available (played and checked like any step).
+    let warm_up = roster.agents.iter().enumerate().filter(|(_, a)| a.online).flat_map(|(i, _)| {
+        [0u8, 1].map(|k| Step {
+            dt: 0,
+            tick_first: true,
+            op: if k == 0 {
+                Op::AgentConnect { agent: AgentSel::Roster(i) }
+            } else {
+                Op::SetAvailability { agent: AgentSel::Roster(i), availability: 0 }
+            },
+        })
+    });
+    let steps: Vec<Step> = warm_up.chain(steps.iter().cloned()).collect();
+    for step in &steps {
+        let r = h.step(step);
+        if let Some(Some(res)) = h.played.last().map(|p| p.result.clone()) {
+            STATS.with(|st| {
+                *st.borrow_mut()
+                    .entry(format!(
+                        "result-{}",
+                        match res {
+                            Ok(()) => "ok",
+                            Err(e) => e.code(),
+                        }
+                    ))
+                    .or_insert(0) += 1;
+            });
+        }
+        if let Err(e) = r {
+            return Err(TestCaseError::fail(format!("{e}\nroster: {roster:?}\nplayed inputs:\n{}", trace(&h.played))));
+        }
+        continue;
         if let Err(e) = h.step(step) {
             return Err(TestCaseError::fail(format!("{e}\nroster: {roster:?}\nplayed inputs:\n{}", trace(&h.played))));
         }
@@ -1374,4 +1452,13 @@ proptest! {
     ) {
         run_case(&roster, &steps)?;
     }
+}
+#[test]
+fn zz_stats() {
+    router_invariants_hold_after_every_step();
+    STATS.with(|st| {
+        for (k, v) in st.borrow().iter() {
+            eprintln!("{k:40} {v}");
+        }
+    });
 }

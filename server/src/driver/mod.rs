@@ -131,20 +131,22 @@ struct Conn {
 struct Stream {
     seq: u64,
     replay: VecDeque<(u64, Utf8Bytes)>,
-    accepted: VecDeque<String>,
+    /// Ids (and a hash of the command) of recently accepted commands.
+    accepted: VecDeque<(String, u64)>,
     conn: Option<ConnId>,
 }
 
 impl Stream {
-    fn was_accepted(&self, id: &str) -> bool {
-        self.accepted.iter().any(|a| a == id)
+    /// A retry is the same command with the same id: a reused id with a different command is a new command.
+    fn was_accepted(&self, id: &str, hash: u64) -> bool {
+        self.accepted.iter().any(|(a, h)| a == id && *h == hash)
     }
 
-    fn remember(&mut self, id: &str, keep: usize) {
+    fn remember(&mut self, id: &str, hash: u64, keep: usize) {
         if self.accepted.len() >= keep {
             self.accepted.pop_front();
         }
-        self.accepted.push_back(id.to_owned());
+        self.accepted.push_back((id.to_owned(), hash));
     }
 
     /// Is every message after `last_seq` still in the buffer?
@@ -328,7 +330,8 @@ impl Driver {
         let session = *session;
         let id = command.id().to_owned();
         let Some(c) = self.customers.get(&session) else { return };
-        if c.stream.was_accepted(&id) {
+        let hash = command_hash(&command);
+        if c.stream.was_accepted(&id, hash) {
             return self.send(conn, frame(&ServerToCustomer::Ack { id, duplicate: true }));
         }
         let result = match convert::customer_input(session, &command) {
@@ -339,7 +342,7 @@ impl Driver {
             Ok(()) => {
                 let keep = self.gateway.recent_command_ids;
                 if let Some(c) = self.customers.get_mut(&session) {
-                    c.stream.remember(&id, keep);
+                    c.stream.remember(&id, hash, keep);
                 }
                 self.send(conn, frame(&ServerToCustomer::Ack { id, duplicate: false }));
             }
@@ -385,6 +388,10 @@ impl Driver {
         let resumed = self.agents.contains_key(&agent);
         let stream = self.agents.entry(agent.clone()).or_default();
         let previous = stream.conn.replace(conn.id);
+        if last_seq.is_none() {
+            // A fresh start (not a resume): the client's ids start over too.
+            stream.accepted.clear();
+        }
         let last_seq_seen = stream.seq;
         let (complete, replay) = match last_seq {
             Some(last) => (
@@ -424,7 +431,8 @@ impl Driver {
         let Some(Conn { owner: Owner::Agent(agent), .. }) = self.conns.get(&conn) else { return };
         let agent = agent.clone();
         let id = command.id().to_owned();
-        if self.agents.get(&agent).is_some_and(|s| s.was_accepted(&id)) {
+        let hash = command_hash(&command);
+        if self.agents.get(&agent).is_some_and(|s| s.was_accepted(&id, hash)) {
             return self.send(conn, frame(&ServerToAgent::Ack { id, duplicate: true }));
         }
         let result = match convert::agent_input(&agent, &command) {
@@ -435,7 +443,7 @@ impl Driver {
             Ok(()) => {
                 let keep = self.gateway.recent_command_ids;
                 if let Some(s) = self.agents.get_mut(&agent) {
-                    s.remember(&id, keep);
+                    s.remember(&id, hash, keep);
                 }
                 self.send(conn, frame(&ServerToAgent::Ack { id, duplicate: false }));
             }
@@ -649,6 +657,13 @@ fn close_with(conn: &ConnHandle, error_code: &'static str, message: &str, close:
 
 fn frame<T: Serialize>(message: &T) -> Utf8Bytes {
     Utf8Bytes::from(encode(message))
+}
+
+fn command_hash<T: Serialize>(command: &T) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    encode(command).hash(&mut h);
+    h.finish()
 }
 
 /// A resume token: 128 random bits, hex.
