@@ -1,0 +1,142 @@
+//! `/metrics` on the admin listener reflects what happened, and passes `promtool check metrics`.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{config, http_get, sample, start, wait_for_sample, Client};
+use serde_json::json;
+
+#[tokio::test]
+async fn metrics_reflect_what_happened() {
+    // 600x so that a reply warning and a violation happen within the test.
+    let server = start(config(
+        600.0,
+        "[router.rules]\ncustomer_idle = \"10h\"\nagent_grace = \"10h\"\ncustomer_grace = \"10h\"\n",
+    ))
+    .await;
+    let (addr, admin) = (server.public_addr, server.admin_addr);
+
+    let (status, before) = http_get(admin, "/metrics").await;
+    assert_eq!(status, 200);
+    // Fixed series exist from the start, at zero.
+    assert_eq!(sample(&before, "switchboard_slow_replies_total{group=\"general\"}"), Some(0.0), "{before}");
+    assert_eq!(
+        sample(
+            &before,
+            "switchboard_conduct_flags_total{kind=\"transfer_without_consent\",category=\"malicious_transfer\"}"
+        ),
+        Some(0.0)
+    );
+
+    let mut ann = Client::available_agent(addr, "ann").await;
+    let mut rita = Client::available_agent(addr, "rita").await;
+    let (mut c1, w1) = Client::customer(addr, "general").await;
+    let s1 = w1["session"].as_u64().unwrap();
+    c1.expect("assigned").await;
+    ann.expect("session_assigned").await;
+
+    // A message left unanswered: a warning, then a violation.
+    c1.ok(json!({"type": "message", "text": "hello"})).await;
+    ann.expect("slow_reply").await;
+    ann.ok(json!({"type": "reply", "session": s1, "text": "sorry"})).await;
+    c1.expect("agent_message").await;
+
+    // A cross-group transfer without consent: a transfer and a conduct flag.
+    let note = "Customer asks about a refund for order 5; please check it.";
+    ann.ok(json!({"type": "transfer", "session": s1, "to": {"kind": "group", "id": "refunds"}, "note": note, "skip_consent": true}))
+        .await;
+    ann.expect("conduct_flagged").await;
+    rita.expect("session_assigned").await;
+    c1.expect("assigned").await;
+
+    // Closed (resolved after asking), rated.
+    rita.ok(json!({"type": "ask_resolved", "session": s1})).await;
+    c1.expect("resolve_request").await;
+    c1.ok(json!({"type": "confirm_resolved", "resolved": true})).await;
+    rita.expect("resolve_answer").await;
+    rita.ok(json!({"type": "close", "session": s1, "reason": "resolved"})).await;
+    c1.expect("closed").await;
+    c1.ok(json!({"type": "rate", "rating": "dissatisfied"})).await;
+
+    // A protocol error, and a waiting customer in logistics.
+    c1.send_raw(tokio_tungstenite::tungstenite::Message::Text("nope".into())).await;
+    c1.expect("error").await;
+    let (_waiting, _) = Client::customer(addr, "logistics").await;
+
+    let body = wait_for_sample(admin, "switchboard_sessions_waiting{group=\"logistics\"}", 1.0).await;
+    let expect = |series: &str, value: f64| {
+        assert_eq!(sample(&body, series), Some(value), "{series}\n{body}");
+    };
+    expect("switchboard_reply_warnings_total{group=\"general\"}", 1.0);
+    expect("switchboard_slow_replies_total{group=\"general\"}", 1.0);
+    expect("switchboard_transfers_total{kind=\"cross_group\"}", 1.0);
+    expect("switchboard_conduct_flags_total{kind=\"transfer_without_consent\",category=\"malicious_transfer\"}", 1.0);
+    expect("switchboard_sessions_closed_total{reason=\"agent_resolved\"}", 1.0);
+    expect("switchboard_ratings_total{rating=\"dissatisfied\"}", 1.0);
+    expect("switchboard_ratings_total{rating=\"satisfied\"}", 0.0);
+    expect("switchboard_messages_relayed_total{direction=\"customer_to_agent\"}", 1.0);
+    expect("switchboard_messages_relayed_total{direction=\"agent_to_customer\"}", 1.0);
+    expect("switchboard_protocol_errors_total{code=\"invalid_json\"}", 1.0);
+    expect("switchboard_connections_open{role=\"customer\"}", 2.0);
+    expect("switchboard_connections_open{role=\"agent\"}", 2.0);
+    expect("switchboard_sessions_active{group=\"general\"}", 0.0);
+    expect("switchboard_agents{group=\"general\",state=\"available\"}", 1.0);
+    expect("switchboard_agents{group=\"refunds\",state=\"available\"}", 1.0);
+    expect("switchboard_agents{group=\"logistics\",state=\"offline\"}", 1.0);
+    assert!(sample(&body, "switchboard_oldest_wait_seconds{group=\"logistics\"}").is_some_and(|v| v >= 0.0));
+    // Histograms with explicit buckets: two assignments (join, then the transfer).
+    expect("switchboard_wait_seconds_count{group=\"general\"}", 1.0);
+    expect("switchboard_wait_seconds_count{group=\"refunds\"}", 1.0);
+    expect("switchboard_wait_seconds_bucket{group=\"general\",le=\"60\"}", 1.0);
+    expect("switchboard_assignment_latency_seconds_count", 2.0);
+    assert!(body.contains("switchboard_assignment_latency_seconds_bucket{le=\"0.001\"}"), "{body}");
+    assert!(body.contains("# TYPE switchboard_wait_seconds histogram"), "{body}");
+    // Labels are small fixed sets: never a session, customer or agent id.
+    let allowed =
+        ["group", "state", "kind", "category", "reason", "rating", "direction", "role", "code", "signal", "le"];
+    for line in body.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
+        if let Some((_, labels)) = line.split_once('{') {
+            let labels = labels.split_once('}').unwrap().0;
+            for pair in labels.split(',') {
+                let key = pair.split_once('=').unwrap().0;
+                assert!(allowed.contains(&key), "unexpected label `{key}`: {line}");
+            }
+        }
+        for id in ["\"ann\"", "\"rita\""] {
+            assert!(!line.contains(id), "per-agent or per-session label: {line}");
+        }
+    }
+
+    promtool_check(&body).await;
+    server.shutdown().await.unwrap();
+}
+
+/// `promtool check metrics` when promtool is installed (CI installs Debian's `prometheus`).
+async fn promtool_check(body: &str) {
+    use tokio::io::AsyncWriteExt;
+    let child = tokio::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn();
+    let mut child = match child {
+        Ok(child) => child,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            eprintln!("promtool is not installed: skipping `promtool check metrics` (CI installs it)");
+            return;
+        }
+        Err(e) => panic!("cannot run promtool: {e}"),
+    };
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(body.as_bytes()).await.unwrap();
+    drop(stdin);
+    let out = tokio::time::timeout(Duration::from_secs(30), child.wait_with_output()).await.unwrap().unwrap();
+    assert!(
+        out.status.success(),
+        "promtool check metrics failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
