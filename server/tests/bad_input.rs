@@ -127,3 +127,18 @@ async fn an_agent_connecting_twice_replaces_the_older_connection() {
     second.ok(json!({"type": "ping"})).await;
     server.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn past_the_connection_limit_a_connection_is_refused_with_1013() {
+    let mut cfg = config(1.0, "");
+    cfg.gateway.max_connections = 1;
+    let server = start(cfg).await;
+    let addr = server.public_addr;
+    let (mut first, _) = Client::customer(addr, "general").await;
+    let mut second = Client::connect(addr, "/v1/ws/customer?group=general", Side::Customer).await;
+    let e = second.next().await;
+    assert_eq!(e["code"], "overloaded", "{e}");
+    assert_eq!(second.expect_close().await, Some(1013));
+    first.ok(json!({"type": "ping"})).await;
+    server.shutdown().await.unwrap();
+}

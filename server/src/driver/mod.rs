@@ -108,6 +108,14 @@ pub enum DriverInput {
         conn: ConnId,
         command: AgentCommand,
     },
+    /// A frame the reader could not decode: the driver sends the error, so that
+    /// replies keep the order of the frames.
+    FrameError {
+        conn: ConnId,
+        id: Option<String>,
+        code: &'static str,
+        message: String,
+    },
     /// The connection's reader ended (client closed, network error, killed).
     Closed {
         conn: ConnId,
@@ -238,6 +246,10 @@ impl Driver {
             DriverInput::CustomerCommand { conn, command } => self.customer_command(conn, command),
             DriverInput::AgentOpen { conn, agent, last_seq } => self.agent_open(conn, agent, last_seq),
             DriverInput::AgentCommand { conn, command } => self.agent_command(conn, command),
+            DriverInput::FrameError { conn, id, code, message } => {
+                let error = ServerToCustomer::Error { id, code: code.to_owned(), message };
+                self.send(conn, frame(&error));
+            }
             DriverInput::Closed { conn } => self.closed(conn),
         }
         self.drain(started);
@@ -279,7 +291,7 @@ impl Driver {
                     },
                 );
                 self.conns.insert(conn.id, Conn { handle: conn.clone(), owner: Owner::Customer(session) });
-                info!(conn = conn.id, session = session.0, "customer joined");
+                debug!(conn = conn.id, session = session.0, "customer joined");
                 let welcome = self.customer_welcome(session, false, true);
                 self.send(conn.id, frame(&welcome));
             }
@@ -296,7 +308,7 @@ impl Driver {
                     self.replace(old);
                 }
                 self.conns.insert(conn.id, Conn { handle: conn.clone(), owner: Owner::Customer(session) });
-                info!(conn = conn.id, session = session.0, last_seq, replayed = replay.len(), "customer resumed");
+                debug!(conn = conn.id, session = session.0, last_seq, replayed = replay.len(), "customer resumed");
                 let welcome = self.customer_welcome(session, true, complete);
                 self.send(conn.id, frame(&welcome));
                 for f in replay {
@@ -525,7 +537,7 @@ impl Driver {
 
     /// Refuses a connection: an error frame, then close 1008 with the code as reason.
     fn refuse(&mut self, conn: &ConnHandle, error_code: &'static str, message: &str) {
-        info!(conn = conn.id, code = error_code, "connection refused");
+        debug!(conn = conn.id, code = error_code, "connection refused");
         close_with(conn, error_code, message, close_code::POLICY_VIOLATION);
     }
 

@@ -137,18 +137,16 @@ async fn read_loop(
                     }
                     Err(e) => {
                         app.metrics.protocol_error(e.code);
-                        send_error(tx, e.id, e.code, &e.message);
+                        let error = DriverInput::FrameError { conn, id: e.id, code: e.code, message: e.message };
+                        let _ = app.driver.send(error).await;
                     }
                 }
             }
             Message::Binary(_) => {
                 app.metrics.protocol_error(code::BINARY_NOT_SUPPORTED);
-                send_error(
-                    tx,
-                    None,
-                    code::BINARY_NOT_SUPPORTED,
-                    "binary frames are not supported: send JSON text frames",
-                );
+                let message = "binary frames are not supported: send JSON text frames".to_owned();
+                let error = DriverInput::FrameError { conn, id: None, code: code::BINARY_NOT_SUPPORTED, message };
+                let _ = app.driver.send(error).await;
             }
             // Pings are answered by the WebSocket layer; a close frame is answered too and ends the stream.
             Message::Ping(_) | Message::Pong(_) | Message::Close(_) => {}

@@ -24,7 +24,7 @@ use switchboard_protocol::customer::{CustomerConnectParams, ServerToCustomer};
 use switchboard_protocol::{close_code, code, encode};
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
-use tracing::info;
+use tracing::debug;
 
 use crate::config::GatewayConfig;
 use crate::driver::{convert, CustomerOpen, DriverInput};
@@ -108,8 +108,8 @@ async fn customer_ws(
     };
     let params = match query {
         Ok(Query(p)) => p,
-        Err(e) => {
-            info!(error = %e.body_text(), "bad customer query");
+        Err(_) => {
+            debug!("bad customer query");
             return ws.on_upgrade(|socket| refuse(socket, code::INVALID_COMMAND, close_code::POLICY_VIOLATION));
         }
     };
@@ -137,8 +137,8 @@ async fn agent_ws(
     };
     let params = match query {
         Ok(Query(p)) => p,
-        Err(e) => {
-            info!(error = %e.body_text(), "bad agent query");
+        Err(_) => {
+            debug!("bad agent query");
             return ws.on_upgrade(|socket| refuse(socket, code::INVALID_COMMAND, close_code::POLICY_VIOLATION));
         }
     };
