@@ -566,7 +566,7 @@ function main() {
 
     const active = document.activeElement;
     const focused = active && pane.contains(active) && active.name === 'reply' ? [active.selectionStart, active.selectionEnd] : null;
-    pane.replaceChildren(head, notes, history, typingNode, el('div', { class: 'composer' }, holding, form));
+    pane.replaceChildren(...[head, notes, history, typingNode, el('div', { class: 'composer' }, holding, form)].filter(Boolean));
     history.scrollTop = history.scrollHeight;
     renderTyping();
     if (focused) { box.focus(); box.setSelectionRange(Math.min(focused[0], box.value.length), Math.min(focused[1], box.value.length)); }

@@ -334,8 +334,9 @@ function mount(wire, base, config) {
     save();
     render();
     if (open) {
-      const target = prompt.querySelector('input, button') || input;
-      (input.disabled ? target : input).focus();
+      // The question being asked (name, consent, rating...) first, else the message box.
+      const target = (!prompt.hidden && prompt.querySelector('input, button')) || (input.disabled ? null : input);
+      if (target) target.focus();
     } else launcher.focus();
   }
   launcher.addEventListener('click', () => setOpen(!S.open));

@@ -1,0 +1,331 @@
+// End-to-end tests: the real `switchboard` binary, the pages it serves, and
+// headless Chromium driving a customer and agents at once.
+//
+// The test config runs the business clock 60 times faster than real time
+// (one business minute = 1 s), so the 1-minute reply warning arrives after
+// about a second and the 3-minute violation after about three.
+import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { expect } from './expect.mjs';
+import { launchBrowser, startServer, watchErrors } from './harness.mjs';
+
+let browser;
+let server;
+let errors;
+const contexts = [];
+
+before(async () => { browser = await launchBrowser(); });
+after(async () => { await browser.close(); });
+beforeEach(async () => { server = await startServer(); errors = []; });
+afterEach(async (t) => {
+  for (const context of contexts.splice(0)) await context.close().catch(() => {});
+  await server.stop();
+  assert.deepEqual(errors, [], `${t.name}: no script errors in the pages`);
+});
+
+async function open(path) {
+  const context = await browser.person();
+  contexts.push(context);
+  const page = await context.newPage();
+  watchErrors(page, errors);
+  await page.goto(`${server.base}${path}`);
+  return page;
+}
+
+/** An agent signed in on /agent (and Available unless told otherwise). */
+async function agentPage(id, { available = true } = {}) {
+  const page = await open('/agent');
+  await page.getByLabel('Agent ID').fill(id);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.locator('.conn')).toHaveText('Connected');
+  if (available) {
+    await page.getByRole('button', { name: 'Available', exact: true }).click();
+    await expect(page.locator('.state-pill')).toHaveText('Available');
+  }
+  return page;
+}
+
+/** A customer on the demo shop who opened the widget and started a chat. */
+async function customerPage(name = 'Wei') {
+  const page = await open('/');
+  await page.getByRole('button', { name: 'Chat with us' }).click();
+  await page.getByLabel('Your name (optional)').fill(name);
+  await page.getByRole('button', { name: 'Start chat' }).click();
+  return page;
+}
+
+const widgetLog = (page) => page.locator('.log .entry');
+const customerSays = async (page, text) => {
+  await page.getByLabel('Message', { exact: true }).fill(text);
+  await page.getByLabel('Message', { exact: true }).press('Enter');
+};
+const agentSays = async (page, text) => {
+  const box = page.locator('textarea[name="reply"]');
+  await box.fill(text);
+  await box.press('Enter');
+};
+
+describe('widget and console', () => {
+  test('a full chat from joining to rating, customer and agent in one browser', async () => {
+    const customer = await customerPage('Wei');
+    // Nobody online yet: the widget says so, with the group's service hours, and shows the queue.
+    await expect(customer.locator('.banner')).toContainText('No agent is online right now');
+    await expect(customer.locator('.banner')).toContainText('every day 08:00-22:00');
+    await expect(customer.locator('.queue')).toContainText('You are next in line');
+    await expect(customer.locator('.queue')).toContainText('Estimated wait');
+
+    const alice = await agentPage('alice');
+    await expect(customer.locator('.sub')).toHaveText('You are chatting with Alice');
+    await expect(customer.locator('.banner')).toBeHidden();
+    await expect(alice.locator('.session-item')).toHaveCount(1);
+    await expect(alice.locator('.pane-title h1')).toHaveText('Wei');
+
+    // Text from either side is shown as text, never parsed as HTML.
+    const hostile = 'Where is my parcel? <img src=x onerror="window.pwned=1"><b>bold</b>';
+    await customerSays(customer, hostile);
+    await expect(alice.locator('.history .line.customer .bubble').last()).toHaveText(hostile);
+    await expect(alice.locator('.history img, .history b')).toHaveCount(0);
+    await expect(customer.locator('.log .mine .meta').last()).toHaveText('Sent');
+
+    // Typing indicator, then the reply.
+    await alice.locator('textarea[name="reply"]').fill('Let me c');
+    await expect(customer.locator('.typing')).toHaveText('Alice is typing…');
+    await agentSays(alice, 'Let me check. <script>alert(1)</script> Found it: it arrives tomorrow.');
+    await expect(customer.locator('.log .theirs .bubble').last()).toHaveText('Let me check. <script>alert(1)</script> Found it: it arrives tomorrow.');
+    await expect(customer.locator('.log .theirs .who').last()).toHaveText('Alice');
+    await expect(customer.locator('.typing')).toHaveText('');
+    assert.equal(await customer.evaluate(() => window.pwned), undefined);
+    assert.equal(await alice.evaluate(() => window.pwned), undefined);
+
+    // Ask resolved: the customer confirms.
+    await alice.getByRole('button', { name: 'Ask resolved' }).click();
+    await customer.getByRole('button', { name: 'Yes, resolved' }).click();
+    await expect(alice.locator('.history')).toContainText('The customer confirmed the problem is resolved.');
+
+    // Close as resolved; the customer rates.
+    await alice.getByRole('button', { name: 'Close…' }).click();
+    const dialog = alice.getByRole('dialog', { name: /Close chat/ });
+    await expect(dialog.getByLabel('Reason')).toHaveValue('resolved');
+    await expect(dialog.locator('.form-warn')).toBeHidden();
+    await dialog.getByRole('button', { name: 'Close chat' }).click();
+    await expect(alice.locator('.session-item')).toHaveCount(0);
+    await expect(customer.locator('.log')).toContainText('We are glad we could help');
+    await expect(customer.getByRole('group', { name: 'Rate this chat' })).toContainText('How did we do?');
+    await expect(customer.getByLabel('Message', { exact: true })).toBeHidden();
+    await customer.getByRole('button', { name: /Satisfied/ }).click();
+    await expect(customer.locator('.prompt')).toContainText('Thank you for your feedback!');
+
+    // A clean chat raises no conduct flag.
+    await expect(alice.locator('.flag-list')).toContainText('None this session');
+    // Every message shown once on each side.
+    await expect(widgetLog(customer).filter({ hasText: hostile })).toHaveCount(1);
+    await expect(alice.locator('.session-list .empty')).toBeVisible();
+  });
+
+  test('a reload of the customer page mid-chat resumes it with nothing lost or shown twice', async () => {
+    const alice = await agentPage('alice');
+    const customer = await customerPage('Lin');
+    await expect(customer.locator('.sub')).toHaveText('You are chatting with Alice');
+    await customerSays(customer, 'first question');
+    await expect(alice.locator('.history .customer .bubble')).toHaveText(['first question']);
+    await agentSays(alice, 'first answer');
+    await expect(customer.locator('.log .theirs .bubble')).toHaveText(['first answer']);
+    await customerSays(customer, 'second question');
+    await expect(alice.locator('.history .customer .bubble')).toHaveText(['first question', 'second question']);
+
+    // The customer's page goes away (the tab navigates off the site); the
+    // agent answers while it is gone; then the customer comes back.
+    await customer.goto('about:blank');
+    await agentSays(alice, 'answer while you were away');
+    await expect(alice.locator('.history .agent.is-sending')).toHaveCount(0);
+    const again = customer;
+    await again.goto(`${server.base}/`);
+    // The panel reopens by itself on the same chat; the missed reply is replayed once.
+    await expect(again.locator('.sub')).toHaveText('You are chatting with Alice');
+    await expect(again.locator('.log .theirs .bubble')).toHaveText(['first answer', 'answer while you were away']);
+    await expect(again.locator('.log .mine .bubble')).toHaveText(['first question', 'second question']);
+
+    // And a reload right away (nothing new in between) duplicates nothing.
+    await again.reload();
+    await expect(again.locator('.sub')).toHaveText('You are chatting with Alice');
+    await expect(again.locator('.log .theirs .bubble')).toHaveText(['first answer', 'answer while you were away']);
+    await expect(again.locator('.log .entry.system').filter({ hasText: 'Alice joined the chat.' })).toHaveCount(1);
+
+    // The chat goes on in both directions on the same session.
+    await customerSays(again, 'third question');
+    await expect(alice.locator('.history .customer .bubble')).toHaveText(['first question', 'second question', 'third question']);
+    await agentSays(alice, 'third answer');
+    await expect(again.locator('.log .theirs .bubble')).toHaveText(['first answer', 'answer while you were away', 'third answer']);
+    await expect(alice.locator('.session-item')).toHaveCount(1);
+  });
+
+  test('a transfer with a handoff note arrives at a second agent with the note visible', async () => {
+    const alice = await agentPage('alice');
+    const customer = await customerPage('Ana');
+    await expect(customer.locator('.sub')).toHaveText('You are chatting with Alice');
+    const bob = await agentPage('bob');
+    await customerSays(customer, 'I was charged twice for order 123');
+    await expect(alice.locator('.history .customer .bubble')).toHaveText(['I was charged twice for order 123']);
+
+    await alice.getByRole('button', { name: 'Transfer…' }).click();
+    const dialog = alice.getByRole('dialog', { name: /Transfer chat/ });
+    await dialog.getByLabel('A colleague').check();
+    const target = dialog.getByLabel('Agent ID');
+    const note = dialog.getByLabel('Handoff note (required)');
+    const submit = dialog.getByRole('button', { name: 'Transfer', exact: true });
+    await target.fill('zed');
+    await expect(submit).toBeDisabled();
+    await note.fill('too short');
+    await expect(submit).toBeDisabled();
+    await expect(dialog.locator('.counter')).toHaveText('9 / 10 characters minimum');
+    const handoff = 'Charged twice for order 123; payment log shows two captures. Please refund one.';
+    await note.fill(handoff);
+    await expect(submit).toBeEnabled();
+    // The server's refusal is shown in the dialog.
+    await submit.click();
+    await expect(dialog.locator('.form-error')).toContainText('unknown_agent');
+    await target.fill('bob');
+    await submit.click();
+    await expect(dialog).toBeHidden();
+
+    // Bob has the chat, with the note and the history; Alice does not.
+    await expect(bob.locator('.session-item')).toHaveCount(1);
+    await expect(bob.getByRole('region', { name: 'Handoff notes' })).toContainText(handoff);
+    await expect(bob.getByRole('region', { name: 'Handoff notes' })).toContainText('alice');
+    await expect(bob.locator('.history .customer .bubble')).toHaveText(['I was charged twice for order 123']);
+    await expect(bob.locator('.history .agent .bubble')).toContainText(['Your question has been passed to the right colleague, please wait.']);
+    await expect(bob.locator('.session-item .tag-note')).toHaveText('transferred');
+    await expect(alice.locator('.session-item')).toHaveCount(0);
+
+    // The customer sees the new agent, and the chat goes on with Bob.
+    await expect(customer.locator('.sub')).toHaveText('You are chatting with Bob');
+    await expect(customer.locator('.log')).toContainText('Bob has taken over your chat.');
+    await agentSays(bob, 'Refund issued.');
+    await expect(customer.locator('.log .theirs .bubble').last()).toHaveText('Refund issued.');
+    await expect(customer.locator('.log .theirs .who').last()).toHaveText('Bob');
+  });
+
+  test('a transfer to another skill group asks the customer first', async () => {
+    const alice = await agentPage('alice');
+    const carol = await agentPage('carol');
+    const customer = await customerPage('Kai');
+    await expect(customer.locator('.sub')).toHaveText('You are chatting with Alice');
+    await customerSays(customer, 'My parcel is lost');
+    await expect(alice.locator('.history .customer .bubble')).toHaveText(['My parcel is lost']);
+
+    await alice.getByRole('button', { name: 'Transfer…' }).click();
+    const dialog = alice.getByRole('dialog', { name: /Transfer chat/ });
+    await dialog.getByLabel('Skill group ID').fill('logistics');
+    await dialog.getByLabel('Handoff note (required)').fill('Parcel lost in transit, tracking 456; open a claim.');
+    await dialog.getByRole('button', { name: 'Transfer', exact: true }).click();
+    await expect(dialog).toBeHidden();
+    await expect(alice.locator('.history')).toContainText('waiting for the customer\'s consent');
+
+    const consent = customer.getByRole('alertdialog', { name: 'Transfer request' });
+    await expect(consent).toContainText('Move your chat to Shipping and logistics?');
+    await consent.getByRole('button', { name: 'Yes, move me' }).click();
+    await expect(carol.locator('.session-item')).toHaveCount(1);
+    await expect(carol.getByRole('region', { name: 'Handoff notes' })).toContainText('tracking 456');
+    await expect(customer.locator('.sub')).toHaveText('You are chatting with Carol');
+    await expect(alice.locator('.session-item')).toHaveCount(0);
+    await expect(alice.locator('.flag-list')).toContainText('None this session');
+  });
+
+  test('the 1-minute warning and the 3-minute violation show on a scaled clock, and the supervisor sees it', async () => {
+    const supervisor = await open('/supervisor');
+    await supervisor.getByLabel('Agent ID').fill('sam');
+    await supervisor.getByRole('button', { name: 'Sign in' }).click();
+    await expect(supervisor.locator('.conn')).toHaveText('Connected');
+
+    const alice = await agentPage('alice');
+    const customer = await customerPage('Mo');
+    await expect(customer.locator('.sub')).toHaveText('You are chatting with Alice');
+    const timer = alice.locator('.session-item .timer');
+    await expect(timer).toHaveText('Replied');
+    await expect(timer).toHaveAttribute('data-level', 'ok');
+
+    const sent = Date.now();
+    await customerSays(customer, 'Hello? Anyone there?');
+    await expect(timer).toHaveAttribute('data-level', 'ok');
+    // One business minute later (about 1 s): amber, and the console says why.
+    await expect(alice.locator('.history .system-warn')).toContainText('Reply now: the customer has waited 1:00', { timeout: 5000 });
+    await expect(timer).toHaveAttribute('data-level', 'warn');
+    await expect(timer).toHaveClass(/timer-warn/);
+    assert.ok(Date.now() - sent >= 700, 'the warning comes after about a business minute, not at once');
+    // Three business minutes: red, a violation.
+    await expect(alice.locator('.history .system-late')).toContainText('Slow reply', { timeout: 6000 });
+    await expect(timer).toHaveAttribute('data-level', 'late');
+    await expect(timer).toHaveClass(/timer-late/);
+    // The timer counts in business time (scale learnt from the server's warnings).
+    const shown = await timer.textContent();
+    const [m, s] = shown.split(':').map(Number);
+    assert.ok(m * 60 + s >= 170, `the timer shows at least ~3 business minutes, got ${shown}`);
+
+    // The supervisor sees the violation live.
+    await expect(supervisor.locator('.feed li[data-kind="slow"]')).toHaveCount(1);
+    await expect(supervisor.locator('.feed')).toContainText('Slow reply by alice');
+    await expect(supervisor.getByRole('region', { name: 'Agents' })).toContainText('alice');
+
+    // A reply stops the timer.
+    await agentSays(alice, 'Sorry for the wait!');
+    await expect(timer).toHaveText('Replied');
+    await expect(timer).toHaveAttribute('data-level', 'ok');
+  });
+
+  test('closing with the customer unanswered raises a conduct flag shown to the agent and the supervisor', async () => {
+    const supervisor = await open('/supervisor');
+    await supervisor.getByLabel('Agent ID').fill('sam');
+    await supervisor.getByRole('button', { name: 'Sign in' }).click();
+    const alice = await agentPage('alice');
+    const customer = await customerPage('Jo');
+    await expect(customer.locator('.sub')).toHaveText('You are chatting with Alice');
+    await customerSays(customer, 'Please help');
+    await expect(alice.locator('.history .customer .bubble')).toHaveText(['Please help']);
+    await alice.getByRole('button', { name: 'Close…' }).click();
+    const dialog = alice.getByRole('dialog', { name: /Close chat/ });
+    await dialog.getByLabel('Reason').selectOption('other');
+    await expect(dialog.locator('.form-warn')).toContainText('unanswered');
+    await dialog.getByRole('button', { name: 'Close chat' }).click();
+    await expect(alice.locator('.flag-list .flag')).toContainText('Closed with the customer\'s message unanswered');
+    await expect(supervisor.locator('.feed li[data-kind="flag"]')).toContainText('alice');
+    await expect(customer.locator('.log')).toContainText('The agent has closed the chat.');
+  });
+
+  test('break with a reason, offline refused while sessions are open, and the phone-sized widget', async () => {
+    const alice = await agentPage('alice');
+    await alice.getByRole('button', { name: 'Break' }).click();
+    const dialog = alice.getByRole('dialog', { name: 'Take a break' });
+    await dialog.getByLabel('Reason for the break').fill('Lunch');
+    await dialog.getByRole('button', { name: 'Start break' }).click();
+    await expect(alice.locator('.state-pill')).toHaveText('On break');
+    await alice.getByRole('button', { name: 'Available', exact: true }).click();
+    await expect(alice.locator('.state-pill')).toHaveText('Available');
+
+    const context = await browser.person({ viewport: { width: 375, height: 667 }, isMobile: true, hasTouch: true });
+    contexts.push(context);
+    const phone = await context.newPage();
+    watchErrors(phone, errors);
+    await phone.goto(`${server.base}/`);
+    // Keyboard only: tab to the launcher, open, start, type, send.
+    await phone.getByRole('button', { name: 'Chat with us' }).focus();
+    await phone.keyboard.press('Enter');
+    const panel = phone.getByRole('dialog', { name: 'Northwind support' });
+    await expect(panel).toBeVisible();
+    const box = await panel.boundingBox();
+    assert.ok(box.width >= 370 && box.height >= 660, `the panel fills the phone screen (${box.width}x${box.height})`);
+    await expect(phone.getByLabel('Your name (optional)')).toBeFocused();
+    await phone.keyboard.type('Pat');
+    await phone.keyboard.press('Enter');
+    await expect(phone.locator('.sub')).toHaveText('You are chatting with Alice');
+    await expect(phone.getByLabel('Message', { exact: true })).toBeFocused();
+    await phone.keyboard.type('typed on a phone');
+    await phone.keyboard.press('Enter');
+    await expect(alice.locator('.history .customer .bubble')).toHaveText(['typed on a phone']);
+    await phone.keyboard.press('Escape');
+    await expect(panel).toBeHidden();
+
+    await alice.getByRole('button', { name: 'Offline' }).click();
+    await expect(alice.locator('.toast-error')).toContainText('open_sessions');
+    await expect(alice.locator('.state-pill')).toHaveText('Available');
+  });
+});

@@ -1,0 +1,133 @@
+// Test harness: starts the `switchboard` binary on free ports with the test
+// config, launches Debian's headless Chromium through playwright-core (never a
+// downloaded browser), and cleans both up.
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const repo = path.resolve(here, '..', '..');
+
+export function serverBinary() {
+  if (process.env.WEB_TEST_SERVER_BIN) return process.env.WEB_TEST_SERVER_BIN;
+  const target = process.env.CARGO_TARGET_DIR || path.join(repo, 'target');
+  // The newest of the release and debug builds (a stale one may linger).
+  const found = ['release', 'debug']
+    .map((profile) => path.join(target, profile, 'switchboard'))
+    .filter((candidate) => existsSync(candidate))
+    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
+  if (found.length) return found[0];
+  throw new Error('no switchboard binary: run `cargo build -p switchboard-server` (or set WEB_TEST_SERVER_BIN)');
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts the server; resolves once /readyz answers. */
+export async function startServer({ config = path.join(here, 'test-config.toml'), env = {} } = {}) {
+  const port = await freePort();
+  const adminPort = await freePort();
+  const child = spawn(serverBinary(), ['--config', config], {
+    cwd: repo,
+    env: {
+      // The server reads every SWITCHBOARD_* variable as a config key: pass none but ours.
+      ...Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('SWITCHBOARD_'))),
+      SWITCHBOARD_LISTEN: `127.0.0.1:${port}`,
+      SWITCHBOARD_ADMIN_LISTEN: `127.0.0.1:${adminPort}`,
+      RUST_LOG: process.env.RUST_LOG || 'warn',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (d) => { output += d; });
+  child.stderr.on('data', (d) => { output += d; });
+  const base = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 20000;
+  for (;;) {
+    if (child.exitCode != null) throw new Error(`switchboard exited (${child.exitCode}):\n${output}`);
+    try {
+      const response = await fetch(`${base}/readyz`);
+      if (response.ok) break;
+    } catch (_) { /* not listening yet */ }
+    if (Date.now() > deadline) { child.kill('SIGKILL'); throw new Error(`switchboard did not become ready:\n${output}`); }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    base,
+    port,
+    adminPort,
+    output: () => output,
+    async stop() {
+      if (child.exitCode != null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+
+/**
+ * Launches headless Chromium. playwright-core gives every launch a fresh
+ * temporary user-data-dir (and removes it on close); each `person()` is a
+ * separate browser context with its own storage, like another person.
+ */
+export async function launchBrowser() {
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+      '--disable-sync', '--no-first-run', '--disable-quic'],
+  });
+  const person = async (options = {}) => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, ...options });
+    if (process.env.WEB_FROM_DISK) await serveFromDisk(context);
+    return context;
+  };
+  return {
+    browser,
+    person,
+    close: () => browser.close().catch(() => {}),
+  };
+}
+
+// While editing web/ (WEB_FROM_DISK=1): answer asset requests from the files
+// on disk instead of the copies embedded in the binary, to skip a rebuild.
+// The real runs (run.sh, CI) always test the embedded assets. Only scripts and
+// styles: a document answered by the test itself would lose its loopback
+// address space, and Chromium's local-network-access checks then block its
+// WebSockets to 127.0.0.1.
+const ASSET_FILES = {
+  '/shop.css': 'shop.css', '/widget.js': 'widget.js', '/widget.css': 'widget.css', '/console.js': 'console.js', '/console.css': 'console.css',
+  '/supervisor.js': 'supervisor.js', '/wire.js': 'wire.js',
+};
+async function serveFromDisk(context) {
+  await context.route((url) => url.pathname in ASSET_FILES, async (route) => {
+    const file = ASSET_FILES[new URL(route.request().url()).pathname];
+    const response = await route.fetch();
+    await route.fulfill({ response, body: readFileSync(path.join(repo, 'web', file), 'utf8') });
+  });
+}
+
+/** Collects page errors so a test can assert there were none. */
+export function watchErrors(page, into) {
+  page.on('pageerror', (error) => into.push(`${page.url()}: ${error.message}`));
+  page.on('console', (msg) => { if (msg.type() === 'error') into.push(`${page.url()}: console: ${msg.text()}`); });
+  return into;
+}
