@@ -17,6 +17,7 @@ export function toast(text, kind = 'info') {
   if (!box) return;
   const node = el('div', { class: `toast toast-${kind}`, text });
   box.append(node);
+  while (box.children.length > 4) box.firstChild.remove();
   setTimeout(() => node.remove(), kind === 'error' ? 9000 : 5000);
 }
 
@@ -588,9 +589,12 @@ function main() {
       h.at_ms != null ? el('span', { class: 'line-time', text: formatBiz(h.at_ms) }) : null);
   }
 
+  // A business-clock time as the wall-clock time it happened here (HH:MM).
   function formatBiz(ms) {
-    if (typeof ms !== 'number') return '';
-    return `t+${formatDuration(ms)}`;
+    const now = clock.now();
+    if (typeof ms !== 'number' || now == null) return '';
+    const at = new Date(Date.now() - Math.max(0, now - ms) / clock.scale);
+    return at.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
   }
 
   // ---- commands --------------------------------------------------------------

@@ -68,13 +68,32 @@ function mount(wire, base, config) {
     svg.append(path);
     return svg;
   };
+  const face = (happy) => {
+    const ns = 'http://www.w3.org/2000/svg';
+    const svg = document.createElementNS(ns, 'svg');
+    svg.setAttribute('viewBox', '0 0 24 24');
+    svg.setAttribute('aria-hidden', 'true');
+    svg.setAttribute('class', 'face');
+    const shapes = [
+      ['circle', { cx: 12, cy: 12, r: 10, fill: 'none', 'stroke-width': 2 }],
+      ['circle', { cx: 8.5, cy: 10, r: 1.3, stroke: 'none' }],
+      ['circle', { cx: 15.5, cy: 10, r: 1.3, stroke: 'none' }],
+      ['path', { d: happy ? 'M7.5 14.5q4.5 4 9 0' : 'M7.5 17q4.5-4 9 0', fill: 'none', 'stroke-width': 2, 'stroke-linecap': 'round' }],
+    ];
+    for (const [tag, attrs] of shapes) {
+      const node = document.createElementNS(ns, tag);
+      for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, String(v));
+      svg.append(node);
+    }
+    return svg;
+  };
   const ids = { panel: 'sbw-panel', title: 'sbw-title', input: 'sbw-input' };
   const launcher = el('button', {
     class: 'launcher', type: 'button', 'aria-controls': ids.panel, 'aria-expanded': 'false', part: 'launcher',
   }, icon(), el('span', { class: 'launcher-label', text: 'Chat with us' }), el('span', { class: 'badge', hidden: true, 'aria-hidden': 'true' }));
   const titleEl = el('h2', { id: ids.title, class: 'title', text: config.title });
   const subEl = el('p', { class: 'sub', 'aria-live': 'polite' });
-  const endButton = el('button', { class: 'ghost end', type: 'button', text: 'End chat', hidden: true });
+  const endButton = el('button', { class: 'text-button end', type: 'button', text: 'End chat', hidden: true });
   const closeButton = el('button', { class: 'icon-button', type: 'button', 'aria-label': 'Minimize chat', text: '\u2013' });
   const banner = el('div', { class: 'banner', role: 'status', 'aria-live': 'polite', hidden: true });
   const queueCard = el('div', { class: 'queue', hidden: true, 'aria-live': 'polite' });
@@ -93,8 +112,9 @@ function mount(wire, base, config) {
   el('header', { class: 'head' },
     el('div', { class: 'avatar', 'aria-hidden': 'true' }, icon()),
     el('div', { class: 'head-text' }, titleEl, subEl),
-    endButton, closeButton),
-  banner, queueCard, log, typingEl, prompt, composer);
+    closeButton),
+  banner, queueCard, log, typingEl, prompt, composer,
+  el('div', { class: 'foot' }, endButton, el('span', { class: 'powered', text: 'Powered by Switchboard' })));
   root.append(launcher, panel);
   document.body.append(host);
 
@@ -528,14 +548,14 @@ function mount(wire, base, config) {
         card.append(el('p', { class: 'card-title', text: 'How did we do?' }),
           el('p', { class: 'card-text', text: 'Your rating helps us improve.' }),
           el('div', { class: 'choices' },
-            el('button', { class: 'choice good', type: 'button', text: '\u{1F44D} Satisfied', onclick: () => rate('satisfied') }),
-            el('button', { class: 'choice bad', type: 'button', text: '\u{1F44E} Not satisfied', onclick: () => rate('dissatisfied') })));
+            el('button', { class: 'choice good', type: 'button', onclick: () => rate('satisfied') }, face(true), 'Satisfied'),
+            el('button', { class: 'choice bad', type: 'button', onclick: () => rate('dissatisfied') }, face(false), 'Not satisfied')));
       } else if (S.rated) {
         card.append(el('p', { class: 'card-title', text: S.rated.state === 'done' ? 'Thank you for your feedback!' : 'Sending your rating…' }));
       } else {
         card.append(el('p', { class: 'card-title', text: 'Thanks for chatting with us.' }));
       }
-      card.append(el('button', { class: 'secondary', type: 'button', text: 'Start a new chat', onclick: newChat }));
+      card.append(el('button', { class: S.rated ? 'secondary' : 'text-button dark', type: 'button', text: 'Start a new chat', onclick: newChat }));
       prompt.append(card);
       return;
     }

@@ -7,7 +7,7 @@
 import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { expect } from './expect.mjs';
-import { launchBrowser, startServer, watchErrors } from './harness.mjs';
+import { launchBrowser, startProxy, startServer, watchErrors } from './harness.mjs';
 
 let browser;
 let server;
@@ -157,6 +157,41 @@ describe('widget and console', () => {
     await agentSays(alice, 'third answer');
     await expect(again.locator('.log .theirs .bubble')).toHaveText(['first answer', 'answer while you were away', 'third answer']);
     await expect(alice.locator('.session-item')).toHaveCount(1);
+  });
+
+  test('a dropped network: the widget says so, retries, and resumes with nothing lost or doubled', async () => {
+    const alice = await agentPage('alice');
+    const proxy = await startProxy(server.port);
+    try {
+      const context = await browser.person();
+      contexts.push(context);
+      const customer = await context.newPage();
+      watchErrors(customer, errors, [/ERR_CONNECTION_(RESET|CLOSED|REFUSED)|ERR_EMPTY_RESPONSE|WebSocket connection to/]);
+      await customer.goto(`${proxy.base}/`);
+      await customer.getByRole('button', { name: 'Chat with us' }).click();
+      await customer.getByRole('button', { name: 'Start chat' }).click();
+      await expect(customer.locator('.sub')).toHaveText('You are chatting with Alice');
+      await customerSays(customer, 'before the drop');
+      await expect(alice.locator('.history .customer .bubble')).toHaveText(['before the drop']);
+
+      proxy.cut();
+      await expect(customer.locator('.banner')).toContainText('Connection lost. Reconnecting');
+      // Both sides go on while the customer is cut off.
+      await agentSays(alice, 'sent during the drop');
+      await customerSays(customer, 'typed during the drop');
+      await expect(customer.locator('.log .mine .meta').last()).toHaveText('Sending…');
+      await customer.waitForTimeout(1500);
+      proxy.restore();
+
+      await expect(customer.locator('.banner')).toBeHidden({ timeout: 15000 });
+      await expect(customer.locator('.log .theirs .bubble')).toHaveText(['sent during the drop']);
+      await expect(customer.locator('.log .mine .meta').last()).toHaveText('Sent');
+      await expect(alice.locator('.history .customer .bubble')).toHaveText(['before the drop', 'typed during the drop']);
+      await agentSays(alice, 'after the drop');
+      await expect(customer.locator('.log .theirs .bubble')).toHaveText(['sent during the drop', 'after the drop']);
+    } finally {
+      await proxy.close();
+    }
   });
 
   test('a transfer with a handoff note arrives at a second agent with the note visible', async () => {

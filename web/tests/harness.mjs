@@ -126,8 +126,40 @@ async function serveFromDisk(context) {
 }
 
 /** Collects page errors so a test can assert there were none. */
-export function watchErrors(page, into) {
+export function watchErrors(page, into, expected = []) {
   page.on('pageerror', (error) => into.push(`${page.url()}: ${error.message}`));
-  page.on('console', (msg) => { if (msg.type() === 'error') into.push(`${page.url()}: console: ${msg.text()}`); });
+  page.on('console', (msg) => {
+    if (msg.type() !== 'error' || expected.some((pattern) => pattern.test(msg.text()))) return;
+    into.push(`${page.url()}: console: ${msg.text()}`);
+  });
   return into;
+}
+
+/**
+ * A TCP proxy in front of the server, to drop the network under a page:
+ * `cut()` kills every connection through it and refuses new ones until
+ * `restore()`. (No netem or toxiproxy here: faults come from the test.)
+ */
+export async function startProxy(targetPort) {
+  const sockets = new Set();
+  let down = false;
+  const server = net.createServer((client) => {
+    if (down) { client.destroy(); return; }
+    const upstream = net.connect(targetPort, '127.0.0.1');
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+      socket.on('error', () => { client.destroy(); upstream.destroy(); });
+    }
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  return {
+    base: `http://127.0.0.1:${port}`,
+    cut() { down = true; for (const socket of sockets) socket.destroy(); },
+    restore() { down = false; },
+    close: () => new Promise((resolve) => { for (const socket of sockets) socket.destroy(); server.close(resolve); }),
+  };
 }

@@ -1,0 +1,126 @@
+// Takes the README's screenshots into docs/screenshots/: the widget (waiting,
+// chatting, on a phone), the agent console, the transfer dialog and the
+// supervisor view, against a real server with the test config.
+//
+//   node web/tests/screenshots.mjs      (after `cargo build -p switchboard-server`)
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { expect } from './expect.mjs';
+import { launchBrowser, repo, startServer } from './harness.mjs';
+
+const out = path.join(repo, 'docs', 'screenshots');
+mkdirSync(out, { recursive: true });
+const server = await startServer();
+const browser = await launchBrowser();
+const shot = async (page, name, options = {}) => {
+  await page.waitForTimeout(250); // let transitions settle
+  await page.screenshot({ path: path.join(out, name), ...options });
+  console.log('saved', path.join('docs', 'screenshots', name));
+};
+
+async function customer(name, options) {
+  const context = await browser.person(options);
+  const page = await context.newPage();
+  await page.goto(`${server.base}/`);
+  await page.getByRole('button', { name: 'Chat with us' }).click();
+  await page.getByLabel('Your name (optional)').fill(name);
+  await page.getByRole('button', { name: 'Start chat' }).click();
+  return page;
+}
+async function signIn(pathname, id) {
+  const context = await browser.person();
+  const page = await context.newPage();
+  await page.goto(`${server.base}${pathname}`);
+  await page.getByLabel('Agent ID').fill(id);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.locator('.conn')).toHaveText('Connected');
+  return page;
+}
+const say = async (page, text) => {
+  await page.getByLabel('Message', { exact: true }).fill(text);
+  await page.getByLabel('Message', { exact: true }).press('Enter');
+};
+const reply = async (page, text) => {
+  const box = page.locator('textarea[name="reply"]');
+  await box.fill(text);
+  await box.press('Enter');
+};
+
+try {
+  const supervisor = await signIn('/supervisor', 'sam');
+
+  // 1. Waiting: nobody online yet.
+  const wei = await customer('Wei Zhang');
+  await expect(wei.locator('.queue')).toContainText('next in line');
+  await expect(wei.locator('.banner')).toContainText('No agent is online');
+  await shot(wei, 'widget-waiting.png');
+
+  // 2. Chatting.
+  const alice = await signIn('/agent', 'alice');
+  await alice.getByRole('button', { name: 'Available', exact: true }).click();
+  await expect(wei.locator('.sub')).toHaveText('You are chatting with Alice');
+  await say(wei, 'Hi! My order #40213 says delivered but nothing arrived.');
+  await expect(alice.locator('.history .customer')).toHaveCount(1);
+  await reply(alice, 'Hello Wei, sorry about that. Let me look up the tracking for #40213.');
+  await say(wei, 'Thanks. It was a linen throw.');
+  await expect(alice.locator('.history .customer')).toHaveCount(2);
+  await reply(alice, 'The carrier left it at the parcel locker on Elm Street. Code 7731 opens it until Friday.');
+  await expect(wei.locator('.log .theirs')).toHaveCount(2);
+  await alice.locator('textarea[name="reply"]').fill('Is there anything else');
+  await expect(wei.locator('.typing')).toContainText('typing');
+  await shot(wei, 'widget-chatting.png');
+  await alice.locator('textarea[name="reply"]').fill('');
+
+  // 3. More chats for the console; one waits past the 1-minute warning.
+  const amara = await customer('Amara Okafor');
+  await expect(amara.locator('.sub')).toHaveText('You are chatting with Alice');
+  await say(amara, 'Can I change the delivery address of an order that has shipped?');
+  const lucas = await customer('Lucas Martin');
+  await expect(lucas.locator('.sub')).toHaveText('You are chatting with Alice');
+  await say(lucas, 'I want a refund for the mug, it arrived broken. Call me please!');
+  await alice.locator('.session-item', { hasText: 'Amara Okafor' }).click();
+  await expect(alice.locator('.history .system-warn')).toHaveCount(1, { timeout: 5000 });
+  await reply(alice, 'Thanks for waiting, let me check that for you.');
+  await alice.locator('.session-item', { hasText: 'Wei Zhang' }).click();
+  await expect(alice.locator('.session-item .timer-late')).toHaveCount(1, { timeout: 8000 });
+  await shot(alice, 'console.png');
+
+  // 4. The transfer dialog.
+  await alice.locator('.session-item', { hasText: 'Amara Okafor' }).click();
+  await alice.getByRole('button', { name: 'Transfer…' }).click();
+  const dialog = alice.getByRole('dialog', { name: /Transfer chat/ });
+  await dialog.getByLabel('Skill group ID').fill('logistics');
+  await dialog.getByLabel('Handoff note (required)').fill('Order #40388 shipped yesterday (DHL 5521). Customer moved house and wants it delivered to 12 Oak Lane instead. Please ask the carrier for a redirect.');
+  await shot(alice, 'transfer-dialog.png');
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+
+  // 5. The supervisor view, with the alerts so far plus a conduct flag.
+  await alice.locator('.session-item', { hasText: 'Wei Zhang' }).click();
+  await alice.getByRole('button', { name: 'Close…' }).click();
+  await alice.getByRole('dialog').getByLabel('Reason').selectOption('resolved');
+  await alice.getByRole('dialog').getByRole('button', { name: 'Close chat' }).click();
+  await expect(supervisor.locator('.feed li[data-kind="flag"]')).toHaveCount(1);
+  await shot(supervisor, 'supervisor.png');
+
+  // 6. The widget on a phone.
+  const phone = await customer('Sofia', { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+  await expect(phone.locator('.sub')).toHaveText('You are chatting with Alice');
+  await say(phone, 'Do you ship to Norway?');
+  await expect(alice.locator('.session-item', { hasText: 'Sofia' })).toHaveCount(1);
+  await alice.locator('.session-item', { hasText: 'Sofia' }).click();
+  await reply(alice, 'Yes! Delivery to Norway takes 3-5 working days and costs €9.');
+  await expect(phone.locator('.log .theirs')).toHaveCount(1);
+  await shot(phone, 'widget-phone.png');
+
+  // 7. The rating prompt.
+  await alice.getByRole('button', { name: 'Ask resolved' }).click();
+  await phone.getByRole('button', { name: 'Yes, resolved' }).click();
+  await expect(alice.locator('.history')).toContainText('confirmed');
+  await alice.getByRole('button', { name: 'Close…' }).click();
+  await alice.getByRole('dialog').getByRole('button', { name: 'Close chat' }).click();
+  await expect(phone.locator('.prompt')).toContainText('How did we do?');
+  await shot(phone, 'widget-rating.png');
+} finally {
+  await browser.close();
+  await server.stop();
+}
