@@ -15,7 +15,7 @@ const TYPING_SHOW_FOR = 5000;
 export function toast(text, kind = 'info') {
   const box = document.getElementById('toasts');
   if (!box) return;
-  const node = el('div', { class: `toast toast-${kind}`, text });
+  const node = el('div', { class: `toast toast-${kind}`, text, title: 'Click to dismiss', onclick: () => node.remove() });
   box.append(node);
   while (box.children.length > 4) box.firstChild.remove();
   setTimeout(() => node.remove(), kind === 'error' ? 9000 : 5000);

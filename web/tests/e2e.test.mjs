@@ -356,11 +356,32 @@ describe('widget and console', () => {
     await phone.keyboard.type('typed on a phone');
     await phone.keyboard.press('Enter');
     await expect(alice.locator('.history .customer .bubble')).toHaveText(['typed on a phone']);
-    await phone.keyboard.press('Escape');
-    await expect(panel).toBeHidden();
-
     await alice.getByRole('button', { name: 'Offline' }).click();
     await expect(alice.locator('.toast-error')).toContainText('open_sessions');
     await expect(alice.locator('.state-pill')).toHaveText('Available');
+    await phone.keyboard.press('Escape');
+    await expect(panel).toBeHidden();
+    await expect(phone.getByRole('button', { name: 'Back to chat' })).toBeFocused();
+
+    // The customer ends the chat from the widget; the agent is told; the rating is offered.
+    await phone.keyboard.press('Enter');
+    await phone.getByRole('button', { name: 'End chat' }).click();
+    await phone.getByRole('alertdialog', { name: 'End the chat?' }).getByRole('button', { name: 'End chat' }).click();
+    await expect(phone.locator('.log')).toContainText('You ended the chat.');
+    await expect(phone.getByRole('group', { name: 'Rate this chat' })).toBeVisible();
+    await expect(alice.locator('.toast')).toContainText('the customer left');
+    await expect(alice.locator('.session-item')).toHaveCount(0);
+    await phone.getByRole('button', { name: /Not satisfied/ }).click();
+    await expect(phone.locator('.prompt')).toContainText('Thank you for your feedback!');
+    // Nothing to resume after a reload: the ended chat stays ended, a new one can start.
+    await phone.reload();
+    await expect(phone.getByRole('button', { name: 'Start a new chat' })).toBeVisible();
+    await phone.getByRole('button', { name: 'Start a new chat' }).click();
+    await expect(phone.getByRole('button', { name: 'Start chat' })).toBeVisible();
+    // With no open session, offline is accepted.
+    await alice.getByRole('button', { name: 'Offline' }).click();
+    await expect(alice.locator('.state-pill')).toHaveText('Offline');
+
+
   });
 });

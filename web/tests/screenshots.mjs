@@ -81,9 +81,12 @@ try {
   await alice.locator('.session-item', { hasText: 'Amara Okafor' }).click();
   await expect(alice.locator('.history .system-warn')).toHaveCount(1, { timeout: 5000 });
   await reply(alice, 'Thanks for waiting, let me check that for you.');
-  await alice.locator('.session-item', { hasText: 'Wei Zhang' }).click();
   await expect(alice.locator('.session-item .timer-late')).toHaveCount(1, { timeout: 8000 });
+  await alice.locator('.session-item', { hasText: 'Lucas Martin' }).click();
+  await alice.evaluate(() => document.querySelectorAll('.toast').forEach((t) => t.remove()));
+  await alice.locator('textarea[name="reply"]').fill('So sorry to hear that, Lucas. I can refund the mug right away; ');
   await shot(alice, 'console.png');
+  await alice.locator('textarea[name="reply"]').fill('');
 
   // 4. The transfer dialog.
   await alice.locator('.session-item', { hasText: 'Amara Okafor' }).click();
@@ -91,6 +94,7 @@ try {
   const dialog = alice.getByRole('dialog', { name: /Transfer chat/ });
   await dialog.getByLabel('Skill group ID').fill('logistics');
   await dialog.getByLabel('Handoff note (required)').fill('Order #40388 shipped yesterday (DHL 5521). Customer moved house and wants it delivered to 12 Oak Lane instead. Please ask the carrier for a redirect.');
+  await alice.evaluate(() => document.querySelectorAll('.toast').forEach((t) => t.remove()));
   await shot(alice, 'transfer-dialog.png');
   await dialog.getByRole('button', { name: 'Cancel' }).click();
 
