@@ -54,7 +54,7 @@ pub struct Run {
     pub errors: AtomicU64,
     /// Error frames received (rule errors such as replying to an ended session).
     pub error_frames: AtomicU64,
-    /// Agent-side sends skipped because the agent had no session at that moment.
+    /// Agent-side sends skipped because the session had already left the agent.
     pub skipped: AtomicU64,
     /// Sessions agents were given (`session_assigned`, or `paired` on the relay).
     pub agent_sessions: AtomicU64,
@@ -270,10 +270,11 @@ pub async fn connect_agent(target: &Target, names: &Names, index: usize, sources
 }
 
 /// What a relay connection is told to do by the pacer: send a text stamped with
-/// this intended time (an agent picks the session itself).
+/// this intended time (an agent: into this session).
 #[derive(Clone, Copy, Debug)]
 pub struct SendOrder {
     pub intended_ns: u64,
+    pub session: u64,
 }
 
 /// Sending side of a relay connection.
@@ -292,9 +293,10 @@ pub async fn relay_connection(
     size: usize,
     run: Arc<Run>,
     mut orders: mpsc::UnboundedReceiver<SendOrder>,
+    assignments: Option<(usize, mpsc::UnboundedSender<(usize, u64)>)>,
 ) {
     let mut next_id: u64 = 0;
-    // Agent: the sessions it serves, replied to in turn.
+    // Agent: the sessions it serves.
     let mut sessions: Vec<u64> = Vec::new();
     loop {
         tokio::select! {
@@ -305,12 +307,11 @@ pub async fn relay_connection(
                 let frame = match role {
                     Role::Customer => encode(&CustomerCommand::Message { id: format!("m{next_id}"), text }),
                     Role::Agent => {
-                        if sessions.is_empty() {
+                        if !sessions.contains(&order.session) {
                             run.skipped.fetch_add(1, Ordering::Relaxed);
                             continue;
                         }
-                        let session = sessions[(next_id as usize) % sessions.len()];
-                        encode(&AgentCommand::Reply { id: format!("r{next_id}"), session, text })
+                        encode(&AgentCommand::Reply { id: format!("r{next_id}"), session: order.session, text })
                     }
                 };
                 // Count before the write so a slow write shows up as latency, not as a lower send count.
@@ -336,6 +337,9 @@ pub async fn relay_connection(
                             Incoming::Assigned { session } if role == Role::Agent => {
                                 run.agent_sessions.fetch_add(1, Ordering::Relaxed);
                                 sessions.push(session);
+                                if let Some((index, tx)) = &assignments {
+                                    let _ = tx.send((*index, session));
+                                }
                             }
                             Incoming::Ended { session } => sessions.retain(|s| *s != session),
                             Incoming::Error { .. } => {

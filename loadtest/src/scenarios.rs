@@ -136,11 +136,22 @@ pub async fn relay(target: &Target, common: &Common, options: &RelayOptions) -> 
     .context("connecting agents")?;
     let mut tasks = JoinSet::new();
     let mut agent_orders = Vec::with_capacity(pairs);
-    for ws in agents {
+    let (assigned_tx, mut assigned_rx) = mpsc::unbounded_channel();
+    for (index, ws) in agents.into_iter().enumerate() {
         let (tx, rx) = mpsc::unbounded_channel();
         agent_orders.push(tx);
-        tasks.spawn(clients::relay_connection(ws, target.kind, Role::Agent, options.size, run.clone(), rx));
+        let assignments = Some((index, assigned_tx.clone()));
+        tasks.spawn(clients::relay_connection(
+            ws,
+            target.kind,
+            Role::Agent,
+            options.size,
+            run.clone(),
+            rx,
+            assignments,
+        ));
     }
+    drop(assigned_tx);
 
     let customers = connect_all(pairs, |i| {
         let (target, common) = (target.clone(), common.clone());
@@ -157,31 +168,52 @@ pub async fn relay(target: &Target, common: &Common, options: &RelayOptions) -> 
     for ws in customers {
         let (tx, rx) = mpsc::unbounded_channel();
         customer_orders.push(tx);
-        tasks.spawn(clients::relay_connection(ws, target.kind, Role::Customer, options.size, run.clone(), rx));
+        tasks.spawn(clients::relay_connection(ws, target.kind, Role::Customer, options.size, run.clone(), rx, None));
     }
 
-    // Every session has reached its agent before the clock starts.
+    // Every session has reached its agent before the clock starts; the agents'
+    // replies go to the sessions in turn, each sent by the agent who holds it.
     let deadline = Instant::now() + Duration::from_secs(20);
-    while run.agent_sessions.load(Ordering::Relaxed) < pairs as u64 && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(20)).await;
+    let mut owners: Vec<(usize, u64)> = Vec::with_capacity(pairs);
+    while owners.len() < pairs {
+        match tokio::time::timeout_at(deadline.into(), assigned_rx.recv()).await {
+            Ok(Some(owner)) => owners.push(owner),
+            Ok(None) | Err(_) => break,
+        }
     }
-    let assigned = run.agent_sessions.load(Ordering::Relaxed);
-    if assigned < pairs as u64 {
-        result.note(format!("only {assigned} of {pairs} sessions reached an agent before the start"));
+    if owners.len() < pairs {
+        result.note(format!("only {} of {pairs} sessions reached an agent before the start", owners.len()));
+    }
+    anyhow::ensure!(!owners.is_empty(), "no session reached an agent");
+    let per_agent = {
+        let mut counts = HashMap::new();
+        for (agent, _) in &owners {
+            *counts.entry(*agent).or_insert(0usize) += 1;
+        }
+        counts.values().copied().max().unwrap_or(0)
+    };
+    if per_agent > 1 {
+        result.note(format!("sessions were not spread one per agent: up to {per_agent} on one agent"));
     }
 
     let start = Instant::now() + Duration::from_millis(50);
     let epoch_offset_ns = start.duration_since(run.epoch).as_nanos() as u64;
     let schedule = Schedule::new(start, options.rate, options.warmup + options.duration);
     let stop = Arc::new(AtomicBool::new(false));
-    let (epoch, customer_count) = (run.epoch, customer_orders.len());
+    // The order channels stay open (held here too) until the drain is over, so no
+    // connection closes while messages to it are still in flight.
+    let customer_orders = Arc::new(customer_orders);
+    let agent_orders = Arc::new(agent_orders);
+    let epoch = run.epoch;
+    let (pacer_customers, pacer_agents) = (customer_orders.clone(), agent_orders.clone());
     let pacer = pacer::spawn(schedule, stop.clone(), move |k, due| {
-        let order = SendOrder { intended_ns: due.duration_since(epoch).as_nanos() as u64 };
+        let intended_ns = due.duration_since(epoch).as_nanos() as u64;
         let slot = (k / 2) as usize;
         if k % 2 == 0 {
-            let _ = customer_orders[slot % customer_count].send(order);
+            let _ = pacer_customers[slot % pacer_customers.len()].send(SendOrder { intended_ns, session: 0 });
         } else {
-            let _ = agent_orders[slot % agent_orders.len()].send(order);
+            let (agent, session) = owners[slot % owners.len()];
+            let _ = pacer_agents[agent].send(SendOrder { intended_ns, session });
         }
     });
 
@@ -277,8 +309,8 @@ pub async fn relay(target: &Target, common: &Common, options: &RelayOptions) -> 
     let errors = run.errors.load(Ordering::Relaxed);
     let error_frames = run.error_frames.load(Ordering::Relaxed);
     result.note(format!(
-        "{dispatched} sends scheduled, {sent} sent, {delivered} delivered, {skipped} skipped (agent without a \
-         session), {errors} connection errors, {error_frames} error frames"
+        "{dispatched} sends scheduled, {sent} sent, {delivered} delivered, {skipped} skipped (session no longer \
+         with its agent), {errors} connection errors, {error_frames} error frames"
     ));
 
     if let Some(probe) = probe {
@@ -297,7 +329,9 @@ pub async fn relay(target: &Target, common: &Common, options: &RelayOptions) -> 
     }
     result.samples = samples;
 
-    // Closing: the order channels were moved into the pacer and dropped with it.
+    // Closing: dropping the last order senders ends every connection task.
+    drop(customer_orders);
+    drop(agent_orders);
     let close_deadline = Instant::now() + Duration::from_secs(10);
     while tokio::time::timeout_at(close_deadline.into(), tasks.join_next()).await.ok().flatten().is_some() {}
     tasks.abort_all();

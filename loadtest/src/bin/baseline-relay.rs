@@ -103,6 +103,8 @@ fn pair_key(request: &Request) -> Option<String> {
 async fn handle(stream: TcpStream, registry: Registry) -> Result<(), WsError> {
     stream.set_nodelay(true)?;
     let mut key = None;
+    // The error type is tungstenite's handshake callback contract, not ours.
+    #[allow(clippy::result_large_err)]
     let callback = |request: &Request, response: Response| {
         key = pair_key(request);
         Ok(response)
