@@ -3,8 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::common::{
-    AgentCloseReason, AgentState, ClientId, CloseReason, ComplaintSignal, ConductFlag, ConsentOutcome, Priority, Role,
-    SessionId, SessionView, TransferTarget,
+    AgentCloseReason, AgentSnapshot, AgentState, ClientId, CloseReason, ComplaintSignal, ConductFlag, ConsentOutcome,
+    GroupSnapshot, Priority, Role, SessionId, SessionView, TransferTarget,
 };
 
 /// Query parameters of `GET /v1/ws/agent`.
@@ -68,12 +68,14 @@ pub enum AgentCommand {
     Close { id: ClientId, session: SessionId, reason: AgentCloseReason },
     /// Keep-alive / round-trip probe; always acked.
     Ping { id: ClientId },
+    /// Supervisors only: every group and agent at a glance, answered by a `snapshot` message, then the `ack`.
+    Snapshot { id: ClientId },
 }
 
 impl AgentCommand {
     /// Every `type` this endpoint accepts.
     pub const TYPES: &'static [&'static str] =
-        &["set_availability", "reply", "typing", "ask_resolved", "transfer", "close", "ping"];
+        &["set_availability", "reply", "typing", "ask_resolved", "transfer", "close", "ping", "snapshot"];
 
     pub fn id(&self) -> &str {
         match self {
@@ -83,7 +85,8 @@ impl AgentCommand {
             | AgentCommand::AskResolved { id, .. }
             | AgentCommand::Transfer { id, .. }
             | AgentCommand::Close { id, .. }
-            | AgentCommand::Ping { id } => id,
+            | AgentCommand::Ping { id }
+            | AgentCommand::Snapshot { id } => id,
         }
     }
 }
@@ -99,7 +102,7 @@ pub enum SessionEndedWhy {
 
 /// What the server sends to an agent.
 ///
-/// `welcome`, `ack`, `error`, `shutdown` and `customer_typing` belong to the
+/// `welcome`, `ack`, `error`, `shutdown`, `snapshot` and `customer_typing` belong to the
 /// connection and carry no `seq`; every other message belongs to the agent's
 /// stream and carries `seq` (1, 2, 3... per agent, kept across reconnects while
 /// the server runs).
@@ -131,6 +134,12 @@ pub enum ServerToAgent {
     },
     Shutdown {
         reason: String,
+    },
+    /// The answer to a supervisor's `snapshot` command (before its `ack`).
+    Snapshot {
+        id: ClientId,
+        groups: Vec<GroupSnapshot>,
+        agents: Vec<AgentSnapshot>,
     },
     /// Your state and every open session with history and notes. Sent on every
     /// connect (after a reconnect within the grace period it lists the sessions you got back).
@@ -245,6 +254,7 @@ impl ServerToAgent {
             | ServerToAgent::Ack { .. }
             | ServerToAgent::Error { .. }
             | ServerToAgent::Shutdown { .. }
+            | ServerToAgent::Snapshot { .. }
             | ServerToAgent::CustomerTyping { .. } => None,
         }
     }

@@ -5,6 +5,8 @@
 //! clock may be scaled in demos and tests); durations (`waited_ms`,
 //! `timeout_ms`...) are business milliseconds.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 /// A client-chosen command id (1 to 64 characters), echoed in the `ack` or `error`.
@@ -193,4 +195,49 @@ pub enum SessionStatus {
     Waiting { group: String, position: u32 },
     Assigned { group: String, agent_name: String, consent_pending: bool },
     Closed { reason: CloseReason, can_rate: bool },
+}
+
+/// A skill group at a glance (in a supervisor's `snapshot`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupSnapshot {
+    pub id: String,
+    pub name: String,
+    /// Sessions waiting in the queue.
+    pub waiting: u64,
+    /// Sessions being served.
+    pub active: u64,
+    /// How long the longest-waiting customer has waited.
+    #[serde(default)]
+    pub oldest_wait_ms: Option<u64>,
+    /// Members per state (every state present, zeros included).
+    pub agents: BTreeMap<String, u32>,
+}
+
+/// An agent at a glance, with the figures the handbook asks for (in a supervisor's `snapshot`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentSnapshot {
+    pub id: String,
+    pub name: String,
+    pub role: Role,
+    pub state: AgentState,
+    /// Open sessions.
+    pub load: u32,
+    pub capacity: u32,
+    pub groups: Vec<String>,
+    #[serde(default)]
+    pub break_reason: Option<String>,
+    pub record: AgentRecord,
+}
+
+/// An agent's figures since the server started.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentRecord {
+    pub sessions_assigned: u64,
+    pub sessions_closed: u64,
+    pub reply_warnings: u64,
+    pub slow_replies: u64,
+    pub satisfied: u64,
+    pub dissatisfied: u64,
+    /// Conduct flags by kind (`close_unanswered`: 2...).
+    pub flags: BTreeMap<String, u64>,
 }

@@ -86,6 +86,8 @@ pub mod code {
     pub const SHUTTING_DOWN: &str = "shutting_down";
     /// Too many connections.
     pub const OVERLOADED: &str = "overloaded";
+    /// The command is for supervisors only.
+    pub const SUPERVISORS_ONLY: &str = "supervisors_only";
     /// The server failed unexpectedly.
     pub const INTERNAL: &str = "internal";
 }

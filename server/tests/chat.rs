@@ -271,3 +271,31 @@ async fn a_cross_group_transfer_asks_the_customer_first() {
     customer.refused(json!({"type": "consent", "accept": true}), "no_consent_pending").await;
     server.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_supervisor_sees_groups_and_agents_at_a_glance() {
+    let server = start(config(1.0, "")).await;
+    let addr = server.public_addr;
+    let mut sue = Client::agent(addr, "sue").await;
+    let mut ann = Client::available_agent(addr, "ann").await;
+    let (mut customer, _) = Client::customer(addr, "general").await;
+    customer.expect("assigned").await;
+    let (_waiting, _) = Client::customer(addr, "logistics").await;
+
+    sue.send(&json!({"type": "snapshot", "id": "snap-1"})).await;
+    let snapshot = sue.expect("snapshot").await;
+    assert_eq!(snapshot["id"], "snap-1");
+    assert_eq!(sue.reply_to("snap-1").await["type"], "ack");
+    let group = |id: &str| snapshot["groups"].as_array().unwrap().iter().find(|g| g["id"] == id).unwrap().clone();
+    assert_eq!((group("general")["active"].as_u64(), group("general")["waiting"].as_u64()), (Some(1), Some(0)));
+    assert_eq!(group("logistics")["waiting"], 1);
+    assert!(group("logistics")["oldest_wait_ms"].as_u64().is_some());
+    assert_eq!(group("general")["agents"]["available"], 1);
+    let ann_view = snapshot["agents"].as_array().unwrap().iter().find(|a| a["id"] == "ann").unwrap().clone();
+    assert_eq!((ann_view["state"].as_str(), ann_view["load"].as_u64()), (Some("available"), Some(1)));
+    assert_eq!(ann_view["record"]["sessions_assigned"], 1);
+
+    // Agents do not get it.
+    ann.refused(json!({"type": "snapshot"}), "supervisors_only").await;
+    server.shutdown().await.unwrap();
+}

@@ -19,6 +19,9 @@ use crate::router::output::{
 use crate::router::snapshot::SessionStatus;
 use crate::router::{AgentId, GroupId, SessionId};
 
+/// Longest break reason kept (longer reasons are cut).
+const MAX_BREAK_REASON_CHARS: usize = 200;
+
 fn ms(d: Duration) -> u64 {
     d.as_millis().min(u64::MAX as u128) as u64
 }
@@ -306,7 +309,9 @@ pub fn agent_input(agent: &AgentId, command: &AgentCommand) -> Option<Input> {
             availability: match state {
                 AvailabilityRequest::Available => Availability::Available,
                 AvailabilityRequest::Break => {
-                    Availability::Break { reason: Arc::from(reason.as_deref().unwrap_or("break")) }
+                    let reason: String =
+                        reason.as_deref().unwrap_or("break").chars().take(MAX_BREAK_REASON_CHARS).collect();
+                    Availability::Break { reason: Arc::from(reason) }
                 }
                 AvailabilityRequest::Offline => Availability::Offline,
             },
@@ -326,7 +331,7 @@ pub fn agent_input(agent: &AgentId, command: &AgentCommand) -> Option<Input> {
         AgentCommand::Close { session, reason, .. } => {
             Input::AgentClose { agent, session: SessionId(*session), reason: close_reason_from_wire(*reason) }
         }
-        AgentCommand::Ping { .. } => return None,
+        AgentCommand::Ping { .. } | AgentCommand::Snapshot { .. } => return None,
     })
 }
 
@@ -342,4 +347,48 @@ pub fn customer_input(session: SessionId, command: &switchboard_protocol::custom
         C::Leave { .. } => Input::CustomerLeave { session },
         C::Ping { .. } => return None,
     })
+}
+
+/// The router's snapshot and agent records as a supervisor's `snapshot` message.
+pub fn snapshot_to_wire(id: String, router: &crate::router::Router, now: crate::router::Millis) -> ServerToAgent {
+    let snapshot = router.snapshot(now);
+    let groups = snapshot
+        .groups
+        .iter()
+        .map(|g| wire::GroupSnapshot {
+            id: g.id.to_string(),
+            name: g.name.to_string(),
+            waiting: g.waiting as u64,
+            active: g.active as u64,
+            oldest_wait_ms: g.oldest_wait.map(ms),
+            agents: g.agents.clone(),
+        })
+        .collect();
+    let agents = snapshot
+        .agents
+        .iter()
+        .map(|a| {
+            let record = router.agent_record(&a.id).map(|r| wire::AgentRecord {
+                sessions_assigned: r.sessions_assigned,
+                sessions_closed: r.sessions_closed,
+                reply_warnings: r.reply_warnings,
+                slow_replies: r.slow_replies,
+                satisfied: r.satisfied,
+                dissatisfied: r.dissatisfied,
+                flags: r.flag_counts.clone(),
+            });
+            wire::AgentSnapshot {
+                id: a.id.to_string(),
+                name: a.name.to_string(),
+                role: role_to_wire(a.role),
+                state: state_to_wire(a.state),
+                load: a.load,
+                capacity: a.capacity,
+                groups: a.groups.iter().map(|g| g.to_string()).collect(),
+                break_reason: a.break_reason.as_deref().map(str::to_owned),
+                record: record.unwrap_or_default(),
+            }
+        })
+        .collect();
+    ServerToAgent::Snapshot { id, groups, agents }
 }

@@ -43,6 +43,9 @@ use crate::router::snapshot::SessionStatus;
 use crate::router::{AgentId, GroupId, Router, SessionId};
 use clock::Clock;
 
+/// Longest customer name kept (longer names are cut).
+const MAX_NAME_CHARS: usize = 100;
+
 /// Identifies one WebSocket connection for the life of the process.
 pub type ConnId = u64;
 
@@ -273,7 +276,10 @@ impl Driver {
                     session,
                     group: GroupId::new(&group),
                     priority,
-                    customer_name: name.filter(|n| !n.trim().is_empty()).map(|n| Arc::from(n.as_str())),
+                    customer_name: name
+                        .map(|n| n.trim().chars().take(MAX_NAME_CHARS).collect::<String>())
+                        .filter(|n| !n.is_empty())
+                        .map(|n| Arc::from(n.as_str())),
                 };
                 if let Err(e) = self.router.handle(self.now(), input) {
                     self.metrics.protocol_error(e.code());
@@ -443,6 +449,9 @@ impl Driver {
         let Some(Conn { owner: Owner::Agent(agent), .. }) = self.conns.get(&conn) else { return };
         let agent = agent.clone();
         let id = command.id().to_owned();
+        if let AgentCommand::Snapshot { .. } = command {
+            return self.supervisor_snapshot(conn, &agent, id);
+        }
         let hash = command_hash(&command);
         if self.agents.get(&agent).is_some_and(|s| s.was_accepted(&id, hash)) {
             return self.send(conn, frame(&ServerToAgent::Ack { id, duplicate: true }));
@@ -466,6 +475,19 @@ impl Driver {
                 self.send(conn, frame(&error));
             }
         }
+    }
+
+    /// A supervisor's `snapshot`: the answer, then the ack. Read-only, so never remembered as a retry.
+    fn supervisor_snapshot(&mut self, conn: ConnId, agent: &AgentId, id: String) {
+        if !self.supervisors.contains(agent) {
+            self.metrics.protocol_error(code::SUPERVISORS_ONLY);
+            let message = "the snapshot is for supervisors".to_owned();
+            let error = ServerToAgent::Error { id: Some(id), code: code::SUPERVISORS_ONLY.to_owned(), message };
+            return self.send(conn, frame(&error));
+        }
+        let snapshot = convert::snapshot_to_wire(id.clone(), &self.router, self.now());
+        self.send(conn, frame(&snapshot));
+        self.send(conn, frame(&ServerToAgent::Ack { id, duplicate: false }));
     }
 
     fn push_agent(&mut self, agent: &AgentId, mut message: ServerToAgent) {
