@@ -48,9 +48,13 @@ export class BizClock {
   }
   /** A scale measured directly (business ms over local ms). */
   setScale(scale) { if (Number.isFinite(scale) && scale > 0.05) this.scale = Math.min(100000, scale); }
-  bound(biz) { if (typeof biz === 'number' && biz > this.lowerBound) this.lowerBound = biz; }
+  bound(biz) {
+    if (typeof biz === 'number' && biz > this.lowerBound) { this.lowerBound = biz; this.lowerBoundLocal = performance.now(); }
+  }
   now() {
-    if (!this.last) return this.lowerBound || null;
+    // Before any live sample (e.g. right after a reload): at least the newest
+    // time seen, moving on from when it was seen.
+    if (!this.last) return this.lowerBound ? this.lowerBound + (performance.now() - this.lowerBoundLocal) * this.scale : null;
     return Math.max(this.lowerBound, this.last.biz + (performance.now() - this.last.local) * this.scale);
   }
 }
@@ -165,7 +169,6 @@ function main() {
   let conn = { status: 'connecting', detail: {} };
   let replaying = false;
 
-  if (store.agent) start(store.agent, store.token); else showSignIn();
 
   function showSignIn(error) {
     app.replaceChildren(signInView({
@@ -762,6 +765,9 @@ function main() {
       el('span', { class: 'muted small', text: `${f.category.replace(/_/g, ' ')}${f.session != null ? ` · chat #${f.session}` : ''} · ${formatBiz(f.at_ms)}` }))));
     if (!flags.length) flagList.append(el('li', { class: 'empty', text: 'None this session. Keep it that way.' }));
   }
+
+  // Signed in before (a reload): reconnect at once, resuming after the last seq seen.
+  if (store.agent) start(store.agent, store.token); else showSignIn();
 
   // Debug and test hook.
   window.switchboardConsole = { sessions: () => [...sessions.values()].map((s) => ({ ...s })), clock };

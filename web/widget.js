@@ -315,6 +315,7 @@ function mount(wire, base, config) {
     if (!text) return;
     if (S.phase === 'intro' || S.phase === 'gone') begin();
     const command = client.send({ type: 'message', text });
+    lastTypingSent = 0; // the next keystroke says "typing" again at once
     push({ from: 'me', text, cid: command.id, state: 'sending' });
     save();
     render();

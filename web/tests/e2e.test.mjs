@@ -86,6 +86,9 @@ describe('widget and console', () => {
     await expect(alice.locator('.history .line.customer .bubble').last()).toHaveText(hostile);
     await expect(alice.locator('.history img, .history b')).toHaveCount(0);
     await expect(customer.locator('.log .mine .meta').last()).toHaveText('Sent');
+    await customer.getByLabel('Message', { exact: true }).fill('and also');
+    await expect(alice.locator('.typing')).toHaveText('Wei is typing…');
+    await customer.getByLabel('Message', { exact: true }).fill('');
 
     // Typing indicator, then the reply.
     await alice.locator('textarea[name="reply"]').fill('Let me c');
@@ -157,6 +160,19 @@ describe('widget and console', () => {
     await agentSays(alice, 'third answer');
     await expect(again.locator('.log .theirs .bubble')).toHaveText(['first answer', 'answer while you were away', 'third answer']);
     await expect(alice.locator('.session-item')).toHaveCount(1);
+
+    // The agent reloads the console too: still signed in, the chat comes back
+    // with its history (it does not flow to someone else), and goes on.
+    await alice.reload();
+    await expect(alice.locator('.conn')).toHaveText('Connected');
+    await expect(alice.locator('.me-name')).toHaveText('Alice');
+    await expect(alice.locator('.session-item')).toHaveCount(1);
+    await expect(alice.locator('.history .customer .bubble')).toHaveText(['first question', 'second question', 'third question']);
+    await expect(alice.locator('.history .agent .bubble')).toHaveText(['first answer', 'answer while you were away', 'third answer']);
+    await expect(again.locator('.sub')).toHaveText('You are chatting with Alice');
+    await customerSays(again, 'after the agent reloaded');
+    await expect(alice.locator('.history .customer .bubble').last()).toHaveText('after the agent reloaded');
+    await expect(alice.locator('.flag-list')).toContainText('None this session');
   });
 
   test('a dropped network: the widget says so, retries, and resumes with nothing lost or doubled', async () => {

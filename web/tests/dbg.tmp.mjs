@@ -1,0 +1,15 @@
+import { startServer, launchBrowser } from './harness.mjs';
+const server = await startServer();
+const b = await launchBrowser();
+const ctx = await b.person();
+const p = await ctx.newPage();
+p.on('console', m => console.log('console', m.type(), m.text()));
+p.on('pageerror', e => console.log('pageerror', e.message, e.stack));
+await p.goto(server.base + '/agent');
+await p.getByLabel('Agent ID').fill('alice');
+await p.getByRole('button', { name: 'Sign in' }).click();
+await p.waitForTimeout(500);
+await p.reload();
+await p.waitForTimeout(1000);
+console.log(await p.locator('body').innerHTML());
+await b.close(); await server.stop();
