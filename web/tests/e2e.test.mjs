@@ -6,6 +6,7 @@
 // about a second and the 3-minute violation after about three.
 import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { expect } from './expect.mjs';
 import { launchBrowser, startProxy, startServer, watchErrors } from './harness.mjs';
 
@@ -207,6 +208,40 @@ describe('widget and console', () => {
       await expect(customer.locator('.log .theirs .bubble')).toHaveText(['sent during the drop', 'after the drop']);
     } finally {
       await proxy.close();
+    }
+  });
+
+  test('the widget works embedded with one script tag in another site', async () => {
+    // Another origin: a plain page with nothing but the tag.
+    const site = http.createServer((request, response) => {
+      response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      response.end(`<!doctype html><html><head><title>Another shop</title><style>button { all: unset; color: red; }</style></head>
+        <body><h1>Another shop</h1><script src="${server.base}/widget.js" data-group="general" data-name="Guest 7" data-title="Help desk"></script></body></html>`);
+    });
+    await new Promise((resolve) => site.listen(0, '127.0.0.1', resolve));
+    try {
+      const alice = await agentPage('alice');
+      const context = await browser.person();
+      contexts.push(context);
+      const page = await context.newPage();
+      watchErrors(page, errors);
+      await page.goto(`http://127.0.0.1:${site.address().port}/`);
+      // The host page's CSS does not reach into the widget (shadow root).
+      const launcher = page.getByRole('button', { name: 'Chat with us' });
+      await expect(launcher).toBeVisible();
+      const style = await launcher.evaluate((node) => ({ color: getComputedStyle(node).color, position: getComputedStyle(node).position }));
+      assert.deepEqual(style, { color: 'rgb(255, 255, 255)', position: 'fixed' });
+      await launcher.click();
+      await expect(page.getByRole('dialog', { name: 'Help desk' })).toBeVisible();
+      await expect(page.getByLabel('Your name (optional)')).toHaveValue('Guest 7');
+      await page.getByRole('button', { name: 'Start chat' }).click();
+      await expect(page.locator('.sub')).toHaveText('You are chatting with Alice');
+      await expect(alice.locator('.pane-title h1')).toHaveText('Guest 7');
+      await customerSays(page, 'hello from another site');
+      await expect(alice.locator('.history .customer .bubble')).toHaveText(['hello from another site']);
+    } finally {
+      site.closeAllConnections();
+      await new Promise((resolve) => site.close(resolve));
     }
   });
 
