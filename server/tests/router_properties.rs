@@ -411,6 +411,8 @@ struct MSession {
     step_warns: u32,
     step_slows: u32,
     consent_at: Option<Millis>,
+    /// When the customer's connection dropped (and has not come back).
+    customer_gone: Option<Millis>,
     /// Closed by or after being served by an agent, not lost: may be rated once.
     can_rate: bool,
     rated: bool,
@@ -424,6 +426,8 @@ struct MAgent {
     /// Global sequence number of the agent's last assignment.
     seq: u64,
     lost: u32,
+    /// When the agent was last reported disconnected.
+    disconnected_at: Option<Millis>,
 }
 
 /// A transfer seen this step: checked against the session's notes at the end.
@@ -479,8 +483,11 @@ impl Model {
         let cfg = roster.config();
         let group_index = cfg.groups.iter().enumerate().map(|(i, g)| (g.id.clone(), i)).collect();
         let agent_index = cfg.agents.iter().enumerate().map(|(i, a)| (a.id.clone(), i)).collect();
-        let agents =
-            cfg.agents.iter().map(|_| MAgent { state: AgentState::Offline, load: 0, seq: 0, lost: 0 }).collect();
+        let agents = cfg
+            .agents
+            .iter()
+            .map(|_| MAgent { state: AgentState::Offline, load: 0, seq: 0, lost: 0, disconnected_at: None })
+            .collect();
         Model {
             strict: false,
             roster: roster.clone(),
@@ -743,6 +750,7 @@ impl Model {
                                 consent_at: None,
                                 can_rate: false,
                                 rated: false,
+                                customer_gone: None,
                             },
                         );
                         false
@@ -904,6 +912,14 @@ impl Model {
                 s.phase = MPhase::Closed;
                 s.consent_at = None;
                 s.can_rate = agent.is_some() && *reason != CloseReason::CustomerLost;
+                if *reason == CloseReason::CustomerLost {
+                    let at = s.customer_gone.ok_or_else(|| format!("P13 {session:?} lost while connected"))?;
+                    ensure!(
+                        now >= at + self.cfg.rules.customer_grace,
+                        "P13 {session:?} lost {:?} after the customer's connection dropped",
+                        now.since(at)
+                    );
+                }
                 Ok(())
             }
             Event::PriorityRaised { session, priority } => {
@@ -918,6 +934,13 @@ impl Model {
                 ensure!(m.state == *from, "{agent} state changed from {from:?} but was reported {:?}", m.state);
                 ensure!(from != to, "{agent} state 'changed' from {from:?} to itself");
                 m.state = *to;
+                let grace = self.cfg.rules.agent_grace;
+                if *to == AgentState::Disconnected {
+                    m.disconnected_at = Some(now);
+                } else if *from == AgentState::Disconnected && *to == AgentState::Offline {
+                    let at = m.disconnected_at.ok_or("disconnected without a time")?;
+                    ensure!(now >= at + grace, "P13 {agent} went offline {:?} after disconnecting", now.since(at));
+                }
                 Ok(())
             }
             Event::ReplyWarning { session, agent, .. } | Event::SlowReply { session, agent, .. } => {
@@ -1030,6 +1053,10 @@ impl Model {
                 self.agents[a].state
             );
             ensure!(self.agents[a].lost == 0, "{} lost sessions without a SessionsShed event", cfg.id);
+            // P13: a disconnected agent keeps their sessions for the grace period, no longer.
+            if let (AgentState::Disconnected, Some(at)) = (self.agents[a].state, self.agents[a].disconnected_at) {
+                ensure!(now < at + self.cfg.rules.agent_grace, "P13 {} still disconnected after the grace", cfg.id);
+            }
         }
         // P5: every joined session is waiting, assigned or closed.
         let mut waiting = vec![0usize; self.roster.groups.len()];
@@ -1072,6 +1099,10 @@ impl Model {
             }
             if !matches!(s.phase, MPhase::Assigned(_)) {
                 ensure!(!owner.contains_key(&id), "P1 {id:?} is {:?} but listed by an agent", s.phase);
+            }
+            // P13: a disconnected customer's session waits the grace period, no longer.
+            if let (false, Some(at)) = (s.phase == MPhase::Closed, s.customer_gone) {
+                ensure!(now < at + self.cfg.rules.customer_grace, "P13 {id:?} open after the customer's grace");
             }
             // P4: notes only grow by transfers; checked in detail below.
             ensure!(view.notes.len() == s.notes, "P4 {id:?} has {} notes, expected {}", view.notes.len(), s.notes);
@@ -1438,6 +1469,20 @@ impl Harness {
             let outputs = drain(&mut self.router);
             if invalid_note {
                 ensure!(result.is_err(), "P4 transfer with an invalid note accepted");
+            }
+            // The customer's connection, for P13 (the input is taken after due timers fired).
+            let connection = match (&result, &self.model.input) {
+                (Ok(()), Some(Input::CustomerDisconnected { session })) => Some((*session, false)),
+                (Ok(()), Some(Input::CustomerReconnected { session })) => Some((*session, true)),
+                _ => None,
+            };
+            if let Some((session, back)) = connection {
+                let s = self.model.sess(session)?;
+                if back {
+                    s.customer_gone = None;
+                } else if s.phase != MPhase::Closed && s.customer_gone.is_none() {
+                    s.customer_gone = Some(now);
+                }
             }
             if let (Err(e), Some(before)) = (&result, before) {
                 ensure!(outputs.is_empty(), "P7 {e:?} came with outputs {outputs:?}");
