@@ -266,6 +266,9 @@ struct Step {
     /// Call `handle_timeout(now)` before `handle`, so that an input's own
     /// outputs can be told apart from those of due timers.
     tick_first: bool,
+    /// Stamp the step this much before the router's latest time (the clock
+    /// must not run backwards): 0 for most steps.
+    early: u64,
     op: Op,
 }
 
@@ -371,8 +374,13 @@ fn op_strategy() -> impl Strategy<Value = Op> {
 }
 
 fn step_strategy() -> impl Strategy<Value = Step> {
-    (prop_oneof![3 => Just(0u64), 6 => 1u64..3_000, 1 => 3_000u64..20_000], prop::bool::weighted(0.8), op_strategy())
-        .prop_map(|(dt, tick_first, op)| Step { dt, tick_first, op })
+    (
+        prop_oneof![3 => Just(0u64), 6 => 1u64..3_000, 1 => 3_000u64..20_000],
+        prop::bool::weighted(0.8),
+        prop_oneof![19 => Just(0u64), 1 => 1u64..60_000],
+        op_strategy(),
+    )
+        .prop_map(|(dt, tick_first, early, op)| Step { dt, tick_first, early, op })
 }
 
 // ---------------------------------------------------------------------------
@@ -1146,6 +1154,22 @@ impl Model {
         for (i, g) in snap.groups.iter().enumerate() {
             ensure!(g.waiting == waiting[i], "P5 g{i} has {} waiting, model {}", g.waiting, waiting[i]);
             ensure!(g.active == active[i], "P5 g{i} has {} active, model {}", g.active, active[i]);
+            let oldest = self
+                .sessions
+                .values()
+                .filter(|s| s.group == i)
+                .filter_map(|s| match s.phase {
+                    MPhase::Waiting { entered, .. } => Some(now.since(entered)),
+                    _ => None,
+                })
+                .max();
+            ensure!(g.oldest_wait == oldest, "g{i} oldest wait {:?}, model {oldest:?}", g.oldest_wait);
+            let mut states: BTreeMap<String, u32> =
+                AgentState::ALL.iter().map(|s| (s.label().to_string(), 0)).collect();
+            for a in (0..self.roster.agents.len()).filter(|&a| self.level_in(a, i).is_some()) {
+                *states.entry(self.agents[a].state.label().to_string()).or_default() += 1;
+            }
+            ensure!(g.agents == states, "P3 g{i} agents per state {:?}, model {states:?}", g.agents);
         }
         // P12: a session moves to another group with the customer's consent, or the agent is flagged.
         let cross = std::mem::take(&mut self.cross_transfers);
@@ -1425,7 +1449,10 @@ impl Harness {
     }
 
     fn step(&mut self, step: &Step) -> Check {
-        self.now = Millis(self.now.0 + step.dt);
+        let early = !matches!(step.op, Op::Advance(_)) && step.early > 0;
+        if !early {
+            self.now = Millis(self.now.0 + step.dt);
+        }
         if let Op::Advance(advance) = &step.op {
             self.now = match advance {
                 Advance::By(ms) => Millis(self.now.0 + ms),
@@ -1440,11 +1467,13 @@ impl Harness {
         }
         let now = self.now;
         self.model.now = now;
+        // What the router is told: an earlier time is taken as its latest.
+        let stamp = if early { Millis(now.0.saturating_sub(step.early)) } else { now };
         let input = self.resolve(&step.op);
         let mut played =
-            Played { now, tick_first: step.tick_first, input: input.clone(), result: None, outputs: vec![] };
+            Played { now: stamp, tick_first: step.tick_first, input: input.clone(), result: None, outputs: vec![] };
         if step.tick_first || input.is_none() {
-            self.router.handle_timeout(now);
+            self.router.handle_timeout(stamp);
             let outputs = drain(&mut self.router);
             self.observe_all(&outputs)?;
             played.outputs.extend(outputs);
@@ -1465,7 +1494,7 @@ impl Harness {
                 self.model.expected_join = Some(*session);
             }
             self.model.input = Some(input.clone());
-            let result = self.router.handle(now, input);
+            let result = self.router.handle(stamp, input);
             let outputs = drain(&mut self.router);
             if invalid_note {
                 ensure!(result.is_err(), "P4 transfer with an invalid note accepted");
@@ -1498,6 +1527,7 @@ impl Harness {
             played.result = Some(result);
         }
         self.played.push(played);
+        ensure!(self.router.now() == now, "P7 the router's clock is {:?}, expected {now:?}", self.router.now());
         self.model.compare(&self.router)
     }
 }
@@ -1552,6 +1582,7 @@ fn play(roster: &Roster, steps: &[Step], strict: bool) -> Check {
         [Op::AgentConnect { agent: agent.clone() }, Op::SetAvailability { agent, availability: 0 }].map(|op| Step {
             dt: 0,
             tick_first: true,
+            early: 0,
             op,
         })
     });
@@ -1634,7 +1665,7 @@ fn lookahead_is_reconsidered_when_an_excluded_head_leaves() {
         agents: vec![AgentSpec { online: true, capacity: 3, groups: vec![(0, 1)] }],
         strategy: AssignmentStrategy::LeastLoaded,
     };
-    let at = |dt: u64, op: Op| Step { dt, tick_first: true, op };
+    let at = |dt: u64, op: Op| Step { dt, tick_first: true, early: 0, op };
     let join = || Op::Join { group: Some(0), priority: Priority::Normal, named: false, reuse: None };
     let back_to_group = || Op::Transfer {
         agent: AgentSel::Roster(0),
