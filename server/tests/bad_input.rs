@@ -142,3 +142,27 @@ async fn past_the_connection_limit_a_connection_is_refused_with_1013() {
     first.ok(json!({"type": "ping"})).await;
     server.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn browsers_from_other_origins_are_refused_when_origins_are_configured() {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut cfg = config(1.0, "");
+    cfg.gateway.allowed_origins = vec!["https://shop.example".to_owned()];
+    let server = start(cfg).await;
+    let addr = server.public_addr;
+    let with_origin = |origin: &'static str| {
+        let mut request = format!("ws://{addr}/v1/ws/customer?group=general").into_client_request().unwrap();
+        request.headers_mut().insert("Origin", origin.parse().unwrap());
+        request
+    };
+    match tokio_tungstenite::connect_async(with_origin("https://evil.example")).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => assert_eq!(response.status(), 403),
+        other => panic!("a foreign origin must be refused, got {:?}", other.map(|(_, r)| r.status())),
+    }
+    let (ws, _) = tokio_tungstenite::connect_async(with_origin("https://shop.example")).await.expect("allowed origin");
+    drop(ws);
+    // Non-browser clients send no Origin.
+    let (mut customer, _) = Client::customer(addr, "general").await;
+    customer.ok(json!({"type": "ping"})).await;
+    server.shutdown().await.unwrap();
+}

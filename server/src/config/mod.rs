@@ -91,6 +91,10 @@ pub struct GatewayConfig {
     pub close_timeout: Duration,
     /// Inputs waiting for the router task; readers wait when it is full.
     pub driver_queue: usize,
+    /// Browser origins allowed to open WebSockets (`Origin` header), e.g.
+    /// `["https://shop.example"]`. Empty: any origin (the widget is embeddable
+    /// anywhere). Clients that send no `Origin` (non-browsers) are always allowed.
+    pub allowed_origins: Vec<String>,
 }
 
 impl Default for GatewayConfig {
@@ -106,6 +110,7 @@ impl Default for GatewayConfig {
             max_message_bytes: switchboard_protocol::MAX_FRAME_BYTES,
             close_timeout: Duration::from_secs(2),
             driver_queue: 65_536,
+            allowed_origins: Vec::new(),
         }
     }
 }

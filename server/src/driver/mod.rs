@@ -85,10 +85,23 @@ impl ConnHandle {
 }
 
 /// How a customer connection starts.
-#[derive(Debug)]
 pub enum CustomerOpen {
     New { group: Option<String>, name: Option<String>, priority: Priority },
     Resume { token: String, last_seq: u64 },
+}
+
+/// Never prints the resume token (a secret).
+impl std::fmt::Debug for CustomerOpen {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CustomerOpen::New { group, priority, .. } => {
+                f.debug_struct("New").field("group", group).field("priority", priority).finish_non_exhaustive()
+            }
+            CustomerOpen::Resume { last_seq, .. } => {
+                f.debug_struct("Resume").field("last_seq", last_seq).finish_non_exhaustive()
+            }
+        }
+    }
 }
 
 /// Everything the driver is told.
@@ -166,7 +179,7 @@ impl Stream {
     }
 }
 
-#[derive(Debug)]
+/// Holds the resume token: deliberately not `Debug`.
 struct CustomerStream {
     stream: Stream,
     token: String,
@@ -174,7 +187,6 @@ struct CustomerStream {
 }
 
 /// The task that owns the router. Built by [`crate::run`].
-#[derive(Debug)]
 pub struct Driver {
     router: Router,
     clock: Clock,
@@ -189,6 +201,17 @@ pub struct Driver {
     /// Connections found slow while routing, to disconnect once the current output is routed.
     cut_off: Vec<(ConnId, Owner)>,
     assignments: usize,
+}
+
+/// Counts only: the streams hold resume tokens.
+impl std::fmt::Debug for Driver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Driver")
+            .field("connections", &self.conns.len())
+            .field("customer_streams", &self.customers.len())
+            .field("agent_streams", &self.agents.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Driver {

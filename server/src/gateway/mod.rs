@@ -16,7 +16,7 @@ use std::sync::Arc;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use switchboard_protocol::agent::AgentConnectParams;
@@ -97,11 +97,30 @@ fn permit(app: &AppState) -> Option<OwnedSemaphorePermit> {
     app.permits.clone().try_acquire_owned().ok()
 }
 
+/// Is the browser origin (if any) allowed to connect?
+fn origin_allowed(g: &GatewayConfig, headers: &HeaderMap) -> bool {
+    match headers.get(header::ORIGIN).map(|o| o.to_str()) {
+        None => true,
+        _ if g.allowed_origins.is_empty() => true,
+        Some(Ok(origin)) => g.allowed_origins.iter().any(|a| a.trim_end_matches('/') == origin),
+        Some(Err(_)) => false,
+    }
+}
+
+fn forbidden_origin(app: &AppState) -> Response {
+    app.metrics.protocol_error("origin_not_allowed");
+    (StatusCode::FORBIDDEN, "origin not allowed").into_response()
+}
+
 async fn customer_ws(
     ws: WebSocketUpgrade,
     State(app): State<Arc<AppState>>,
+    headers: HeaderMap,
     query: Result<Query<CustomerConnectParams>, QueryRejection>,
 ) -> Response {
+    if !origin_allowed(&app.gateway, &headers) {
+        return forbidden_origin(&app);
+    }
     let ws = limits(ws, &app.gateway);
     let Some(permit) = permit(&app) else {
         return ws.on_upgrade(|socket| refuse(socket, code::OVERLOADED, close_code::TRY_AGAIN_LATER));
@@ -129,8 +148,12 @@ async fn customer_ws(
 async fn agent_ws(
     ws: WebSocketUpgrade,
     State(app): State<Arc<AppState>>,
+    headers: HeaderMap,
     query: Result<Query<AgentConnectParams>, QueryRejection>,
 ) -> Response {
+    if !origin_allowed(&app.gateway, &headers) {
+        return forbidden_origin(&app);
+    }
     let ws = limits(ws, &app.gateway);
     let Some(permit) = permit(&app) else {
         return ws.on_upgrade(|socket| refuse(socket, code::OVERLOADED, close_code::TRY_AGAIN_LATER));
