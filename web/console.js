@@ -244,7 +244,7 @@ function main() {
       'aria-pressed': String(activeAvailability(state) === value), 'data-availability': value, text: label,
       onclick: () => setAvailability(value),
     });
-    top.replaceChildren(
+    top.replaceChildren(...[
       el('div', { class: 'brand' }, el('span', { class: 'brand-mark small', 'aria-hidden': 'true', text: 'S' }), el('span', { text: 'Switchboard' })),
       el('div', { class: 'who' },
         el('strong', { class: 'me-name', text: me ? me.name : store.agent }),
@@ -253,8 +253,11 @@ function main() {
         button('available', 'Available'), button('break', 'Break'), button('offline', 'Offline')),
       el('div', { class: 'spacer' }),
       connectionBadge(conn.status, conn.detail),
+      conn.status === 'failed' && conn.detail.reason === 'replaced'
+        ? el('button', { class: 'btn', type: 'button', text: 'Use this window', onclick: () => { client.stopped = false; client.connectNow(); } })
+        : null,
       el('button', { class: 'btn btn-quiet', type: 'button', text: 'Sign out', onclick: () => signOut() }),
-    );
+    ].filter(Boolean));
   }
   const activeAvailability = (state) => (state === 'available' || state === 'busy' ? 'available' : state === 'on_break' ? 'break' : state === 'offline' ? 'offline' : null);
 

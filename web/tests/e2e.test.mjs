@@ -377,6 +377,16 @@ describe('widget and console', () => {
     await expect(customer.locator('.log')).toContainText('The agent has closed the chat.');
   });
 
+  test('an agent signed in twice: the older window says so and can take over again', async () => {
+    const first = await agentPage('bob', { available: false });
+    const second = await agentPage('bob', { available: false });
+    await expect(first.locator('.conn')).toHaveText('Signed in elsewhere');
+    await expect(second.locator('.conn')).toHaveText('Connected');
+    await first.getByRole('button', { name: 'Use this window' }).click();
+    await expect(first.locator('.conn')).toHaveText('Connected');
+    await expect(second.locator('.conn')).toHaveText('Signed in elsewhere');
+  });
+
   test('break with a reason, offline refused while sessions are open, and the phone-sized widget', async () => {
     const alice = await agentPage('alice');
     await alice.getByRole('button', { name: 'Break' }).click();
