@@ -186,7 +186,7 @@ async fn a_slow_reader_is_cut_off_while_others_carry_on() {
             ben.expect("customer_message").await;
             ben.ok(json!({"type": "reply", "session": fast_session, "text": "pong"})).await;
             fast.expect("agent_message").await;
-            assert!(t.elapsed() < Duration::from_secs(1), "a round trip took {:?} during the flood", t.elapsed());
+            assert!(t.elapsed() < Duration::from_secs(2), "a round trip took {:?} during the flood", t.elapsed());
             let (_, metrics) = http_get(server.admin_addr, "/metrics").await;
             cut = common::sample(&metrics, "switchboard_slow_consumer_disconnects_total") == Some(1.0);
         }

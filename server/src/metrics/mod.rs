@@ -56,6 +56,9 @@ const KNOWN_PROTOCOL_CODES: &[&str] = &[
 pub struct Metrics {
     recorder: Arc<PrometheusRecorder>,
     handle: PrometheusHandle,
+    /// Hot paths (every chat message): registered once.
+    relayed_customer_to_agent: Counter,
+    relayed_agent_to_customer: Counter,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -80,7 +83,13 @@ impl Metrics {
             .expect("bucket lists are not empty");
         let recorder = builder.build_recorder();
         let handle = recorder.handle();
-        let metrics = Metrics { recorder: Arc::new(recorder), handle };
+        let relayed = |direction: &'static str| {
+            recorder.register_counter(&key(MESSAGES_RELAYED, &[("direction", direction)]), &METADATA)
+        };
+        let (relayed_customer_to_agent, relayed_agent_to_customer) =
+            (relayed("customer_to_agent"), relayed("agent_to_customer"));
+        let metrics =
+            Metrics { recorder: Arc::new(recorder), handle, relayed_customer_to_agent, relayed_agent_to_customer };
         metrics.describe();
         metrics
     }
@@ -187,11 +196,9 @@ impl Metrics {
             Event::SessionAssigned { group, waited, .. } => {
                 self.histogram(WAIT_SECONDS, &[("group", group.as_str())]).record(waited.as_secs_f64());
             }
-            Event::CustomerMessage { .. } => {
-                self.counter(MESSAGES_RELAYED, &[("direction", "customer_to_agent")]).increment(1);
-            }
+            Event::CustomerMessage { .. } => self.relayed_customer_to_agent.increment(1),
             Event::AgentReply { group, reply_delay, .. } => {
-                self.counter(MESSAGES_RELAYED, &[("direction", "agent_to_customer")]).increment(1);
+                self.relayed_agent_to_customer.increment(1);
                 if let Some(delay) = reply_delay {
                     self.histogram(REPLY_DELAY, &[("group", group.as_str())]).record(delay.as_secs_f64());
                 }
