@@ -571,7 +571,7 @@ function mount(wire, base, config) {
     if (S.consent) {
       prompt.append(el('div', { class: 'card consent', role: 'alertdialog', 'aria-label': 'Transfer request' },
         el('p', { class: 'card-title', text: `Move your chat to ${S.consent.toGroupName}?` }),
-        el('p', { class: 'card-text', text: 'A colleague from that team can help you better. Your conversation goes with you.' }),
+        el('p', { class: 'card-text', text: `A colleague from that team can help you better, and your conversation goes with you. If you say no, or do not answer, you stay with ${S.agentName || 'your agent'}.` }),
         el('div', { class: 'choices' },
           el('button', { class: 'primary', type: 'button', text: 'Yes, move me', onclick: () => answerConsent(true) }),
           el('button', { class: 'secondary', type: 'button', text: 'No, stay here', onclick: () => answerConsent(false) }))));

@@ -67,7 +67,7 @@ const agentSays = async (page, text) => {
 };
 
 describe('widget and console', () => {
-  test('a full chat from joining to rating, customer and agent in one browser', async () => {
+  test('a full chat from joining to rating, customer and agent in one browser', { timeout: 60000 }, async () => {
     const customer = await customerPage('Wei');
     // Nobody online yet: the widget says so, with the group's service hours, and shows the queue.
     await expect(customer.locator('.banner')).toContainText('No agent is online right now');
@@ -126,7 +126,7 @@ describe('widget and console', () => {
     await expect(alice.locator('.session-list .empty')).toBeVisible();
   });
 
-  test('a reload of the customer page mid-chat resumes it with nothing lost or shown twice', async () => {
+  test('a reload of the customer page mid-chat resumes it with nothing lost or shown twice', { timeout: 60000 }, async () => {
     const alice = await agentPage('alice');
     const customer = await customerPage('Lin');
     await expect(customer.locator('.sub')).toHaveText('You are chatting with Alice');
@@ -176,7 +176,7 @@ describe('widget and console', () => {
     await expect(alice.locator('.flag-list')).toContainText('None this session');
   });
 
-  test('a dropped network: the widget says so, retries, and resumes with nothing lost or doubled', async () => {
+  test('a dropped network: the widget says so, retries, and resumes with nothing lost or doubled', { timeout: 60000 }, async () => {
     const alice = await agentPage('alice');
     const proxy = await startProxy(server.port);
     try {
@@ -211,7 +211,7 @@ describe('widget and console', () => {
     }
   });
 
-  test('the widget works embedded with one script tag in another site', async () => {
+  test('the widget works embedded with one script tag in another site', { timeout: 60000 }, async () => {
     // Another origin: a plain page with nothing but the tag.
     const site = http.createServer((request, response) => {
       response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
@@ -245,7 +245,7 @@ describe('widget and console', () => {
     }
   });
 
-  test('a transfer with a handoff note arrives at a second agent with the note visible', async () => {
+  test('a transfer with a handoff note arrives at a second agent with the note visible', { timeout: 60000 }, async () => {
     const alice = await agentPage('alice');
     const customer = await customerPage('Ana');
     await expect(customer.locator('.sub')).toHaveText('You are chatting with Alice');
@@ -291,7 +291,7 @@ describe('widget and console', () => {
     await expect(customer.locator('.log .theirs .who').last()).toHaveText('Bob');
   });
 
-  test('a transfer to another skill group asks the customer first', async () => {
+  test('a transfer to another skill group asks the customer first', { timeout: 60000 }, async () => {
     const alice = await agentPage('alice');
     const carol = await agentPage('carol');
     const customer = await customerPage('Kai');
@@ -317,7 +317,7 @@ describe('widget and console', () => {
     await expect(alice.locator('.flag-list')).toContainText('None this session');
   });
 
-  test('the 1-minute warning and the 3-minute violation show on a scaled clock, and the supervisor sees it', async () => {
+  test('the 1-minute warning and the 3-minute violation show on a scaled clock, and the supervisor sees it', { timeout: 60000 }, async () => {
     const supervisor = await open('/supervisor');
     await supervisor.getByLabel('Agent ID').fill('sam');
     await supervisor.getByRole('button', { name: 'Sign in' }).click();
@@ -358,7 +358,7 @@ describe('widget and console', () => {
     await expect(timer).toHaveAttribute('data-level', 'ok');
   });
 
-  test('closing with the customer unanswered raises a conduct flag shown to the agent and the supervisor', async () => {
+  test('closing with the customer unanswered raises a conduct flag shown to the agent and the supervisor', { timeout: 60000 }, async () => {
     const supervisor = await open('/supervisor');
     await supervisor.getByLabel('Agent ID').fill('sam');
     await supervisor.getByRole('button', { name: 'Sign in' }).click();
@@ -377,7 +377,7 @@ describe('widget and console', () => {
     await expect(customer.locator('.log')).toContainText('The agent has closed the chat.');
   });
 
-  test('an agent signed in twice: the older window says so and can take over again', async () => {
+  test('an agent signed in twice: the older window says so and can take over again', { timeout: 60000 }, async () => {
     const first = await agentPage('bob', { available: false });
     const second = await agentPage('bob', { available: false });
     await expect(first.locator('.conn')).toHaveText('Signed in elsewhere');
@@ -387,7 +387,7 @@ describe('widget and console', () => {
     await expect(second.locator('.conn')).toHaveText('Signed in elsewhere');
   });
 
-  test('break with a reason, offline refused while sessions are open, and the phone-sized widget', async () => {
+  test('break with a reason, offline refused while sessions are open, and the phone-sized widget', { timeout: 60000 }, async () => {
     const alice = await agentPage('alice');
     await alice.getByRole('button', { name: 'Break' }).click();
     const dialog = alice.getByRole('dialog', { name: 'Take a break' });
