@@ -18,9 +18,11 @@
 //! - P4 no transfer without a valid handoff note, and notes only grow by transfers;
 //! - P5 every joined session is waiting, assigned or closed, never lost;
 //! - P6 first-come first-served within a group (see `check_fcfs`);
-//! - P7 an `Err` changes nothing; `poll_timeout` is never in the past;
-//!   determinism (a replay gives identical outputs); `Input` and `Output`
-//!   round-trip through serde_json;
+//! - P7 an `Err` changes nothing (no output, same snapshot, statuses, views,
+//!   sessions, records and timeout); `poll_timeout` is never in the past; the
+//!   clock never runs backwards (inputs stamped early); determinism (a replay
+//!   gives identical results and outputs); `Input` and `Output` round-trip
+//!   through serde_json;
 //! - P8 every dispatcher assignment is the one the documented pick rule makes
 //!   (priority, arrival, overflow, agent strategy, exclusion of the
 //!   transferring agent with a small lookahead);
@@ -30,7 +32,14 @@
 //!   `reply_warning`, one slow reply once it has run `reply_violation`,
 //!   never earlier; a consent prompt never outlives its timeout;
 //! - P11 queue positions told to customers are true when told, and the front
-//!   of every queue always knows its exact position.
+//!   of every queue always knows its exact position;
+//! - P12 a session moves to another group only with the customer's consent,
+//!   or the agent is flagged `TransferWithoutConsent` (exactly then);
+//! - P13 grace periods: a disconnected agent keeps their sessions exactly
+//!   `agent_grace`, a disconnected customer's session is lost exactly after
+//!   `customer_grace`.
+//!
+//! One restriction is kept for a known core bug: search for KNOWN CORE BUG.
 //!
 //! `PROPTEST_CASES` overrides the number of cases.
 
@@ -945,7 +954,11 @@ impl Model {
                 let grace = self.cfg.rules.agent_grace;
                 if *to == AgentState::Disconnected {
                     m.disconnected_at = Some(now);
-                } else if *from == AgentState::Disconnected && *to == AgentState::Offline {
+                } else if *from == AgentState::Disconnected
+                    && *to == AgentState::Offline
+                    // Reconnecting within the grace keeps an offline presence offline.
+                    && self.input != Some(Input::AgentConnected { agent: agent.clone() })
+                {
                     let at = m.disconnected_at.ok_or("disconnected without a time")?;
                     ensure!(now >= at + grace, "P13 {agent} went offline {:?} after disconnecting", now.since(at));
                 }
@@ -1470,13 +1483,19 @@ impl Harness {
         // What the router is told: an earlier time is taken as its latest.
         let stamp = if early { Millis(now.0.saturating_sub(step.early)) } else { now };
         let input = self.resolve(&step.op);
-        let mut played =
-            Played { now: stamp, tick_first: step.tick_first, input: input.clone(), result: None, outputs: vec![] };
+        // Recorded before any check, so that a failure message shows the failing step.
+        self.played.push(Played {
+            now: stamp,
+            tick_first: step.tick_first,
+            input: input.clone(),
+            result: None,
+            outputs: vec![],
+        });
         if step.tick_first || input.is_none() {
             self.router.handle_timeout(stamp);
             let outputs = drain(&mut self.router);
+            self.played.last_mut().expect("pushed").outputs.extend(outputs.iter().cloned());
             self.observe_all(&outputs)?;
-            played.outputs.extend(outputs);
         }
         if let Some(input) = input {
             // P7: inputs round-trip through serde_json.
@@ -1496,6 +1515,9 @@ impl Harness {
             self.model.input = Some(input.clone());
             let result = self.router.handle(stamp, input);
             let outputs = drain(&mut self.router);
+            let played = self.played.last_mut().expect("pushed");
+            played.outputs.extend(outputs.iter().cloned());
+            played.result = Some(result.clone());
             if invalid_note {
                 ensure!(result.is_err(), "P4 transfer with an invalid note accepted");
             }
@@ -1523,10 +1545,7 @@ impl Harness {
             // An accepted join is queued at once; a refused one leaves no session.
             let join = self.model.expected_join.take();
             ensure!(result.is_err() || join.is_none(), "P5 join of {join:?} accepted but not queued");
-            played.outputs.extend(outputs);
-            played.result = Some(result);
         }
-        self.played.push(played);
         ensure!(self.router.now() == now, "P7 the router's clock is {:?}, expected {now:?}", self.router.now());
         self.model.compare(&self.router)
     }
