@@ -90,7 +90,7 @@ function mount(wire, base, config) {
   const ids = { panel: 'sbw-panel', title: 'sbw-title', input: 'sbw-input' };
   const launcher = el('button', {
     class: 'launcher', type: 'button', 'aria-controls': ids.panel, 'aria-expanded': 'false', part: 'launcher',
-  }, icon(), el('span', { class: 'launcher-label', text: 'Chat with us' }), el('span', { class: 'badge', hidden: true, 'aria-hidden': 'true' }));
+  }, icon(), el('span', { class: 'launcher-label', text: 'Chat with us' }), el('span', { class: 'badge', hidden: true }));
   const titleEl = el('h2', { id: ids.title, class: 'title', text: config.title });
   const subEl = el('p', { class: 'sub', 'aria-live': 'polite' });
   const endButton = el('button', { class: 'text-button end', type: 'button', text: 'End chat', hidden: true });
@@ -194,6 +194,7 @@ function mount(wire, base, config) {
       case 'agent_message':
         typingUntil = 0;
         push({ from: 'agent', name: msg.agent_name, text: msg.text });
+        if (!S.open) S.unread = (S.unread || 0) + 1;
         break;
       case 'agent_typing':
         typingUntil = Date.now() + TYPING_SHOW_FOR;
@@ -352,6 +353,7 @@ function mount(wire, base, config) {
 
   function setOpen(open) {
     S.open = open;
+    if (open) S.unread = 0;
     save();
     render();
     if (open) {
@@ -499,6 +501,10 @@ function mount(wire, base, config) {
     composer.hidden = closed;
     input.disabled = closed;
     sendButton.disabled = closed;
+    const badge = launcher.querySelector('.badge');
+    badge.hidden = !(S.unread > 0 && !S.open);
+    badge.textContent = S.unread > 0 ? String(S.unread) : '';
+    badge.setAttribute('aria-label', `${S.unread || 0} new ${S.unread === 1 ? 'message' : 'messages'}`);
     launcher.querySelector('.launcher-label').textContent = S.open ? 'Close chat' : (S.phase === 'assigned' || S.phase === 'waiting' ? 'Back to chat' : 'Chat with us');
   }
 

@@ -377,6 +377,32 @@ describe('widget and console', () => {
     await expect(customer.locator('.log')).toContainText('The agent has closed the chat.');
   });
 
+  test('an unknown group or agent is said plainly', { timeout: 60000 }, async () => {
+    const site = http.createServer((request, response) => {
+      response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      response.end(`<!doctype html><title>t</title><script src="${server.base}/widget.js" data-group="no-such-group"></script>`);
+    });
+    await new Promise((resolve) => site.listen(0, '127.0.0.1', resolve));
+    try {
+      const context = await browser.person();
+      contexts.push(context);
+      const page = await context.newPage();
+      watchErrors(page, errors, [/WebSocket connection to/]);
+      await page.goto(`http://127.0.0.1:${site.address().port}/`);
+      await page.getByRole('button', { name: 'Chat with us' }).click();
+      await page.getByRole('button', { name: 'Start chat' }).click();
+      await expect(page.locator('.banner')).toHaveText('Chat is unavailable (unknown_group).');
+    } finally {
+      site.closeAllConnections();
+      await new Promise((resolve) => site.close(resolve));
+    }
+    const page = await open('/agent');
+    await page.getByLabel('Agent ID').fill('mallory');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect(page.getByRole('alert')).toHaveText('No agent "mallory" in the roster.');
+    await expect(page.getByLabel('Agent ID')).toBeVisible();
+  });
+
   test('an agent signed in twice: the older window says so and can take over again', { timeout: 60000 }, async () => {
     const first = await agentPage('bob', { available: false });
     const second = await agentPage('bob', { available: false });
@@ -422,10 +448,15 @@ describe('widget and console', () => {
     await expect(alice.locator('.state-pill')).toHaveText('Available');
     await phone.keyboard.press('Escape');
     await expect(panel).toBeHidden();
-    await expect(phone.getByRole('button', { name: 'Back to chat' })).toBeFocused();
+    await expect(phone.getByRole('button', { name: /Back to chat/ })).toBeFocused();
+    // A reply while the panel is closed shows on the button.
+    await agentSays(alice, 'Still there?');
+    await expect(phone.locator('.launcher .badge')).toHaveText('1');
+    await expect(phone.locator('.launcher .badge')).toHaveAttribute('aria-label', '1 new message');
 
     // The customer ends the chat from the widget; the agent is told; the rating is offered.
     await phone.keyboard.press('Enter');
+    await expect(phone.locator('.launcher .badge')).toBeHidden();
     await phone.getByRole('button', { name: 'End chat' }).click();
     await phone.getByRole('alertdialog', { name: 'End the chat?' }).getByRole('button', { name: 'End chat' }).click();
     await expect(phone.locator('.log')).toContainText('You ended the chat.');
