@@ -1521,7 +1521,13 @@ impl Harness {
             if invalid_note {
                 ensure!(result.is_err(), "P4 transfer with an invalid note accepted");
             }
-            // The customer's connection, for P13 (the input is taken after due timers fired).
+            if let (Err(e), Some(before)) = (&result, before) {
+                ensure!(outputs.is_empty(), "P7 {e:?} came with outputs {outputs:?}");
+                let after = observable(&self.router, &self.model, now);
+                ensure!(before == after, "P7 {e:?} changed the router: before {before:?}, after {after:?}");
+            }
+            self.observe_all(&outputs)?;
+            // The customer's connection, for P13 (taken after the due timers, whose outputs come first).
             let connection = match (&result, &self.model.input) {
                 (Ok(()), Some(Input::CustomerDisconnected { session })) => Some((*session, false)),
                 (Ok(()), Some(Input::CustomerReconnected { session })) => Some((*session, true)),
@@ -1535,12 +1541,6 @@ impl Harness {
                     s.customer_gone = Some(now);
                 }
             }
-            if let (Err(e), Some(before)) = (&result, before) {
-                ensure!(outputs.is_empty(), "P7 {e:?} came with outputs {outputs:?}");
-                let after = observable(&self.router, &self.model, now);
-                ensure!(before == after, "P7 {e:?} changed the router: before {before:?}, after {after:?}");
-            }
-            self.observe_all(&outputs)?;
             self.model.input = None;
             // An accepted join is queued at once; a refused one leaves no session.
             let join = self.model.expected_join.take();
