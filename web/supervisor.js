@@ -1,7 +1,8 @@
 // Switchboard supervisor view (/supervisor). A supervisor connects on the agent
-// endpoint (role "supervisor") and receives the alerts of protocol v1:
-// alert_slow_reply, alert_conduct_flagged, alert_complaint_tendency. This page
-// shows them live and sums them up per agent and per group.
+// endpoint (role "supervisor"); the page asks for a `snapshot` (every skill
+// group and agent at a glance) every couple of seconds and at once after each
+// alert, and shows the alerts (alert_slow_reply, alert_conduct_flagged,
+// alert_complaint_tendency) as a live feed.
 import { Wire, el, formatDuration } from '/wire.js';
 import {
   toast, loadStore, saveStore, signInView, agentUrl, connectionBadge, FLAG_TEXT, SIGNAL_TEXT, errorText,
@@ -17,6 +18,10 @@ const events = []; // newest first
 const perAgent = new Map(); // agent -> { slow, flags, complaints, last }
 const perGroup = new Map(); // group -> { slow, complaints }
 let top; let board;
+let snapshot = null; // the latest answer to `snapshot`
+let snapshotAt = 0;
+let snapshotError = null;
+const SNAPSHOT_EVERY = 2000;
 
 const sup = store[KEY] || {};
 if (sup.agent) start(sup.agent, sup.token); else showSignIn();
@@ -79,6 +84,13 @@ function handle(msg) {
       me = { agent: msg.agent, name: msg.name, role: msg.role };
       if (msg.role !== 'supervisor') toast(`${msg.name} is not a supervisor: only your own alerts would show here. Agents use /agent.`, 'warn');
       renderTop();
+      requestSnapshot();
+      break;
+    case 'snapshot':
+      snapshot = msg;
+      snapshotAt = Date.now();
+      snapshotError = null;
+      render();
       break;
     case 'alert_slow_reply':
       record({ kind: 'slow', agent: msg.agent, session: msg.session, group: msg.group, at: Date.now() }, true);
@@ -119,8 +131,20 @@ function record(event, live) {
     sup.events = events.slice(0, 200);
     persist();
     render();
+    requestSnapshot();
   }
 }
+
+let snapshotInFlight = false;
+function requestSnapshot() {
+  if (!client || !client.open || snapshotInFlight || (me && me.role !== 'supervisor')) return;
+  snapshotInFlight = true;
+  client.send({ type: 'snapshot' }, (answer) => {
+    snapshotInFlight = false;
+    if (answer.type === 'error') { snapshotError = errorText(answer); render(); }
+  });
+}
+setInterval(requestSnapshot, SNAPSHOT_EVERY);
 
 function renderTop() {
   if (!top) return;
@@ -145,17 +169,75 @@ function describe(e) {
   return [`Complaint tendency: ${SIGNAL_TEXT[e.signal] || e.signal}`, [session, e.group, e.agent ? `agent ${e.agent}` : 'waiting'].filter(Boolean).join(' · ')];
 }
 
+const STATES = [['available', 'Available'], ['busy', 'Busy'], ['break', 'On break'], ['disconnected', 'Disconnected'], ['offline', 'Offline']];
+const stateClass = (state) => (state === 'break' ? 'on_break' : state);
+const STATE_NAME = { available: 'Available', busy: 'Busy', on_break: 'On break', break: 'On break', disconnected: 'Disconnected', offline: 'Offline' };
+
 function render() {
   if (!board) return;
-  const count = (kind) => events.filter((e) => e.kind === kind).length;
-  const stat = (value, label, kind) => el('div', { class: `stat ${value ? kind : ''}` }, el('div', { class: 'stat-value', text: String(value) }), el('div', { class: 'stat-label', text: label }));
+  const groups = snapshot ? snapshot.groups : [];
+  const agents = snapshot ? snapshot.agents.filter((a) => a.role !== 'supervisor') : [];
+  const waiting = groups.reduce((sum, g) => sum + g.waiting, 0);
+  const oldest = groups.reduce((max, g) => Math.max(max, g.oldest_wait_ms || 0), 0);
+  const serving = groups.reduce((sum, g) => sum + g.active, 0);
+  const online = agents.filter((a) => a.state !== 'offline');
+  const available = agents.filter((a) => a.state === 'available');
+  const stat = (value, label, kind, name) => el('div', { class: `stat ${kind || ''}`, 'data-stat': name },
+    el('div', { class: 'stat-value', text: snapshot ? String(value) : '–' }), el('div', { class: 'stat-label', text: label }));
   const summary = el('section', { class: 'card wide', 'aria-label': 'Summary' },
-    el('h2', { text: 'Since you opened this view' }),
+    el('h2', {}, 'Right now', el('span', { class: 'muted small live', 'data-at': String(snapshotAt), 'data-prefix': 'updated ', text: snapshot ? `updated ${ago(snapshotAt)}` : (snapshotError || 'loading…') })),
     el('div', { class: 'stats' },
-      stat(count('slow'), 'Slow replies (3-minute violations)', 'bad'),
-      stat(count('flag'), 'Conduct flags', 'warn'),
-      stat(count('complaint'), 'Complaint-tendency signals', 'warn'),
-      stat(perAgent.size, 'Agents with alerts', 'warn')));
+      stat(waiting, 'Customers waiting', waiting ? 'warn' : '', 'waiting'),
+      stat(oldest ? formatDuration(oldest) : '0:00', 'Longest wait (business time)', oldest >= 60000 ? 'bad' : '', 'oldest'),
+      stat(serving, 'Chats in progress', '', 'serving'),
+      stat(`${available.length} / ${online.length}`, 'Agents available / online', online.length && !available.length ? 'bad' : '', 'agents')));
+
+  const groupTable = el('section', { class: 'card wide', 'aria-label': 'Skill groups' },
+    el('h2', { text: 'Skill groups' }),
+    el('table', {},
+      el('thead', {}, el('tr', {}, el('th', { text: 'Group' }), el('th', { class: 'num', text: 'Waiting' }), el('th', { class: 'num', text: 'Oldest wait' }),
+        el('th', { class: 'num', text: 'In progress' }), el('th', { text: 'Agents' }))),
+      el('tbody', {}, ...(groups.length ? groups.map((g) => el('tr', { 'data-group': g.id },
+        el('td', {}, el('strong', { text: g.name }), el('span', { class: 'muted small', text: ` ${g.id}` })),
+        el('td', { class: `num ${g.waiting ? 'hot' : ''}`, 'data-cell': 'waiting', text: String(g.waiting) }),
+        el('td', { class: `num ${(g.oldest_wait_ms || 0) >= 60000 ? 'hot' : ''}`, 'data-cell': 'oldest', text: g.oldest_wait_ms != null ? formatDuration(g.oldest_wait_ms) : '–' }),
+        el('td', { class: 'num', 'data-cell': 'active', text: String(g.active) }),
+        el('td', { class: 'pills' }, ...STATES.filter(([k]) => (g.agents || {})[k]).map(([k, label]) => el('span', { class: `state-pill state-${stateClass(k)}`, text: `${g.agents[k]} ${label.toLowerCase()}` })))))
+        : [el('tr', {}, el('td', { colspan: '5', class: 'muted', text: snapshotError || 'Loading…' }))]))));
+
+  const agentTable = el('section', { class: 'card wide', 'aria-label': 'Agents' },
+    el('h2', { text: 'Agents' }),
+    el('table', {},
+      el('thead', {}, el('tr', {}, el('th', { text: 'Agent' }), el('th', { text: 'State' }), el('th', { text: 'Load' }), el('th', { text: 'Groups' }),
+        el('th', { class: 'num', text: 'Chats' }), el('th', { class: 'num', text: 'Warnings' }), el('th', { class: 'num', text: 'Slow replies' }),
+        el('th', { class: 'num', text: 'Ratings' }), el('th', { text: 'Conduct flags' }))),
+      el('tbody', {}, ...(agents.length ? agents.map((a) => {
+        const r = a.record || {};
+        const flagEntries = Object.entries(r.flags || {}).filter(([, n]) => n > 0);
+        return el('tr', { 'data-agent': a.id },
+          el('td', {}, el('strong', { text: a.name }), el('span', { class: 'muted small', text: ` ${a.id}` })),
+          el('td', {}, el('span', { class: `state-pill state-${stateClass(a.state)}`, 'data-cell': 'state', text: STATE_NAME[a.state] || a.state }),
+            a.break_reason ? el('span', { class: 'muted small', text: ` ${a.break_reason}` }) : null),
+          el('td', {}, el('span', { class: 'load', 'data-cell': 'load', text: `${a.load} / ${a.capacity}` }),
+            el('span', { class: 'bar', 'aria-hidden': 'true' }, el('span', { class: 'bar-fill' }))),
+          el('td', { class: 'small', text: a.groups.join(', ') }),
+          el('td', { class: 'num', text: `${r.sessions_closed || 0} / ${r.sessions_assigned || 0}`, title: 'closed / assigned' }),
+          el('td', { class: 'num', text: String(r.reply_warnings || 0) }),
+          el('td', { class: `num ${r.slow_replies ? 'hot' : ''}`, 'data-cell': 'slow', text: String(r.slow_replies || 0) }),
+          el('td', { class: 'num', text: `${r.satisfied || 0} good · ${r.dissatisfied || 0} bad` }),
+          el('td', { class: 'small', 'data-cell': 'flags' }, ...(flagEntries.length
+            ? flagEntries.map(([kind, n]) => el('span', { class: 'flag-chip', title: FLAG_TEXT[kind] || kind, text: `${FLAG_TEXT[kind] || kind} ×${n}` }))
+            : [el('span', { class: 'muted', text: 'none' })])));
+      }) : [el('tr', {}, el('td', { colspan: '9', class: 'muted', text: snapshotError || 'Loading…' }))]))));
+  // Load bars: width from data, set through the CSSOM (allowed by the page's CSP).
+  for (const row of agentTable.querySelectorAll('tr[data-agent]')) {
+    const a = agents.find((x) => x.id === row.dataset.agent);
+    const fill = row.querySelector('.bar-fill');
+    if (a && fill) {
+      fill.style.width = `${Math.min(100, Math.round((100 * a.load) / Math.max(1, a.capacity)))}%`;
+      if (a.load >= a.capacity) fill.classList.add('full');
+    }
+  }
 
   const feed = el('ul', { class: 'feed', 'aria-live': 'polite', 'aria-label': 'Recent violations and flags' },
     ...events.slice(0, 100).map((e) => {
@@ -167,32 +249,10 @@ function render() {
     }));
   if (!events.length) feed.append(el('li', { class: 'empty' }, el('span'), el('span', { text: 'No violations or flags yet. They appear here the moment they happen.' }), el('span')));
 
-  const agentRows = [...perAgent.entries()].sort((a, b) => (b[1].slow + b[1].flags) - (a[1].slow + a[1].flags));
-  const agents = el('section', { class: 'card', 'aria-label': 'Agents' },
-    el('h2', { text: 'Agents' }),
-    el('p', { class: 'card-note', text: 'Alerts per agent. Live state and load per agent are not sent to supervisors by protocol v1.' }),
-    el('table', {},
-      el('thead', {}, el('tr', {}, el('th', { text: 'Agent' }), el('th', { class: 'num', text: 'Slow replies' }), el('th', { class: 'num', text: 'Flags' }), el('th', { class: 'num', text: 'Complaint signals' }), el('th', { text: 'Last' }))),
-      el('tbody', {}, ...(agentRows.length ? agentRows.map(([id, a]) => el('tr', {},
-        el('td', { text: id }), el('td', { class: 'num', text: String(a.slow) }), el('td', { class: 'num', text: String(a.flags) }),
-        el('td', { class: 'num', text: String(a.complaints) }), el('td', { class: 'muted', 'data-at': String(a.last), text: ago(a.last) })))
-        : [el('tr', {}, el('td', { colspan: '5', class: 'muted', text: 'No alerts yet.' }))]))));
-
-  const groupRows = [...perGroup.entries()];
-  const groups = el('section', { class: 'card', 'aria-label': 'Skill groups' },
-    el('h2', { text: 'Skill groups' }),
-    el('p', { class: 'card-note', text: 'Alerts per group. Waiting counts and oldest wait are not sent to supervisors by protocol v1 (they are on the admin /metrics endpoint).' }),
-    el('table', {},
-      el('thead', {}, el('tr', {}, el('th', { text: 'Group' }), el('th', { class: 'num', text: 'Slow replies' }), el('th', { class: 'num', text: 'Complaint signals' }))),
-      el('tbody', {}, ...(groupRows.length ? groupRows.map(([id, g]) => el('tr', {},
-        el('td', { text: id }), el('td', { class: 'num', text: String(g.slow) }), el('td', { class: 'num', text: String(g.complaints) })))
-        : [el('tr', {}, el('td', { colspan: '3', class: 'muted', text: 'No alerts yet.' }))]))));
-
-  board.replaceChildren(summary,
-    el('section', { class: 'card wide', 'aria-label': 'Live feed' }, el('h2', { text: 'Recent violations and flags' }), feed),
-    agents, groups);
+  board.replaceChildren(summary, groupTable, agentTable,
+    el('section', { class: 'card wide', 'aria-label': 'Live feed' }, el('h2', { text: 'Recent violations and flags' }), feed));
 }
 
 setInterval(() => {
-  for (const node of document.querySelectorAll('[data-at]')) node.textContent = ago(Number(node.dataset.at));
+  for (const node of document.querySelectorAll('[data-at]')) node.textContent = `${node.dataset.prefix || ''}${ago(Number(node.dataset.at))}`;
 }, 1000);

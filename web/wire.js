@@ -40,7 +40,8 @@ export class Wire {
     this.open = false;
     this.timer = null;
     this.counter = 0;
-    this.idPrefix = options.idPrefix || Math.random().toString(36).slice(2, 8);
+    this.idPrefix = options.idPrefix || 'x';
+    this.pageId = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
     this.onOnline = () => { if (!this.open && !this.stopped) this.connectNow(); };
     window.addEventListener('online', this.onOnline);
   }
@@ -150,9 +151,10 @@ export class Wire {
     if (this.options.onPersist) this.options.onPersist(this);
   }
 
+  /** Unique for the session or agent, across page reloads too (a random part per page). */
   nextId() {
     this.counter += 1;
-    return `${this.idPrefix}-${Date.now().toString(36)}-${this.counter}`;
+    return `${this.idPrefix}-${this.pageId}-${this.counter}`;
   }
 
   /**
@@ -162,7 +164,8 @@ export class Wire {
    */
   send(fields, callback) {
     const command = { ...fields, id: this.nextId() };
-    const ephemeral = command.type === 'typing' || command.type === 'ping';
+    // Ephemeral commands are not worth resending: a typing hint, a probe, a read.
+    const ephemeral = command.type === 'typing' || command.type === 'ping' || command.type === 'snapshot';
     if (!ephemeral) {
       this.pending.set(command.id, command);
       this.persist();

@@ -323,9 +323,19 @@ describe('widget and console', () => {
     await supervisor.getByRole('button', { name: 'Sign in' }).click();
     await expect(supervisor.locator('.conn')).toHaveText('Connected');
 
-    const alice = await agentPage('alice');
+    // The supervisor sees the queue and the agents live (from `snapshot`).
     const customer = await customerPage('Mo');
+    await expect(customer.locator('.queue')).toBeVisible();
+    const general = supervisor.locator('tr[data-group="general"]');
+    await expect(general.locator('[data-cell="waiting"]')).toHaveText('1');
+    await expect(supervisor.locator('[data-stat="waiting"] .stat-value')).toHaveText('1');
+    await expect(supervisor.locator('tr[data-agent="alice"] [data-cell="state"]')).toHaveText('Offline');
+    const alice = await agentPage('alice');
     await expect(customer.locator('.sub')).toHaveText('You are chatting with Alice');
+    await expect(general.locator('[data-cell="waiting"]')).toHaveText('0');
+    await expect(general.locator('[data-cell="active"]')).toHaveText('1');
+    await expect(supervisor.locator('tr[data-agent="alice"] [data-cell="state"]')).toHaveText('Available');
+    await expect(supervisor.locator('tr[data-agent="alice"] [data-cell="load"]')).toHaveText('1 / 3');
     const timer = alice.locator('.session-item .timer');
     await expect(timer).toHaveText('Replied');
     await expect(timer).toHaveAttribute('data-level', 'ok');
@@ -350,7 +360,7 @@ describe('widget and console', () => {
     // The supervisor sees the violation live.
     await expect(supervisor.locator('.feed li[data-kind="slow"]')).toHaveCount(1);
     await expect(supervisor.locator('.feed')).toContainText('Slow reply by alice');
-    await expect(supervisor.getByRole('region', { name: 'Agents' })).toContainText('alice');
+    await expect(supervisor.locator('tr[data-agent="alice"] [data-cell="slow"]')).toHaveText('1');
 
     // A reply stops the timer.
     await agentSays(alice, 'Sorry for the wait!');
@@ -374,6 +384,7 @@ describe('widget and console', () => {
     await dialog.getByRole('button', { name: 'Close chat' }).click();
     await expect(alice.locator('.flag-list .flag')).toContainText('Closed with the customer\'s message unanswered');
     await expect(supervisor.locator('.feed li[data-kind="flag"]')).toContainText('alice');
+    await expect(supervisor.locator('tr[data-agent="alice"] [data-cell="flags"]')).toContainText('Closed with the customer\'s message unanswered ×1');
     await expect(customer.locator('.log')).toContainText('The agent has closed the chat.');
   });
 

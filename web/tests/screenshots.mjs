@@ -98,30 +98,45 @@ try {
   await shot(alice, 'transfer-dialog.png');
   await dialog.getByRole('button', { name: 'Cancel' }).click();
 
-  // 5. The supervisor view, with the alerts so far plus a conduct flag.
+  // 5. The supervisor view: Alice is full, a customer waits, Bob is on a break,
+  // and the alerts so far plus a conduct flag.
+  const bob = await signIn('/agent', 'bob');
+  await bob.getByRole('button', { name: 'Break' }).click();
+  await bob.getByRole('dialog').getByLabel('Reason for the break').fill('Lunch');
+  await bob.getByRole('dialog').getByRole('button', { name: 'Start break' }).click();
+  const noah = await customer('Noah Fischer');
+  await expect(noah.locator('.queue')).toBeVisible();
   await alice.locator('.session-item', { hasText: 'Wei Zhang' }).click();
   await alice.getByRole('button', { name: 'Close…' }).click();
   await alice.getByRole('dialog').getByLabel('Reason').selectOption('resolved');
   await alice.getByRole('dialog').getByRole('button', { name: 'Close chat' }).click();
   await expect(supervisor.locator('.feed li[data-kind="flag"]')).toHaveCount(1);
-  await shot(supervisor, 'supervisor.png');
+  // Noah takes Wei's place with Alice; one more customer now waits.
+  await expect(noah.locator('.sub')).toHaveText('You are chatting with Alice');
+  const ines = await customer('Ines Duarte');
+  await expect(ines.locator('.queue')).toBeVisible();
+  await expect(supervisor.locator('tr[data-group="general"] [data-cell="waiting"]')).toHaveText('1');
+  await supervisor.waitForTimeout(2500); // let the oldest wait grow a little
+  await shot(supervisor, 'supervisor.png', { fullPage: true });
+  await bob.getByRole('button', { name: 'Available', exact: true }).click();
+  await expect(ines.locator('.sub')).toHaveText('You are chatting with Bob');
 
   // 6. The widget on a phone.
   const phone = await customer('Sofia', { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
-  await expect(phone.locator('.sub')).toHaveText('You are chatting with Alice');
+  await expect(phone.locator('.sub')).toHaveText('You are chatting with Bob');
   await say(phone, 'Do you ship to Norway?');
-  await expect(alice.locator('.session-item', { hasText: 'Sofia' })).toHaveCount(1);
-  await alice.locator('.session-item', { hasText: 'Sofia' }).click();
-  await reply(alice, 'Yes! Delivery to Norway takes 3-5 working days and costs €9.');
+  await expect(bob.locator('.session-item', { hasText: 'Sofia' })).toHaveCount(1);
+  await bob.locator('.session-item', { hasText: 'Sofia' }).click();
+  await reply(bob, 'Yes! Delivery to Norway takes 3-5 working days and costs €9.');
   await expect(phone.locator('.log .theirs')).toHaveCount(1);
   await shot(phone, 'widget-phone.png');
 
   // 7. The rating prompt.
-  await alice.getByRole('button', { name: 'Ask resolved' }).click();
+  await bob.getByRole('button', { name: 'Ask resolved' }).click();
   await phone.getByRole('button', { name: 'Yes, resolved' }).click();
-  await expect(alice.locator('.history')).toContainText('confirmed');
-  await alice.getByRole('button', { name: 'Close…' }).click();
-  await alice.getByRole('dialog').getByRole('button', { name: 'Close chat' }).click();
+  await expect(bob.locator('.history')).toContainText('confirmed');
+  await bob.getByRole('button', { name: 'Close…' }).click();
+  await bob.getByRole('dialog').getByRole('button', { name: 'Close chat' }).click();
   await expect(phone.locator('.prompt')).toContainText('How did we do?');
   await shot(phone, 'widget-rating.png');
 } finally {
