@@ -203,6 +203,16 @@ function main() {
     client.start();
   }
 
+  // Signing out goes offline first: the server refuses while chats are open
+  // (hand them over first), so nobody is left waiting on a closed window.
+  function requestSignOut() {
+    if (!client || !client.open || myState === 'offline') { signOut(); return; }
+    client.send({ type: 'set_availability', state: 'offline' }, (answer) => {
+      if (answer.type === 'error') { toast(`Cannot sign out yet: ${errorText(answer)}`, 'error'); return; }
+      signOut();
+    });
+  }
+
   function signOut(error) {
     if (client) client.stop();
     client = null;
@@ -256,7 +266,7 @@ function main() {
       conn.status === 'failed' && conn.detail.reason === 'replaced'
         ? el('button', { class: 'btn', type: 'button', text: 'Use this window', onclick: () => { client.stopped = false; client.connectNow(); } })
         : null,
-      el('button', { class: 'btn btn-quiet', type: 'button', text: 'Sign out', onclick: () => signOut() }),
+      el('button', { class: 'btn btn-quiet', type: 'button', text: 'Sign out', onclick: () => requestSignOut() }),
     ].filter(Boolean));
   }
   const activeAvailability = (state) => (state === 'available' || state === 'busy' ? 'available' : state === 'on_break' ? 'break' : state === 'offline' ? 'offline' : null);

@@ -457,6 +457,9 @@ describe('widget and console', () => {
     await alice.getByRole('button', { name: 'Offline' }).click();
     await expect(alice.locator('.toast-error')).toContainText('open_sessions');
     await expect(alice.locator('.state-pill')).toHaveText('Available');
+    await alice.getByRole('button', { name: 'Sign out' }).click();
+    await expect(alice.locator('.toast-error').last()).toContainText('Cannot sign out yet');
+    await expect(alice.locator('.conn')).toHaveText('Connected');
     await phone.keyboard.press('Escape');
     await expect(panel).toBeHidden();
     await expect(phone.getByRole('button', { name: /Back to chat/ })).toBeFocused();
@@ -481,9 +484,11 @@ describe('widget and console', () => {
     await expect(phone.getByRole('button', { name: 'Start a new chat' })).toBeVisible();
     await phone.getByRole('button', { name: 'Start a new chat' }).click();
     await expect(phone.getByRole('button', { name: 'Start chat' })).toBeVisible();
-    // With no open session, offline is accepted.
+    // With no open session, offline is accepted, and so is signing out.
     await alice.getByRole('button', { name: 'Offline' }).click();
     await expect(alice.locator('.state-pill')).toHaveText('Offline');
+    await alice.getByRole('button', { name: 'Sign out' }).click();
+    await expect(alice.getByLabel('Agent ID')).toBeVisible();
 
 
   });
