@@ -24,7 +24,6 @@ let snapshotError = null;
 const SNAPSHOT_EVERY = 2000;
 
 const sup = store[KEY] || {};
-if (sup.agent) start(sup.agent, sup.token); else showSignIn();
 
 function showSignIn(error) {
   app.replaceChildren(signInView({
@@ -82,6 +81,7 @@ function handle(msg) {
   switch (msg.type) {
     case 'welcome':
       me = { agent: msg.agent, name: msg.name, role: msg.role };
+      snapshotInFlight = false; // an answer lost with the old connection never comes
       if (msg.role !== 'supervisor') toast(`${msg.name} is not a supervisor: only your own alerts would show here. Agents use /agent.`, 'warn');
       renderTop();
       requestSnapshot();
@@ -256,3 +256,6 @@ function render() {
 setInterval(() => {
   for (const node of document.querySelectorAll('[data-at]')) node.textContent = `${node.dataset.prefix || ''}${ago(Number(node.dataset.at))}`;
 }, 1000);
+
+// Signed in before (a reload): reconnect at once.
+if (sup.agent) start(sup.agent, sup.token); else showSignIn();

@@ -3,7 +3,8 @@
 //   <script src="https://chat.example.com/widget.js" data-group="general" defer></script>
 //
 // Optional attributes: data-title="Customer service", data-name="Wei" (the
-// customer's name, if the site knows it), data-priority="high".
+// customer's name, if the site knows it), data-priority="high",
+// data-heartbeat-ms="25000" (how often to check that the connection lives).
 //
 // It adds a chat button and a panel (inside a shadow root, so the site's CSS
 // and the widget's do not touch each other), talks to the server that served
@@ -22,6 +23,7 @@
     title: script.dataset.title || 'Customer service',
     name: script.dataset.name || '',
     priority: script.dataset.priority || '',
+    heartbeatMs: Number(script.dataset.heartbeatMs) || 25000,
   };
   const start = () => import(new URL('/wire.js', base).href)
     .then((wire) => mount(wire, base, config))
@@ -125,6 +127,7 @@ function mount(wire, base, config) {
     if (client) client.stop();
     client = new Wire({
       idPrefix: 'c',
+      heartbeatMs: config.heartbeatMs,
       lastSeq: S.lastSeq,
       pending: S.pending,
       url: () => {

@@ -44,6 +44,28 @@ export class Wire {
     this.pageId = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
     this.onOnline = () => { if (!this.open && !this.stopped) this.connectNow(); };
     window.addEventListener('online', this.onOnline);
+    // Heartbeat: a ping every interval; no answer within the next interval
+    // means the connection is dead even if TCP has not noticed (a laptop
+    // lid, a lost Wi-Fi): drop it and reconnect.
+    this.heartbeatMs = options.heartbeatMs || 25000;
+    this.pingSentAt = 0;
+    this.heartbeat = setInterval(() => this.beat(), this.heartbeatMs);
+  }
+
+  beat() {
+    if (!this.open || !this.socket) return;
+    if (this.pingSentAt && performance.now() - this.pingSentAt > this.heartbeatMs) {
+      const dead = this.socket;
+      this.socket = null;
+      this.open = false;
+      this.pingSentAt = 0;
+      try { dead.close(4000, 'no heartbeat'); } catch (_) { /* already gone */ }
+      this.scheduleRetry({ reason: 'no_heartbeat' });
+      return;
+    }
+    if (this.pingSentAt) return;
+    this.pingSentAt = performance.now();
+    this.send({ type: 'ping' }, () => { this.pingSentAt = 0; });
   }
 
   start() {
@@ -60,6 +82,7 @@ export class Wire {
       try { old.close(1000); } catch (_) { /* already closed */ }
     }
     this.status('connecting', { attempt: this.attempt });
+    this.pingSentAt = 0;
     let socket;
     try {
       socket = new WebSocket(this.options.url());
@@ -80,6 +103,8 @@ export class Wire {
       if (!msg || typeof msg.type !== 'string') return;
       if (msg.type === 'welcome') {
         this.attempt = 0;
+        // Answers to ephemeral commands sent on an older connection never come.
+        for (const id of this.callbacks.keys()) if (!this.pending.has(id)) this.callbacks.delete(id);
         // A welcome whose last_seq is below ours: the server restarted and
         // numbering began again.
         if (typeof msg.last_seq === 'number' && msg.last_seq < this.lastSeq) this.lastSeq = 0;
@@ -188,6 +213,7 @@ export class Wire {
   stop() {
     this.stopped = true;
     clearTimeout(this.timer);
+    clearInterval(this.heartbeat);
     window.removeEventListener('online', this.onOnline);
     if (this.socket) {
       try { this.socket.close(1000); } catch (_) { /* ignore */ }

@@ -245,6 +245,40 @@ describe('widget and console', () => {
     }
   });
 
+  test('a connection that goes silent without closing is noticed by the heartbeat and resumed', { timeout: 60000 }, async () => {
+    const alice = await agentPage('alice');
+    const proxy = await startProxy(server.port);
+    const site = http.createServer((request, response) => {
+      response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      response.end(`<!doctype html><title>t</title><script src="${proxy.base}/widget.js" data-group="general" data-heartbeat-ms="500"></script>`);
+    });
+    await new Promise((resolve) => site.listen(0, '127.0.0.1', resolve));
+    try {
+      const context = await browser.person();
+      contexts.push(context);
+      const page = await context.newPage();
+      watchErrors(page, errors);
+      await page.goto(`http://127.0.0.1:${site.address().port}/`);
+      await page.getByRole('button', { name: 'Chat with us' }).click();
+      await page.getByRole('button', { name: 'Start chat' }).click();
+      await expect(page.locator('.sub')).toHaveText('You are chatting with Alice');
+      const sockets = [];
+      page.on('websocket', (ws) => sockets.push(ws));
+      proxy.freeze(); // no close, no error: just silence
+      await agentSays(alice, 'said into the silence');
+      await customerSays(page, 'typed into the silence');
+      // Within about two heartbeats the widget gives up on the silent socket and resumes on a new one.
+      await expect(page.locator('.log .theirs .bubble')).toHaveText(['said into the silence'], { timeout: 10000 });
+      await expect(alice.locator('.history .customer .bubble')).toHaveText(['typed into the silence']);
+      await expect(page.locator('.log .mine .meta')).toHaveText(['Sent']);
+      assert.ok(sockets.length >= 1, 'a new WebSocket was opened');
+    } finally {
+      site.closeAllConnections();
+      await new Promise((resolve) => site.close(resolve));
+      await proxy.close();
+    }
+  });
+
   test('a transfer with a handoff note arrives at a second agent with the note visible', { timeout: 60000 }, async () => {
     const alice = await agentPage('alice');
     const customer = await customerPage('Ana');
@@ -366,6 +400,12 @@ describe('widget and console', () => {
     await agentSays(alice, 'Sorry for the wait!');
     await expect(timer).toHaveText('Replied');
     await expect(timer).toHaveAttribute('data-level', 'ok');
+
+    // The supervisor view survives a reload: still signed in, the feed kept (not doubled), the tables live.
+    await supervisor.reload();
+    await expect(supervisor.locator('.conn')).toHaveText('Connected');
+    await expect(supervisor.locator('tr[data-agent="alice"] [data-cell="load"]')).toHaveText('1 / 3');
+    await expect(supervisor.locator('.feed li[data-kind="slow"]')).toHaveCount(1);
   });
 
   test('closing with the customer unanswered raises a conduct flag shown to the agent and the supervisor', { timeout: 60000 }, async () => {

@@ -142,6 +142,7 @@ export function watchErrors(page, into, expected = []) {
  */
 export async function startProxy(targetPort) {
   const sockets = new Set();
+  const pairs = new Set();
   let down = false;
   const server = net.createServer((client) => {
     if (down) { client.destroy(); return; }
@@ -153,6 +154,7 @@ export async function startProxy(targetPort) {
     }
     client.pipe(upstream);
     upstream.pipe(client);
+    pairs.add([client, upstream]);
   });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address();
@@ -160,6 +162,14 @@ export async function startProxy(targetPort) {
     base: `http://127.0.0.1:${port}`,
     cut() { down = true; for (const socket of sockets) socket.destroy(); },
     restore() { down = false; },
+    /** Existing connections go silent without closing (new ones still pass). */
+    freeze() {
+      for (const [client, upstream] of pairs) {
+        client.unpipe(upstream); upstream.unpipe(client);
+        client.pause(); upstream.pause();
+      }
+      pairs.clear();
+    },
     close: () => new Promise((resolve) => { for (const socket of sockets) socket.destroy(); server.close(resolve); }),
   };
 }
