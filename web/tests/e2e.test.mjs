@@ -333,15 +333,27 @@ describe('widget and console', () => {
     await customerSays(customer, 'My parcel is lost');
     await expect(alice.locator('.history .customer .bubble')).toHaveText(['My parcel is lost']);
 
-    await alice.getByRole('button', { name: 'Transfer…' }).click();
-    const dialog = alice.getByRole('dialog', { name: /Transfer chat/ });
-    await dialog.getByLabel('Skill group ID').fill('logistics');
-    await dialog.getByLabel('Handoff note (required)').fill('Parcel lost in transit, tracking 456; open a claim.');
-    await dialog.getByRole('button', { name: 'Transfer', exact: true }).click();
-    await expect(dialog).toBeHidden();
+    const requestTransfer = async () => {
+      await alice.getByRole('button', { name: 'Transfer…' }).click();
+      const dialog = alice.getByRole('dialog', { name: /Transfer chat/ });
+      await dialog.getByLabel('Skill group ID').fill('logistics');
+      await dialog.getByLabel('Handoff note (required)').fill('Parcel lost in transit, tracking 456; open a claim.');
+      await dialog.getByRole('button', { name: 'Transfer', exact: true }).click();
+      await expect(dialog).toBeHidden();
+    };
+    await requestTransfer();
     await expect(alice.locator('.history')).toContainText('waiting for the customer\'s consent');
-
     const consent = customer.getByRole('alertdialog', { name: 'Transfer request' });
+
+    // First the customer says no: the chat stays with Alice.
+    await expect(consent).toContainText('If you say no, or do not answer, you stay with Alice.');
+    await consent.getByRole('button', { name: 'No, stay here' }).click();
+    await expect(alice.locator('.history')).toContainText('The customer declined the transfer; the chat stays with you.');
+    await expect(customer.locator('.sub')).toHaveText('You are chatting with Alice');
+    await expect(carol.locator('.session-item')).toHaveCount(0);
+
+    // Asked again, the customer agrees.
+    await requestTransfer();
     await expect(consent).toContainText('Move your chat to Shipping and logistics?');
     await consent.getByRole('button', { name: 'Yes, move me' }).click();
     await expect(carol.locator('.session-item')).toHaveCount(1);
