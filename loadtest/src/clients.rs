@@ -109,6 +109,19 @@ impl Run {
     }
 }
 
+/// A command id no earlier run has used: the server remembers recent ids per
+/// agent and per session across reconnects and acks a repeat without applying
+/// it, so ids must not restart at 1 in every run.
+pub fn unique_id(prefix: &str) -> String {
+    static NEXT: std::sync::OnceLock<AtomicU64> = std::sync::OnceLock::new();
+    let next = NEXT.get_or_init(|| {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        // Microseconds since 1970, times 1000: room for 1000 ids per microsecond of wall time between runs.
+        AtomicU64::new(now.as_micros() as u64 * 1000)
+    });
+    format!("{prefix}{}", next.fetch_add(1, Ordering::Relaxed))
+}
+
 /// The text of a timed chat message, padded with filler to `size` bytes.
 pub fn stamp(intended_ns: u64, size: usize) -> String {
     let mut text = format!("lt:{intended_ns}:");
@@ -255,8 +268,11 @@ pub async fn connect_agent(target: &Target, names: &Names, index: usize, sources
     let path = agent_path(target.kind, names, index, &format!("p{index}"));
     let mut ws = net::connect(&target.endpoint, &path, index, sources).await?;
     if target.kind == Kind::Server {
-        let command =
-            AgentCommand::SetAvailability { id: "avail".into(), state: AvailabilityRequest::Available, reason: None };
+        let command = AgentCommand::SetAvailability {
+            id: unique_id("avail"),
+            state: AvailabilityRequest::Available,
+            reason: None,
+        };
         ws.send(Message::text(encode(&command))).await?;
         let deadline = Instant::now() + Duration::from_secs(10);
         read_until(&mut ws, deadline, |text| match decode_for_agent(Kind::Server, text) {
@@ -295,23 +311,21 @@ pub async fn relay_connection(
     mut orders: mpsc::UnboundedReceiver<SendOrder>,
     assignments: Option<(usize, mpsc::UnboundedSender<(usize, u64)>)>,
 ) {
-    let mut next_id: u64 = 0;
     // Agent: the sessions it serves.
     let mut sessions: Vec<u64> = Vec::new();
     loop {
         tokio::select! {
             order = orders.recv() => {
                 let Some(order) = order else { break };
-                next_id += 1;
                 let text = stamp(order.intended_ns, size);
                 let frame = match role {
-                    Role::Customer => encode(&CustomerCommand::Message { id: format!("m{next_id}"), text }),
+                    Role::Customer => encode(&CustomerCommand::Message { id: unique_id("m"), text }),
                     Role::Agent => {
                         if !sessions.contains(&order.session) {
                             run.skipped.fetch_add(1, Ordering::Relaxed);
                             continue;
                         }
-                        encode(&AgentCommand::Reply { id: format!("r{next_id}"), session: order.session, text })
+                        encode(&AgentCommand::Reply { id: unique_id("r"), session: order.session, text })
                     }
                 };
                 // Count before the write so a slow write shows up as latency, not as a lower send count.
@@ -359,6 +373,18 @@ pub async fn relay_connection(
                     Some(Ok(_)) => {}
                 }
             }
+        }
+    }
+    if kind == Kind::Server && role == Role::Customer {
+        // End the chat as the widget does, so the session does not linger on the
+        // server (a customer who only disconnects may resume for a while).
+        let leave = encode(&CustomerCommand::Leave { id: unique_id("leave") });
+        if ws.send(Message::text(leave)).await.is_ok() {
+            let deadline = Instant::now() + Duration::from_secs(2);
+            let _ = read_until(&mut ws, deadline, |text| {
+                matches!(decode_for_customer(Kind::Server, text), Incoming::Closed).then_some(())
+            })
+            .await;
         }
     }
     net::close(ws).await;

@@ -356,8 +356,10 @@ async fn run(scenario: Scenario) -> anyhow::Result<()> {
                 target.kind,
                 target.endpoint.base
             );
+            let load_before = load_average();
             let result = run_once(&scenario, target, &common).await;
-            let result = match result {
+            let load_after = load_average();
+            let mut result = match result {
                 Ok(result) => result,
                 Err(error) => {
                     eprintln!("  failed: {error:#}");
@@ -366,6 +368,11 @@ async fn run(scenario: Scenario) -> anyhow::Result<()> {
                     failed
                 }
             };
+            // Other work on a shared machine skews absolute figures: say how busy it was.
+            result.note(format!(
+                "machine load average (1 min) before {load_before} after {load_after}, on {} CPUs",
+                std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0)
+            ));
             report.runs.push(RunRecord { round: round + 1, target: target.kind, result });
             tokio::time::sleep(seconds("pause", common_args.pause)?).await;
         }
@@ -377,6 +384,13 @@ async fn run(scenario: Scenario) -> anyhow::Result<()> {
         eprintln!("JSON report written to {}", path.display());
     }
     Ok(())
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|text| text.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "?".to_owned())
 }
 
 async fn run_once(scenario: &Scenario, target: &Target, common: &Common) -> anyhow::Result<stats::RunResult> {

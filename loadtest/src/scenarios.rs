@@ -428,7 +428,7 @@ async fn one_customer_visit(
     let waited = intended.elapsed();
     tokio::time::sleep(hold).await;
     if target.kind == Kind::Server {
-        let _ = ws.send(Message::text(encode(&CustomerCommand::Leave { id: "leave".into() }))).await;
+        let _ = ws.send(Message::text(encode(&CustomerCommand::Leave { id: clients::unique_id("leave") }))).await;
         let deadline = Instant::now() + Duration::from_secs(5);
         let _ = clients::read_until(&mut ws, deadline, |text| {
             matches!(clients::decode_for_customer(Kind::Server, text), Incoming::Closed).then_some(())
@@ -707,7 +707,7 @@ pub async fn timers(target: &Target, common: &Common, options: &TimerOptions) ->
     let mut sent_at: HashMap<u64, Instant> = HashMap::new();
     let mut sockets = Vec::with_capacity(customers.len());
     for (mut ws, session) in customers {
-        let command = CustomerCommand::Message { id: "q1".into(), text: "where is my parcel?".into() };
+        let command = CustomerCommand::Message { id: clients::unique_id("q"), text: "where is my parcel?".into() };
         ws.send(Message::text(encode(&command))).await.context("sending the unanswered message")?;
         sent_at.insert(session, Instant::now());
         sockets.push(ws);
