@@ -24,7 +24,8 @@ use axum::Router;
 struct Asset {
     content_type: &'static str,
     body: &'static str,
-    /// Pages get a Content-Security-Policy; scripts and styles do not need one.
+    /// Pages get a Content-Security-Policy; scripts and styles instead get
+    /// `Access-Control-Allow-Origin: *` (the widget runs inside other sites).
     page: bool,
 }
 
@@ -138,6 +139,9 @@ mod tests {
             assert_eq!(header(&response, "content-type"), Some(asset.content_type), "{path}");
             assert_eq!(header(&response, "cache-control"), Some("no-cache"), "{path}");
             assert_eq!(header(&response, "content-security-policy").is_some(), asset.page, "{path}");
+            // Scripts and styles load from other sites that embed the widget.
+            let cors = if asset.page { None } else { Some("*") };
+            assert_eq!(header(&response, "access-control-allow-origin"), cors, "{path}");
             assert!(response.ends_with(asset.body), "{path}: the body is the embedded file");
         }
     }
