@@ -3,7 +3,7 @@
 // retries until it holds or the timeout passes, then fails with what it saw.
 import { AssertionError } from 'node:assert';
 
-const DEFAULT_TIMEOUT = 7000;
+const DEFAULT_TIMEOUT = 10000;
 const normalize = (text) => (text || '').replace(/\s+/g, ' ').trim();
 
 async function poll(description, timeout, check) {
