@@ -533,6 +533,40 @@ fn steady(c: &mut Criterion) {
 
 criterion_group!(benches, drain, steady);
 
+/// Wall time and on-CPU time of the timed parts. On a shared machine the
+/// wall time includes time spent waiting for a CPU; the scheduler's own
+/// account (`/proc/thread-self/schedstat`: ns on CPU, ns waiting to run)
+/// separates the two.
+#[derive(Debug, Default)]
+struct Stopwatch {
+    wall_ns: u64,
+    cpu_ns: u64,
+    wait_ns: u64,
+    started: Option<(Instant, u64, u64)>,
+}
+
+impl Stopwatch {
+    fn schedstat() -> (u64, u64) {
+        let text = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap_or_default();
+        let mut fields = text.split_whitespace().map(|f| f.parse::<u64>().unwrap_or(0));
+        (fields.next().unwrap_or(0), fields.next().unwrap_or(0))
+    }
+
+    fn start(&mut self) {
+        let (cpu, wait) = Stopwatch::schedstat();
+        self.started = Some((Instant::now(), cpu, wait));
+    }
+
+    fn stop(&mut self) {
+        let wall = self.started.map(|(at, _, _)| at.elapsed());
+        let (cpu, wait) = Stopwatch::schedstat();
+        let (_, cpu0, wait0) = self.started.take().expect("started");
+        self.wall_ns += wall.unwrap_or_default().as_nanos() as u64;
+        self.cpu_ns += cpu - cpu0;
+        self.wait_ns += wait - wait0;
+    }
+}
+
 /// `ROUTER_BENCH_PROFILE=<drain|steady>-<router|reference>-<agents>[:<n>]`
 /// runs one scenario without criterion, for a profiler (`perf record`,
 /// `valgrind --tool=callgrind --toggle-collect='*router_drain*'`): the setup,
@@ -548,47 +582,54 @@ fn profile(spec: &str) {
     let roster = *ROSTERS.iter().find(|r| r.agents == agents).expect("1000 or 10000 agents");
     let ids = Ids::new(roster);
     println!("size_of::<Output>() = {} bytes", std::mem::size_of::<Output>());
-    let mut timed = Duration::ZERO;
+    let mut clock = Stopwatch::default();
     let mut decisions = 0;
     match (scenario, core) {
+        // All backlogs are built first and drained in one timed stretch: the
+        // scheduler's CPU time is only as exact as its last tick.
         ("drain", "router") => {
-            for _ in 0..n {
-                let mut router = router_backlog(roster, &ids, QUEUED);
-                let start = Instant::now();
-                decisions += router_drain(&mut router, &ids, |_, _, _| {});
-                timed += start.elapsed();
+            let mut routers: Vec<Router> = (0..n).map(|_| router_backlog(roster, &ids, QUEUED)).collect();
+            clock.start();
+            for router in &mut routers {
+                decisions += router_drain(router, &ids, |_, _, _| {});
             }
+            clock.stop();
         }
         ("drain", "reference") => {
-            for _ in 0..n {
-                let mut reference = reference_backlog(roster, QUEUED);
-                let start = Instant::now();
-                decisions += reference_drain(&mut reference);
-                timed += start.elapsed();
+            let mut references: Vec<Reference> = (0..n).map(|_| reference_backlog(roster, QUEUED)).collect();
+            clock.start();
+            for reference in &mut references {
+                decisions += reference_drain(reference);
             }
+            clock.stop();
         }
         ("steady", "router") => {
             let mut router = RouterSteady::new(roster, &ids);
-            let start = Instant::now();
+            clock.start();
             for _ in 0..n {
                 router.step(&ids, |_, _| decisions += 1);
             }
-            timed = start.elapsed();
+            clock.stop();
         }
         ("steady", "reference") => {
             let mut reference = ReferenceSteady::new(roster);
-            let start = Instant::now();
+            clock.start();
             for _ in 0..n {
                 reference.step(|_, _| decisions += 1);
             }
-            timed = start.elapsed();
+            clock.stop();
         }
         _ => panic!("unknown scenario {name}"),
     }
+    let per = |ns: u64| ns as f64 / decisions as f64;
     println!(
-        "{name}: {decisions} decisions in {timed:?}: {:.0} ns/decision, {:.0} decisions/s",
-        timed.as_nanos() as f64 / decisions as f64,
-        decisions as f64 / timed.as_secs_f64()
+        "{name}: {decisions} decisions; wall {:.0} ns/decision ({:.0}/s); on CPU {:.0} ns/decision ({:.0}/s); \
+         waited for a CPU {:.0}% of the wall time",
+        per(clock.wall_ns),
+        1e9 / per(clock.wall_ns),
+        per(clock.cpu_ns),
+        1e9 / per(clock.cpu_ns),
+        100.0 * clock.wait_ns as f64 / clock.wall_ns as f64
     );
     if core == "router" && std::env::var_os("ROUTER_BENCH_CENSUS").is_some() {
         // One more untimed round, counting what the router produced.
