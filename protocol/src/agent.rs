@@ -36,7 +36,7 @@ pub enum AvailabilityRequest {
 }
 
 /// What an agent sends. Every command has an `id` and is answered by one `ack` or `error`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum AgentCommand {
     SetAvailability {

@@ -24,7 +24,7 @@ pub struct CustomerConnectParams {
 }
 
 /// What a customer sends. Every command has an `id` and is answered by one `ack` or `error`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum CustomerCommand {
     /// A chat message to the agent (or, while waiting, kept for the agent who takes the session).

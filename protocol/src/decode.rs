@@ -35,7 +35,15 @@ pub fn decode_agent_command(text: &str) -> Result<AgentCommand, DecodeError> {
     decode_command(text, AgentCommand::TYPES)
 }
 
-fn decode_command<T: DeserializeOwned>(text: &str, types: &[&str]) -> Result<T, DecodeError> {
+fn decode_command<T: DeserializeOwned + Command>(text: &str, types: &[&str]) -> Result<T, DecodeError> {
+    // Fast path: a well-formed command decodes directly. Anything else is taken
+    // apart step by step below, to give the right code and the command's id.
+    if let Ok(command) = serde_json::from_str::<T>(text) {
+        let id = command.command_id();
+        if !id.is_empty() && id.chars().count() <= MAX_CLIENT_ID_CHARS {
+            return Ok(command);
+        }
+    }
     let value: serde_json::Value = serde_json::from_str(text)
         .map_err(|e| DecodeError::new(code::INVALID_JSON, format!("not valid JSON: {e}"), None))?;
     let serde_json::Value::Object(object) = &value else {
@@ -66,6 +74,23 @@ fn decode_command<T: DeserializeOwned>(text: &str, types: &[&str]) -> Result<T, 
         ));
     }
     serde_json::from_value(value).map_err(|e| DecodeError::new(code::INVALID_COMMAND, e.to_string(), Some(id)))
+}
+
+/// A client command: it has an id.
+trait Command {
+    fn command_id(&self) -> &str;
+}
+
+impl Command for CustomerCommand {
+    fn command_id(&self) -> &str {
+        self.id()
+    }
+}
+
+impl Command for AgentCommand {
+    fn command_id(&self) -> &str {
+        self.id()
+    }
 }
 
 /// Encodes a server message as the text of one frame.

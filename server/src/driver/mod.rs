@@ -53,6 +53,8 @@ pub type ConnId = u64;
 #[derive(Debug)]
 pub enum Outbound {
     Frame(Utf8Bytes),
+    /// Several frames, in order, taking one place in the queue.
+    Frames(Vec<Utf8Bytes>),
     /// Send a close frame with this code and reason, then stop writing.
     Close {
         code: u16,
@@ -339,10 +341,7 @@ impl Driver {
                 self.conns.insert(conn.id, Conn { handle: conn.clone(), owner: Owner::Customer(session) });
                 debug!(conn = conn.id, session = session.0, last_seq, replayed = replay.len(), "customer resumed");
                 let welcome = self.customer_welcome(session, true, complete);
-                self.send(conn.id, frame(&welcome));
-                for f in replay {
-                    self.send(conn.id, f);
-                }
+                self.send_batch(conn.id, std::iter::once(frame(&welcome)).chain(replay).collect());
                 let open = !matches!(self.router.session_status(session), Some(SessionStatus::Closed { .. }) | None);
                 if previous.is_none() && open {
                     if let Err(e) = self.router.handle(self.now(), Input::CustomerReconnected { session }) {
@@ -454,10 +453,7 @@ impl Driver {
             last_seq: last_seq_seen,
             replay_complete: complete,
         };
-        self.send(conn.id, frame(&welcome));
-        for f in replay {
-            self.send(conn.id, f);
-        }
+        self.send_batch(conn.id, std::iter::once(frame(&welcome)).chain(replay).collect());
         if let Err(e) = self.router.handle(self.now(), Input::AgentConnected { agent: agent.clone() }) {
             warn!(agent = %agent, code = e.code(), "agent connect refused by the router");
             self.refuse(&conn, e.code(), &e.to_string());
@@ -588,8 +584,18 @@ impl Driver {
 
     /// Queues a frame for a connection; a full queue cuts the connection off.
     fn send(&mut self, conn: ConnId, f: Utf8Bytes) {
+        self.queue(conn, Outbound::Frame(f));
+    }
+
+    /// Queues frames as one item (a welcome and its replay: a whole replay
+    /// buffer must not overflow the queue of a connection that just opened).
+    fn send_batch(&mut self, conn: ConnId, frames: Vec<Utf8Bytes>) {
+        self.queue(conn, Outbound::Frames(frames));
+    }
+
+    fn queue(&mut self, conn: ConnId, item: Outbound) {
         let Some(c) = self.conns.get(&conn) else { return };
-        match c.handle.tx.try_send(Outbound::Frame(f)) {
+        match c.handle.tx.try_send(item) {
             Ok(()) => {}
             Err(mpsc::error::TrySendError::Closed(_)) => {}
             Err(mpsc::error::TrySendError::Full(_)) => {
@@ -716,10 +722,10 @@ fn frame<T: Serialize>(message: &T) -> Utf8Bytes {
     Utf8Bytes::from(encode(message))
 }
 
-fn command_hash<T: Serialize>(command: &T) -> u64 {
-    use std::hash::{Hash, Hasher};
+fn command_hash<T: std::hash::Hash>(command: &T) -> u64 {
+    use std::hash::Hasher;
     let mut h = std::collections::hash_map::DefaultHasher::new();
-    encode(command).hash(&mut h);
+    command.hash(&mut h);
     h.finish()
 }
 

@@ -131,8 +131,13 @@ async fn read_loop(
                 };
                 match input {
                     Ok(input) => {
-                        if app.driver.send(input).await.is_err() {
-                            send_error(tx, None, code::SHUTTING_DOWN, "the server is shutting down");
+                        if let Err(mpsc::error::SendError(input)) = app.driver.send(input).await {
+                            let id = match input {
+                                DriverInput::CustomerCommand { command, .. } => Some(command.id().to_owned()),
+                                DriverInput::AgentCommand { command, .. } => Some(command.id().to_owned()),
+                                _ => None,
+                            };
+                            send_error(tx, id, code::SHUTTING_DOWN, "the server is shutting down");
                         }
                     }
                     Err(e) => {
@@ -206,6 +211,11 @@ async fn write_loop(
             for item in batch {
                 match item {
                     Outbound::Frame(text) => sink.feed(Message::Text(text)).await?,
+                    Outbound::Frames(frames) => {
+                        for text in frames {
+                            sink.feed(Message::Text(text)).await?;
+                        }
+                    }
                     Outbound::Close { code, reason } => {
                         sink.feed(Message::Close(Some(CloseFrame { code, reason: reason.into() }))).await?;
                         closing = Some(code);
