@@ -233,7 +233,7 @@ function main() {
     list = el('ul', { class: 'session-list', 'aria-label': 'Assigned sessions' });
     flagList = el('ul', { class: 'flag-list', 'aria-label': 'Conduct flags against you' });
     pane = el('section', { class: 'pane', 'aria-label': 'Conversation' });
-    app.replaceChildren(top, el('div', { class: 'layout' },
+    app.replaceChildren(top, el('main', { class: 'layout' },
       el('aside', { class: 'sidebar' },
         el('h2', { class: 'side-title' }, 'Sessions ', sessionCount),
         list,
@@ -549,7 +549,7 @@ function main() {
         el('div', { class: 'note-head' }, el('strong', { text: n.from }), ` → ${n.target.kind} ${n.target.id}`, el('span', { class: 'muted', text: ` · ${formatBiz(n.at_ms)}` })),
         el('p', { class: 'note-text', text: n.text })))) : null;
 
-    const history = el('ol', { class: 'history', role: 'log', 'aria-live': 'polite', 'aria-label': 'Messages', tabindex: '0' },
+    const history = el('div', { class: 'history', role: 'log', 'aria-live': 'polite', 'aria-label': 'Messages', tabindex: '0' },
       ...s.history.map((h) => historyNode(h)));
     typingNode = el('div', { class: 'typing', 'aria-live': 'polite' });
 
@@ -596,9 +596,9 @@ function main() {
   }
 
   function historyNode(h) {
-    if (h.from === 'system') return el('li', { class: `line system ${h.kind ? `system-${h.kind}` : ''}`, text: h.text });
+    if (h.from === 'system') return el('div', { class: `line system ${h.kind ? `system-${h.kind}` : ''}`, text: h.text });
     const mine = h.from === 'agent';
-    return el('li', { class: `line ${mine ? 'agent' : 'customer'} ${h.state ? `is-${h.state}` : ''}` },
+    return el('div', { class: `line ${mine ? 'agent' : 'customer'} ${h.state ? `is-${h.state}` : ''}` },
       el('span', { class: 'line-who', text: mine ? (h.agent && me && h.agent !== me.agent ? h.agent : 'You') : 'Customer' }),
       el('p', { class: 'bubble', text: h.text }),
       h.state === 'failed' ? el('span', { class: 'line-error', text: h.error }) : null,

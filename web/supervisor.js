@@ -45,7 +45,7 @@ function start(agent, token) {
   events.length = 0; perAgent.clear(); perGroup.clear();
   for (const e of (sup.events || []).slice().reverse()) record(e, false);
   top = el('header', { class: 'topbar' });
-  board = el('main', { class: 'board' });
+  board = el('main', { class: 'board', 'aria-labelledby': 'board-title' });
   app.replaceChildren(top, board);
   renderTop();
   render();
@@ -249,7 +249,7 @@ function render() {
     }));
   if (!events.length) feed.append(el('li', { class: 'empty' }, el('span'), el('span', { text: 'No violations or flags yet. They appear here the moment they happen.' }), el('span')));
 
-  board.replaceChildren(summary, groupTable, agentTable,
+  board.replaceChildren(el('h1', { id: 'board-title', class: 'visually-hidden', text: 'Supervisor view' }), summary, groupTable, agentTable,
     el('section', { class: 'card wide', 'aria-label': 'Live feed' }, el('h2', { text: 'Recent violations and flags' }), feed));
 }
 

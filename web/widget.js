@@ -99,7 +99,7 @@ function mount(wire, base, config) {
   const closeButton = el('button', { class: 'icon-button', type: 'button', 'aria-label': 'Minimize chat', text: '\u2013' });
   const banner = el('div', { class: 'banner', role: 'status', 'aria-live': 'polite', hidden: true });
   const queueCard = el('div', { class: 'queue', hidden: true, 'aria-live': 'polite' });
-  const log = el('ol', { class: 'log', role: 'log', 'aria-live': 'polite', 'aria-label': 'Conversation', tabindex: '0' });
+  const log = el('div', { class: 'log', role: 'log', 'aria-live': 'polite', 'aria-label': 'Conversation', tabindex: '0' });
   const typingEl = el('div', { class: 'typing', 'aria-live': 'polite' });
   const prompt = el('div', { class: 'prompt' });
   const input = el('textarea', {
@@ -111,7 +111,7 @@ function mount(wire, base, config) {
   const panel = el('section', {
     id: ids.panel, class: 'panel', role: 'dialog', 'aria-labelledby': ids.title, hidden: true,
   },
-  el('header', { class: 'head' },
+  el('div', { class: 'head' },
     el('div', { class: 'avatar', 'aria-hidden': 'true' }, icon()),
     el('div', { class: 'head-text' }, titleEl, subEl),
     closeButton),
@@ -512,9 +512,9 @@ function mount(wire, base, config) {
   }
 
   function entryNode(entry) {
-    if (entry.from === 'system') return el('li', { class: 'entry system', text: entry.text });
+    if (entry.from === 'system') return el('div', { class: 'entry system', text: entry.text });
     const mine = entry.from === 'me';
-    return el('li', { class: `entry ${mine ? 'mine' : 'theirs'}` },
+    return el('div', { class: `entry ${mine ? 'mine' : 'theirs'}` },
       el('span', { class: 'who', text: mine ? 'You' : (entry.name || 'Agent') }),
       el('p', { class: 'bubble', text: entry.text }),
       mine ? el('span', { class: 'meta' }) : null);

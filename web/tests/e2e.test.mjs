@@ -6,6 +6,7 @@
 // about a second and the 3-minute violation after about three.
 import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { expect } from './expect.mjs';
 import { launchBrowser, startProxy, startServer, watchErrors } from './harness.mjs';
@@ -474,6 +475,67 @@ describe('widget and console', () => {
     await first.getByRole('button', { name: 'Use this window' }).click();
     await expect(first.locator('.conn')).toHaveText('Connected');
     await expect(second.locator('.conn')).toHaveText('Signed in elsewhere');
+  });
+
+  test('the pages pass an axe-core accessibility audit (WCAG 2.1 A and AA) in every state', { timeout: 60000 }, async () => {
+    // axe is injected as a script, which our pages' CSP forbids: these contexts bypass it.
+    const axe = readFileSync(new URL('./node_modules/axe-core/axe.min.js', import.meta.url), 'utf8');
+    const audited = [];
+    const audit = async (page, name) => {
+      await page.addScriptTag({ content: axe });
+      const result = await page.evaluate(() => window.axe.run(document, { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] }));
+      const problems = result.violations.map((v) => `${name}: ${v.id} (${v.impact}) at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+      assert.deepEqual(problems, [], `${name}: no accessibility violations`);
+      audited.push(name);
+    };
+    const person = async (path) => {
+      const context = await browser.person({ bypassCSP: true });
+      contexts.push(context);
+      const page = await context.newPage();
+      watchErrors(page, errors);
+      await page.goto(`${server.base}${path}`);
+      return page;
+    };
+    const agent = await person('/agent');
+    await audit(agent, 'sign-in');
+    await agent.getByLabel('Agent ID').fill('alice');
+    await agent.getByRole('button', { name: 'Sign in' }).click();
+    await expect(agent.locator('.conn')).toHaveText('Connected');
+    await audit(agent, 'console, offline');
+
+    const customer = await person('/');
+    await customer.getByRole('button', { name: 'Chat with us' }).click();
+    await audit(customer, 'widget, start');
+    await customer.getByRole('button', { name: 'Start chat' }).click();
+    await expect(customer.locator('.banner')).toContainText('No agent is online');
+    await audit(customer, 'widget, waiting with no agent online');
+
+    await agent.getByRole('button', { name: 'Available', exact: true }).click();
+    await customerSays(customer, 'hello');
+    await expect(agent.locator('.history .customer .bubble')).toHaveText(['hello']);
+    await agentSays(agent, 'hi, how can I help?');
+    await expect(customer.locator('.log .theirs .bubble')).toHaveText(['hi, how can I help?']);
+    await audit(customer, 'widget, chatting');
+    await audit(agent, 'console, chatting');
+    await agent.getByRole('button', { name: 'Transfer…' }).click();
+    await audit(agent, 'transfer dialog');
+    await agent.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click();
+    await agent.getByRole('button', { name: 'Ask resolved' }).click();
+    await expect(customer.getByRole('alertdialog', { name: 'Is your problem resolved?' })).toBeVisible();
+    await audit(customer, 'widget, resolve question');
+    await customer.getByRole('button', { name: 'Yes, resolved' }).click();
+    await agent.getByRole('button', { name: 'Close…' }).click();
+    await audit(agent, 'close dialog');
+    await agent.getByRole('dialog').getByRole('button', { name: 'Close chat' }).click();
+    await expect(customer.getByRole('group', { name: 'Rate this chat' })).toBeVisible();
+    await audit(customer, 'widget, rating');
+
+    const supervisor = await person('/supervisor');
+    await supervisor.getByLabel('Agent ID').fill('sam');
+    await supervisor.getByRole('button', { name: 'Sign in' }).click();
+    await expect(supervisor.locator('tr[data-agent="alice"]')).toHaveCount(1);
+    await audit(supervisor, 'supervisor view');
+    assert.equal(audited.length, 11);
   });
 
   test('break with a reason, offline refused while sessions are open, and the phone-sized widget', { timeout: 60000 }, async () => {

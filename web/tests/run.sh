@@ -32,12 +32,17 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   apt_install nodejs npm
 fi
 
-# playwright-core, exactly as locked.
+# playwright-core and axe-core, exactly as locked.
 cd "$here"
-want="$(node -p "require('./package.json').devDependencies['playwright-core']")"
-have="$(node -p "try { require('./node_modules/playwright-core/package.json').version } catch (_) { '' }")"
-if [ "$want" != "$have" ]; then
-  echo "run.sh: npm ci (playwright-core $want)"
+stale="$(node -e "
+  const deps = require('./package.json').devDependencies;
+  const off = Object.entries(deps).filter(([name, want]) => {
+    try { return require('./node_modules/' + name + '/package.json').version !== want; } catch (_) { return true; }
+  });
+  console.log(off.map(([name]) => name).join(' '));
+")"
+if [ -n "$stale" ]; then
+  echo "run.sh: npm ci ($stale)"
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
