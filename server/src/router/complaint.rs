@@ -2,7 +2,10 @@
 //! needs attention at once (a phone-call request, abusive words, the same
 //! question again and again, a burst of messages).
 
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::hash::Hasher;
+
+use aho_corasick::AhoCorasick;
+use rustc_hash::FxHasher;
 
 use super::config::ComplaintRules;
 use super::ids::SessionId;
@@ -12,30 +15,65 @@ use super::Router;
 /// Recent normalised questions kept per session for the repeat rule.
 const QUESTIONS_KEPT: usize = 20;
 
-/// The configured word lists, lower-cased once.
+/// The configured word lists, compiled once into one automaton that scans a
+/// message in a single pass. Matching ignores ASCII case; the Chinese lists
+/// have no case to ignore.
 #[derive(Debug)]
 pub(super) struct Words {
-    phone: Vec<String>,
-    abusive: Vec<String>,
+    automaton: Option<AhoCorasick>,
+    /// Patterns below this index are phone words; the rest are abusive words.
+    phone_count: usize,
 }
 
 impl Words {
     pub(super) fn new(rules: &ComplaintRules) -> Words {
-        let lower = |ws: &[String]| ws.iter().map(|w| w.to_lowercase()).filter(|w| !w.trim().is_empty()).collect();
-        Words { phone: lower(&rules.phone_words), abusive: lower(&rules.abusive_words) }
+        let keep = |ws: &[String]| -> Vec<String> {
+            ws.iter().map(|w| w.trim().to_lowercase()).filter(|w| !w.is_empty()).collect()
+        };
+        let phone = keep(&rules.phone_words);
+        let phone_count = phone.len();
+        let patterns: Vec<String> = phone.into_iter().chain(keep(&rules.abusive_words)).collect();
+        let automaton = (!patterns.is_empty()).then(|| {
+            AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .build(&patterns)
+                .expect("plain word lists always compile")
+        });
+        Words { automaton, phone_count }
+    }
+
+    /// (asks for a phone call, uses abusive words)
+    fn scan(&self, text: &str) -> (bool, bool) {
+        let (mut phone, mut abusive) = (false, false);
+        if let Some(automaton) = &self.automaton {
+            for m in automaton.find_overlapping_iter(text) {
+                if m.pattern().as_usize() < self.phone_count {
+                    phone = true;
+                } else {
+                    abusive = true;
+                }
+                if phone && abusive {
+                    break;
+                }
+            }
+        }
+        (phone, abusive)
     }
 }
 
-/// Lower-case letters and digits only, so "Where is my refund?" and
-/// "where is my refund" count as the same question.
+/// A hash of the message's letters and digits, lower-cased, so "Where is my
+/// refund?" and "where is my refund" count as the same question. `None` for
+/// messages too short to be a question.
 fn question_hash(text: &str) -> Option<u64> {
-    let normal: String = text.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect();
-    if normal.chars().count() < 2 {
-        return None;
+    let mut h = FxHasher::default();
+    let mut chars = 0;
+    for c in text.chars().filter(|c| c.is_alphanumeric()) {
+        for lower in c.to_lowercase() {
+            h.write_u32(lower as u32);
+            chars += 1;
+        }
     }
-    let mut h = DefaultHasher::new();
-    normal.hash(&mut h);
-    Some(h.finish())
+    (chars >= 2).then(|| h.finish())
 }
 
 impl Router {
@@ -44,12 +82,12 @@ impl Router {
     pub(super) fn complaint_signals(&mut self, session: SessionId, text: &str) -> Vec<ComplaintSignal> {
         let rules = &self.config.rules.complaint;
         let now = self.now;
-        let lower = text.to_lowercase();
         let mut hits = Vec::new();
-        if self.complaint_words.phone.iter().any(|w| lower.contains(w.as_str())) {
+        let (phone, abusive) = self.complaint_words.scan(text);
+        if phone {
             hits.push(ComplaintSignal::PhoneRequest);
         }
-        if self.complaint_words.abusive.iter().any(|w| lower.contains(w.as_str())) {
+        if abusive {
             hits.push(ComplaintSignal::AbusiveLanguage);
         }
         let (repeat_threshold, burst_messages, burst_window) =

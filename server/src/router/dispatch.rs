@@ -8,7 +8,7 @@ use super::config::AssignmentStrategy;
 use super::ids::SessionId;
 use super::input::Priority;
 use super::output::{AgentNotice, CustomerNotice, Event, QueueReason};
-use super::state::{AgentIdx, AgentKey, GroupIdx, Phase, Presence, QueueKey};
+use super::state::{AgentIdx, AgentKey, GroupIdx, Phase, QueueKey};
 use super::timers::Timer;
 use super::Router;
 
@@ -70,15 +70,10 @@ impl Router {
         self.queue_changed.insert(g);
     }
 
-    /// Is anyone (of the group or its overflow groups) signed in and not offline?
+    /// Is anyone (of the group or its overflow groups) on duty?
     fn anyone_on_duty(&self, g: GroupIdx) -> bool {
         let group = &self.groups[g as usize];
-        std::iter::once(&g).chain(group.overflow_to.iter()).any(|&h| {
-            self.groups[h as usize].members.iter().any(|&a| {
-                let a = &self.agents[a as usize];
-                (a.connected && a.presence != Presence::Offline) || a.grace_timer.is_some()
-            })
-        })
+        group.on_duty > 0 || group.overflow_to.iter().any(|&h| self.groups[h as usize].on_duty > 0)
     }
 
     /// Takes a waiting session out of every queue it is listed in; returns
@@ -225,7 +220,7 @@ impl Router {
         }
         group.last_assign_at = Some(now);
         let group_id = group.id.clone();
-        let view = self.view(&self.sessions[&session]);
+        let view = Box::new(self.view(&self.sessions[&session]));
         self.notify_customer(session, CustomerNotice::Assigned { agent_name });
         self.notify_agent(agent, AgentNotice::SessionAssigned { session: view });
         self.event(Event::SessionAssigned { session, group: group_id, agent: agent_id, waited, overflow });

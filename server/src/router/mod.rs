@@ -28,8 +28,10 @@ mod state;
 pub mod time;
 mod timers;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
+
+use rustc_hash::FxHashMap;
 
 pub use config::{AgentConfig, AssignmentStrategy, ConfigError, GroupConfig, Membership, Role, RouterConfig, Rules};
 pub use error::RuleError;
@@ -52,10 +54,11 @@ pub struct Router {
     config: RouterConfig,
     now: Millis,
     agents: Vec<Agent>,
-    agent_index: HashMap<AgentId, AgentIdx>,
+    // Fx hashing: the keys are our own ids, and these lookups are the hot path.
+    agent_index: FxHashMap<AgentId, AgentIdx>,
     groups: Vec<Group>,
-    group_index: HashMap<GroupId, GroupIdx>,
-    sessions: HashMap<SessionId, Session>,
+    group_index: FxHashMap<GroupId, GroupIdx>,
+    sessions: FxHashMap<SessionId, Session>,
     timers: Timers,
     outputs: VecDeque<Output>,
     /// Arrival counter for queue order (back of the queue).
@@ -86,6 +89,7 @@ impl Router {
                 overflow_after: g.overflow_after,
                 service_hours: g.service_hours.as_deref().map(Arc::from),
                 members: Vec::new(),
+                on_duty: 0,
                 queue: BTreeSet::new(),
                 overflow_in: BTreeSet::new(),
                 eligible: BTreeSet::new(),
@@ -97,7 +101,7 @@ impl Router {
                 queue_tick: None,
             })
             .collect();
-        let group_index: HashMap<GroupId, GroupIdx> =
+        let group_index: FxHashMap<GroupId, GroupIdx> =
             groups.iter().enumerate().map(|(i, g)| (g.id.clone(), i as GroupIdx)).collect();
         for (i, g) in config.groups.iter().enumerate() {
             groups[i].overflow_to = g.overflow_to.iter().map(|o| group_index[o]).collect();
@@ -126,6 +130,7 @@ impl Router {
                 sheds: VecDeque::new(),
                 record: AgentRecord::default(),
                 reported_state: AgentState::Offline,
+                counted_on_duty: false,
             });
         }
         let agent_index = agents.iter().enumerate().map(|(i, a)| (a.id.clone(), i as AgentIdx)).collect();
@@ -137,7 +142,7 @@ impl Router {
             agent_index,
             groups,
             group_index,
-            sessions: HashMap::new(),
+            sessions: FxHashMap::default(),
             timers: Timers::default(),
             outputs: VecDeque::new(),
             next_order: 0,
@@ -465,6 +470,14 @@ impl Router {
             self.agents[a as usize].listed = want;
         }
         let agent = &mut self.agents[a as usize];
+        let on_duty = agent.is_on_duty();
+        if on_duty != agent.counted_on_duty {
+            agent.counted_on_duty = on_duty;
+            for &(g, _) in &agent.memberships {
+                let count = &mut self.groups[g as usize].on_duty;
+                *count = if on_duty { *count + 1 } else { *count - 1 };
+            }
+        }
         let state = agent.state();
         if state != agent.reported_state {
             let from = std::mem::replace(&mut agent.reported_state, state);

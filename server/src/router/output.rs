@@ -89,8 +89,9 @@ pub enum AgentNotice {
         state: AgentState,
     },
     /// A session is now this agent's, with its history and handoff notes.
+    /// (Boxed: it is by far the largest notice, and every output is moved twice.)
     SessionAssigned {
-        session: SessionView,
+        session: Box<SessionView>,
     },
     CustomerMessage {
         session: SessionId,

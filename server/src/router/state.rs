@@ -77,6 +77,8 @@ pub(crate) struct Agent {
     pub(crate) record: AgentRecord,
     /// The state last reported in an event, to emit changes exactly once.
     pub(crate) reported_state: AgentState,
+    /// Counted as on duty in its groups' `on_duty` (see [`Agent::is_on_duty`]).
+    pub(crate) counted_on_duty: bool,
 }
 
 impl Agent {
@@ -101,6 +103,12 @@ impl Agent {
         self.connected && self.presence == Presence::Available && self.load() < self.capacity
     }
 
+    /// Signed in and not offline (available, busy or on break), or in the
+    /// grace period: a waiting customer will be served by someone.
+    pub(crate) fn is_on_duty(&self) -> bool {
+        (self.connected && self.presence != Presence::Offline) || self.grace_timer.is_some()
+    }
+
     pub(crate) fn level_in(&self, group: GroupIdx) -> Option<u8> {
         self.memberships.iter().find(|(g, _)| *g == group).map(|(_, l)| *l)
     }
@@ -115,6 +123,8 @@ pub(crate) struct Group {
     pub(crate) overflow_after: std::time::Duration,
     pub(crate) service_hours: Option<Arc<str>>,
     pub(crate) members: Vec<AgentIdx>,
+    /// Members on duty, so telling a new customer that nobody is online is O(1).
+    pub(crate) on_duty: u32,
     /// This group's own waiting sessions.
     pub(crate) queue: BTreeSet<QueueKey>,
     /// Waiting sessions of other groups that overflowed to this one.
