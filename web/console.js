@@ -135,7 +135,7 @@ const ENDED_TEXT = {
 };
 const ERROR_TEXT = {
   handoff_note_missing: 'A handoff note is required.',
-  handoff_note_too_short: `The handoff note is too short.`,
+  handoff_note_too_short: 'The handoff note is too short.',
   handoff_note_too_long: 'The handoff note is too long.',
   target_agent_unavailable: 'That agent is offline, disconnected or on a break.',
   target_agent_full: 'That agent has no room for another session.',
@@ -384,7 +384,6 @@ function main() {
         break;
       }
       case 'session_ended': {
-        const s = sessions.get(msg.session);
         sessions.delete(msg.session);
         const why = msg.why || {};
         const text = why.kind === 'transferred'
@@ -392,7 +391,8 @@ function main() {
           : `Session #${msg.session} ended: ${ENDED_TEXT[why.reason] || why.reason}.`;
         toast(text);
         if (selected === msg.session) selected = sessions.size ? sessions.keys().next().value : null;
-        if (s || true) { renderList(); renderPane(); }
+        renderList();
+        renderPane();
         break;
       }
       case 'conduct_flagged':
