@@ -41,7 +41,8 @@
 //!
 //! One restriction is kept for a known core bug: search for KNOWN CORE BUG.
 //!
-//! `PROPTEST_CASES` overrides the number of cases.
+//! `PROPTEST_CASES` overrides the number of cases, `ROUTER_PROPS_MAX_STEPS`
+//! the number of steps per case (150).
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, HashMap};
@@ -1617,13 +1618,18 @@ fn play(roster: &Roster, steps: &[Step], strict: bool) -> Check {
     replay(&h.model.cfg, &h.played).map_err(|e| fail(e, &h.played))
 }
 
+/// Steps per case: 150, or `ROUTER_PROPS_MAX_STEPS` for deeper hunts.
+fn max_steps() -> usize {
+    std::env::var("ROUTER_PROPS_MAX_STEPS").ok().and_then(|v| v.parse().ok()).unwrap_or(150)
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 64, max_shrink_iters: 4096, ..ProptestConfig::default() })]
 
     #[test]
     fn router_invariants_hold_after_every_step(
         roster in roster_strategy(),
-        steps in prop::collection::vec(step_strategy(), 1..=150),
+        steps in prop::collection::vec(step_strategy(), 1..=max_steps()),
     ) {
         play(&roster, &steps, false).map_err(TestCaseError::fail)?;
     }
