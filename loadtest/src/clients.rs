@@ -375,9 +375,18 @@ pub async fn relay_connection(
             }
         }
     }
-    if kind == Kind::Server && role == Role::Customer {
-        // End the chat as the widget does, so the session does not linger on the
-        // server (a customer who only disconnects may resume for a while).
+    match role {
+        Role::Customer => leave_and_close(ws, kind).await,
+        Role::Agent => net::close(ws).await,
+    }
+}
+
+/// Ends a customer's chat as the widget does (`leave`, then wait for `closed`),
+/// so the session does not linger on the server (a customer who only
+/// disconnects may resume for a while, and keeps an agent's capacity), then
+/// closes the connection.
+pub async fn leave_and_close(mut ws: Ws, kind: Kind) {
+    if kind == Kind::Server {
         let leave = encode(&CustomerCommand::Leave { id: unique_id("leave") });
         if ws.send(Message::text(leave)).await.is_ok() {
             let deadline = Instant::now() + Duration::from_secs(2);

@@ -424,18 +424,10 @@ async fn one_customer_visit(
         ),
         Kind::Server => None,
     };
-    let (mut ws, _, _) = connect_assigned_customer(target, common, index, &pair, Duration::from_secs(30)).await?;
+    let (ws, _, _) = connect_assigned_customer(target, common, index, &pair, Duration::from_secs(30)).await?;
     let waited = intended.elapsed();
     tokio::time::sleep(hold).await;
-    if target.kind == Kind::Server {
-        let _ = ws.send(Message::text(encode(&CustomerCommand::Leave { id: clients::unique_id("leave") }))).await;
-        let deadline = Instant::now() + Duration::from_secs(5);
-        let _ = clients::read_until(&mut ws, deadline, |text| {
-            matches!(clients::decode_for_customer(Kind::Server, text), Incoming::Closed).then_some(())
-        })
-        .await;
-    }
-    net::close(ws).await;
+    clients::leave_and_close(ws, target.kind).await;
     if let Some(partner) = partner {
         net::close(partner).await;
     }
@@ -471,7 +463,7 @@ pub async fn assign(target: &Target, common: &Common, options: &AssignOptions) -
     let agent_stop = Arc::new(AtomicBool::new(false));
     let mut agent_tasks = JoinSet::new();
     for ws in agents {
-        agent_tasks.spawn(drain_until(ws, agent_stop.clone()));
+        agent_tasks.spawn(drain_until(ws, agent_stop.clone(), None));
     }
 
     // Steady arrivals: latency from the intended arrival time to `assigned`.
@@ -561,16 +553,17 @@ pub async fn assign(target: &Target, common: &Common, options: &AssignOptions) -
         result.figure("burst failures", "", burst_failures as f64, Better::Lower);
         result.latency("burst: start to assigned", &from_burst);
         result.latency("burst: welcome to assigned", &from_welcome);
-        close_all(sockets).await;
-        close_all(partners).await;
+        close_all(sockets, target.kind).await;
+        close_all(partners, Kind::Baseline).await;
     }
     agent_stop.store(true, Ordering::Relaxed);
     while agent_tasks.join_next().await.is_some() {}
     Ok(result)
 }
 
-/// Keeps reading a socket (discarding frames) until `stop`, then closes it.
-async fn drain_until(mut ws: Ws, stop: Arc<AtomicBool>) {
+/// Keeps reading a socket (discarding frames) until `stop`, then closes it
+/// (a customer's after leaving its chat: `customer` is then the target's kind).
+async fn drain_until(mut ws: Ws, stop: Arc<AtomicBool>, customer: Option<Kind>) {
     use futures_util::StreamExt as _;
     while !stop.load(Ordering::Relaxed) {
         match tokio::time::timeout(Duration::from_millis(100), ws.next()).await {
@@ -578,13 +571,17 @@ async fn drain_until(mut ws: Ws, stop: Arc<AtomicBool>) {
             Ok(Some(Err(_))) | Ok(None) => return,
         }
     }
-    net::close(ws).await;
+    match customer {
+        Some(kind) => clients::leave_and_close(ws, kind).await,
+        None => net::close(ws).await,
+    }
 }
 
-async fn close_all(sockets: Vec<Ws>) {
+/// Closes customers' sockets (leaving first on the server).
+async fn close_all(sockets: Vec<Ws>, kind: Kind) {
     let mut set = JoinSet::new();
     for ws in sockets {
-        set.spawn(net::close(ws));
+        set.spawn(clients::leave_and_close(ws, kind));
     }
     while set.join_next().await.is_some() {}
 }
@@ -627,7 +624,7 @@ pub async fn idle(target: &Target, common: &Common, options: &IdleOptions) -> an
     let stop = Arc::new(AtomicBool::new(false));
     let mut readers = JoinSet::new();
     for ws in sockets {
-        readers.spawn(drain_until(ws, stop.clone()));
+        readers.spawn(drain_until(ws, stop.clone(), Some(target.kind)));
     }
     tokio::time::sleep(options.settle).await;
     let after = process.rss_kib().context("reading RSS")?;
@@ -715,7 +712,7 @@ pub async fn timers(target: &Target, common: &Common, options: &TimerOptions) ->
     // Customers keep reading (acks, queue updates) in the background.
     let mut customer_tasks = JoinSet::new();
     for ws in sockets {
-        customer_tasks.spawn(drain_until(ws, stop.clone()));
+        customer_tasks.spawn(drain_until(ws, stop.clone(), Some(Kind::Server)));
     }
 
     let real_ms = |business_ms: f64| business_ms / options.clock_scale;
