@@ -175,6 +175,10 @@ struct CommonArgs {
     /// Spread client sockets over this many loopback source addresses (127.0.1.1...).
     #[arg(long, default_value_t = 1)]
     source_ips: u32,
+    /// The first source address to use, as a number: 0 is 127.0.1.1, 250 is 127.0.2.1
+    /// (give each of several harness processes its own addresses).
+    #[arg(long, default_value_t = 0)]
+    source_first: u32,
     /// The skill group customers join (the server's config must have it).
     #[arg(long, default_value = "load")]
     group: String,
@@ -306,7 +310,7 @@ async fn run(scenario: Scenario) -> anyhow::Result<()> {
     if common_args.rounds == 0 || common_args.rounds > MAX_ROUNDS {
         bail!("--rounds must be 1 to {MAX_ROUNDS}");
     }
-    let sources = Sources::new(common_args.source_ips);
+    let sources = Sources::new(common_args.source_ips, common_args.source_first);
     net::check_connection_budget(connections_needed(&scenario), &sources)?;
 
     // Targets: the server (unless --baseline-only) and the baseline (unless none).

@@ -71,18 +71,21 @@ impl Endpoint {
 #[derive(Clone, Debug)]
 pub struct Sources {
     count: u32,
+    first: u32,
 }
 
 impl Sources {
-    pub fn new(count: u32) -> Self {
-        Sources { count: count.max(1) }
+    /// `count` addresses starting at number `first` (0 is 127.0.1.1, 250 is 127.0.2.1...).
+    /// One address and `first` 0 means: let the kernel pick (127.0.0.1).
+    pub fn new(count: u32, first: u32) -> Self {
+        Sources { count: count.max(1), first }
     }
 
     fn pick(&self, index: usize) -> Option<Ipv4Addr> {
-        if self.count <= 1 {
+        if self.count <= 1 && self.first == 0 {
             return None;
         }
-        let n = (index as u32) % self.count;
+        let n = self.first + (index as u32) % self.count;
         Some(Ipv4Addr::new(127, 0, 1 + (n / 250) as u8, 1 + (n % 250) as u8))
     }
 }
@@ -122,15 +125,24 @@ pub fn check_connection_budget(needed: usize, sources: &Sources) -> anyhow::Resu
     if needed > MAX_CONNECTIONS_PER_PROCESS {
         let processes = needed.div_ceil(MAX_CONNECTIONS_PER_PROCESS);
         let source_ips = needed.div_ceil(EPHEMERAL_PORTS_PER_SOURCE);
+        let ports = if source_ips > 1 {
+            format!(
+                " Loopback allows about {EPHEMERAL_PORTS_PER_SOURCE} ephemeral ports per source address and \
+                 destination, so {needed} connections to one server port also need at least {source_ips} source \
+                 addresses: give each process its own addresses with --source-ips N --source-first K (K = 0, N, 2N...)."
+            )
+        } else {
+            String::new()
+        };
+        let servers = needed.div_ceil(19_000);
         bail!(
             "this run needs {needed} connections; one harness process holds at most {MAX_CONNECTIONS_PER_PROCESS} \
              (about 20,000 open files per process, which cannot be raised here).\n\
-             To go further: run {processes} harness processes side by side, each with at most \
-             {MAX_CONNECTIONS_PER_PROCESS} connections, and bind their client sockets to different loopback \
-             source addresses (--source-ips; loopback allows about {EPHEMERAL_PORTS_PER_SOURCE} ephemeral ports per \
-             source address and destination, so {needed} connections need at least {source_ips} source addresses). \
-             The server side is bounded the same way: one server process holds about 19,900 connections, so \
-             {needed} connections need {processes} server nodes (cluster mode) behind a load balancer."
+             To go further, run {processes} harness processes side by side, each with at most \
+             {MAX_CONNECTIONS_PER_PROCESS} connections (scale the sizes and rates of each accordingly).{ports}\n\
+             The server is bounded the same way: one server process holds about 19,000 connections \
+             (gateway.max_connections), so {needed} connections need {servers} server node(s) in cluster mode \
+             behind a load balancer."
         );
     }
     if sources.count == 1 && needed > EPHEMERAL_PORTS_PER_SOURCE {
@@ -155,16 +167,17 @@ mod tests {
 
     #[test]
     fn too_many_connections_explain_how_to_scale() {
-        let error = check_connection_budget(40_000, &Sources::new(1)).unwrap_err().to_string();
+        let error = check_connection_budget(40_000, &Sources::new(1, 0)).unwrap_err().to_string();
         assert!(error.contains("3 harness processes"), "{error}");
-        assert!(check_connection_budget(18_000, &Sources::new(1)).is_ok());
+        assert!(check_connection_budget(18_000, &Sources::new(1, 0)).is_ok());
     }
 
     #[test]
     fn sources_spread_over_loopback_addresses() {
-        let sources = Sources::new(300);
+        let sources = Sources::new(300, 0);
         assert_eq!(sources.pick(0), Some(Ipv4Addr::new(127, 0, 1, 1)));
         assert_eq!(sources.pick(251), Some(Ipv4Addr::new(127, 0, 2, 2)));
-        assert_eq!(Sources::new(1).pick(5), None);
+        assert_eq!(Sources::new(1, 0).pick(5), None);
+        assert_eq!(Sources::new(2, 250).pick(1), Some(Ipv4Addr::new(127, 0, 2, 2)));
     }
 }
