@@ -476,7 +476,7 @@ fn check_same_steady(router: &mut RouterSteady, reference: &mut ReferenceSteady,
 
 fn drain(c: &mut Criterion) {
     let mut group = c.benchmark_group("drain");
-    group.sample_size(10).warm_up_time(Duration::from_millis(300)).measurement_time(Duration::from_secs(2));
+    group.sample_size(10).warm_up_time(Duration::from_millis(300)).measurement_time(Duration::from_millis(1500));
     group.sampling_mode(SamplingMode::Flat);
     for roster in ROSTERS {
         let ids = Ids::new(roster);
@@ -514,7 +514,7 @@ fn drain(c: &mut Criterion) {
 
 fn steady(c: &mut Criterion) {
     let mut group = c.benchmark_group("steady");
-    group.sample_size(10).warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(2));
+    group.sample_size(10).warm_up_time(Duration::from_millis(300)).measurement_time(Duration::from_millis(1500));
     group.throughput(Throughput::Elements(1));
     for roster in ROSTERS {
         let ids = Ids::new(roster);
@@ -531,7 +531,13 @@ fn steady(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, drain, steady);
+criterion_group! {
+    name = benches;
+    // Short on purpose (the whole file runs in about 2 minutes): no plots,
+    // fewer bootstrap resamples than the default 100,000.
+    config = Criterion::default().without_plots().nresamples(10_000);
+    targets = drain, steady
+}
 
 /// Wall time and on-CPU time of the timed parts. On a shared machine the
 /// wall time includes time spent waiting for a CPU; the scheduler's own
