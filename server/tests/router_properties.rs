@@ -39,7 +39,6 @@
 //!   `agent_grace`, a disconnected customer's session is lost exactly after
 //!   `customer_grace`.
 //!
-//! One restriction is kept for a known core bug: search for KNOWN CORE BUG.
 //!
 //! `PROPTEST_CASES` overrides the number of cases, `ROUTER_PROPS_MAX_STEPS`
 //! the number of steps per case (150).
@@ -65,8 +64,6 @@ const LOOKAHEAD: usize = 4;
 const QUEUE_FRONT: usize = 2;
 /// The longest jump onto a deadline: well short of the rating window.
 const MAX_JUMP_MS: u64 = 3_600_000;
-/// Set while the core has the bug described at P9 (search for KNOWN CORE BUG).
-const KNOWN_CORE_BUG_LOOKAHEAD: bool = true;
 
 // ---------------------------------------------------------------------------
 // Generated roster
@@ -459,8 +456,6 @@ struct SeenTransfer {
 
 #[derive(Debug)]
 struct Model {
-    /// Check the restricted properties in full, known core bugs included.
-    strict: bool,
     roster: Roster,
     cfg: RouterConfig,
     group_index: HashMap<GroupId, usize>,
@@ -507,7 +502,6 @@ impl Model {
             .map(|_| MAgent { state: AgentState::Offline, load: 0, seq: 0, lost: 0, disconnected_at: None })
             .collect();
         Model {
-            strict: false,
             roster: roster.clone(),
             cfg,
             group_index,
@@ -655,13 +649,6 @@ impl Model {
         if self.sessions.values().any(|s| waiting(s) && s.excluded == Some(a)) {
             seen("P8 lookahead past the agent's own transfer".to_string());
         }
-    }
-
-    /// The pick of group `g` is in the lookahead case: one available agent,
-    /// and the first waiting session is excluded for that agent.
-    fn blocked_by_exclusion(&self, g: usize) -> bool {
-        let eligible = self.eligible(g);
-        eligible.len() == 1 && self.pick_list(g).first().is_some_and(|s| self.sessions[s].excluded == Some(eligible[0]))
     }
 
     /// P6: a clean session (joined once, never transferred or re-queued) is
@@ -1221,16 +1208,6 @@ impl Model {
         // P9: nothing the pick rule would assign is left waiting.
         for g in 0..self.roster.groups.len() {
             if let Some((s, a)) = self.pick(g) {
-                // KNOWN CORE BUG: a waiting session that leaves a queue (customer leaves or is lost, or
-                // it is served through overflow) does not mark the group for dispatch, so when the pick
-                // was blocked by sessions excluded for the only available agent (the lookahead), a
-                // session that the departure brings within the lookahead keeps waiting beside an idle
-                // agent. See `lookahead_is_reconsidered_when_an_excluded_head_leaves`. Until the core
-                // is fixed, P9 is not checked for a group in that state.
-                if KNOWN_CORE_BUG_LOOKAHEAD && !self.strict && self.blocked_by_exclusion(g) {
-                    seen("P9 restricted (known core bug)".to_string());
-                    continue;
-                }
                 return Err(format!(
                     "P9 work conservation: after the step g{g} could still give {s:?} to a{a} \
                      (available in g{g}: {:?}); waiting {:?}",
@@ -1592,10 +1569,8 @@ fn seen(what: String) {
 }
 
 /// Plays a case: warm-up, then the steps, each checked; then the replay.
-/// `strict` lifts the restrictions kept for known core bugs.
-fn play(roster: &Roster, steps: &[Step], strict: bool) -> Check {
+fn play(roster: &Roster, steps: &[Step]) -> Check {
     let mut h = Harness::new(roster);
-    h.model.strict = strict;
     // Agents online at the start connect and make themselves available (played and checked like any step).
     let warm_up = roster.agents.iter().enumerate().filter(|(_, a)| a.online).flat_map(|(i, _)| {
         let agent = AgentSel::Roster(i);
@@ -1631,7 +1606,7 @@ proptest! {
         roster in roster_strategy(),
         steps in prop::collection::vec(step_strategy(), 1..=max_steps()),
     ) {
-        play(&roster, &steps, false).map_err(TestCaseError::fail)?;
+        play(&roster, &steps).map_err(TestCaseError::fail)?;
     }
 }
 
@@ -1644,7 +1619,7 @@ fn generated_cases_reach_every_rule() {
     let mut runner = TestRunner::new_with_rng(config, TestRng::deterministic_rng(RngAlgorithm::ChaCha));
     SEEN.with(|s| s.borrow_mut().clear());
     let cases = (roster_strategy(), prop::collection::vec(step_strategy(), 1..=150));
-    runner.run(&cases, |(roster, steps)| play(&roster, &steps, false).map_err(TestCaseError::fail)).unwrap();
+    runner.run(&cases, |(roster, steps)| play(&roster, &steps).map_err(TestCaseError::fail)).unwrap();
     let seen = SEEN.with(|s| s.borrow().clone());
     for (what, n) in &seen {
         eprintln!("{what:40} {n}");
@@ -1712,12 +1687,5 @@ fn lookahead_is_reconsidered_when_an_excluded_head_leaves() {
         // The first session joined (s2) is the last of the four excluded heads.
         at(1_000, Op::Leave { session: Sel::Any(0) }),
     ];
-    let strict = play(&roster, &steps, true);
-    if KNOWN_CORE_BUG_LOOKAHEAD {
-        let e = strict.expect_err("the core seems fixed: set KNOWN_CORE_BUG_LOOKAHEAD to false");
-        assert!(e.starts_with("P9"), "{e}");
-        play(&roster, &steps, false).unwrap();
-    } else {
-        strict.unwrap();
-    }
+    play(&roster, &steps).unwrap();
 }

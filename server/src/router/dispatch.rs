@@ -94,8 +94,12 @@ impl Router {
             for i in 0..self.groups[g as usize].overflow_to.len() {
                 let h = self.groups[g as usize].overflow_to[i];
                 self.groups[h as usize].overflow_in.remove(&key);
+                self.dirty_groups.insert(h);
             }
         }
+        // A session leaving can bring one that waited beyond the look-ahead
+        // within reach of an idle agent: look again.
+        self.dirty_groups.insert(g);
         self.queue_changed.insert(g);
         since
     }
