@@ -86,6 +86,8 @@ pub mod code {
     pub const SHUTTING_DOWN: &str = "shutting_down";
     /// Too many connections.
     pub const OVERLOADED: &str = "overloaded";
+    /// Nothing (not even a pong) was heard from the client for the idle timeout: the connection was dropped.
+    pub const IDLE_TIMEOUT: &str = "idle_timeout";
     /// The command is for supervisors only.
     pub const SUPERVISORS_ONLY: &str = "supervisors_only";
     /// The server failed unexpectedly.

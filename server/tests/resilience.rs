@@ -241,3 +241,31 @@ async fn health_and_graceful_shutdown() {
     assert!(started.elapsed() < Duration::from_secs(4), "shutdown took {:?}", started.elapsed());
     assert!(tokio::net::TcpStream::connect(addr).await.is_err(), "still accepting after shutdown");
 }
+
+#[tokio::test]
+async fn a_silent_peer_is_dropped_and_its_session_follows_the_disconnect_rules() {
+    let mut cfg = config(1.0, "[router.rules]\ncustomer_grace = \"200ms\"\n");
+    cfg.gateway.ping_interval = Duration::from_millis(100);
+    cfg.gateway.idle_timeout = Duration::from_millis(400);
+    let server = start(cfg).await;
+    let addr = server.public_addr;
+    let mut ann = Client::available_agent(addr, "ann").await;
+    let (mut customer, welcome) = Client::customer(addr, "general").await;
+    let session = welcome["session"].as_u64().unwrap();
+    customer.expect("assigned").await;
+    ann.expect("session_assigned").await;
+
+    // From now on the customer's client never reads, so it never answers a ping: a dead peer.
+    let silent_since = Instant::now();
+    let ended = ann.expect("session_ended").await;
+    assert_eq!(ended["session"], session);
+    assert_eq!(ended["why"], json!({"kind": "closed", "reason": "customer_lost"}));
+    assert!(silent_since.elapsed() >= Duration::from_millis(500), "dropped after {:?}", silent_since.elapsed());
+    // Ann reads (and so answers pings): she is still connected.
+    ann.ok(json!({"type": "ping"})).await;
+    let body =
+        wait_for_sample(server.admin_addr, "switchboard_protocol_errors_total{code=\"idle_timeout\"}", 1.0).await;
+    assert_eq!(common::sample(&body, "switchboard_connections_open{role=\"agent\"}"), Some(1.0));
+    drop(customer);
+    server.shutdown().await.unwrap();
+}

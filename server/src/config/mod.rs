@@ -89,6 +89,13 @@ pub struct GatewayConfig {
     /// How long to wait for the client's close frame after the server sent one.
     #[serde(with = "humantime_serde")]
     pub close_timeout: Duration,
+    /// The server pings every connection this often (WebSocket ping; clients answer automatically)...
+    #[serde(with = "humantime_serde")]
+    pub ping_interval: Duration,
+    /// ...and drops one it has heard nothing from (not even a pong) for this long:
+    /// a dead peer's sessions then follow the normal disconnect rules.
+    #[serde(with = "humantime_serde")]
+    pub idle_timeout: Duration,
     /// Inputs waiting for the router task; readers wait when it is full.
     pub driver_queue: usize,
     /// Browser origins allowed to open WebSockets (`Origin` header), e.g.
@@ -109,6 +116,8 @@ impl Default for GatewayConfig {
             max_write_buffer_bytes: 4 * 1024 * 1024,
             max_message_bytes: switchboard_protocol::MAX_FRAME_BYTES,
             close_timeout: Duration::from_secs(2),
+            ping_interval: Duration::from_secs(20),
+            idle_timeout: Duration::from_secs(60),
             driver_queue: 65_536,
             allowed_origins: Vec::new(),
         }
@@ -230,6 +239,15 @@ impl Config {
             if value == 0 {
                 return Err(ConfigLoadError::key(key, "must be at least 1"));
             }
+        }
+        if g.ping_interval.is_zero() {
+            return Err(ConfigLoadError::key("gateway.ping_interval", "must be greater than zero"));
+        }
+        if g.idle_timeout <= g.ping_interval {
+            return Err(ConfigLoadError::key(
+                "gateway.idle_timeout",
+                "must be longer than gateway.ping_interval (a live client answers every ping)",
+            ));
         }
         if g.max_write_buffer_bytes <= g.write_buffer_bytes + g.max_message_bytes {
             return Err(ConfigLoadError::key(

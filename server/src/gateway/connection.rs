@@ -56,7 +56,8 @@ pub async fn serve(
     let state_tx = Arc::new(state_tx);
     let handle = ConnHandle { id, tx: tx.clone(), state: state_tx.clone() };
     let (sink, stream) = socket.split();
-    let mut writer = tokio::spawn(write_loop(sink, rx, state_tx.clone(), state_rx.clone()));
+    let ping_interval = app.gateway.ping_interval;
+    let mut writer = tokio::spawn(write_loop(sink, rx, state_tx.clone(), state_rx.clone(), ping_interval));
 
     if app.driver.send(open(handle)).await.is_ok() {
         read_loop(stream, &app, role, id, &tx, state_rx).await;
@@ -84,6 +85,9 @@ async fn read_loop(
 ) {
     let close_deadline = tokio::time::sleep_until(far_future());
     tokio::pin!(close_deadline);
+    // Any frame (a pong too) proves the peer alive; silence past `idle_timeout` means it is gone.
+    let idle_deadline = tokio::time::sleep(app.gateway.idle_timeout);
+    tokio::pin!(idle_deadline);
     let mut errors_in_a_row = 0;
     loop {
         let next = tokio::select! {
@@ -97,8 +101,14 @@ async fn read_loop(
                 continue;
             }
             _ = &mut close_deadline => return,
+            _ = &mut idle_deadline => {
+                debug!(conn, "no frame within the idle timeout: dropping the connection");
+                app.metrics.protocol_error(code::IDLE_TIMEOUT);
+                return;
+            }
             next = stream.next() => next,
         };
+        idle_deadline.as_mut().reset(Instant::now() + app.gateway.idle_timeout);
         let message = match next {
             None => return,
             Some(Ok(m)) => {
@@ -187,12 +197,36 @@ async fn write_loop(
     mut rx: mpsc::Receiver<Outbound>,
     state_tx: Arc<watch::Sender<u8>>,
     mut state: watch::Receiver<u8>,
+    ping_interval: std::time::Duration,
 ) {
+    let mut ping = tokio::time::interval_at(Instant::now() + ping_interval, ping_interval);
+    ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        let item = tokio::select! {
+        enum Next {
+            Item(Option<Outbound>),
+            Ping,
+            Killed,
+        }
+        let next = tokio::select! {
             biased;
-            item = rx.recv() => item,
-            _ = state.wait_for(|s| *s == conn_state::KILLED) => return,
+            item = rx.recv() => Next::Item(item),
+            _ = state.wait_for(|s| *s == conn_state::KILLED) => Next::Killed,
+            _ = ping.tick() => Next::Ping,
+        };
+        let item = match next {
+            Next::Item(item) => item,
+            Next::Killed => return,
+            Next::Ping => {
+                let sent = tokio::select! {
+                    sent = sink.send(Message::Ping(Default::default())) => sent.is_ok(),
+                    _ = state.wait_for(|s| *s == conn_state::KILLED) => false,
+                };
+                if !sent {
+                    state_tx.send_replace(conn_state::KILLED);
+                    return;
+                }
+                continue;
+            }
         };
         let Some(item) = item else {
             let _ = sink.close().await;

@@ -48,6 +48,7 @@ const KNOWN_PROTOCOL_CODES: &[&str] = &[
     switchboard_protocol::code::BINARY_NOT_SUPPORTED,
     switchboard_protocol::code::MESSAGE_TOO_BIG,
     switchboard_protocol::code::SLOW_CONSUMER,
+    switchboard_protocol::code::IDLE_TIMEOUT,
     "not_your_session",
 ];
 
