@@ -242,22 +242,32 @@ impl Driver {
     pub async fn run(mut self, mut inputs: mpsc::Receiver<DriverInput>, mut shutdown: watch::Receiver<bool>) {
         let mut housekeeping = tokio::time::interval(Duration::from_millis(250));
         housekeeping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // One timer, moved only when the router's next deadline changes (not re-created per input).
+        let wake = tokio::time::sleep_until(far_future());
+        tokio::pin!(wake);
+        let mut armed: Option<crate::router::Millis> = None;
         loop {
             let deadline = self.router.poll_timeout();
-            let wake = deadline.map(|d| self.clock.instant_at(d));
+            if deadline != armed {
+                wake.as_mut().reset(deadline.map_or_else(far_future, |d| self.clock.instant_at(d)));
+                armed = deadline;
+            }
+            // Timers and housekeeping come before inputs so that a busy input channel cannot starve them
+            // (each is ready only now and then).
             tokio::select! {
                 biased;
                 _ = shutdown.wait_for(|s| *s) => break,
+                _ = housekeeping.tick() => self.housekeeping(),
+                _ = &mut wake, if armed.is_some() => {
+                    let now = self.clock.now().max(armed.unwrap_or_default());
+                    armed = None;
+                    self.router.handle_timeout(now);
+                    self.drain(Instant::now());
+                }
                 input = inputs.recv() => match input {
                     Some(input) => self.on_input(input),
                     None => return,
                 },
-                _ = sleep_until_opt(wake) => {
-                    let now = self.clock.now().max(deadline.unwrap_or_default());
-                    self.router.handle_timeout(now);
-                    self.drain(Instant::now());
-                }
-                _ = housekeeping.tick() => self.housekeeping(),
             }
         }
         // Shutting down: let the commands already received finish, then tell every client.
@@ -735,9 +745,6 @@ fn new_token() -> String {
     format!("{bits:032x}")
 }
 
-async fn sleep_until_opt(at: Option<Instant>) {
-    match at {
-        Some(at) => tokio::time::sleep_until(at).await,
-        None => std::future::pending().await,
-    }
+fn far_future() -> Instant {
+    Instant::now() + Duration::from_secs(86_400 * 365)
 }
