@@ -219,6 +219,8 @@ pub async fn relay(target: &Target, common: &Common, options: &RelayOptions) -> 
 
     // Side tasks: /metrics probe, churn, soak samples, progress.
     let side_stop = Arc::new(AtomicBool::new(false));
+    let harness = crate::procinfo::Process { pid: std::process::id() };
+    let harness_cpu_before = harness.cpu_seconds();
     let cpu_before = target.process.and_then(|p| p.cpu_seconds());
     let rss_before = target.process.and_then(|p| p.rss_kib());
     let probe = match (options.metrics_probe_rate, target.kind, &common.admin) {
@@ -274,6 +276,7 @@ pub async fn relay(target: &Target, common: &Common, options: &RelayOptions) -> 
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let cpu_after = target.process.and_then(|p| p.cpu_seconds());
+    let harness_cpu_after = harness.cpu_seconds();
     let rss_after = target.process.and_then(|p| p.rss_kib());
     side_stop.store(true, Ordering::Relaxed);
     stop.store(true, Ordering::Relaxed);
@@ -290,6 +293,10 @@ pub async fn relay(target: &Target, common: &Common, options: &RelayOptions) -> 
         let cpu_ms = (after - before) * 1000.0;
         result.figure("server CPU", "ms/1000 msg", cpu_ms / (delivered.max(1) as f64 / 1000.0), Better::Lower);
         result.figure("server CPU use", "cores", (after - before) / active_s, Better::Lower);
+    }
+    if let (Some(before), Some(after)) = (harness_cpu_before, harness_cpu_after) {
+        // The load generator shares the machine: its own share is part of the picture.
+        result.figure("harness CPU use", "cores", (after - before) / active_s, Better::Lower);
     }
     if let Some(rss) = rss_after {
         result.figure("server RSS at end", "MiB", rss as f64 / 1024.0, Better::Lower);
