@@ -326,19 +326,34 @@ impl Reference {
 
     fn set_available(&mut self, agent: u32) {
         self.agents[agent as usize].available = true;
-        for i in 0..self.agents[agent as usize].groups.len() {
-            let g = self.agents[agent as usize].groups[i];
-            self.dispatch(g);
-        }
+        self.dispatch_groups_of(agent);
     }
 
     fn leave(&mut self, session: u64) {
         let (agent, _) = self.owner.remove(&session).expect("served");
         let a = &mut self.agents[agent as usize];
         a.sessions.retain(|&s| s != session);
-        for i in 0..self.agents[agent as usize].groups.len() {
-            let g = self.agents[agent as usize].groups[i];
-            self.dispatch(g);
+        self.dispatch_groups_of(agent);
+    }
+
+    /// An agent became freer: across their groups, serve the customer who
+    /// joined first (session numbers are given in joining order), as the
+    /// router does, until no group can assign.
+    fn dispatch_groups_of(&mut self, agent: u32) {
+        loop {
+            let mut best: Option<(u64, usize, u32)> = None;
+            for &g in &self.agents[agent as usize].groups {
+                let Some(&head) = self.queues[g].front() else { continue };
+                if best.is_some_and(|(b, _, _)| b < head) {
+                    continue;
+                }
+                if let Some(a) = self.best_agent(g) {
+                    best = Some((head, g, a));
+                }
+            }
+            let Some((session, group, agent)) = best else { break };
+            self.queues[group].pop_front();
+            self.assign(session, agent, group);
         }
     }
 
@@ -346,13 +361,17 @@ impl Reference {
         while !self.queues[group].is_empty() {
             let Some(agent) = self.best_agent(group) else { break };
             let session = self.queues[group].pop_front().unwrap();
-            self.seq += 1;
-            let a = &mut self.agents[agent as usize];
-            a.sessions.push(session);
-            a.last_seq = self.seq;
-            self.owner.insert(session, (agent, group));
-            self.decisions.push((session, agent, group));
+            self.assign(session, agent, group);
         }
+    }
+
+    fn assign(&mut self, session: u64, agent: u32, group: usize) {
+        self.seq += 1;
+        let a = &mut self.agents[agent as usize];
+        a.sessions.push(session);
+        a.last_seq = self.seq;
+        self.owner.insert(session, (agent, group));
+        self.decisions.push((session, agent, group));
     }
 
     /// Highest level, then fewest sessions, then longest idle, then roster order.

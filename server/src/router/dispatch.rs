@@ -148,14 +148,32 @@ impl Router {
         }
     }
 
-    /// Assigns every waiting session that can be assigned.
+    /// Assigns every waiting session that can be assigned, always the first
+    /// by priority and arrival among all groups where an assignment may have
+    /// become possible: an agent shared by several groups serves whoever
+    /// waited longest, not whichever group is listed first.
     pub(super) fn dispatch(&mut self) {
-        while let Some(g) = self.dirty_groups.pop_first() {
-            while let Some((session, agent)) = self.pick(g) {
-                let since = self.unqueue(session);
-                let waited = self.now.since(since);
-                self.give_to_agent(session, agent, waited);
+        loop {
+            let mut best: Option<(QueueKey, AgentIdx)> = None;
+            let mut done = std::mem::take(&mut self.scratch_groups);
+            for &g in &self.dirty_groups {
+                match self.pick(g) {
+                    Some((key, agent)) => {
+                        if best.is_none_or(|(b, _)| key < b) {
+                            best = Some((key, agent));
+                        }
+                    }
+                    None => done.push(g),
+                }
             }
+            for g in done.drain(..) {
+                self.dirty_groups.remove(&g);
+            }
+            self.scratch_groups = done;
+            let Some((key, agent)) = best else { break };
+            let since = self.unqueue(key.session);
+            let waited = self.now.since(since);
+            self.give_to_agent(key.session, agent, waited);
         }
     }
 
@@ -163,7 +181,7 @@ impl Router {
     /// first session in priority-then-arrival order among the group's own
     /// queue and the sessions that overflowed to it, and the first agent in
     /// strategy order (never the agent the session was just sent away from).
-    fn pick(&self, g: GroupIdx) -> Option<(SessionId, AgentIdx)> {
+    fn pick(&self, g: GroupIdx) -> Option<(QueueKey, AgentIdx)> {
         let group = &self.groups[g as usize];
         let first_agent = group.eligible.first()?;
         let mut own = group.queue.iter().peekable();
@@ -177,10 +195,10 @@ impl Router {
             }?;
             let excluded = self.sessions[&key.session].excluded_agent;
             if excluded != Some(first_agent.agent) {
-                return Some((key.session, first_agent.agent));
+                return Some((*key, first_agent.agent));
             }
             if let Some(second) = group.eligible.iter().nth(1) {
-                return Some((key.session, second.agent));
+                return Some((*key, second.agent));
             }
         }
         None

@@ -71,6 +71,8 @@ pub struct Router {
     dirty_groups: BTreeSet<GroupIdx>,
     /// Groups whose queue changed: positions to tell.
     queue_changed: BTreeSet<GroupIdx>,
+    /// Reused by `dispatch` to avoid an allocation per decision.
+    scratch_groups: Vec<GroupIdx>,
     complaint_words: complaint::Words,
 }
 
@@ -150,6 +152,7 @@ impl Router {
             assign_seq: 0,
             dirty_groups: BTreeSet::new(),
             queue_changed: BTreeSet::new(),
+            scratch_groups: Vec::new(),
             complaint_words,
         })
     }

@@ -242,3 +242,20 @@ fn queue_positions_are_coalesced_front_hears_every_change_the_rest_once_per_inte
     sim.advance(secs(60));
     assert!(sim.out.is_empty(), "no change, no message");
 }
+
+#[test]
+fn an_agent_of_several_groups_serves_the_longest_waiting_customer_first() {
+    let mut sim = Sim::new(config(&[("general", &[]), ("refunds", &[])], &[("alice", &["general", "refunds"], 1)]));
+    sim.join(1, "refunds");
+    sim.join(2, "general");
+    sim.join(3, "refunds");
+    sim.online("alice");
+    let mut served = Vec::new();
+    for _ in 0..3 {
+        let s = sim.sessions_of("alice")[0];
+        served.push(s);
+        sim.reply("alice", s, "done").unwrap();
+        sim.close("alice", s).unwrap();
+    }
+    assert_eq!(served, vec![1, 2, 3], "arrival order across groups, not the groups' listing order");
+}
