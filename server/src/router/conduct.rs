@@ -71,12 +71,8 @@ impl Router {
         let rules = &self.config.rules.breaks;
         let a = &self.agents[agent as usize];
         let mut kinds = Vec::new();
-        let customers_wait = a.memberships.iter().any(|&(g, _)| {
-            self.groups[g as usize]
-                .waiting_since
-                .first()
-                .is_some_and(|(since, _)| self.now.since(*since) >= rules.blocked_wait)
-        });
+        let customers_wait =
+            a.memberships.iter().any(|&(g, _)| self.oldest_wait(g).is_some_and(|waited| waited >= rules.blocked_wait));
         if customers_wait {
             kinds.push(ConductKind::BreakWhileCustomersWait);
         }

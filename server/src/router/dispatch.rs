@@ -43,7 +43,6 @@ impl Router {
         let key = QueueKey { priority: Reverse(priority), order, session };
         let group = &mut self.groups[g as usize];
         group.queue.insert(key);
-        group.waiting_since.insert((now, session));
         group.waiting_by_priority[priority as usize] += 1;
         let higher: usize = group.waiting_by_priority[priority as usize + 1..].iter().sum();
         let position = if front { higher + 1 } else { higher + group.waiting_by_priority[priority as usize] };
@@ -80,15 +79,14 @@ impl Router {
     /// when it started waiting.
     pub(super) fn unqueue(&mut self, session: SessionId) -> super::Millis {
         let s = self.sessions.get_mut(&session).expect("present");
-        let Phase::Waiting { key, since, overflowed, overflow_timer } = s.phase else {
+        // The overflow timer is left to fire and find the session no longer
+        // waiting with that deadline: one tree operation less per decision.
+        let Phase::Waiting { key, since, overflowed, .. } = s.phase else {
             unreachable!("unqueue of a session that is not waiting")
         };
         let g = s.group;
-        let mut timer = overflow_timer;
-        self.timers.disarm(&mut timer, Timer::Overflow(session));
         let group = &mut self.groups[g as usize];
         group.queue.remove(&key);
-        group.waiting_since.remove(&(since, session));
         group.waiting_by_priority[key.priority.0 as usize] -= 1;
         if overflowed {
             for i in 0..self.groups[g as usize].overflow_to.len() {
@@ -133,10 +131,14 @@ impl Router {
     }
 
     /// A waiting session has waited `overflow_after`: its group's overflow
-    /// groups may now serve it too.
-    pub(super) fn fire_overflow(&mut self, session: SessionId) {
+    /// groups may now serve it too. Overflow timers are cancelled lazily, so
+    /// one that no longer matches the session's current wait is stale.
+    pub(super) fn fire_overflow(&mut self, session: SessionId, at: super::Millis) {
         let Some(s) = self.sessions.get_mut(&session) else { return };
         let Phase::Waiting { key, overflowed, overflow_timer, .. } = &mut s.phase else { return };
+        if *overflow_timer != Some(at) {
+            return;
+        }
         *overflow_timer = None;
         *overflowed = true;
         let key = *key;
@@ -247,6 +249,24 @@ impl Router {
         self.notify_agent(agent, AgentNotice::SessionAssigned { session: view });
         self.event(Event::SessionAssigned { session, group: group_id, agent: agent_id, waited, overflow });
         self.refresh_agent(agent);
+    }
+
+    /// How long the longest-waiting customer of a group has waited. A scan of
+    /// the queue: it is asked for by snapshots and break requests, never on
+    /// the assignment path, which an index kept per decision would slow down.
+    pub(super) fn oldest_wait(&self, g: GroupIdx) -> Option<Duration> {
+        self.oldest_wait_at(&self.groups[g as usize], self.now)
+    }
+
+    pub(super) fn oldest_wait_at(&self, group: &super::state::Group, now: super::Millis) -> Option<Duration> {
+        group
+            .queue
+            .iter()
+            .filter_map(|k| match self.sessions[&k.session].phase {
+                Phase::Waiting { since, .. } => Some(now.since(since)),
+                _ => None,
+            })
+            .max()
     }
 
     /// Estimated wait per queue position in a group.

@@ -95,7 +95,6 @@ impl Router {
                 queue: BTreeSet::new(),
                 overflow_in: BTreeSet::new(),
                 eligible: BTreeSet::new(),
-                waiting_since: BTreeSet::new(),
                 waiting_by_priority: [0; 3],
                 active: 0,
                 assign_gap_ms: None,
@@ -231,7 +230,7 @@ impl Router {
                     name: g.name.clone(),
                     waiting: g.queue.len(),
                     active: g.active,
-                    oldest_wait: g.waiting_since.first().map(|(since, _)| now.since(*since)),
+                    oldest_wait: self.oldest_wait_at(g, now),
                     agents,
                 }
             })
@@ -314,7 +313,7 @@ impl Router {
     fn fire(&mut self, at: Millis, timer: Timer) {
         match timer {
             Timer::Reply(s) => self.fire_reply(s, at),
-            Timer::Overflow(s) => self.fire_overflow(s),
+            Timer::Overflow(s) => self.fire_overflow(s, at),
             Timer::Consent(s) => self.fire_consent_timeout(s),
             Timer::CustomerGrace(s) => {
                 if let Some(sess) = self.sessions.get_mut(&s) {

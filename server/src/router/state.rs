@@ -131,8 +131,6 @@ pub(crate) struct Group {
     pub(crate) overflow_in: BTreeSet<QueueKey>,
     /// Members who can take a session now, best first.
     pub(crate) eligible: BTreeSet<AgentKey>,
-    /// The group's waiting sessions by when they started waiting (for oldest wait).
-    pub(crate) waiting_since: BTreeSet<(Millis, SessionId)>,
     /// Waiting sessions per priority, for O(1) positions on joining.
     pub(crate) waiting_by_priority: [usize; 3],
     /// Sessions of this group being served.

@@ -1,7 +1,10 @@
 //! The core's timer table: every pending deadline, ordered by time.
 //!
-//! Each (entity, kind) has at most one entry; the owner remembers the
+//! Each (entity, kind) has at most one live entry; the owner remembers the
 //! deadline it armed so that cancelling is an exact removal, never a scan.
+//! Overflow timers are the exception: cancelling one would cost a tree
+//! operation on every assignment, so they are left to fire and are ignored
+//! when the session is no longer waiting with that deadline.
 
 use std::collections::BTreeSet;
 
