@@ -410,7 +410,8 @@ async fn churn(target: Target, common: Common, rate: f64, hold: Duration, stop: 
 
 /// One customer: connect at `intended`, wait for assignment, stay `hold`, leave.
 /// Returns the time from `intended` to assignment. On the baseline the "agent"
-/// side of the pair is a second connection opened just before.
+/// side of the pair is a second connection opened just before, and the time is
+/// counted from when it is open (or from `intended` if that is later).
 async fn one_customer_visit(
     target: &Target,
     common: &Common,
@@ -431,8 +432,14 @@ async fn one_customer_visit(
         ),
         Kind::Server => None,
     };
+    // On the server the agents are connected beforehand; the baseline's "agent"
+    // is the partner opened just now, so its clock starts once the partner is in.
+    let start = match target.kind {
+        Kind::Server => intended,
+        Kind::Baseline => intended.max(Instant::now()),
+    };
     let (ws, _, _) = connect_assigned_customer(target, common, index, &pair, Duration::from_secs(30)).await?;
-    let waited = intended.elapsed();
+    let waited = start.elapsed();
     tokio::time::sleep(hold).await;
     clients::leave_and_close(ws, target.kind).await;
     if let Some(partner) = partner {
