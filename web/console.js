@@ -4,7 +4,10 @@
 import { Wire, wsOrigin, el, formatDuration } from '/wire.js';
 
 const STORE = 'switchboard.console';
-/** The server's default; the server has the last word (handoff_note_too_short). */
+/**
+ * The server's default, used when its `welcome` does not say
+ * (`handoff_note_min_chars`); the server has the last word (handoff_note_too_short).
+ */
 export const HANDOFF_NOTE_MIN = 10;
 const TYPING_SEND_EVERY = 3000;
 const TYPING_SHOW_FOR = 5000;
@@ -29,15 +32,30 @@ export function saveStore(value) {
 }
 
 /**
- * The server's business clock, estimated. Times in the protocol are business
+ * The server's business clock. Times in the protocol are business
  * milliseconds since the server started, and the clock may run faster than
- * real time (clock.scale); neither "now" nor the scale is sent, so we learn
- * both from live messages that happen "now" (an assignment, a reply warning).
+ * real time (clock.scale). The agent's `welcome` says both the server's "now"
+ * (`now_ms`) and the scale (`sync`); a server that does not send them leaves
+ * us to estimate both from live messages that happen "now" (an assignment, a
+ * reply warning).
  */
 export class BizClock {
-  constructor() { this.first = null; this.last = null; this.scale = 1; this.lowerBound = 0; }
+  constructor() { this.first = null; this.last = null; this.scale = 1; this.lowerBound = 0; this.exact = false; }
+  /** The server's own "now" and scale (from `welcome`): no more estimating. */
+  sync(biz, scale) {
+    if (typeof biz !== 'number' || !Number.isFinite(biz)) return;
+    if (typeof scale === 'number' && Number.isFinite(scale) && scale > 0) { this.scale = scale; this.exact = true; }
+    const sample = { biz, local: performance.now() };
+    this.first = sample;
+    this.last = sample;
+    // A fresh "now" replaces older bounds (the server may have restarted: its clock starts again at 0).
+    this.lowerBound = biz;
+    this.lowerBoundLocal = sample.local;
+  }
   observe(biz) {
     if (typeof biz !== 'number') return;
+    // Synced: live times are past moments, at most a lower bound.
+    if (this.exact) { this.bound(biz); return; }
     const sample = { biz, local: performance.now() };
     if (!this.first) this.first = sample;
     this.last = sample;
@@ -47,7 +65,7 @@ export class BizClock {
     this.bound(biz);
   }
   /** A scale measured directly (business ms over local ms). */
-  setScale(scale) { if (Number.isFinite(scale) && scale > 0.05) this.scale = Math.min(100000, scale); }
+  setScale(scale) { if (!this.exact && Number.isFinite(scale) && scale > 0.05) this.scale = Math.min(100000, scale); }
   bound(biz) {
     if (typeof biz === 'number' && biz > this.lowerBound) { this.lowerBound = biz; this.lowerBoundLocal = performance.now(); }
   }
@@ -165,7 +183,10 @@ function main() {
   let selected = null;
   const flags = [];
   const clock = new BizClock();
-  const thresholds = { warn: 60000, late: 180000 };
+  const thresholds = { warn: 60000, late: 180000, fromServer: false };
+  let noteMin = HANDOFF_NOTE_MIN;
+  // Where a session may be transferred (the welcome's transfer_groups / transfer_agents).
+  const directory = { groups: [], agents: [] };
   let conn = { status: 'connecting', detail: {} };
   let replaying = false;
 
@@ -285,6 +306,7 @@ function main() {
       case 'welcome':
         me = { agent: msg.agent, name: msg.name, role: msg.role };
         replaying = !!msg.resumed;
+        learnFromWelcome(msg);
         if (msg.role === 'supervisor') {
           toast('You are a supervisor: opening the supervisor view.');
           client.stop();
@@ -342,11 +364,11 @@ function main() {
         const s = sessions.get(msg.session);
         if (!s) break;
         const late = msg.type === 'slow_reply';
-        if (!replaying && s.clockSince != null) {
+        if (!replaying && s.clockSince != null && !clock.exact) {
           clock.observe(s.clockSince + msg.waited_ms);
           if (s.clockLocal != null && performance.now() - s.clockLocal > 200) clock.setScale(msg.waited_ms / (performance.now() - s.clockLocal));
         }
-        if (late) thresholds.late = msg.waited_ms; else thresholds.warn = msg.waited_ms;
+        if (!thresholds.fromServer) { if (late) thresholds.late = msg.waited_ms; else thresholds.warn = msg.waited_ms; }
         if (s.clockSince == null) s.clockSince = clock.now() != null ? clock.now() - msg.waited_ms : null;
         s.level = late ? 'late' : (s.level === 'late' ? 'late' : 'warn');
         s.history.push({ from: 'system', kind: late ? 'late' : 'warn', text: late
@@ -410,6 +432,19 @@ function main() {
       default:
         break;
     }
+  }
+
+  // The optional parts of the agent's welcome (older servers leave them out: keep the fallbacks).
+  function learnFromWelcome(msg) {
+    if (typeof msg.now_ms === 'number') clock.sync(msg.now_ms, msg.scale);
+    if (msg.reply_warning_ms > 0 && msg.reply_violation_ms > 0) {
+      thresholds.warn = msg.reply_warning_ms;
+      thresholds.late = msg.reply_violation_ms;
+      thresholds.fromServer = true;
+    }
+    if (Number.isInteger(msg.handoff_note_min_chars) && msg.handoff_note_min_chars >= 0) noteMin = msg.handoff_note_min_chars;
+    if (Array.isArray(msg.transfer_groups)) directory.groups = msg.transfer_groups.filter((g) => g && typeof g.id === 'string');
+    if (Array.isArray(msg.transfer_agents)) directory.agents = msg.transfer_agents.filter((a) => a && typeof a.id === 'string' && (!me || a.id !== me.agent));
   }
 
   function model(view, previous) {
@@ -646,15 +681,19 @@ function main() {
   }
 
   function openTransferDialog(s) {
-    const knownGroups = new Set([...sessions.values()].map((x) => x.group));
-    for (const n of s.notes) if (n.target.kind === 'group') knownGroups.add(n.target.id);
+    // The server's list first (with display names), then groups seen in sessions and notes.
+    const groupOptions = new Map(directory.groups.map((g) => [g.id, g.name && g.name !== g.id ? g.name : '']));
+    for (const x of sessions.values()) if (!groupOptions.has(x.group)) groupOptions.set(x.group, '');
+    for (const n of s.notes) if (n.target.kind === 'group' && !groupOptions.has(n.target.id)) groupOptions.set(n.target.id, '');
     const err = el('p', { class: 'form-error', role: 'alert', hidden: true });
     const counter = el('span', { class: 'counter', 'aria-live': 'polite' });
     const note = el('textarea', { name: 'note', rows: '5', required: true, maxlength: '2000', 'aria-describedby': 'note-help note-counter',
       placeholder: 'What the customer asked, what you found, what the next handler must do.' });
     counter.id = 'note-counter';
     const target = el('input', { name: 'target', required: true, list: 'group-options', autocomplete: 'off', spellcheck: 'false', placeholder: 'e.g. logistics' });
-    const datalist = el('datalist', { id: 'group-options' }, ...[...knownGroups].map((g) => el('option', { value: g })));
+    const datalist = el('datalist', { id: 'group-options' }, ...[...groupOptions].map(([id, name]) => el('option', { value: id, label: name || null })));
+    const agentList = el('datalist', { id: 'agent-options' }, ...directory.agents.map((a) => el('option', {
+      value: a.id, label: [a.name && a.name !== a.id ? a.name : null, (a.groups || []).join(', ') || null].filter(Boolean).join(' · ') || null })));
     const kindGroup = el('input', { type: 'radio', name: 'kind', value: 'group', checked: true });
     const kindAgent = el('input', { type: 'radio', name: 'kind', value: 'agent' });
     const targetLabel = el('span', { text: 'Skill group ID' });
@@ -662,18 +701,18 @@ function main() {
     const submit = el('button', { class: 'btn btn-primary', type: 'submit', text: 'Transfer', disabled: true });
     const update = () => {
       const length = note.value.trim().length;
-      counter.textContent = length >= HANDOFF_NOTE_MIN ? `${length} characters` : `${length} / ${HANDOFF_NOTE_MIN} characters minimum`;
-      counter.classList.toggle('counter-ok', length >= HANDOFF_NOTE_MIN);
-      submit.disabled = length < HANDOFF_NOTE_MIN || !target.value.trim();
+      counter.textContent = length >= noteMin ? `${length} characters` : `${length} / ${noteMin} characters minimum`;
+      counter.classList.toggle('counter-ok', length >= noteMin);
+      submit.disabled = length < noteMin || !target.value.trim();
       targetLabel.textContent = kindAgent.checked ? 'Agent ID' : 'Skill group ID';
       target.placeholder = kindAgent.checked ? 'e.g. bob' : 'e.g. logistics';
-      target.setAttribute('list', kindAgent.checked ? '' : 'group-options');
+      target.setAttribute('list', kindAgent.checked ? 'agent-options' : 'group-options');
     };
     for (const input of [note, target, kindGroup, kindAgent]) input.addEventListener('input', update);
     const form = el('form', { class: 'dialog-form', method: 'dialog' },
       el('fieldset', { class: 'radios' }, el('legend', { text: 'Transfer to' }),
         el('label', {}, kindGroup, ' A skill group'), el('label', {}, kindAgent, ' A colleague')),
-      el('label', { class: 'field' }, targetLabel, target), datalist,
+      el('label', { class: 'field' }, targetLabel, target), datalist, agentList,
       el('label', { class: 'field' }, el('span', { text: 'Handoff note (required)' }), note),
       el('p', { id: 'note-help', class: 'help muted', text: 'Say what the customer asked, what you found, and what the next handler must do.' }),
       counter,
@@ -686,7 +725,7 @@ function main() {
     form.addEventListener('submit', (event) => {
       event.preventDefault();
       const text = note.value.trim();
-      if (text.length < HANDOFF_NOTE_MIN) return;
+      if (text.length < noteMin) return;
       submit.disabled = true;
       err.hidden = true;
       const to = { kind: kindAgent.checked ? 'agent' : 'group', id: target.value.trim() };

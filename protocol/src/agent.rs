@@ -3,8 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::common::{
-    AgentCloseReason, AgentSnapshot, AgentState, ClientId, CloseReason, ComplaintSignal, ConductFlag, ConsentOutcome,
-    GroupSnapshot, Priority, Role, SessionId, SessionView, TransferTarget,
+    AgentCloseReason, AgentInfo, AgentSnapshot, AgentState, ClientId, ClockScale, CloseReason, ComplaintSignal,
+    ConductFlag, ConsentOutcome, GroupInfo, GroupSnapshot, Priority, Role, SessionId, SessionView, TransferTarget,
 };
 
 /// Query parameters of `GET /v1/ws/agent`.
@@ -121,6 +121,27 @@ pub enum ServerToAgent {
         /// False when messages after the client's `last_seq` are no longer kept;
         /// the `state` message that follows is the truth.
         replay_complete: bool,
+        /// The server's business time when it sent this `welcome` (milliseconds since it started).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        now_ms: Option<u64>,
+        /// The business clock's speed: business milliseconds per real millisecond (`clock.scale`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        scale: Option<ClockScale>,
+        /// How long a customer's message may wait for a reply before `reply_warning`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reply_warning_ms: Option<u64>,
+        /// How long before `slow_reply` (a service violation).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reply_violation_ms: Option<u64>,
+        /// The shortest handoff note a `transfer` accepts, in characters.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        handoff_note_min_chars: Option<u64>,
+        /// Every skill group (a `transfer` target of kind `group`).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        transfer_groups: Vec<GroupInfo>,
+        /// The other agents of the roster, supervisors excluded (targets of kind `agent`).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        transfer_agents: Vec<AgentInfo>,
     },
     Ack {
         id: ClientId,

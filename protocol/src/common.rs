@@ -241,3 +241,31 @@ pub struct AgentRecord {
     /// Conduct flags by kind (`close_unanswered`: 2...).
     pub flags: BTreeMap<String, u64>,
 }
+
+/// The business clock's speed: business seconds per real second (`clock.scale` in
+/// the server's config; 1 is real time). Always finite and positive (JSON has no
+/// NaN), hence `Eq`.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ClockScale(pub f64);
+
+impl Eq for ClockScale {}
+
+/// A skill group an agent may transfer a session to (in the agent's `welcome`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupInfo {
+    pub id: String,
+    /// Display name (the id when the roster gives none).
+    pub name: String,
+}
+
+/// A colleague an agent may transfer a session to (in the agent's `welcome`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentInfo {
+    pub id: String,
+    /// Display name (the id when the roster gives none).
+    pub name: String,
+    /// The skill groups the colleague serves.
+    #[serde(default)]
+    pub groups: Vec<String>,
+}

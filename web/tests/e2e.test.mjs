@@ -292,6 +292,12 @@ describe('widget and console', () => {
     const dialog = alice.getByRole('dialog', { name: /Transfer chat/ });
     await dialog.getByLabel('A colleague').check();
     const target = dialog.getByLabel('Agent ID');
+    // The colleagues offered come from the server's welcome: the other agents, not Alice nor the supervisor.
+    await expect(target).toHaveAttribute('list', 'agent-options');
+    const offered = await dialog.locator('#agent-options option').evaluateAll((os) => os.map((o) => [o.value, o.label]));
+    assert.deepEqual(offered, [['bob', 'Bob · general'], ['carol', 'Carol · logistics']]);
+    const groups = await dialog.locator('#group-options option').evaluateAll((os) => os.map((o) => o.value));
+    assert.deepEqual(groups, ['general', 'logistics']);
     const note = dialog.getByLabel('Handoff note (required)');
     const submit = dialog.getByRole('button', { name: 'Transfer', exact: true });
     await target.fill('zed');
@@ -399,7 +405,8 @@ describe('widget and console', () => {
     await expect(alice.locator('.history .system-late')).toContainText('Slow reply', { timeout: 6000 });
     await expect(timer).toHaveAttribute('data-level', 'late');
     await expect(timer).toHaveClass(/timer-late/);
-    // The timer counts in business time (scale learnt from the server's warnings).
+    // The timer counts in business time (the clock and its scale from the welcome).
+    assert.deepEqual(await alice.evaluate(() => [window.switchboardConsole.clock.exact, window.switchboardConsole.clock.scale]), [true, 60]);
     const shown = await timer.textContent();
     const [m, s] = shown.split(':').map(Number);
     assert.ok(m * 60 + s >= 170, `the timer shows at least ~3 business minutes, got ${shown}`);

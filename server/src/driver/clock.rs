@@ -20,6 +20,11 @@ impl Clock {
         Clock { origin: Instant::now(), scale }
     }
 
+    /// Business seconds per real second.
+    pub fn scale(&self) -> f64 {
+        self.scale
+    }
+
     pub fn now(&self) -> Millis {
         self.at(Instant::now())
     }

@@ -10,7 +10,7 @@ use switchboard_protocol::agent::{AgentCommand, AvailabilityRequest, ServerToAge
 use switchboard_protocol::common as wire;
 use switchboard_protocol::customer::ServerToCustomer;
 
-use crate::router::config::Role;
+use crate::router::config::{Role, RouterConfig};
 use crate::router::input::{AgentCloseReason, Availability, Input, Priority, TransferTarget};
 use crate::router::output::{
     AgentNotice, AgentState, CloseReason, ComplaintSignal, ConductFlag, ConductKind, ConsentOutcome, CustomerNotice,
@@ -22,7 +22,7 @@ use crate::router::{AgentId, GroupId, SessionId};
 /// Longest break reason kept (longer reasons are cut).
 const MAX_BREAK_REASON_CHARS: usize = 200;
 
-fn ms(d: Duration) -> u64 {
+pub fn ms(d: Duration) -> u64 {
     d.as_millis().min(u64::MAX as u128) as u64
 }
 
@@ -391,4 +391,25 @@ pub fn snapshot_to_wire(id: String, router: &crate::router::Router, now: crate::
         })
         .collect();
     ServerToAgent::Snapshot { id, groups, agents }
+}
+
+/// Where `agent` may transfer a session: every skill group, and every other agent
+/// of the roster (supervisors do not take sessions), with display names.
+pub fn transfer_targets(config: &RouterConfig, agent: &AgentId) -> (Vec<wire::GroupInfo>, Vec<wire::AgentInfo>) {
+    let groups = config
+        .groups
+        .iter()
+        .map(|g| wire::GroupInfo { id: g.id.to_string(), name: g.name.clone().unwrap_or_else(|| g.id.to_string()) })
+        .collect();
+    let agents = config
+        .agents
+        .iter()
+        .filter(|a| a.role == Role::Agent && a.id != *agent)
+        .map(|a| wire::AgentInfo {
+            id: a.id.to_string(),
+            name: a.name.clone().unwrap_or_else(|| a.id.to_string()),
+            groups: a.groups.iter().map(|m| m.group.to_string()).collect(),
+        })
+        .collect();
+    (groups, agents)
 }

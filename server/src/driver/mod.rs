@@ -28,6 +28,7 @@ use std::time::Duration;
 use axum::extract::ws::Utf8Bytes;
 use serde::Serialize;
 use switchboard_protocol::agent::{AgentCommand, ServerToAgent};
+use switchboard_protocol::common::ClockScale;
 use switchboard_protocol::customer::{CustomerCommand, ServerToCustomer};
 use switchboard_protocol::{close_code, code, encode};
 use tokio::sync::{mpsc, watch};
@@ -455,6 +456,8 @@ impl Driver {
         }
         self.conns.insert(conn.id, Conn { handle: conn.clone(), owner: Owner::Agent(agent.clone()) });
         info!(conn = conn.id, agent = %agent, resumed, "agent connected");
+        let rules = &self.router.config().rules;
+        let (transfer_groups, transfer_agents) = convert::transfer_targets(self.router.config(), &agent);
         let welcome = ServerToAgent::Welcome {
             agent: agent.to_string(),
             name,
@@ -462,6 +465,13 @@ impl Driver {
             resumed,
             last_seq: last_seq_seen,
             replay_complete: complete,
+            now_ms: Some(self.now().0),
+            scale: Some(ClockScale(self.clock.scale())),
+            reply_warning_ms: Some(convert::ms(rules.reply_warning)),
+            reply_violation_ms: Some(convert::ms(rules.reply_violation)),
+            handoff_note_min_chars: Some(rules.handoff_note_min_chars as u64),
+            transfer_groups,
+            transfer_agents,
         };
         self.send_batch(conn.id, std::iter::once(frame(&welcome)).chain(replay).collect());
         if let Err(e) = self.router.handle(self.now(), Input::AgentConnected { agent: agent.clone() }) {
