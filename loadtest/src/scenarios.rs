@@ -36,13 +36,13 @@ pub struct Common {
     pub admin: Option<String>,
 }
 
-fn progress_bar(enabled: bool, length: u64, label: &str) -> ProgressBar {
+fn progress_bar(enabled: bool, length: u64, label: &str, unit: &str) -> ProgressBar {
     if !enabled {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::new(length);
-    let style = ProgressStyle::with_template("{prefix:>10} [{elapsed_precise}] {wide_bar} {pos}/{len} {msg}")
-        .expect("valid progress template");
+    let template = format!("{{prefix:>10}} [{{elapsed_precise}}] {{wide_bar}} {{pos}}/{{len}} {unit} {{msg}}");
+    let style = ProgressStyle::with_template(&template).expect("valid progress template");
     bar.set_style(style);
     bar.set_prefix(label.to_owned());
     bar
@@ -234,7 +234,8 @@ pub async fn relay(target: &Target, common: &Common, options: &RelayOptions) -> 
     });
 
     let total = options.warmup + options.duration;
-    let bar = progress_bar(common.progress, total.as_millis() as u64, &format!("{:?}", target.kind).to_lowercase());
+    let bar =
+        progress_bar(common.progress, total.as_millis() as u64, &format!("{:?}", target.kind).to_lowercase(), "ms");
     let mut samples = Vec::new();
     let mut next_sample = options.sample_every.map(|every| start + options.warmup + every);
     while !pacer.is_finished() {
@@ -481,7 +482,7 @@ pub async fn assign(target: &Target, common: &Common, options: &AssignOptions) -
     }
 
     // Steady arrivals: latency from the intended arrival time to `assigned`.
-    let bar = progress_bar(common.progress, options.duration.as_millis() as u64, &format!("{:?}", target.kind));
+    let bar = progress_bar(common.progress, options.duration.as_millis() as u64, &format!("{:?}", target.kind), "ms");
     let schedule = Schedule::new(Instant::now() + Duration::from_millis(50), options.rate, options.duration);
     let (tx, mut rx) = mpsc::unbounded_channel::<(u64, Instant)>();
     let pacer = pacer::spawn(schedule, Arc::default(), move |k, due| {
@@ -615,7 +616,7 @@ pub async fn idle(target: &Target, common: &Common, options: &IdleOptions) -> an
     tokio::time::sleep(Duration::from_millis(500)).await;
     let before = process.rss_kib().context("reading RSS")?;
     let t0 = Instant::now();
-    let bar = progress_bar(common.progress, options.connections as u64, &format!("{:?}", target.kind));
+    let bar = progress_bar(common.progress, options.connections as u64, &format!("{:?}", target.kind), "connections");
     let opened = Arc::new(AtomicU64::new(0));
     let sockets = connect_all(options.connections, |i| {
         let (target, common, opened, bar) = (target.clone(), common.clone(), opened.clone(), bar.clone());
@@ -737,7 +738,9 @@ pub async fn timers(target: &Target, common: &Common, options: &TimerOptions) ->
     let mut worst_early_ms = 0.0f64;
     let mut business_over = Latency::default();
     let (mut warnings, mut violations) = (0usize, 0usize);
+    let bar = progress_bar(common.progress, 2 * options.sessions as u64, "server", "timer frames");
     while warnings + violations < 2 * options.sessions {
+        bar.set_position((warnings + violations) as u64);
         let Ok(Some((session, violation, at, waited_ms))) =
             tokio::time::timeout_at(deadline.into(), timer_rx.recv()).await
         else {
@@ -762,6 +765,7 @@ pub async fn timers(target: &Target, common: &Common, options: &TimerOptions) ->
             warnings += 1;
         }
     }
+    bar.finish_and_clear();
     stop.store(true, Ordering::Relaxed);
     while agent_tasks.join_next().await.is_some() {}
     while customer_tasks.join_next().await.is_some() {}
