@@ -69,6 +69,9 @@ pub struct Recorder {
     pub to_agent: Latency,
     pub to_customer: Latency,
     pub window: Latency,
+    /// Harness side only: from the intended send time until the frame was
+    /// written to the socket (pacer and client task lag on a busy machine).
+    pub send_lag: Latency,
 }
 
 impl Run {
@@ -89,6 +92,14 @@ impl Run {
 
     pub fn now_ns(&self) -> u64 {
         self.epoch.elapsed().as_nanos() as u64
+    }
+
+    fn record_send(&self, intended_ns: u64) {
+        if Duration::from_nanos(intended_ns) < self.record_from {
+            return;
+        }
+        let lag = Duration::from_nanos(self.now_ns().saturating_sub(intended_ns));
+        self.recorder.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).send_lag.record(lag);
     }
 
     fn record_delivery(&self, intended_ns: u64, to_agent: bool) {
@@ -334,6 +345,7 @@ pub async fn relay_connection(
                     run.errors.fetch_add(1, Ordering::Relaxed);
                     break;
                 }
+                run.record_send(order.intended_ns);
             }
             frame = ws.next() => {
                 match frame {

@@ -360,6 +360,12 @@ async fn run(scenario: Scenario) -> anyhow::Result<()> {
                 target.kind,
                 target.endpoint.base
             );
+            // A server that fell behind keeps working after its clients left:
+            // do not start the next run (on either target) until both are idle.
+            let waited = wait_until_idle(&targets).await;
+            if waited > Duration::from_secs(1) {
+                eprintln!("  waited {:.1} s for the targets to go idle", waited.as_secs_f64());
+            }
             let load_before = load_average();
             let result = run_once(&scenario, target, &common).await;
             let load_after = load_average();
@@ -388,6 +394,25 @@ async fn run(scenario: Scenario) -> anyhow::Result<()> {
         eprintln!("JSON report written to {}", path.display());
     }
     Ok(())
+}
+
+/// Waits (at most 30 s) until every target process uses under a tenth of a core
+/// over half a second. Returns how long it waited.
+async fn wait_until_idle(targets: &[Target]) -> Duration {
+    let started = std::time::Instant::now();
+    let processes: Vec<procinfo::Process> = targets.iter().filter_map(|t| t.process).collect();
+    while started.elapsed() < Duration::from_secs(30) {
+        let before: Vec<Option<f64>> = processes.iter().map(|p| p.cpu_seconds()).collect();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let busy = processes.iter().zip(before).any(|(p, before)| match (before, p.cpu_seconds()) {
+            (Some(before), Some(after)) => after - before > 0.05,
+            _ => false,
+        });
+        if !busy {
+            break;
+        }
+    }
+    started.elapsed()
 }
 
 fn load_average() -> String {

@@ -312,6 +312,7 @@ pub async fn relay(target: &Target, common: &Common, options: &RelayOptions) -> 
         result.latency("relay latency (both ways)", &both);
         result.latency("customer -> agent", &recorder.to_agent);
         result.latency("agent -> customer", &recorder.to_customer);
+        result.latency("harness send lag (intended -> written)", &recorder.send_lag);
     }
     let skipped = run.skipped.load(Ordering::Relaxed);
     let errors = run.errors.load(Ordering::Relaxed);
