@@ -255,7 +255,8 @@ fn start_baseline() -> anyhow::Result<(BaselineProcess, String)> {
     let exe = std::env::current_exe()?;
     let path = exe.with_file_name("baseline-relay");
     let mut child = Command::new(&path)
-        .args(["--listen", "127.0.0.1:0"])
+        .args(["--listen", "127.0.0.1:0", "--exit-with-stdin"])
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()

@@ -37,6 +37,10 @@ struct Args {
     /// Worker threads for the tokio runtime (default: the number of CPUs).
     #[arg(long)]
     workers: Option<usize>,
+    /// Exit when stdin reaches end of file: the harness starts the relay with a
+    /// pipe, so the relay never outlives it (even when the harness is killed).
+    #[arg(long)]
+    exit_with_stdin: bool,
 }
 
 /// The socket settings shared with the server (see docs/performance.md).
@@ -60,6 +64,13 @@ type Registry = Arc<Mutex<HashMap<String, Waiting>>>;
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if args.exit_with_stdin {
+        std::thread::spawn(|| {
+            let mut sink = Vec::new();
+            let _ = std::io::Read::read_to_end(&mut std::io::stdin(), &mut sink);
+            std::process::exit(0);
+        });
+    }
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     builder.enable_all();
     if let Some(workers) = args.workers {
