@@ -19,14 +19,17 @@ pub const MAX_CONNECTIONS_PER_PROCESS: usize = 18_000;
 /// Ephemeral ports per (source address, destination) on this kernel: about 28,000.
 pub const EPHEMERAL_PORTS_PER_SOURCE: usize = 28_000;
 
-/// The WebSocket settings the server uses: 4 KiB buffers, 64 KiB limits.
+/// The server's buffer sizes (4 KiB) for the simulated clients. The server's
+/// 64 KiB limit is for what clients send; what the server sends may be bigger
+/// (an agent's `welcome` lists the roster), so clients accept up to 16 MiB, as
+/// a browser would accept far more.
 pub fn ws_config() -> WebSocketConfig {
     WebSocketConfig::default()
         .read_buffer_size(4 * 1024)
         .write_buffer_size(4 * 1024)
         .max_write_buffer_size(4 * 1024 * 1024)
-        .max_message_size(Some(64 * 1024))
-        .max_frame_size(Some(64 * 1024))
+        .max_message_size(Some(16 * 1024 * 1024))
+        .max_frame_size(Some(16 * 1024 * 1024))
 }
 
 /// A parsed `ws://host:port` base URL that points at this machine.
