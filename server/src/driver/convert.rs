@@ -393,18 +393,33 @@ pub fn snapshot_to_wire(id: String, router: &crate::router::Router, now: crate::
     ServerToAgent::Snapshot { id, groups, agents }
 }
 
-/// Where `agent` may transfer a session: every skill group, and every other agent
-/// of the roster (supervisors do not take sessions), with display names.
+/// At most this many colleagues are listed in an agent's `welcome`: with a
+/// roster of thousands, every connection would otherwise carry the whole
+/// roster (130 KB for 2,000 agents). Others can still be typed by id.
+pub const TRANSFER_AGENTS_MAX: usize = 200;
+
+/// Where `agent` may transfer a session: every skill group, and the other agents
+/// of the roster (supervisors do not take sessions), with display names;
+/// colleagues who share a skill group with `agent` first, at most
+/// [`TRANSFER_AGENTS_MAX`].
 pub fn transfer_targets(config: &RouterConfig, agent: &AgentId) -> (Vec<wire::GroupInfo>, Vec<wire::AgentInfo>) {
     let groups = config
         .groups
         .iter()
         .map(|g| wire::GroupInfo { id: g.id.to_string(), name: g.name.clone().unwrap_or_else(|| g.id.to_string()) })
         .collect();
-    let agents = config
+    let own: Vec<&GroupId> = config
         .agents
         .iter()
-        .filter(|a| a.role == Role::Agent && a.id != *agent)
+        .find(|a| a.id == *agent)
+        .map(|a| a.groups.iter().map(|m| &m.group).collect())
+        .unwrap_or_default();
+    let others = config.agents.iter().filter(|a| a.role == Role::Agent && a.id != *agent);
+    let (colleagues, rest): (Vec<_>, Vec<_>) = others.partition(|a| a.groups.iter().any(|m| own.contains(&&m.group)));
+    let agents = colleagues
+        .into_iter()
+        .chain(rest)
+        .take(TRANSFER_AGENTS_MAX)
         .map(|a| wire::AgentInfo {
             id: a.id.to_string(),
             name: a.name.clone().unwrap_or_else(|| a.id.to_string()),
@@ -412,4 +427,42 @@ pub fn transfer_targets(config: &RouterConfig, agent: &AgentId) -> (Vec<wire::Gr
         })
         .collect();
     (groups, agents)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::router::config::{AgentConfig, GroupConfig, Membership};
+
+    fn agent(id: &str, group: &str) -> AgentConfig {
+        AgentConfig {
+            id: AgentId::new(id),
+            name: None,
+            role: Role::Agent,
+            capacity: 1,
+            groups: vec![Membership { group: GroupId::new(group), level: 1 }],
+        }
+    }
+
+    #[test]
+    fn transfer_targets_list_colleagues_of_shared_groups_first_and_are_capped() {
+        let group = |id: &str| GroupConfig {
+            id: GroupId::new(id),
+            name: None,
+            max_queue: 10,
+            overflow_to: vec![],
+            overflow_after: Duration::from_secs(60),
+            service_hours: None,
+        };
+        let mut agents: Vec<AgentConfig> = (0..300).map(|i| agent(&format!("other{i:03}"), "refunds")).collect();
+        agents.push(agent("alice", "general"));
+        agents.push(agent("bob", "general"));
+        let config =
+            RouterConfig { rules: Default::default(), groups: vec![group("general"), group("refunds")], agents };
+        let (groups, listed) = transfer_targets(&config, &AgentId::new("alice"));
+        assert_eq!(groups.len(), 2);
+        assert_eq!(listed.len(), TRANSFER_AGENTS_MAX);
+        assert_eq!(listed[0].id, "bob", "the colleague of a shared group comes first");
+        assert!(listed.iter().all(|a| a.id != "alice"), "never oneself");
+    }
 }
