@@ -112,25 +112,41 @@ fn forbidden_origin(app: &AppState) -> Response {
     (StatusCode::FORBIDDEN, "origin not allowed").into_response()
 }
 
+/// What every WebSocket endpoint checks before upgrading: the origin, the
+/// socket limits, a connection permit and the query. `Err` is the response
+/// that refuses the connection.
+fn admit<P>(
+    ws: WebSocketUpgrade,
+    app: &AppState,
+    headers: &HeaderMap,
+    query: Result<Query<P>, QueryRejection>,
+    endpoint: &str,
+) -> Result<(WebSocketUpgrade, OwnedSemaphorePermit, P), Box<Response>> {
+    if !origin_allowed(&app.gateway, headers) {
+        return Err(Box::new(forbidden_origin(app)));
+    }
+    let ws = limits(ws, &app.gateway);
+    let Some(permit) = permit(app) else {
+        return Err(Box::new(ws.on_upgrade(|socket| refuse(socket, code::OVERLOADED, close_code::TRY_AGAIN_LATER))));
+    };
+    match query {
+        Ok(Query(params)) => Ok((ws, permit, params)),
+        Err(_) => {
+            debug!(endpoint, "bad query");
+            Err(Box::new(ws.on_upgrade(|socket| refuse(socket, code::INVALID_COMMAND, close_code::POLICY_VIOLATION))))
+        }
+    }
+}
+
 async fn customer_ws(
     ws: WebSocketUpgrade,
     State(app): State<Arc<AppState>>,
     headers: HeaderMap,
     query: Result<Query<CustomerConnectParams>, QueryRejection>,
 ) -> Response {
-    if !origin_allowed(&app.gateway, &headers) {
-        return forbidden_origin(&app);
-    }
-    let ws = limits(ws, &app.gateway);
-    let Some(permit) = permit(&app) else {
-        return ws.on_upgrade(|socket| refuse(socket, code::OVERLOADED, close_code::TRY_AGAIN_LATER));
-    };
-    let params = match query {
-        Ok(Query(p)) => p,
-        Err(_) => {
-            debug!("bad customer query");
-            return ws.on_upgrade(|socket| refuse(socket, code::INVALID_COMMAND, close_code::POLICY_VIOLATION));
-        }
+    let (ws, permit, params) = match admit(ws, &app, &headers, query, "customer") {
+        Ok(admitted) => admitted,
+        Err(refused) => return *refused,
     };
     let open = match params.token {
         Some(token) => CustomerOpen::Resume { token, last_seq: params.last_seq.unwrap_or(0) },
@@ -151,19 +167,9 @@ async fn agent_ws(
     headers: HeaderMap,
     query: Result<Query<AgentConnectParams>, QueryRejection>,
 ) -> Response {
-    if !origin_allowed(&app.gateway, &headers) {
-        return forbidden_origin(&app);
-    }
-    let ws = limits(ws, &app.gateway);
-    let Some(permit) = permit(&app) else {
-        return ws.on_upgrade(|socket| refuse(socket, code::OVERLOADED, close_code::TRY_AGAIN_LATER));
-    };
-    let params = match query {
-        Ok(Query(p)) => p,
-        Err(_) => {
-            debug!("bad agent query");
-            return ws.on_upgrade(|socket| refuse(socket, code::INVALID_COMMAND, close_code::POLICY_VIOLATION));
-        }
+    let (ws, permit, params) = match admit(ws, &app, &headers, query, "agent") {
+        Ok(admitted) => admitted,
+        Err(refused) => return *refused,
     };
     // `params.token` is reserved for authentication (a later issue); it is never logged.
     let (agent, last_seq) = (params.agent, params.last_seq);
