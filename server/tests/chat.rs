@@ -4,7 +4,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{config, start, Client};
+use common::{assigned_chat, config, start, AssignedChat, Client};
 use serde_json::json;
 
 #[tokio::test]
@@ -146,11 +146,7 @@ async fn one_minute_warning_and_three_minute_violation_on_a_scaled_clock() {
     let server = start(config(600.0, "[router.rules]\ncustomer_idle = \"10h\"\nagent_grace = \"10h\"\n")).await;
     let addr = server.public_addr;
     let mut sue = Client::agent(addr, "sue").await;
-    let mut ann = Client::available_agent(addr, "ann").await;
-    let (mut customer, welcome) = Client::customer(addr, "general").await;
-    let session = welcome["session"].as_u64().unwrap();
-    customer.expect("assigned").await;
-    ann.expect("session_assigned").await;
+    let AssignedChat { agent: mut ann, mut customer, session, .. } = assigned_chat(addr, "ann", "general").await;
 
     let sent = Instant::now();
     customer.ok(json!({"type": "message", "text": "Hello? Anyone?"})).await;
@@ -187,11 +183,9 @@ async fn one_minute_warning_and_three_minute_violation_on_a_scaled_clock() {
 async fn a_transfer_needs_a_note_and_the_receiver_sees_it() {
     let server = start(config(1.0, "")).await;
     let addr = server.public_addr;
-    let mut ann = Client::available_agent(addr, "ann").await;
-    let (mut customer, welcome) = Client::customer(addr, "general").await;
-    let session = welcome["session"].as_u64().unwrap();
-    assert_eq!(customer.expect("assigned").await["agent_name"], "Ann");
-    ann.expect("session_assigned").await;
+    let AssignedChat { agent: mut ann, mut customer, session, assigned, .. } =
+        assigned_chat(addr, "ann", "general").await;
+    assert_eq!(assigned["agent_name"], "Ann");
     customer.ok(json!({"type": "message", "text": "My order 123 is wrong"})).await;
     ann.expect("customer_message").await;
     let mut ben = Client::available_agent(addr, "ben").await;

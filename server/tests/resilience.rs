@@ -4,7 +4,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{config, http_get, start, wait_for_sample, Client, Side};
+use common::{assigned_chat, config, http_get, start, wait_for_sample, AssignedChat, Client, Side};
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -12,11 +12,7 @@ use tokio_tungstenite::tungstenite::Message;
 async fn an_agent_reconnecting_within_the_grace_period_gets_their_sessions_back() {
     let server = start(config(1.0, "[router.rules]\nagent_grace = \"5s\"\n")).await;
     let addr = server.public_addr;
-    let mut ann = Client::available_agent(addr, "ann").await;
-    let (mut customer, welcome) = Client::customer(addr, "general").await;
-    let session = welcome["session"].as_u64().unwrap();
-    customer.expect("assigned").await;
-    ann.expect("session_assigned").await;
+    let AssignedChat { agent: mut ann, mut customer, session, .. } = assigned_chat(addr, "ann", "general").await;
     customer.ok(json!({"type": "message", "text": "before the drop"})).await;
     ann.expect("customer_message").await;
     let last_seq = *ann.seqs.last().unwrap();
@@ -55,11 +51,9 @@ async fn an_agent_reconnecting_within_the_grace_period_gets_their_sessions_back(
 async fn past_the_grace_period_sessions_go_back_to_the_queue_with_their_history() {
     let server = start(config(1.0, "[router.rules]\nagent_grace = \"300ms\"\n")).await;
     let addr = server.public_addr;
-    let mut ann = Client::available_agent(addr, "ann").await;
-    let (mut customer, welcome) = Client::customer(addr, "general").await;
-    let session = welcome["session"].as_u64().unwrap();
-    assert_eq!(customer.expect("assigned").await["agent_name"], "Ann");
-    ann.expect("session_assigned").await;
+    let AssignedChat { agent: mut ann, mut customer, session, assigned, .. } =
+        assigned_chat(addr, "ann", "general").await;
+    assert_eq!(assigned["agent_name"], "Ann");
     customer.ok(json!({"type": "message", "text": "I need help"})).await;
     ann.expect("customer_message").await;
     let mut ben = Client::available_agent(addr, "ben").await;
@@ -86,12 +80,9 @@ async fn past_the_grace_period_sessions_go_back_to_the_queue_with_their_history(
 async fn a_customer_resumes_without_losing_or_duplicating_anything() {
     let server = start(config(1.0, "")).await;
     let addr = server.public_addr;
-    let mut ann = Client::available_agent(addr, "ann").await;
-    let (mut customer, welcome) = Client::customer(addr, "general").await;
-    let session = welcome["session"].as_u64().unwrap();
+    let AssignedChat { agent: mut ann, mut customer, session, welcome, .. } =
+        assigned_chat(addr, "ann", "general").await;
     let token = welcome["token"].as_str().unwrap().to_owned();
-    customer.expect("assigned").await;
-    ann.expect("session_assigned").await;
     ann.ok(json!({"type": "reply", "session": session, "text": "r0"})).await;
     customer.expect("agent_message").await;
     let last_seen = *customer.seqs.last().unwrap();
@@ -249,11 +240,7 @@ async fn a_silent_peer_is_dropped_and_its_session_follows_the_disconnect_rules()
     cfg.gateway.idle_timeout = Duration::from_millis(400);
     let server = start(cfg).await;
     let addr = server.public_addr;
-    let mut ann = Client::available_agent(addr, "ann").await;
-    let (mut customer, welcome) = Client::customer(addr, "general").await;
-    let session = welcome["session"].as_u64().unwrap();
-    customer.expect("assigned").await;
-    ann.expect("session_assigned").await;
+    let AssignedChat { agent: mut ann, customer, session, .. } = assigned_chat(addr, "ann", "general").await;
 
     // From now on the customer's client never reads, so it never answers a ping: a dead peer.
     let silent_since = Instant::now();

@@ -291,6 +291,27 @@ impl Client {
 }
 
 /// `GET path` on `addr` over plain HTTP/1.1; returns (status, body).
+/// The opening most tests share: `agent` made available, then a customer of
+/// `group` who is assigned to them, with both sides told.
+pub struct AssignedChat {
+    pub agent: Client,
+    pub customer: Client,
+    pub session: u64,
+    /// The customer's `welcome`.
+    pub welcome: Value,
+    /// The customer's `assigned` message.
+    pub assigned: Value,
+}
+
+pub async fn assigned_chat(addr: SocketAddr, agent: &str, group: &str) -> AssignedChat {
+    let mut agent = Client::available_agent(addr, agent).await;
+    let (mut customer, welcome) = Client::customer(addr, group).await;
+    let session = welcome["session"].as_u64().unwrap();
+    let assigned = customer.expect("assigned").await;
+    agent.expect("session_assigned").await;
+    AssignedChat { agent, customer, session, welcome, assigned }
+}
+
 pub async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
     let mut stream = TcpStream::connect(addr).await.expect("http connect");
     let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
