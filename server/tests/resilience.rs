@@ -256,3 +256,30 @@ async fn a_silent_peer_is_dropped_and_its_session_follows_the_disconnect_rules()
     drop(customer);
     server.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_session_the_router_has_forgotten_can_no_longer_be_resumed() {
+    let server = start(config(1.0, "[router.rules]\nrating_window = \"300ms\"\n")).await;
+    let addr = server.public_addr;
+    let resume = |token: &str| format!("/v1/ws/customer?token={token}&last_seq=0");
+    let leave = || json!({"type": "leave"});
+
+    // Gone before the router forgets the session: its stream goes when the router does.
+    let (mut early, welcome) = Client::customer(addr, "general").await;
+    let early_token = welcome["token"].as_str().unwrap().to_owned();
+    early.ok(leave()).await;
+    early.close().await;
+    // Still connected when the router forgets it: its stream goes when the customer does.
+    let (mut late, welcome) = Client::customer(addr, "general").await;
+    let late_token = welcome["token"].as_str().unwrap().to_owned();
+    late.ok(leave()).await;
+
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    late.close().await;
+    for token in [early_token, late_token] {
+        let mut c = Client::connect(addr, &resume(&token), Side::Customer).await;
+        let e = c.next().await;
+        assert_eq!((e["type"].as_str(), e["code"].as_str()), (Some("error"), Some("invalid_token")), "{e}");
+    }
+    server.shutdown().await.unwrap();
+}

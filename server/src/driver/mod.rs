@@ -567,8 +567,10 @@ impl Driver {
                     return;
                 }
                 c.stream.conn = None;
-                if matches!(self.router.session_status(session), Some(SessionStatus::Closed { .. }) | None) {
-                    return;
+                match self.router.session_status(session) {
+                    None => return self.drop_stream_if_gone(session),
+                    Some(SessionStatus::Closed { .. }) => return,
+                    Some(_) => {}
                 }
                 if let Err(e) = self.router.handle(now, Input::CustomerDisconnected { session }) {
                     debug!(session = session.0, code = e.code(), "customer disconnect not applied");
@@ -670,32 +672,35 @@ impl Driver {
                 }
             }
             Output::Event { event } => {
-                if matches!(event, Event::SessionAssigned { .. }) {
-                    self.assignments += 1;
+                match event {
+                    Event::SessionAssigned { .. } => self.assignments += 1,
+                    Event::SessionForgotten { session } => self.drop_stream_if_gone(session),
+                    _ => {}
                 }
                 self.metrics.record_event(&event);
             }
         }
     }
 
-    /// Gauges, and forgetting sessions the router has forgotten (closed, rating window over) once their customer is gone.
+    /// Gauges.
     fn housekeeping(&mut self) {
         let now = self.now();
         // Let due timers fire even if the wake-up raced with a new deadline.
         self.router.handle_timeout(now);
         self.drain(Instant::now());
         self.metrics.record_snapshot(&self.router.snapshot(now));
-        let router = &self.router;
-        let gone: Vec<SessionId> = self
-            .customers
-            .iter()
-            .filter(|(s, c)| c.stream.conn.is_none() && router.session_status(**s).is_none())
-            .map(|(s, _)| *s)
-            .collect();
-        for s in gone {
-            if let Some(c) = self.customers.remove(&s) {
-                self.tokens.remove(&c.token);
-            }
+    }
+
+    /// Drops a customer's stream (replay buffer, resume token) once the router
+    /// has forgotten its session and the customer is no longer connected:
+    /// called when the router forgets it and when the customer disconnects.
+    fn drop_stream_if_gone(&mut self, session: SessionId) {
+        let connected = self.customers.get(&session).is_some_and(|c| c.stream.conn.is_some());
+        if connected || self.router.session_status(session).is_some() {
+            return;
+        }
+        if let Some(c) = self.customers.remove(&session) {
+            self.tokens.remove(&c.token);
         }
     }
 

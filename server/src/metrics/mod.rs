@@ -231,7 +231,8 @@ impl Metrics {
             | Event::PriorityRaised { .. }
             | Event::AgentStateChanged { .. }
             | Event::AvailabilityRequested { .. }
-            | Event::SessionsShed { .. } => {}
+            | Event::SessionsShed { .. }
+            | Event::SessionForgotten { .. } => {}
         }
     }
 

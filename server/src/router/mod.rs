@@ -323,7 +323,9 @@ impl Router {
             }
             Timer::CustomerIdle(s) => self.fire_customer_idle(s),
             Timer::Forget(s) => {
-                self.sessions.remove(&s);
+                if self.sessions.remove(&s).is_some() {
+                    self.event(Event::SessionForgotten { session: s });
+                }
             }
             Timer::AgentGrace(a) => self.fire_agent_grace(a),
             Timer::BreakAllowance(a) => self.fire_break_allowance(a),

@@ -482,6 +482,11 @@ pub enum Event {
         agent: AgentId,
         availability: Availability,
     },
+    /// A closed session's rating window passed: the router no longer knows it
+    /// (`session_status` is `None`), so whoever keeps state for it may drop it.
+    SessionForgotten {
+        session: SessionId,
+    },
     /// The agent's grace period ran out with open sessions: they were re-queued.
     SessionsShed {
         agent: AgentId,

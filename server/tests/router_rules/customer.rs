@@ -115,7 +115,13 @@ fn rating_after_close_counts_for_the_agent_once() {
 fn the_rating_window_closes() {
     let mut sim = chatting();
     sim.close("alice", 1).unwrap();
-    sim.advance(secs(600));
+    sim.advance(secs(600) - MS);
+    assert!(!sim.events().contains(&Event::SessionForgotten { session: SessionId(1) }));
+    sim.advance(MS);
+    assert!(
+        sim.events().contains(&Event::SessionForgotten { session: SessionId(1) }),
+        "whoever keeps state for it is told"
+    );
     let err = sim.customer(Input::CustomerRate { session: SessionId(1), rating: Rating::Satisfied }).unwrap_err();
     assert_eq!(err.code(), "unknown_session", "the session is forgotten after the window");
 }
