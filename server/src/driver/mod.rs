@@ -165,8 +165,9 @@ struct Stream {
 
 impl Stream {
     /// A retry is the same command with the same id: a reused id with a different command is a new command.
+    /// The hash is compared first: a miss (almost every command) then costs no string comparison.
     fn was_accepted(&self, id: &str, hash: u64) -> bool {
-        self.accepted.iter().any(|(a, h)| a == id && *h == hash)
+        self.accepted.iter().any(|(a, h)| *h == hash && a == id)
     }
 
     fn remember(&mut self, id: &str, hash: u64, keep: usize) {
