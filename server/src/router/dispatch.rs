@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::config::AssignmentStrategy;
 use super::ids::SessionId;
 use super::input::Priority;
-use super::output::{AgentNotice, CustomerNotice, Event, QueueReason};
+use super::output::{AgentNotice, CustomerNotice, Event, Output, QueueReason};
 use super::state::{AgentIdx, AgentKey, GroupIdx, Phase, QueueKey};
 use super::timers::Timer;
 use super::Router;
@@ -158,7 +158,7 @@ impl Router {
         loop {
             let mut best: Option<(QueueKey, AgentIdx)> = None;
             let mut done = std::mem::take(&mut self.scratch_groups);
-            for &g in &self.dirty_groups {
+            for g in self.dirty_groups.iter() {
                 match self.pick(g) {
                     Some((key, agent)) => {
                         if best.is_none_or(|(b, _)| key < b) {
@@ -169,7 +169,7 @@ impl Router {
                 }
             }
             for g in done.drain(..) {
-                self.dirty_groups.remove(&g);
+                self.dirty_groups.remove(g);
             }
             self.scratch_groups = done;
             let Some((key, agent)) = best else { break };
@@ -297,19 +297,18 @@ impl Router {
     /// group's queue whose position differs from what they were last told.
     pub(super) fn tell_positions(&mut self, g: GroupIdx, limit: usize) {
         let per_position = self.wait_per_position(g);
-        let group = &self.groups[g as usize];
-        let group_id = group.id.clone();
-        let sessions: Vec<SessionId> = group.queue.iter().take(limit).map(|k| k.session).collect();
-        for (i, session) in sessions.into_iter().enumerate() {
+        // Split borrows: walk the queue while updating sessions, without
+        // copying the queue's front first.
+        let Router { groups, sessions, outputs, .. } = self;
+        let group = &groups[g as usize];
+        for (i, key) in group.queue.iter().take(limit).enumerate() {
             let position = i as u32 + 1;
-            let s = self.sessions.get_mut(&session).expect("queued sessions exist");
+            let s = sessions.get_mut(&key.session).expect("queued sessions exist");
             if s.told_position != Some(position) {
                 s.told_position = Some(position);
                 let estimated_wait = per_position * position;
-                self.notify_customer(
-                    session,
-                    CustomerNotice::Queued { group: group_id.clone(), position, estimated_wait },
-                );
+                let notice = CustomerNotice::Queued { group: group.id.clone(), position, estimated_wait };
+                outputs.push_back(Output::ToCustomer { session: key.session, notice });
             }
         }
     }

@@ -45,7 +45,7 @@ pub use output::{
 pub use snapshot::{AgentRecord, AgentSnapshot, GroupSnapshot, SessionStatus, Snapshot};
 pub use time::Millis;
 
-use state::{Agent, AgentIdx, Group, GroupIdx, Phase, Presence, Session, Shift};
+use state::{Agent, AgentIdx, Group, GroupIdx, GroupSet, Phase, Presence, Session, Shift};
 use timers::{Timer, Timers};
 
 /// The router core. See the module docs.
@@ -68,9 +68,9 @@ pub struct Router {
     /// Global assignment counter (agent idle order).
     assign_seq: u64,
     /// Groups where an assignment may have become possible.
-    dirty_groups: BTreeSet<GroupIdx>,
+    dirty_groups: GroupSet,
     /// Groups whose queue changed: positions to tell.
-    queue_changed: BTreeSet<GroupIdx>,
+    queue_changed: GroupSet,
     /// Reused by `dispatch` to avoid an allocation per decision.
     scratch_groups: Vec<GroupIdx>,
     complaint_words: complaint::Words,
@@ -136,6 +136,7 @@ impl Router {
         }
         let agent_index = agents.iter().enumerate().map(|(i, a)| (a.id.clone(), i as AgentIdx)).collect();
         let complaint_words = complaint::Words::new(&config.rules.complaint);
+        let group_count = groups.len();
         Ok(Router {
             config,
             now: Millis::ZERO,
@@ -149,8 +150,8 @@ impl Router {
             next_order: 0,
             front_order: 0,
             assign_seq: 0,
-            dirty_groups: BTreeSet::new(),
-            queue_changed: BTreeSet::new(),
+            dirty_groups: GroupSet::with_groups(group_count),
+            queue_changed: GroupSet::with_groups(group_count),
             scratch_groups: Vec::new(),
             complaint_words,
         })

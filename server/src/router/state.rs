@@ -238,3 +238,50 @@ impl Session {
         matches!(self.phase, Phase::Closed { .. })
     }
 }
+
+/// A set of skill groups, as bits: the dispatcher marks and clears groups
+/// several times per decision, which a tree set paid for with node
+/// allocations. Iterates in ascending index order, so runs stay deterministic.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct GroupSet {
+    words: Vec<u64>,
+}
+
+impl GroupSet {
+    pub(crate) fn with_groups(groups: usize) -> GroupSet {
+        GroupSet { words: vec![0; groups.div_ceil(64)] }
+    }
+
+    pub(crate) fn insert(&mut self, g: GroupIdx) {
+        self.words[g as usize / 64] |= 1 << (g % 64);
+    }
+
+    pub(crate) fn remove(&mut self, g: GroupIdx) {
+        self.words[g as usize / 64] &= !(1 << (g % 64));
+    }
+
+    /// Removes and returns the lowest group in the set.
+    pub(crate) fn pop_first(&mut self) -> Option<GroupIdx> {
+        let g = self.first()?;
+        self.remove(g);
+        Some(g)
+    }
+
+    fn first(&self) -> Option<GroupIdx> {
+        self.words.iter().enumerate().find(|(_, w)| **w != 0).map(|(i, w)| (i * 64) as GroupIdx + w.trailing_zeros())
+    }
+
+    /// The groups in ascending order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = GroupIdx> + '_ {
+        self.words.iter().enumerate().flat_map(|(i, &word)| {
+            let mut w = word;
+            std::iter::from_fn(move || {
+                (w != 0).then(|| {
+                    let bit = w.trailing_zeros();
+                    w &= w - 1;
+                    (i * 64) as GroupIdx + bit
+                })
+            })
+        })
+    }
+}
