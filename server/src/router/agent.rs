@@ -24,7 +24,7 @@ impl Router {
             if ag.grace_timer.is_some() {
                 // Back within the grace period: sessions and presence are kept.
                 let mut timer = ag.grace_timer.take();
-                self.timers.disarm(&mut timer, Timer::AgentGrace(a));
+                self.timers.disarm(&mut timer);
             } else {
                 ag.presence = Presence::Offline;
             }
@@ -56,7 +56,6 @@ impl Router {
     /// back to the front of their groups' queues, history and notes intact.
     pub(super) fn fire_agent_grace(&mut self, a: AgentIdx) {
         let ag = &mut self.agents[a as usize];
-        ag.grace_timer = None;
         let sessions = ag.sessions.clone();
         // Front insertion reverses order, so walk from the newest to keep the oldest first.
         for &s in sessions.iter().rev() {
@@ -76,7 +75,7 @@ impl Router {
         ag.presence = Presence::Offline;
         ag.shift = Shift::default();
         let mut timer = ag.break_timer.take();
-        self.timers.disarm(&mut timer, Timer::BreakAllowance(a));
+        self.timers.disarm(&mut timer);
         self.refresh_agent(a);
     }
 
@@ -128,7 +127,7 @@ impl Router {
                 let ag = &mut self.agents[a as usize];
                 ag.presence = Presence::Available;
                 let mut timer = ag.break_timer.take();
-                self.timers.disarm(&mut timer, Timer::BreakAllowance(a));
+                self.timers.disarm(&mut timer);
                 self.refresh_agent(a);
             }
             Availability::Break { reason } => {
@@ -165,7 +164,7 @@ impl Router {
         let mut reply_timer = s.reply_timer.take();
         let mut idle_timer = s.idle_timer.take();
         let group = s.group;
-        self.timers.disarm(&mut reply_timer, Timer::Reply(session));
+        self.timers.disarm(&mut reply_timer);
         if idle_timer.is_none() {
             self.timers.arm(&mut idle_timer, idle_at, Timer::CustomerIdle(session));
         }
@@ -195,7 +194,6 @@ impl Router {
         let rules = &self.config.rules;
         let (warning, violation) = (rules.reply_warning, rules.reply_violation);
         let Some(s) = self.sessions.get_mut(&session) else { return };
-        s.reply_timer = None;
         let (Some(agent), Some(since)) = (s.agent(), s.reply_clock_since) else { return };
         let group = self.groups[s.group as usize].id.clone();
         let agent_id = self.agents[agent as usize].id.clone();

@@ -100,7 +100,6 @@ impl Router {
 
     pub(super) fn fire_break_allowance(&mut self, agent: AgentIdx) {
         let a = &mut self.agents[agent as usize];
-        a.break_timer = None;
         if matches!(a.presence, Presence::OnBreak { .. }) && !a.shift.break_too_long_flagged {
             a.shift.break_too_long_flagged = true;
             self.flag(agent, None, ConductKind::BreakTooLong);

@@ -97,7 +97,7 @@ impl Router {
                 self.timers.arm(&mut reply_timer, now + warning, Timer::Reply(session));
             }
         }
-        self.timers.disarm(&mut idle_timer, Timer::CustomerIdle(session));
+        self.timers.disarm(&mut idle_timer);
         let s = self.session_mut(session);
         s.reply_timer = reply_timer;
         let g = s.group;
@@ -143,7 +143,7 @@ impl Router {
         let s = self.session_mut(session);
         s.customer_connected = true;
         let mut timer = s.grace_timer.take();
-        self.timers.disarm(&mut timer, Timer::CustomerGrace(session));
+        self.timers.disarm(&mut timer);
         Ok(())
     }
 
@@ -157,7 +157,7 @@ impl Router {
         self.open_session(session)?;
         let s = self.session_mut(session);
         let Some(mut consent) = s.consent.take() else { return Err(RuleError::NoConsentPending(session)) };
-        self.timers.disarm(&mut consent.timer, Timer::Consent(session));
+        self.timers.disarm(&mut consent.timer);
         let outcome = if accept { ConsentOutcome::Accepted } else { ConsentOutcome::Declined };
         self.event(Event::ConsentAnswered { session, outcome });
         self.notify_agent(consent.from, AgentNotice::ConsentOutcome { session, outcome });
@@ -224,7 +224,6 @@ impl Router {
         let idle = self.config.rules.customer_idle;
         let now = self.now;
         let Some(s) = self.sessions.get_mut(&session) else { return };
-        s.idle_timer = None;
         if s.agent().is_none() || s.unanswered_since.is_some() {
             return;
         }

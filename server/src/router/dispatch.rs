@@ -79,11 +79,10 @@ impl Router {
     /// when it started waiting.
     pub(super) fn unqueue(&mut self, session: SessionId) -> super::Millis {
         let s = self.sessions.get_mut(&session).expect("present");
-        // The overflow timer is left to fire and find the session no longer
-        // waiting with that deadline: one tree operation less per decision.
-        let Phase::Waiting { key, since, overflowed, .. } = s.phase else {
+        let Phase::Waiting { key, since, overflowed, mut overflow_timer } = s.phase else {
             unreachable!("unqueue of a session that is not waiting")
         };
+        self.timers.disarm(&mut overflow_timer);
         let g = s.group;
         let group = &mut self.groups[g as usize];
         group.queue.remove(&key);
@@ -131,15 +130,10 @@ impl Router {
     }
 
     /// A waiting session has waited `overflow_after`: its group's overflow
-    /// groups may now serve it too. Overflow timers are cancelled lazily, so
-    /// one that no longer matches the session's current wait is stale.
-    pub(super) fn fire_overflow(&mut self, session: SessionId, at: super::Millis) {
+    /// groups may now serve it too.
+    pub(super) fn fire_overflow(&mut self, session: SessionId) {
         let Some(s) = self.sessions.get_mut(&session) else { return };
-        let Phase::Waiting { key, overflowed, overflow_timer, .. } = &mut s.phase else { return };
-        if *overflow_timer != Some(at) {
-            return;
-        }
-        *overflow_timer = None;
+        let Phase::Waiting { key, overflowed, .. } = &mut s.phase else { return };
         *overflowed = true;
         let key = *key;
         let g = s.group;

@@ -197,7 +197,8 @@ impl Router {
 
     /// When the router next needs [`Router::handle_timeout`], if ever.
     pub fn poll_timeout(&self) -> Option<Millis> {
-        self.timers.next_deadline()
+        // `settle` leaves a live deadline on top, so this is never a stale one.
+        self.timers.peek().map(|(at, _)| at)
     }
 
     /// The next output, in the order produced.
@@ -300,28 +301,59 @@ impl Router {
 
     fn advance(&mut self, now: Millis) {
         self.now = self.now.max(now);
-        while let Some((at, timer)) = self.timers.pop_due(self.now) {
-            self.fire(at, timer);
+        while let Some((at, timer)) = self.timers.peek().filter(|&(at, _)| at <= self.now) {
+            // Live only if its owner's slot still holds this deadline; firing clears the slot.
+            let live = self.timer_slot(timer).is_some_and(|slot| slot.take_if(|t| *t == at).is_some());
+            self.timers.pop(live);
+            if live {
+                self.fire(at, timer);
+            }
         }
     }
 
-    /// After any change: assign what can be assigned, then tell queues.
+    /// After any change: assign what can be assigned, tell queues, and leave
+    /// a live deadline on top of the timer table for `poll_timeout`.
     fn settle(&mut self) {
         self.dispatch();
         self.flush_queue_positions();
+        if self.timers.wants_compaction() {
+            let mut timers = std::mem::take(&mut self.timers);
+            timers.retain(|at, timer| self.timer_slot(timer).is_some_and(|slot| *slot == Some(at)));
+            self.timers = timers;
+        }
+        while let Some((at, timer)) = self.timers.peek() {
+            if self.timer_slot(timer).is_some_and(|slot| *slot == Some(at)) {
+                break;
+            }
+            self.timers.pop(false);
+        }
+    }
+
+    /// Where the owner of a timer keeps its deadline (`None` if the owner is
+    /// gone or no longer has such a slot, e.g. a session no longer waiting).
+    fn timer_slot(&mut self, timer: Timer) -> Option<&mut Option<Millis>> {
+        match timer {
+            Timer::Reply(s) => self.sessions.get_mut(&s).map(|s| &mut s.reply_timer),
+            Timer::Overflow(s) => match &mut self.sessions.get_mut(&s)?.phase {
+                Phase::Waiting { overflow_timer, .. } => Some(overflow_timer),
+                _ => None,
+            },
+            Timer::Consent(s) => self.sessions.get_mut(&s)?.consent.as_mut().map(|c| &mut c.timer),
+            Timer::CustomerGrace(s) => self.sessions.get_mut(&s).map(|s| &mut s.grace_timer),
+            Timer::CustomerIdle(s) => self.sessions.get_mut(&s).map(|s| &mut s.idle_timer),
+            Timer::Forget(s) => self.sessions.get_mut(&s).map(|s| &mut s.forget_timer),
+            Timer::AgentGrace(a) => Some(&mut self.agents[a as usize].grace_timer),
+            Timer::BreakAllowance(a) => Some(&mut self.agents[a as usize].break_timer),
+            Timer::QueueTick(g) => Some(&mut self.groups[g as usize].queue_tick),
+        }
     }
 
     fn fire(&mut self, at: Millis, timer: Timer) {
         match timer {
             Timer::Reply(s) => self.fire_reply(s, at),
-            Timer::Overflow(s) => self.fire_overflow(s, at),
+            Timer::Overflow(s) => self.fire_overflow(s),
             Timer::Consent(s) => self.fire_consent_timeout(s),
-            Timer::CustomerGrace(s) => {
-                if let Some(sess) = self.sessions.get_mut(&s) {
-                    sess.grace_timer = None;
-                    self.close(s, CloseReason::CustomerLost);
-                }
-            }
+            Timer::CustomerGrace(s) => self.close(s, CloseReason::CustomerLost),
             Timer::CustomerIdle(s) => self.fire_customer_idle(s),
             Timer::Forget(s) => {
                 if self.sessions.remove(&s).is_some() {
@@ -330,10 +362,7 @@ impl Router {
             }
             Timer::AgentGrace(a) => self.fire_agent_grace(a),
             Timer::BreakAllowance(a) => self.fire_break_allowance(a),
-            Timer::QueueTick(g) => {
-                self.groups[g as usize].queue_tick = None;
-                self.tell_positions(g, usize::MAX);
-            }
+            Timer::QueueTick(g) => self.tell_positions(g, usize::MAX),
         }
     }
 
@@ -419,7 +448,7 @@ impl Router {
         let group = s.group;
         let mut grace = s.grace_timer.take();
         let mut forget = s.forget_timer.take();
-        self.timers.disarm(&mut grace, Timer::CustomerGrace(session));
+        self.timers.disarm(&mut grace);
         self.timers.arm(&mut forget, forget_at, Timer::Forget(session));
         self.session_mut(session).forget_timer = forget;
         self.notify_customer(session, CustomerNotice::Closed { reason, can_rate });
@@ -437,9 +466,9 @@ impl Router {
         let mut consent = s.consent.take().and_then(|c| c.timer);
         s.reply_clock_since = None;
         s.warned = false;
-        self.timers.disarm(&mut reply, Timer::Reply(session));
-        self.timers.disarm(&mut idle, Timer::CustomerIdle(session));
-        self.timers.disarm(&mut consent, Timer::Consent(session));
+        self.timers.disarm(&mut reply);
+        self.timers.disarm(&mut idle);
+        self.timers.disarm(&mut consent);
         self.agents[agent as usize].sessions.retain(|&x| x != session);
         self.groups[group as usize].active -= 1;
         self.refresh_agent(agent);

@@ -108,3 +108,34 @@ fn each_warning_and_violation_is_an_event() {
         .collect();
     assert_eq!(kinds, vec!["warning", "slow_reply"]);
 }
+
+/// Cancelled deadlines stay in the timer table until they surface or the
+/// table is rebuilt. Thousands of them, queued behind a live deadline so that
+/// none can surface, must change neither what fires nor when, and
+/// `poll_timeout` must never report a cancelled one.
+#[test]
+fn thousands_of_cancelled_deadlines_change_nothing_that_fires() {
+    let mut sim = chatting();
+    sim.join(2, "general");
+    sim.say(2, "first, a question nobody answers").unwrap();
+    let waiting = sim.now;
+    for i in 0..3_000 {
+        sim.say(1, &format!("question number {i}")).unwrap();
+        sim.advance(MS);
+        sim.reply("alice", 1, "answered").unwrap();
+        sim.advance(MS);
+    }
+    assert_eq!(warnings(&sim), 0);
+    assert_eq!(sim.router.poll_timeout(), Some(waiting + secs(60)), "the live warning of session 2");
+    sim.say(1, "one more?").unwrap();
+    let asked = sim.now;
+    sim.advance((waiting + secs(60)).since(sim.now));
+    assert_eq!(warnings(&sim), 1, "session 2 is warned on time");
+    assert_eq!(sim.router.poll_timeout(), Some(asked + secs(60)), "then the live warning of session 1");
+    sim.advance((asked + secs(60) - MS).since(sim.now));
+    assert_eq!(warnings(&sim), 1, "not a millisecond early");
+    sim.advance(MS);
+    assert_eq!(warnings(&sim), 2);
+    sim.advance(secs(120));
+    assert_eq!((warnings(&sim), violations(&sim)), (2, 2));
+}
