@@ -33,6 +33,9 @@ impl Router {
         let now = self.now;
         let s = self.sessions.get(&session).expect("present");
         let (g, priority) = (s.group, s.priority);
+        if s.excluded_agent.is_some() {
+            self.waiting_excluded += 1;
+        }
         let order = if front {
             self.front_order -= 1;
             self.front_order
@@ -84,13 +87,16 @@ impl Router {
         };
         self.timers.disarm(&mut overflow_timer);
         let g = s.group;
+        if s.excluded_agent.is_some() {
+            self.waiting_excluded -= 1;
+        }
         let group = &mut self.groups[g as usize];
-        group.queue.remove(&key);
+        remove_from(&mut group.queue, &key);
         group.waiting_by_priority[key.priority.0 as usize] -= 1;
         if overflowed {
             for i in 0..self.groups[g as usize].overflow_to.len() {
                 let h = self.groups[g as usize].overflow_to[i];
-                self.groups[h as usize].overflow_in.remove(&key);
+                remove_from(&mut self.groups[h as usize].overflow_in, &key);
                 self.dirty_groups.insert(h);
             }
         }
@@ -189,7 +195,8 @@ impl Router {
                 (None, Some(_)) => overflow.next(),
                 (None, None) => None,
             }?;
-            let excluded = self.sessions[&key.session].excluded_agent;
+            // Exclusions are rare: look the session up only when one is waiting.
+            let excluded = (self.waiting_excluded > 0).then(|| self.sessions[&key.session].excluded_agent).flatten();
             if excluded != Some(first_agent.agent) {
                 return Some((*key, first_agent.agent));
             }
@@ -305,5 +312,16 @@ impl Router {
                 outputs.push_back(Output::ToCustomer { session: key.session, notice });
             }
         }
+    }
+}
+
+/// Removes `key` from `set`. The dispatcher mostly removes the first
+/// element (the head of a queue, the best agent), which `pop_first` reaches
+/// along the left edge without a search from the root.
+pub(super) fn remove_from<T: Ord>(set: &mut std::collections::BTreeSet<T>, key: &T) -> bool {
+    if set.first() == Some(key) {
+        set.pop_first().is_some()
+    } else {
+        set.remove(key)
     }
 }

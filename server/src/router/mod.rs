@@ -71,6 +71,8 @@ pub struct Router {
     dirty_groups: GroupSet,
     /// Groups whose queue changed: positions to tell.
     queue_changed: GroupSet,
+    /// Waiting sessions that must not go back to the agent who sent them.
+    waiting_excluded: usize,
     /// Reused by `dispatch` to avoid an allocation per decision.
     scratch_groups: Vec<GroupIdx>,
     complaint_words: complaint::Words,
@@ -152,6 +154,7 @@ impl Router {
             assign_seq: 0,
             dirty_groups: GroupSet::with_groups(group_count),
             queue_changed: GroupSet::with_groups(group_count),
+            waiting_excluded: 0,
             scratch_groups: Vec::new(),
             complaint_words,
         })
@@ -491,7 +494,7 @@ impl Router {
                 let (g, level) = self.agents[a as usize].memberships[i];
                 if let Some((load, seq)) = old {
                     let key = self.agent_key(a, level, load, seq);
-                    self.groups[g as usize].eligible.remove(&key);
+                    dispatch::remove_from(&mut self.groups[g as usize].eligible, &key);
                 }
                 if let Some((load, seq)) = want {
                     let key = self.agent_key(a, level, load, seq);
