@@ -353,6 +353,9 @@ impl RouterConfig {
                 }
             }
         }
+        if self.agents.len() > super::state::MAX_AGENTS {
+            return refuse("agents", format!("at most {} agents in one roster", super::state::MAX_AGENTS));
+        }
         let mut agent_ids = HashSet::new();
         for (i, a) in self.agents.iter().enumerate() {
             if a.id.as_str().trim().is_empty() {

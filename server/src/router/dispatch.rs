@@ -24,7 +24,7 @@ impl Router {
             AssignmentStrategy::LongestIdle => (level, 0),
             AssignmentStrategy::RoundRobin => (0, 0),
         };
-        AgentKey { level: Reverse(level), load, seq, agent }
+        AgentKey::new(level, load, seq, agent)
     }
 
     /// Puts a session in its group's queue: at the back, or at the front for
@@ -197,11 +197,11 @@ impl Router {
             }?;
             // Exclusions are rare: look the session up only when one is waiting.
             let excluded = (self.waiting_excluded > 0).then(|| self.sessions[&key.session].excluded_agent).flatten();
-            if excluded != Some(first_agent.agent) {
-                return Some((*key, first_agent.agent));
+            if excluded != Some(first_agent.agent()) {
+                return Some((*key, first_agent.agent()));
             }
             if let Some(second) = group.eligible.iter().nth(1) {
-                return Some((*key, second.agent));
+                return Some((*key, second.agent()));
             }
         }
         None

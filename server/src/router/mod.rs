@@ -123,7 +123,9 @@ impl Router {
                 memberships,
                 connected: false,
                 presence: Presence::Offline,
-                sessions: Vec::new(),
+                // Room for a full load up front (bounded for huge capacities):
+                // no reallocation on the assignment path.
+                sessions: Vec::with_capacity((a.capacity as usize).min(32)),
                 last_assign_seq: 0,
                 last_assigned_at: None,
                 listed: None,
@@ -206,7 +208,14 @@ impl Router {
 
     /// The next output, in the order produced.
     pub fn poll_output(&mut self) -> Option<Output> {
-        self.outputs.pop_front()
+        let output = self.outputs.pop_front();
+        if self.outputs.is_empty() {
+            // Rewind the empty ring to its start: otherwise each burst of
+            // outputs is written further along a buffer sized for the largest
+            // burst ever, to lines long gone from the cache.
+            self.outputs.clear();
+        }
+        output
     }
 
     pub fn config(&self) -> &RouterConfig {

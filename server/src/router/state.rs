@@ -25,14 +25,27 @@ pub(crate) struct QueueKey {
 }
 
 /// Order of an eligible agent within one group: the first is chosen.
-/// `rank` is the strategy's primary key (level, load); `seq` is the global
-/// sequence number of the agent's last assignment (lower = idle longer).
+/// Packed into one integer so that the eligible sets, searched several times
+/// per decision, compare with a single instruction. From the high bits: the
+/// level (higher first), the load (lower first), the global sequence number
+/// of the agent's last assignment (lower = idle longer) and the agent's
+/// index (roster order breaks the tie between agents never assigned).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub(crate) struct AgentKey {
-    pub(crate) level: Reverse<u8>,
-    pub(crate) load: u32,
-    pub(crate) seq: u64,
-    pub(crate) agent: AgentIdx,
+pub(crate) struct AgentKey(u128);
+
+/// Agent indexes fit the key's low 24 bits (the roster is capped to match).
+pub(crate) const MAX_AGENTS: usize = 1 << 24;
+
+impl AgentKey {
+    pub(crate) fn new(level: u8, load: u32, seq: u64, agent: AgentIdx) -> AgentKey {
+        debug_assert!((agent as usize) < MAX_AGENTS);
+        let level = (u8::MAX - level) as u128;
+        AgentKey(level << 120 | (load as u128) << 88 | (seq as u128) << 24 | agent as u128)
+    }
+
+    pub(crate) fn agent(self) -> AgentIdx {
+        (self.0 as u32) & (MAX_AGENTS as u32 - 1)
+    }
 }
 
 /// What the agent asked to be (as opposed to the derived [`AgentState`]).
