@@ -52,7 +52,6 @@ impl Router {
                 transfers: Vec::new(),
                 excluded_agent: None,
                 complaint: ComplaintState::default(),
-                told_position: None,
             },
         );
         self.enqueue(session, false, QueueReason::Joined);

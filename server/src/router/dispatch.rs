@@ -8,7 +8,7 @@ use super::config::AssignmentStrategy;
 use super::ids::SessionId;
 use super::input::Priority;
 use super::output::{AgentNotice, CustomerNotice, Event, Output, QueueReason};
-use super::state::{AgentIdx, AgentKey, GroupIdx, Phase, QueueKey};
+use super::state::{AgentIdx, AgentKey, Group, GroupIdx, Phase, QueueKey};
 use super::timers::Timer;
 use super::Router;
 
@@ -45,10 +45,10 @@ impl Router {
         };
         let key = QueueKey { priority: Reverse(priority), order, session };
         let group = &mut self.groups[g as usize];
-        group.queue.insert(key);
         group.waiting_by_priority[priority as usize] += 1;
         let higher: usize = group.waiting_by_priority[priority as usize + 1..].iter().sum();
         let position = if front { higher + 1 } else { higher + group.waiting_by_priority[priority as usize] };
+        group.queue.insert(key, position as u32);
         let overflow_at = (!group.overflow_to.is_empty()).then(|| now + group.overflow_after);
         let group_id = group.id.clone();
         let mut overflow_timer = None;
@@ -57,7 +57,6 @@ impl Router {
         }
         let s = self.sessions.get_mut(&session).expect("present");
         s.phase = Phase::Waiting { key, since: now, overflowed: false, overflow_timer };
-        s.told_position = Some(position as u32);
         self.event(Event::SessionQueued { session, group: group_id.clone(), priority, reason });
         let estimated_wait = self.wait_per_position(g) * position as u32;
         self.notify_customer(
@@ -91,7 +90,12 @@ impl Router {
             self.waiting_excluded -= 1;
         }
         let group = &mut self.groups[g as usize];
-        remove_from(&mut group.queue, &key);
+        // Usually the head: pop it rather than search (see `remove_from`).
+        if group.queue.first_key_value().is_some_and(|(first, _)| *first == key) {
+            group.queue.pop_first();
+        } else {
+            group.queue.remove(&key);
+        }
         group.waiting_by_priority[key.priority.0 as usize] -= 1;
         if overflowed {
             for i in 0..self.groups[g as usize].overflow_to.len() {
@@ -119,8 +123,8 @@ impl Router {
         let overflowed = *overflowed;
         let g = s.group;
         let group = &mut self.groups[g as usize];
-        group.queue.remove(&old_key);
-        group.queue.insert(new_key);
+        let told = group.queue.remove(&old_key).unwrap_or(0);
+        group.queue.insert(new_key, told);
         group.waiting_by_priority[old as usize] -= 1;
         group.waiting_by_priority[priority as usize] += 1;
         if overflowed {
@@ -186,7 +190,7 @@ impl Router {
     fn pick(&self, g: GroupIdx) -> Option<(QueueKey, AgentIdx)> {
         let group = &self.groups[g as usize];
         let first_agent = group.eligible.first()?;
-        let mut own = group.queue.iter().peekable();
+        let mut own = group.queue.keys().peekable();
         let mut overflow = group.overflow_in.iter().peekable();
         for _ in 0..LOOKAHEAD {
             let key = match (own.peek(), overflow.peek()) {
@@ -217,7 +221,6 @@ impl Router {
         let g = s.group;
         s.phase = Phase::Assigned { agent, since: now };
         s.excluded_agent = None;
-        s.told_position = None;
         // The reply clock never runs against an agent for time before they had the session.
         let mut reply_timer = s.reply_timer.take();
         if s.unanswered_since.is_some() {
@@ -259,10 +262,10 @@ impl Router {
         self.oldest_wait_at(&self.groups[g as usize], self.now)
     }
 
-    pub(super) fn oldest_wait_at(&self, group: &super::state::Group, now: super::Millis) -> Option<Duration> {
+    pub(super) fn oldest_wait_at(&self, group: &Group, now: super::Millis) -> Option<Duration> {
         group
             .queue
-            .iter()
+            .keys()
             .filter_map(|k| match self.sessions[&k.session].phase {
                 Phase::Waiting { since, .. } => Some(now.since(since)),
                 _ => None,
@@ -298,17 +301,14 @@ impl Router {
     /// group's queue whose position differs from what they were last told.
     pub(super) fn tell_positions(&mut self, g: GroupIdx, limit: usize) {
         let per_position = self.wait_per_position(g);
-        // Split borrows: walk the queue while updating sessions, without
-        // copying the queue's front first.
-        let Router { groups, sessions, outputs, .. } = self;
-        let group = &groups[g as usize];
-        for (i, key) in group.queue.iter().take(limit).enumerate() {
+        let Router { groups, outputs, .. } = self;
+        let Group { id, queue, .. } = &mut groups[g as usize];
+        for (i, (key, told)) in queue.iter_mut().take(limit).enumerate() {
             let position = i as u32 + 1;
-            let s = sessions.get_mut(&key.session).expect("queued sessions exist");
-            if s.told_position != Some(position) {
-                s.told_position = Some(position);
-                let estimated_wait = per_position * position;
-                let notice = CustomerNotice::Queued { group: group.id.clone(), position, estimated_wait };
+            if *told != position {
+                *told = position;
+                let notice =
+                    CustomerNotice::Queued { group: id.clone(), position, estimated_wait: per_position * position };
                 outputs.push_back(Output::ToCustomer { session: key.session, notice });
             }
         }
@@ -316,12 +316,12 @@ impl Router {
 }
 
 /// Removes `key` from `set`. The dispatcher mostly removes the first
-/// element (the head of a queue, the best agent), which `pop_first` reaches
-/// along the left edge without a search from the root.
-pub(super) fn remove_from<T: Ord>(set: &mut std::collections::BTreeSet<T>, key: &T) -> bool {
+/// element (a group's best agent, the head of a queue), which `pop_first`
+/// reaches along the left edge without a search from the root.
+pub(super) fn remove_from<T: Ord>(set: &mut std::collections::BTreeSet<T>, key: &T) {
     if set.first() == Some(key) {
-        set.pop_first().is_some()
+        set.pop_first();
     } else {
-        set.remove(key)
+        set.remove(key);
     }
 }

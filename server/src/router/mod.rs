@@ -94,7 +94,7 @@ impl Router {
                 service_hours: g.service_hours.as_deref().map(Arc::from),
                 members: Vec::new(),
                 on_duty: 0,
-                queue: BTreeSet::new(),
+                queue: BTreeMap::new(),
                 overflow_in: BTreeSet::new(),
                 eligible: BTreeSet::new(),
                 waiting_by_priority: [0; 3],

@@ -1,7 +1,7 @@
 //! The core's internal records of agents, skill groups and sessions.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 
 use super::config::Role;
@@ -138,8 +138,10 @@ pub(crate) struct Group {
     pub(crate) members: Vec<AgentIdx>,
     /// Members on duty, so telling a new customer that nobody is online is O(1).
     pub(crate) on_duty: u32,
-    /// This group's own waiting sessions.
-    pub(crate) queue: BTreeSet<QueueKey>,
+    /// This group's own waiting sessions, each with the position the
+    /// customer was last told: kept here, not in the session, so that telling
+    /// the front of a queue its new positions needs no session lookups.
+    pub(crate) queue: BTreeMap<QueueKey, u32>,
     /// Waiting sessions of other groups that overflowed to this one.
     pub(crate) overflow_in: BTreeSet<QueueKey>,
     /// Members who can take a session now, best first.
@@ -235,8 +237,6 @@ pub(crate) struct Session {
     /// Not to be given straight back to the agent who sent it to the queue.
     pub(crate) excluded_agent: Option<AgentIdx>,
     pub(crate) complaint: ComplaintState,
-    /// The last position the customer was told.
-    pub(crate) told_position: Option<u32>,
 }
 
 impl Session {
