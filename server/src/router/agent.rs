@@ -45,6 +45,11 @@ impl Router {
         let at = self.now + self.config.rules.agent_grace;
         let ag = &mut self.agents[a as usize];
         ag.connected = false;
+        if ag.presence == Presence::Offline && ag.sessions.is_empty() {
+            // Nothing to keep for them: no grace period, they are simply offline.
+            self.refresh_agent(a);
+            return Ok(());
+        }
         let mut timer = ag.grace_timer.take();
         self.timers.arm(&mut timer, at, Timer::AgentGrace(a));
         self.agents[a as usize].grace_timer = timer;

@@ -126,3 +126,24 @@ fn agent_state_changes_are_events() {
         ]
     );
 }
+
+/// The grace period keeps an agent's sessions and availability; an agent who
+/// was offline with nothing open has neither, so they leave at once and a
+/// new customer hears that nobody is online instead of waiting on them.
+#[test]
+fn an_offline_agent_with_no_sessions_leaves_without_a_grace_period() {
+    let mut sim = Sim::new(config(&[("general", &[])], &[("alice", &["general"], 1)]));
+    sim.input(Input::AgentConnected { agent: AgentId::new("alice") }).unwrap();
+    assert_eq!(sim.router.snapshot(sim.now).agents[0].state, AgentState::Offline);
+    disconnect(&mut sim, "alice");
+    assert_eq!(sim.router.snapshot(sim.now).agents[0].state, AgentState::Offline, "not `disconnected`");
+    assert_eq!(sim.router.poll_timeout(), None, "no grace timer");
+    sim.join(1, "general");
+    assert!(
+        sim.to_customer(1).iter().any(|n| matches!(n, CustomerNotice::NoAgentOnline { .. })),
+        "nobody is on duty: {:?}",
+        sim.to_customer(1)
+    );
+    let changes = sim.events().into_iter().filter(|e| matches!(e, Event::AgentStateChanged { .. })).count();
+    assert_eq!(changes, 0, "offline all along");
+}
