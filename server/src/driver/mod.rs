@@ -36,6 +36,7 @@ use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
 use crate::config::GatewayConfig;
+use crate::gateway::outbox::{Outbox, Refused};
 use crate::metrics::Metrics;
 use crate::router::config::Role;
 use crate::router::input::{Input, Priority};
@@ -63,27 +64,16 @@ pub enum Outbound {
     },
 }
 
-/// A connection's life-cycle flag, shared by its reader, writer and the driver.
-pub mod conn_state {
-    /// Running normally.
-    pub const OPEN: u8 = 0;
-    /// The server sent a close frame; the reader waits a bounded time for the client's.
-    pub const CLOSE_SENT: u8 = 1;
-    /// Stop at once (slow reader, timeouts).
-    pub const KILLED: u8 = 2;
-}
-
 /// The driver's handle on a connection.
 #[derive(Debug, Clone)]
 pub struct ConnHandle {
     pub id: ConnId,
-    pub tx: mpsc::Sender<Outbound>,
-    pub state: Arc<watch::Sender<u8>>,
+    pub outbox: Arc<Outbox>,
 }
 
 impl ConnHandle {
     fn kill(&self) {
-        self.state.send_replace(conn_state::KILLED);
+        self.outbox.kill();
     }
 }
 
@@ -618,10 +608,10 @@ impl Driver {
 
     fn queue(&mut self, conn: ConnId, item: Outbound) {
         let Some(c) = self.conns.get(&conn) else { return };
-        match c.handle.tx.try_send(item) {
+        match c.handle.outbox.try_send(item) {
             Ok(()) => {}
-            Err(mpsc::error::TrySendError::Closed(_)) => {}
-            Err(mpsc::error::TrySendError::Full(_)) => {
+            Err(Refused::Closed) => {}
+            Err(Refused::Full) => {
                 let c = self.conns.remove(&conn).expect("looked up above");
                 warn!(conn, "slow reader: outbound queue full, disconnecting");
                 self.metrics.counter(crate::metrics::SLOW_CONSUMERS, &[]).increment(1);
@@ -705,8 +695,8 @@ impl Driver {
         }
     }
 
-    /// Tells every client that the server is going away, then drops every connection handle
-    /// (so writers flush what is queued, send the close and end).
+    /// Tells every client that the server is going away: writers flush what is
+    /// queued, send the close frame and end.
     fn shutdown(&mut self) {
         info!(connections = self.conns.len(), "shutting down: telling clients");
         for (_, c) in self.conns.drain() {
@@ -715,9 +705,9 @@ impl Driver {
                 Owner::Customer(_) => frame(&ServerToCustomer::Shutdown { reason }),
                 Owner::Agent(_) => frame(&ServerToAgent::Shutdown { reason }),
             };
-            let sent = c.handle.tx.try_send(Outbound::Frame(f)).is_ok()
+            let sent = c.handle.outbox.try_send(Outbound::Frame(f)).is_ok()
                 && c.handle
-                    .tx
+                    .outbox
                     .try_send(Outbound::Close { code: close_code::GOING_AWAY, reason: code::SHUTTING_DOWN })
                     .is_ok();
             if !sent {
@@ -737,8 +727,8 @@ fn push_replay(stream: &mut Stream, f: Utf8Bytes, keep: usize) {
 /// An error frame with `id: null`, then a close frame; a full queue kills the connection instead.
 fn close_with(conn: &ConnHandle, error_code: &'static str, message: &str, close: u16) {
     let error = ServerToCustomer::Error { id: None, code: error_code.to_owned(), message: message.to_owned() };
-    let ok = conn.tx.try_send(Outbound::Frame(frame(&error))).is_ok()
-        && conn.tx.try_send(Outbound::Close { code: close, reason: error_code }).is_ok();
+    let ok = conn.outbox.try_send(Outbound::Frame(frame(&error))).is_ok()
+        && conn.outbox.try_send(Outbound::Close { code: close, reason: error_code }).is_ok();
     if !ok {
         conn.kill();
     }

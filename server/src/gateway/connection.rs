@@ -12,12 +12,13 @@ use std::sync::Arc;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures_util::{SinkExt, StreamExt};
 use switchboard_protocol::{close_code, code, decode_agent_command, decode_customer_command, encode};
-use tokio::sync::{mpsc, watch, OwnedSemaphorePermit};
+use tokio::sync::{mpsc, OwnedSemaphorePermit};
 use tokio::time::Instant;
 use tracing::debug;
 
+use super::outbox::{ConnState, Next, Outbox};
 use super::AppState;
-use crate::driver::{conn_state, ConnHandle, DriverInput, Outbound};
+use crate::driver::{ConnHandle, DriverInput, Outbound};
 use crate::metrics::CONNECTIONS_OPEN;
 
 /// Which endpoint the connection came in on.
@@ -51,24 +52,22 @@ pub async fn serve(
     app.metrics.counter(crate::metrics::CONNECTIONS_TOTAL, &[("role", role.label())]).increment(1);
     debug!(conn = id, role = role.label(), "connection open");
 
-    let (tx, rx) = mpsc::channel(app.gateway.outbound_queue);
-    let (state_tx, state_rx) = watch::channel(conn_state::OPEN);
-    let state_tx = Arc::new(state_tx);
-    let handle = ConnHandle { id, tx: tx.clone(), state: state_tx.clone() };
+    let outbox = Arc::new(Outbox::new(app.gateway.outbound_queue));
+    let handle = ConnHandle { id, outbox: outbox.clone() };
     let (sink, stream) = socket.split();
     let ping_interval = app.gateway.ping_interval;
-    let mut writer = tokio::spawn(write_loop(sink, rx, state_tx.clone(), state_rx.clone(), ping_interval));
+    let mut writer = tokio::spawn(write_loop(sink, outbox.clone(), ping_interval));
 
     if app.driver.send(open(handle)).await.is_ok() {
-        read_loop(stream, &app, role, id, &tx, state_rx).await;
+        read_loop(stream, &app, role, id, &outbox).await;
         let _ = app.driver.send(DriverInput::Closed { conn: id }).await;
     } else {
-        let _ = tx.try_send(Outbound::Close { code: close_code::GOING_AWAY, reason: code::SHUTTING_DOWN });
+        let _ = outbox.try_send(Outbound::Close { code: close_code::GOING_AWAY, reason: code::SHUTTING_DOWN });
     }
-    drop(tx);
+    outbox.finish();
     // Let the writer flush what is queued (an error, a close frame) but not forever.
     if tokio::time::timeout(app.gateway.close_timeout, &mut writer).await.is_err() {
-        state_tx.send_replace(conn_state::KILLED);
+        outbox.kill();
         writer.abort();
     }
     open_gauge.decrement(1.0);
@@ -80,8 +79,7 @@ async fn read_loop(
     app: &AppState,
     role: Role,
     conn: u64,
-    tx: &mpsc::Sender<Outbound>,
-    mut state: watch::Receiver<u8>,
+    outbox: &Outbox,
 ) {
     let close_deadline = tokio::time::sleep_until(far_future());
     tokio::pin!(close_deadline);
@@ -92,11 +90,11 @@ async fn read_loop(
     loop {
         let next = tokio::select! {
             biased;
-            changed = state.changed() => {
-                match (changed, *state.borrow_and_update()) {
-                    (Err(_), _) | (_, conn_state::KILLED) => return,
-                    (_, conn_state::CLOSE_SENT) => close_deadline.as_mut().reset(Instant::now() + app.gateway.close_timeout),
-                    _ => {}
+            () = outbox.state_changed() => {
+                match outbox.state() {
+                    ConnState::Killed => return,
+                    ConnState::CloseSent => close_deadline.as_mut().reset(Instant::now() + app.gateway.close_timeout),
+                    ConnState::Open => {}
                 }
                 continue;
             }
@@ -121,8 +119,8 @@ async fn read_loop(
                     app.metrics.protocol_error(code::MESSAGE_TOO_BIG);
                     debug!(conn, "frame over the size limit: closing with 1009");
                     let limit = app.gateway.max_message_bytes;
-                    send_error(tx, None, code::MESSAGE_TOO_BIG, &format!("frames are limited to {limit} bytes"));
-                    let _ = tx
+                    send_error(outbox, None, code::MESSAGE_TOO_BIG, &format!("frames are limited to {limit} bytes"));
+                    let _ = outbox
                         .try_send(Outbound::Close { code: close_code::MESSAGE_TOO_BIG, reason: code::MESSAGE_TOO_BIG });
                     continue;
                 }
@@ -147,7 +145,7 @@ async fn read_loop(
                                 DriverInput::AgentCommand { command, .. } => Some(command.id().to_owned()),
                                 _ => None,
                             };
-                            send_error(tx, id, code::SHUTTING_DOWN, "the server is shutting down");
+                            send_error(outbox, id, code::SHUTTING_DOWN, "the server is shutting down");
                         }
                     }
                     Err(e) => {
@@ -170,14 +168,14 @@ async fn read_loop(
 }
 
 /// An error frame straight from the reader (the driver never sees the bad frame).
-fn send_error(tx: &mpsc::Sender<Outbound>, id: Option<String>, error_code: &str, message: &str) {
+fn send_error(outbox: &Outbox, id: Option<String>, error_code: &str, message: &str) {
     let error = switchboard_protocol::customer::ServerToCustomer::Error {
         id,
         code: error_code.to_owned(),
         message: message.to_owned(),
     };
     // A full queue means a slow reader: the driver cuts it off on its next send.
-    let _ = tx.try_send(Outbound::Frame(encode(&error).into()));
+    let _ = outbox.try_send(Outbound::Frame(encode(&error).into()));
 }
 
 fn is_too_big(e: axum::Error) -> bool {
@@ -194,55 +192,42 @@ fn far_future() -> Instant {
 
 async fn write_loop(
     mut sink: futures_util::stream::SplitSink<WebSocket, Message>,
-    mut rx: mpsc::Receiver<Outbound>,
-    state_tx: Arc<watch::Sender<u8>>,
-    mut state: watch::Receiver<u8>,
+    outbox: Arc<Outbox>,
     ping_interval: std::time::Duration,
 ) {
     let mut ping = tokio::time::interval_at(Instant::now() + ping_interval, ping_interval);
     ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        enum Next {
-            Item(Option<Outbound>),
-            Ping,
-            Killed,
-        }
+        // A fresh batch each time: an idle connection then keeps no buffer.
+        let mut batch = Vec::new();
         let next = tokio::select! {
             biased;
-            item = rx.recv() => Next::Item(item),
-            _ = state.wait_for(|s| *s == conn_state::KILLED) => Next::Killed,
-            _ = ping.tick() => Next::Ping,
+            next = outbox.next(&mut batch, 64) => Some(next),
+            _ = ping.tick() => None,
         };
-        let item = match next {
-            Next::Item(item) => item,
-            Next::Killed => return,
-            Next::Ping => {
+        match next {
+            Some(Next::Items) => {}
+            Some(Next::Killed) => return,
+            Some(Next::End) => {
+                let _ = sink.close().await;
+                return;
+            }
+            None => {
                 let sent = tokio::select! {
                     sent = sink.send(Message::Ping(Default::default())) => sent.is_ok(),
-                    _ = state.wait_for(|s| *s == conn_state::KILLED) => false,
+                    () = outbox.killed() => false,
                 };
                 if !sent {
-                    state_tx.send_replace(conn_state::KILLED);
+                    outbox.kill();
                     return;
                 }
                 continue;
             }
-        };
-        let Some(item) = item else {
-            let _ = sink.close().await;
-            return;
-        };
-        let mut closing = None;
-        let mut batch = vec![item];
-        // Write everything already queued, then flush once.
-        while batch.len() < 64 {
-            match rx.try_recv() {
-                Ok(more) => batch.push(more),
-                Err(_) => break,
-            }
         }
+        let mut closing = false;
+        // Write everything taken from the queue, then flush once.
         let write = async {
-            for item in batch {
+            for item in batch.drain(..) {
                 match item {
                     Outbound::Frame(text) => sink.feed(Message::Text(text)).await?,
                     Outbound::Frames(frames) => {
@@ -252,7 +237,7 @@ async fn write_loop(
                     }
                     Outbound::Close { code, reason } => {
                         sink.feed(Message::Close(Some(CloseFrame { code, reason: reason.into() }))).await?;
-                        closing = Some(code);
+                        closing = true;
                         break;
                     }
                 }
@@ -261,21 +246,14 @@ async fn write_loop(
         };
         let result = tokio::select! {
             result = write => result,
-            _ = state.wait_for(|s| *s == conn_state::KILLED) => return,
+            () = outbox.killed() => return,
         };
         if result.is_err() {
-            state_tx.send_replace(conn_state::KILLED);
+            outbox.kill();
             return;
         }
-        if closing.is_some() {
-            state_tx.send_if_modified(|s| {
-                if *s == conn_state::OPEN {
-                    *s = conn_state::CLOSE_SENT;
-                    true
-                } else {
-                    false
-                }
-            });
+        if closing {
+            outbox.close_sent();
             return;
         }
     }

@@ -3,10 +3,11 @@
 //! axum handlers for the customer and agent WebSockets and the health
 //! endpoints (public listener), and `/metrics` (admin listener). Each
 //! WebSocket gets a reader and a writer task ([`connection`]) with small
-//! buffers and a bounded outbound queue; the router is reached only through
+//! buffers and a bounded outbound queue ([`outbox`]); the router is reached only through
 //! the driver's input channel.
 
 pub mod connection;
+pub mod outbox;
 
 use std::io;
 use std::net::SocketAddr;
