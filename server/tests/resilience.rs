@@ -129,6 +129,41 @@ async fn a_customer_resumes_without_losing_or_duplicating_anything() {
     server.shutdown().await.unwrap();
 }
 
+/// A customer waiting in a moving queue hears each new position; on resume
+/// only the latest is replayed (a superseded position is no news, and a long
+/// wait must not fill the replay buffer with them), and the replay still
+/// counts as complete.
+#[tokio::test]
+async fn a_resumed_waiting_customer_gets_only_the_latest_queue_position() {
+    let server = start(config(1.0, "")).await;
+    let addr = server.public_addr;
+    let mut ahead = Vec::new();
+    for _ in 0..3 {
+        ahead.push(Client::customer(addr, "general").await.0);
+    }
+    let (mut waiting, welcome) = Client::customer(addr, "general").await;
+    let token = welcome["token"].as_str().unwrap().to_owned();
+    assert_eq!(waiting.expect("queued").await["position"], 4);
+    waiting.expect("no_agent_online").await;
+    let last_seen = *waiting.seqs.last().unwrap();
+    drop(waiting);
+    for mut customer in ahead {
+        customer.ok(json!({"type": "leave"})).await;
+    }
+
+    let path = format!("/v1/ws/customer?token={token}&last_seq={last_seen}");
+    let mut waiting = Client::connect(addr, &path, Side::Customer).await;
+    let welcome = waiting.expect("welcome").await;
+    assert_eq!(welcome["replay_complete"], true);
+    assert_eq!(welcome["status"]["position"], 1);
+    let replayed = waiting.next().await;
+    assert_eq!((replayed["type"].as_str(), replayed["position"].as_u64()), (Some("queued"), Some(1)), "{replayed}");
+    assert_eq!(replayed["seq"], last_seen + 3, "positions 3 and 2 were sent as well, then replaced");
+    assert_eq!(welcome["last_seq"], replayed["seq"]);
+    waiting.expect_none("queued", Duration::from_millis(300)).await;
+    server.shutdown().await.unwrap();
+}
+
 #[tokio::test]
 async fn a_slow_reader_is_cut_off_while_others_carry_on() {
     let mut cfg = config(1.0, "");

@@ -147,7 +147,7 @@ struct Conn {
 #[derive(Debug, Default)]
 struct Stream {
     seq: u64,
-    replay: VecDeque<(u64, Utf8Bytes)>,
+    replay: VecDeque<Replayable>,
     /// Ids (and a hash of the command) of recently accepted commands.
     accepted: VecDeque<(String, u64)>,
     conn: Option<ConnId>,
@@ -167,10 +167,41 @@ impl Stream {
         self.accepted.push_back((id.to_owned(), hash));
     }
 
-    /// Is every message after `last_seq` still in the buffer?
+    /// Is every message after `last_seq` still in the buffer (or replaced by a later one)?
     fn can_replay_from(&self, last_seq: u64) -> bool {
-        last_seq >= self.seq || self.replay.front().is_some_and(|(first, _)| *first <= last_seq + 1)
+        last_seq >= self.seq || self.replay.front().is_some_and(|r| r.from <= last_seq + 1)
     }
+
+    /// The buffered frames a client that saw up to `last_seq` has not seen.
+    fn frames_after(&self, last_seq: u64) -> Vec<Utf8Bytes> {
+        self.replay.iter().filter(|r| r.seq > last_seq).map(|r| r.frame.clone()).collect()
+    }
+
+    /// Keeps a sent frame for resumes: at most `keep`. A queue position
+    /// replaces the position sent just before it, so a customer waiting in a
+    /// moving queue keeps one frame, not `keep` stale positions.
+    fn keep_for_replay(&mut self, frame: Utf8Bytes, keep: usize, position: bool) {
+        let mut from = self.seq;
+        if position && self.replay.back().is_some_and(|r| r.position) {
+            from = self.replay.pop_back().expect("checked").from;
+        }
+        if self.replay.len() >= keep {
+            self.replay.pop_front();
+        }
+        self.replay.push_back(Replayable { from, seq: self.seq, frame, position });
+    }
+}
+
+/// A frame kept for replay on resume.
+#[derive(Debug)]
+struct Replayable {
+    /// The first seq this frame stands for: earlier than `seq` when it
+    /// replaced superseded queue positions.
+    from: u64,
+    seq: u64,
+    frame: Utf8Bytes,
+    /// A queue position (`queued`), which the next position supersedes.
+    position: bool,
 }
 
 /// Holds the resume token: deliberately not `Debug`.
@@ -335,8 +366,7 @@ impl Driver {
                 let stream = &mut self.customers.get_mut(&session).expect("a token names a live stream").stream;
                 let previous = stream.conn.replace(conn.id);
                 let complete = stream.can_replay_from(last_seq);
-                let replay: Vec<Utf8Bytes> =
-                    stream.replay.iter().filter(|(seq, _)| *seq > last_seq).map(|(_, f)| f.clone()).collect();
+                let replay = stream.frames_after(last_seq);
                 if let Some(old) = previous {
                     self.replace(old);
                 }
@@ -410,7 +440,8 @@ impl Driver {
         c.stream.seq += 1;
         message.set_seq(c.stream.seq);
         let f = frame(&message);
-        push_replay(&mut c.stream, f.clone(), keep);
+        let position = matches!(message, ServerToCustomer::Queued { .. });
+        c.stream.keep_for_replay(f.clone(), keep, position);
         if let Some(conn) = c.stream.conn {
             self.send(conn, f);
         }
@@ -436,10 +467,7 @@ impl Driver {
         }
         let last_seq_seen = stream.seq;
         let (complete, replay) = match last_seq {
-            Some(last) => (
-                stream.can_replay_from(last),
-                stream.replay.iter().filter(|(seq, _)| *seq > last).map(|(_, f)| f.clone()).collect(),
-            ),
+            Some(last) => (stream.can_replay_from(last), stream.frames_after(last)),
             None => (true, Vec::new()),
         };
         if let Some(old) = previous {
@@ -532,7 +560,7 @@ impl Driver {
         stream.seq += 1;
         message.set_seq(stream.seq);
         let f = frame(&message);
-        push_replay(stream, f.clone(), keep);
+        stream.keep_for_replay(f.clone(), keep, false);
         if let Some(conn) = stream.conn {
             self.send(conn, f);
         }
@@ -715,13 +743,6 @@ impl Driver {
             }
         }
     }
-}
-
-fn push_replay(stream: &mut Stream, f: Utf8Bytes, keep: usize) {
-    if stream.replay.len() >= keep {
-        stream.replay.pop_front();
-    }
-    stream.replay.push_back((stream.seq, f));
 }
 
 /// An error frame with `id: null`, then a close frame; a full queue kills the connection instead.
