@@ -615,13 +615,14 @@ impl Model {
     /// The documented pick rule for group `g`: the first session (priority,
     /// then arrival, own queue and overflow merged) and the first agent in
     /// strategy order, except that a session is never given straight back to
-    /// the agent that sent it to the queue: it then goes to the second agent,
-    /// or, with no second agent, the next sessions are tried (`LOOKAHEAD`).
+    /// the agent that sent it to the queue while a colleague of the session's
+    /// group is on duty: it then goes to the second agent, or, with no second
+    /// agent, the next sessions are tried (`LOOKAHEAD`).
     fn pick(&self, g: usize) -> Option<(SessionId, usize)> {
         let eligible = self.eligible(g);
         let &first = eligible.first()?;
         for s in self.pick_list(g).into_iter().take(LOOKAHEAD) {
-            if self.sessions[&s].excluded != Some(first) {
+            if self.sessions[&s].excluded != Some(first) || !self.colleague_on_duty(s, first) {
                 return Some((s, first));
             }
             if let Some(&second) = eligible.get(1) {
@@ -629,6 +630,20 @@ impl Model {
             }
         }
         None
+    }
+
+    /// Is a member of the session's group other than `sender` on duty
+    /// (available, busy, on break, or disconnected within the grace period)?
+    fn colleague_on_duty(&self, s: SessionId, sender: usize) -> bool {
+        let g = self.sessions[&s].group;
+        (0..self.roster.agents.len()).any(|a| {
+            a != sender
+                && self.level_in(a, g).is_some()
+                && matches!(
+                    self.agents[a].state,
+                    AgentState::Available | AgentState::Busy | AgentState::OnBreak | AgentState::Disconnected
+                )
+        })
     }
 
     /// Counts dispatcher assignments where P6 or P8 had something to say.
@@ -648,6 +663,9 @@ impl Model {
         }
         if self.sessions.values().any(|s| waiting(s) && s.excluded == Some(a)) {
             seen("P8 lookahead past the agent's own transfer".to_string());
+        }
+        if sx.excluded == Some(a) {
+            seen("P8 exclusion lifted: no colleague on duty".to_string());
         }
     }
 
@@ -1628,6 +1646,7 @@ fn generated_cases_reach_every_rule() {
         "assigned through overflow",
         "P6 order mattered",
         "P8 exclusion mattered",
+        "P8 exclusion lifted: no colleague on duty",
         "transferred ToAgent",
         "transferred ToGroup",
         "transferred CrossGroup",

@@ -201,7 +201,7 @@ impl Router {
             }?;
             // Exclusions are rare: look the session up only when one is waiting.
             let excluded = (self.waiting_excluded > 0).then(|| self.sessions[&key.session].excluded_agent).flatten();
-            if excluded != Some(first_agent.agent()) {
+            if excluded != Some(first_agent.agent()) || !self.colleague_on_duty(key.session, first_agent.agent()) {
                 return Some((*key, first_agent.agent()));
             }
             if let Some(second) = group.eligible.iter().nth(1) {
@@ -209,6 +209,16 @@ impl Router {
             }
         }
         None
+    }
+
+    /// Is anyone but `sender` on duty in the session's group? Only then does
+    /// a session that `sender` put back in the queue wait for someone else:
+    /// with no colleague on duty it would wait beside an idle agent forever.
+    fn colleague_on_duty(&self, session: SessionId, sender: AgentIdx) -> bool {
+        let g = self.sessions[&session].group;
+        let a = &self.agents[sender as usize];
+        let sender_counted = a.counted_on_duty && a.level_in(g).is_some();
+        self.groups[g as usize].on_duty > u32::from(sender_counted)
     }
 
     /// Makes `agent` the session's owner and tells both sides.

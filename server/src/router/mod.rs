@@ -523,6 +523,14 @@ impl Router {
                 let count = &mut self.groups[g as usize].on_duty;
                 *count = if on_duty { *count + 1 } else { *count - 1 };
             }
+            if !on_duty && self.waiting_excluded > 0 {
+                // The last colleague leaving lifts a session's exclusion
+                // (`colleague_on_duty`), wherever its sender is eligible: a
+                // rare event, so look at every group.
+                for g in 0..self.groups.len() {
+                    self.dirty_groups.insert(g as GroupIdx);
+                }
+            }
         }
         let state = agent.state();
         if state != agent.reported_state {

@@ -108,6 +108,29 @@ fn transfer_to_the_own_group_requeues_at_the_front_but_not_back_to_the_sender() 
     assert_eq!(view.notes.len(), 1);
 }
 
+/// The exclusion waits for a colleague, not forever: with nobody else of the
+/// group on duty the session comes back to its sender at once, and when the
+/// last colleague leaves, a session waiting for them comes back too.
+#[test]
+fn a_session_put_back_with_no_colleague_on_duty_returns_to_the_sender() {
+    let mut sim = Sim::new(config(&[("general", &[])], &[("alice", &["general"], 2), ("bob", &["general"], 1)]));
+    sim.online("alice");
+    sim.join(1, "general");
+    sim.transfer("alice", 1, to_group("general"), NOTE).unwrap();
+    assert_eq!(sim.owner(1).as_deref(), Some("alice"), "nobody else is on duty");
+
+    sim.online("bob");
+    sim.join(2, "general"); // bob is full
+    assert_eq!(sim.owner(2).as_deref(), Some("bob"));
+    sim.transfer("alice", 1, to_group("general"), NOTE).unwrap();
+    assert!(matches!(sim.status(1), Some(SessionStatus::Waiting { .. })), "bob is on duty: wait for him");
+    sim.take_break("bob").unwrap(); // no new sessions for bob, but still on duty
+    sim.transfer("bob", 2, to_agent("alice"), NOTE).unwrap();
+    assert!(matches!(sim.status(1), Some(SessionStatus::Waiting { .. })), "bob is on a break, still on duty");
+    sim.set("bob", Availability::Offline).unwrap();
+    assert_eq!(sim.owner(1).as_deref(), Some("alice"), "bob left: nobody else will serve it");
+}
+
 #[test]
 fn cross_group_transfer_asks_consent_and_moves_on_accept() {
     let mut sim = serving();
