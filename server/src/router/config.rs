@@ -208,7 +208,10 @@ pub struct GroupConfig {
     /// Shown to customers; defaults to the id.
     #[serde(default)]
     pub name: Option<String>,
-    /// Waiting customers beyond this are refused (`queue_full`).
+    /// Waiting customers beyond this are refused (`queue_full`): new
+    /// customers, and transfers to the group when asked for. A session already
+    /// in service always keeps a place: one whose agent was lost, or a
+    /// cross-group transfer the customer accepts after the queue filled.
     #[serde(default = "default_max_queue")]
     pub max_queue: usize,
     /// Groups whose agents may also serve this group's customers...

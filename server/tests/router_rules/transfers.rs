@@ -131,6 +131,32 @@ fn a_session_put_back_with_no_colleague_on_duty_returns_to_the_sender() {
     assert_eq!(sim.owner(1).as_deref(), Some("alice"), "bob left: nobody else will serve it");
 }
 
+/// `max_queue` turns away new customers, not one already in service: a
+/// customer who accepts a transfer after the target queue filled still moves.
+#[test]
+fn a_consent_accepted_after_the_target_queue_filled_still_moves_the_session() {
+    let mut cfg = config(&[("general", &[]), ("refunds", &[])], &[("alice", &["general"], 2)]);
+    cfg.groups[1].max_queue = 1;
+    let mut sim = Sim::new(cfg);
+    sim.online("alice");
+    sim.join(1, "general");
+    sim.transfer("alice", 1, to_group("refunds"), NOTE).unwrap();
+    sim.join(2, "refunds");
+    let join = Input::CustomerJoin {
+        session: SessionId(3),
+        group: GroupId::new("refunds"),
+        priority: Priority::Normal,
+        customer_name: None,
+    };
+    assert_eq!(sim.customer(join).unwrap_err().code(), "queue_full");
+    sim.customer(Input::CustomerConsent { session: SessionId(1), accept: true }).unwrap();
+    assert!(
+        matches!(sim.status(1), Some(SessionStatus::Waiting { ref group, position: 1 }) if group.as_str() == "refunds"),
+        "{:?}",
+        sim.status(1)
+    );
+}
+
 #[test]
 fn cross_group_transfer_asks_consent_and_moves_on_accept() {
     let mut sim = serving();
