@@ -21,6 +21,21 @@ use super::AppState;
 use crate::driver::{ConnHandle, DriverInput, Outbound};
 use crate::metrics::CONNECTIONS_OPEN;
 
+/// Hands an input to the driver: at once while its channel has room, else
+/// waiting in a boxed future. A plain `send().await` would make every
+/// connection's future reserve room for a pending send (the input and a
+/// semaphore wait) all the time it sits idle. Evaluates to
+/// `Result<(), DriverInput>`, the input back if the driver is gone.
+macro_rules! to_driver {
+    ($app:expr, $input:expr) => {
+        match $app.driver.try_send($input) {
+            Ok(()) => Ok(()),
+            Err(mpsc::error::TrySendError::Full(input)) => Box::pin($app.driver.send(input)).await.map_err(|e| e.0),
+            Err(mpsc::error::TrySendError::Closed(input)) => Err(input),
+        }
+    };
+}
+
 /// Which endpoint the connection came in on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Role {
@@ -58,9 +73,9 @@ pub async fn serve(
     let ping_interval = app.gateway.ping_interval;
     let mut writer = tokio::spawn(write_loop(sink, outbox.clone(), ping_interval));
 
-    if app.driver.send(open(handle)).await.is_ok() {
+    if to_driver!(app, open(handle)).is_ok() {
         read_loop(stream, &app, role, id, &outbox).await;
-        let _ = app.driver.send(DriverInput::Closed { conn: id }).await;
+        let _ = to_driver!(app, DriverInput::Closed { conn: id });
     } else {
         let _ = outbox.try_send(Outbound::Close { code: close_code::GOING_AWAY, reason: code::SHUTTING_DOWN });
     }
@@ -81,11 +96,14 @@ async fn read_loop(
     conn: u64,
     outbox: &Outbox,
 ) {
-    let close_deadline = tokio::time::sleep_until(far_future());
-    tokio::pin!(close_deadline);
-    // Any frame (a pong too) proves the peer alive; silence past `idle_timeout` means it is gone.
-    let idle_deadline = tokio::time::sleep(app.gateway.idle_timeout);
-    tokio::pin!(idle_deadline);
+    // Two deadlines on one timer (a timer per idle connection is memory):
+    // any frame (a pong too) proves the peer alive, so silence past
+    // `idle_timeout` means it is gone; and once our close frame is out, the
+    // client has `close_timeout` to answer it.
+    let mut idle_until = Instant::now() + app.gateway.idle_timeout;
+    let mut close_by: Option<Instant> = None;
+    let deadline = tokio::time::sleep_until(idle_until);
+    tokio::pin!(deadline);
     let mut errors_in_a_row = 0;
     loop {
         let next = tokio::select! {
@@ -93,20 +111,26 @@ async fn read_loop(
             () = outbox.state_changed() => {
                 match outbox.state() {
                     ConnState::Killed => return,
-                    ConnState::CloseSent => close_deadline.as_mut().reset(Instant::now() + app.gateway.close_timeout),
+                    ConnState::CloseSent => {
+                        let by = Instant::now() + app.gateway.close_timeout;
+                        close_by = Some(by);
+                        deadline.as_mut().reset(by.min(idle_until));
+                    }
                     ConnState::Open => {}
                 }
                 continue;
             }
-            _ = &mut close_deadline => return,
-            _ = &mut idle_deadline => {
-                debug!(conn, "no frame within the idle timeout: dropping the connection");
-                app.metrics.protocol_error(code::IDLE_TIMEOUT);
+            () = &mut deadline => {
+                if close_by.is_none() {
+                    debug!(conn, "no frame within the idle timeout: dropping the connection");
+                    app.metrics.protocol_error(code::IDLE_TIMEOUT);
+                }
                 return;
             }
             next = stream.next() => next,
         };
-        idle_deadline.as_mut().reset(Instant::now() + app.gateway.idle_timeout);
+        idle_until = Instant::now() + app.gateway.idle_timeout;
+        deadline.as_mut().reset(close_by.map_or(idle_until, |by| by.min(idle_until)));
         let message = match next {
             None => return,
             Some(Ok(m)) => {
@@ -139,7 +163,7 @@ async fn read_loop(
                 };
                 match input {
                     Ok(input) => {
-                        if let Err(mpsc::error::SendError(input)) = app.driver.send(input).await {
+                        if let Err(input) = to_driver!(app, input) {
                             let id = match input {
                                 DriverInput::CustomerCommand { command, .. } => Some(command.id().to_owned()),
                                 DriverInput::AgentCommand { command, .. } => Some(command.id().to_owned()),
@@ -151,7 +175,7 @@ async fn read_loop(
                     Err(e) => {
                         app.metrics.protocol_error(e.code);
                         let error = DriverInput::FrameError { conn, id: e.id, code: e.code, message: e.message };
-                        let _ = app.driver.send(error).await;
+                        let _ = to_driver!(app, error);
                     }
                 }
             }
@@ -159,7 +183,7 @@ async fn read_loop(
                 app.metrics.protocol_error(code::BINARY_NOT_SUPPORTED);
                 let message = "binary frames are not supported: send JSON text frames".to_owned();
                 let error = DriverInput::FrameError { conn, id: None, code: code::BINARY_NOT_SUPPORTED, message };
-                let _ = app.driver.send(error).await;
+                let _ = to_driver!(app, error);
             }
             // Pings are answered by the WebSocket layer; a close frame is answered too and ends the stream.
             Message::Ping(_) | Message::Pong(_) | Message::Close(_) => {}
@@ -184,10 +208,6 @@ fn is_too_big(e: axum::Error) -> bool {
         Ok(e) => matches!(*e, Error::Capacity(CapacityError::MessageTooLong { .. })),
         Err(_) => false,
     }
-}
-
-fn far_future() -> Instant {
-    Instant::now() + std::time::Duration::from_secs(86_400 * 365)
 }
 
 async fn write_loop(
