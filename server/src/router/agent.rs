@@ -284,7 +284,8 @@ impl Router {
             self.timers.arm(&mut timer, self.now + timeout, Timer::Consent(session));
             let to = &self.groups[to_group as usize];
             let (to_group_id, to_group_name) = (to.id.clone(), to.name.clone());
-            self.session_mut(session).consent = Some(PendingConsent { from: a, target, to_group, note, late, timer });
+            self.session_mut(session).consent =
+                Some(Box::new(PendingConsent { from: a, target, to_group, note, late, timer }));
             self.notify_customer(
                 session,
                 CustomerNotice::ConsentRequest { to_group: to_group_id.clone(), to_group_name, timeout },

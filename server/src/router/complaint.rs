@@ -92,7 +92,7 @@ impl Router {
         }
         let (repeat_threshold, burst_messages, burst_window) =
             (rules.repeat_threshold as usize, rules.burst_messages as usize, rules.burst_window);
-        let state = &mut self.sessions.get_mut(&session).expect("present").complaint;
+        let state = self.sessions.get_mut(&session).expect("present").complaint.get_or_insert_default();
         if let Some(h) = question_hash(text) {
             let seen = state.recent_questions.iter().filter(|&&q| q == h).count();
             if seen + 1 >= repeat_threshold {

@@ -7,7 +7,7 @@ use super::error::RuleError;
 use super::ids::{GroupId, SessionId};
 use super::input::{Priority, Rating};
 use super::output::{AgentNotice, CloseReason, ConsentOutcome, Event, QueueReason, Speaker, SupervisorNotice};
-use super::state::{ComplaintState, Phase, Session};
+use super::state::{Phase, Session};
 use super::timers::Timer;
 use super::Router;
 
@@ -51,7 +51,7 @@ impl Router {
                 resolve_confirmed: false,
                 transfers: Vec::new(),
                 excluded_agent: None,
-                complaint: ComplaintState::default(),
+                complaint: None,
             },
         );
         self.enqueue(session, false, QueueReason::Joined);

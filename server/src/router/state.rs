@@ -230,13 +230,16 @@ pub(crate) struct Session {
     pub(crate) customer_connected: bool,
     pub(crate) grace_timer: Option<Millis>,
     pub(crate) forget_timer: Option<Millis>,
-    pub(crate) consent: Option<PendingConsent>,
+    /// Boxed: rare, and every session would otherwise carry its 72 bytes.
+    pub(crate) consent: Option<Box<PendingConsent>>,
     pub(crate) resolve_asked: bool,
     pub(crate) resolve_confirmed: bool,
     pub(crate) transfers: Vec<TransferRecord>,
     /// Not to be given straight back to the agent who sent it to the queue.
     pub(crate) excluded_agent: Option<AgentIdx>,
-    pub(crate) complaint: ComplaintState,
+    /// Allocated at the customer's first message: a customer who only waits
+    /// costs nothing here.
+    pub(crate) complaint: Option<Box<ComplaintState>>,
 }
 
 impl Session {
