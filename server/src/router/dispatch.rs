@@ -48,7 +48,7 @@ impl Router {
         group.waiting_by_priority[priority as usize] += 1;
         let higher: usize = group.waiting_by_priority[priority as usize + 1..].iter().sum();
         let position = if front { higher + 1 } else { higher + group.waiting_by_priority[priority as usize] };
-        group.queue.insert(key, position as u32);
+        group.queue.push(key, position as u32);
         let overflow_at = (!group.overflow_to.is_empty()).then(|| now + group.overflow_after);
         let group_id = group.id.clone();
         let mut overflow_timer = None;
@@ -90,12 +90,7 @@ impl Router {
             self.waiting_excluded -= 1;
         }
         let group = &mut self.groups[g as usize];
-        // Usually the head: pop it rather than search (see `remove_from`).
-        if group.queue.first_key_value().is_some_and(|(first, _)| *first == key) {
-            group.queue.pop_first();
-        } else {
-            group.queue.remove(&key);
-        }
+        group.queue.remove(&key);
         group.waiting_by_priority[key.priority.0 as usize] -= 1;
         if overflowed {
             for i in 0..self.groups[g as usize].overflow_to.len() {
@@ -124,7 +119,7 @@ impl Router {
         let g = s.group;
         let group = &mut self.groups[g as usize];
         let told = group.queue.remove(&old_key).unwrap_or(0);
-        group.queue.insert(new_key, told);
+        group.queue.push(new_key, told);
         group.waiting_by_priority[old as usize] -= 1;
         group.waiting_by_priority[priority as usize] += 1;
         if overflowed {
@@ -190,8 +185,8 @@ impl Router {
     fn pick(&self, g: GroupIdx) -> Option<(QueueKey, AgentIdx)> {
         let group = &self.groups[g as usize];
         let first_agent = group.eligible.first()?;
-        let mut own = group.queue.keys().peekable();
-        let mut overflow = group.overflow_in.iter().peekable();
+        let mut own = group.queue.iter().peekable();
+        let mut overflow = group.overflow_in.iter().copied().peekable();
         for _ in 0..LOOKAHEAD {
             let key = match (own.peek(), overflow.peek()) {
                 (Some(a), Some(b)) if b < a => overflow.next(),
@@ -202,10 +197,10 @@ impl Router {
             // Exclusions are rare: look the session up only when one is waiting.
             let excluded = (self.waiting_excluded > 0).then(|| self.sessions[&key.session].excluded_agent).flatten();
             if excluded != Some(first_agent.agent()) || !self.colleague_on_duty(key.session, first_agent.agent()) {
-                return Some((*key, first_agent.agent()));
+                return Some((key, first_agent.agent()));
             }
             if let Some(second) = group.eligible.iter().nth(1) {
-                return Some((*key, second.agent()));
+                return Some((key, second.agent()));
             }
         }
         None
@@ -275,7 +270,7 @@ impl Router {
     pub(super) fn oldest_wait_at(&self, group: &Group, now: super::Millis) -> Option<Duration> {
         group
             .queue
-            .keys()
+            .iter()
             .filter_map(|k| match self.sessions[&k.session].phase {
                 Phase::Waiting { since, .. } => Some(now.since(since)),
                 _ => None,
@@ -313,7 +308,7 @@ impl Router {
         let per_position = self.wait_per_position(g);
         let Router { groups, outputs, .. } = self;
         let Group { id, queue, .. } = &mut groups[g as usize];
-        for (i, (key, told)) in queue.iter_mut().take(limit).enumerate() {
+        for (i, (key, told)) in queue.iter_told_mut().take(limit).enumerate() {
             let position = i as u32 + 1;
             if *told != position {
                 *told = position;
@@ -326,8 +321,8 @@ impl Router {
 }
 
 /// Removes `key` from `set`. The dispatcher mostly removes the first
-/// element (a group's best agent, the head of a queue), which `pop_first`
-/// reaches along the left edge without a search from the root.
+/// element (a group's best agent, the head of an overflow queue), which
+/// `pop_first` reaches along the left edge without a search from the root.
 pub(super) fn remove_from<T: Ord>(set: &mut std::collections::BTreeSet<T>, key: &T) {
     if set.first() == Some(key) {
         set.pop_first();

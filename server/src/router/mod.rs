@@ -10,7 +10,7 @@
 //! Code map: `dispatch.rs` (queues, agent choice, assignment, queue
 //! positions), `customer.rs` and `agent.rs` (one handler per input),
 //! `conduct.rs` (conduct flags), `complaint.rs` (complaint tendency),
-//! `timers.rs` (deadlines), `state.rs` (records), `config.rs`, `input.rs`,
+//! `queue.rs` (a group's queue), `timers.rs` (deadlines), `state.rs` (records), `config.rs`, `input.rs`,
 //! `output.rs`, `error.rs`, `snapshot.rs` (the public contract).
 
 mod agent;
@@ -23,6 +23,7 @@ pub mod error;
 pub mod ids;
 pub mod input;
 pub mod output;
+mod queue;
 pub mod snapshot;
 mod state;
 pub mod time;
@@ -45,6 +46,7 @@ pub use output::{
 pub use snapshot::{AgentRecord, AgentSnapshot, GroupSnapshot, SessionStatus, Snapshot};
 pub use time::Millis;
 
+use queue::Queue;
 use state::{Agent, AgentIdx, Group, GroupIdx, GroupSet, Phase, Presence, Session, Shift};
 use timers::{Timer, Timers};
 
@@ -94,7 +96,7 @@ impl Router {
                 service_hours: g.service_hours.as_deref().map(Arc::from),
                 members: Vec::new(),
                 on_duty: 0,
-                queue: BTreeMap::new(),
+                queue: Queue::default(),
                 overflow_in: BTreeSet::new(),
                 eligible: BTreeSet::new(),
                 waiting_by_priority: [0; 3],
@@ -276,7 +278,7 @@ impl Router {
         let group = self.groups[s.group as usize].id.clone();
         Some(match &s.phase {
             Phase::Waiting { key, .. } => {
-                let position = self.groups[s.group as usize].queue.range(..=*key).count() as u32;
+                let position = self.groups[s.group as usize].queue.position(key).unwrap_or(0) as u32;
                 SessionStatus::Waiting { group, position }
             }
             Phase::Assigned { agent, .. } => {

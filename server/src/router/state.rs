@@ -1,13 +1,14 @@
 //! The core's internal records of agents, skill groups and sessions.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
 use std::sync::Arc;
 
 use super::config::Role;
 use super::ids::{AgentId, GroupId, SessionId};
 use super::input::{Priority, TransferTarget};
 use super::output::{AgentState, CloseReason, HandoffNote, HistoryEntry};
+use super::queue::Queue;
 use super::snapshot::AgentRecord;
 use super::time::Millis;
 
@@ -141,7 +142,7 @@ pub(crate) struct Group {
     /// This group's own waiting sessions, each with the position the
     /// customer was last told: kept here, not in the session, so that telling
     /// the front of a queue its new positions needs no session lookups.
-    pub(crate) queue: BTreeMap<QueueKey, u32>,
+    pub(crate) queue: Queue,
     /// Waiting sessions of other groups that overflowed to this one.
     pub(crate) overflow_in: BTreeSet<QueueKey>,
     /// Members who can take a session now, best first.

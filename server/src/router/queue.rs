@@ -1,0 +1,205 @@
+//! A skill group's own queue of waiting sessions, in priority-then-arrival
+//! order, with the position each customer was last told.
+//!
+//! One deque per priority, sorted by arrival order. Joining appends (orders
+//! only grow), putting a session back at the front prepends (front orders only
+//! shrink), and the dispatcher takes a head: all O(1), where a B-tree paid a
+//! search and a rebalance on every decision. A removal from the middle (a
+//! customer leaving, a priority raised) leaves a tombstone, skipped when
+//! walking the queue, dropped when it reaches a head, and swept out once
+//! tombstones outnumber the living.
+
+use std::cmp::Reverse;
+use std::collections::VecDeque;
+
+use super::ids::SessionId;
+use super::input::Priority;
+use super::state::QueueKey;
+
+/// Priorities from the first served to the last.
+const SERVED_FIRST: [Priority; 3] = [Priority::Urgent, Priority::High, Priority::Normal];
+
+#[derive(Clone, Copy, Debug)]
+struct Entry {
+    order: i64,
+    session: SessionId,
+    /// The position the customer was last told (0: none yet).
+    told: u32,
+    live: bool,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Queue {
+    /// Indexed by `Priority as usize`; each sorted by `order`.
+    by_priority: [VecDeque<Entry>; 3],
+    live: usize,
+    dead: usize,
+}
+
+impl Queue {
+    /// Waiting sessions.
+    pub(crate) fn len(&self) -> usize {
+        self.live
+    }
+
+    /// Adds a session, remembering the position it was told.
+    pub(crate) fn push(&mut self, key: QueueKey, told: u32) {
+        let deque = &mut self.by_priority[key.priority.0 as usize];
+        let entry = Entry { order: key.order, session: key.session, told, live: true };
+        match (deque.front(), deque.back()) {
+            (_, None) => deque.push_back(entry),
+            (_, Some(back)) if key.order > back.order => deque.push_back(entry),
+            (Some(front), _) if key.order < front.order => deque.push_front(entry),
+            _ => {
+                let at = deque.partition_point(|e| e.order < key.order);
+                deque.insert(at, entry);
+            }
+        }
+        self.live += 1;
+    }
+
+    /// Removes a session; returns the position it was last told.
+    pub(crate) fn remove(&mut self, key: &QueueKey) -> Option<u32> {
+        let deque = &mut self.by_priority[key.priority.0 as usize];
+        // Usually the head (the dispatcher's pick): no search.
+        let at = match deque.front() {
+            Some(front) if front.order == key.order => 0,
+            _ => deque.partition_point(|e| e.order < key.order),
+        };
+        let entry = deque.get_mut(at).filter(|e| e.live && e.order == key.order && e.session == key.session)?;
+        let told = entry.told;
+        entry.live = false;
+        self.live -= 1;
+        self.dead += 1;
+        // Tombstones never stay at either end.
+        while deque.front().is_some_and(|e| !e.live) {
+            deque.pop_front();
+            self.dead -= 1;
+        }
+        while deque.back().is_some_and(|e| !e.live) {
+            deque.pop_back();
+            self.dead -= 1;
+        }
+        if self.dead > 64 && self.dead > self.live {
+            for deque in &mut self.by_priority {
+                deque.retain(|e| e.live);
+            }
+            self.dead = 0;
+        }
+        Some(told)
+    }
+
+    /// The waiting sessions, first served first.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = QueueKey> + '_ {
+        SERVED_FIRST
+            .into_iter()
+            .flat_map(move |p| self.by_priority[p as usize].iter().filter(|e| e.live).map(move |e| key(p, e)))
+    }
+
+    /// The waiting sessions, first served first, with the position each was last told.
+    pub(crate) fn iter_told_mut(&mut self) -> impl Iterator<Item = (QueueKey, &mut u32)> + '_ {
+        let [normal, high, urgent] = &mut self.by_priority;
+        [(Priority::Urgent, urgent), (Priority::High, high), (Priority::Normal, normal)]
+            .into_iter()
+            .flat_map(|(p, deque)| deque.iter_mut().filter(|e| e.live).map(move |e| (key(p, e), &mut e.told)))
+    }
+
+    /// A waiting session's position (1 = next).
+    pub(crate) fn position(&self, key: &QueueKey) -> Option<usize> {
+        self.iter().position(|k| k == *key).map(|i| i + 1)
+    }
+}
+
+fn key(priority: Priority, e: &Entry) -> QueueKey {
+    QueueKey { priority: Reverse(priority), order: e.order, session: e.session }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    fn k(priority: Priority, order: i64) -> QueueKey {
+        QueueKey { priority: Reverse(priority), order, session: SessionId(order.unsigned_abs() * 10 + priority as u64) }
+    }
+
+    /// The queue against a B-tree map of the same keys, over a fixed
+    /// pseudo-random mix of joins, returns to the front, removals and raises.
+    #[test]
+    fn walks_and_removes_exactly_like_an_ordered_map() {
+        let mut queue = Queue::default();
+        let mut model: BTreeMap<QueueKey, u32> = BTreeMap::new();
+        let (mut back, mut front) = (0i64, 0i64);
+        let mut rng = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |n: u64| {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng % n
+        };
+        for step in 0..20_000u32 {
+            let priority = SERVED_FIRST[next(3) as usize];
+            match next(10) {
+                0..=3 => {
+                    back += 1;
+                    queue.push(k(priority, back), step);
+                    model.insert(k(priority, back), step);
+                }
+                4 => {
+                    front -= 1;
+                    queue.push(k(priority, front), step);
+                    model.insert(k(priority, front), step);
+                }
+                5..=7 if !model.is_empty() => {
+                    let victim = if next(2) == 0 {
+                        *model.keys().next().unwrap()
+                    } else {
+                        *model.keys().nth(next(model.len() as u64) as usize).unwrap()
+                    };
+                    assert_eq!(queue.remove(&victim), model.remove(&victim));
+                }
+                8 if !model.is_empty() => {
+                    // A priority raise: out of one deque, into another, told position kept.
+                    let old = *model.keys().nth(next(model.len() as u64) as usize).unwrap();
+                    let new = QueueKey { priority: Reverse(Priority::Urgent), ..old };
+                    let told = queue.remove(&old).unwrap();
+                    queue.push(new, told);
+                    let told = model.remove(&old).unwrap();
+                    model.insert(new, told);
+                }
+                _ => {
+                    for (_, told) in queue.iter_told_mut().take(3) {
+                        *told += 1;
+                    }
+                    for told in model.values_mut().take(3) {
+                        *told += 1;
+                    }
+                }
+            }
+            assert_eq!(queue.len(), model.len());
+            if step % 97 == 0 {
+                let walked: Vec<(QueueKey, u32)> = queue.iter_told_mut().map(|(k, t)| (k, *t)).collect();
+                let expected: Vec<(QueueKey, u32)> = model.iter().map(|(k, t)| (*k, *t)).collect();
+                assert_eq!(walked, expected, "step {step}");
+                assert_eq!(queue.iter().collect::<Vec<_>>(), model.keys().copied().collect::<Vec<_>>());
+                if let Some(some) = model.keys().nth(model.len() / 2) {
+                    assert_eq!(queue.position(some), Some(model.range(..=*some).count()));
+                }
+            }
+        }
+        assert!(queue.dead <= 64 || queue.dead <= queue.live, "tombstones are swept");
+    }
+
+    #[test]
+    fn removing_an_absent_key_changes_nothing() {
+        let mut queue = Queue::default();
+        queue.push(k(Priority::Normal, 1), 1);
+        assert_eq!(queue.remove(&k(Priority::Normal, 2)), None);
+        assert_eq!(queue.remove(&k(Priority::High, 1)), None);
+        assert_eq!(queue.len(), 1);
+        assert_eq!(queue.remove(&k(Priority::Normal, 1)), Some(1));
+        assert_eq!(queue.remove(&k(Priority::Normal, 1)), None, "removed once only");
+        assert_eq!(queue.len(), 0);
+    }
+}
