@@ -215,6 +215,10 @@ async fn write_loop(
     outbox: Arc<Outbox>,
     ping_interval: std::time::Duration,
 ) {
+    // However the writer ends (close sent, error, killed, aborted), nothing
+    // more can be written: later items are refused as `Closed`, not left to
+    // fill the queue until the driver takes the peer for a slow reader.
+    let _finish = FinishOnDrop(&outbox);
     let mut ping = tokio::time::interval_at(Instant::now() + ping_interval, ping_interval);
     ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -276,5 +280,13 @@ async fn write_loop(
             outbox.close_sent();
             return;
         }
+    }
+}
+
+struct FinishOnDrop<'a>(&'a Outbox);
+
+impl Drop for FinishOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.finish();
     }
 }
