@@ -40,11 +40,6 @@ impl Clock {
         let real_secs = at.0 as f64 / 1000.0 / self.scale;
         self.origin + Duration::from_secs_f64(real_secs) + Duration::from_micros(1)
     }
-
-    /// A real duration for a business duration.
-    pub fn real(&self, business: Duration) -> Duration {
-        Duration::from_secs_f64(business.as_secs_f64() / self.scale)
-    }
 }
 
 #[cfg(test)]
@@ -59,6 +54,5 @@ mod tests {
         let when = clock.instant_at(Millis(180_000));
         assert!(clock.at(when) >= Millis(180_000));
         assert!(when - clock.origin < Duration::from_millis(301));
-        assert_eq!(clock.real(Duration::from_secs(60)), Duration::from_millis(100));
     }
 }
