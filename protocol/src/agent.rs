@@ -254,8 +254,9 @@ pub enum ServerToAgent {
 }
 
 impl ServerToAgent {
-    /// The message's `seq`, for messages that belong to the agent's stream.
-    pub fn seq(&self) -> Option<u64> {
+    /// The message's `seq`, for messages that belong to the agent's stream;
+    /// `None` for connection-level and ephemeral messages.
+    pub fn seq_mut(&mut self) -> Option<&mut u64> {
         match self {
             ServerToAgent::State { seq, .. }
             | ServerToAgent::StateChanged { seq, .. }
@@ -270,34 +271,13 @@ impl ServerToAgent {
             | ServerToAgent::ConductFlagged { seq, .. }
             | ServerToAgent::AlertSlowReply { seq, .. }
             | ServerToAgent::AlertConductFlagged { seq, .. }
-            | ServerToAgent::AlertComplaintTendency { seq, .. } => Some(*seq),
+            | ServerToAgent::AlertComplaintTendency { seq, .. } => Some(seq),
             ServerToAgent::Welcome { .. }
             | ServerToAgent::Ack { .. }
             | ServerToAgent::Error { .. }
             | ServerToAgent::Shutdown { .. }
             | ServerToAgent::Snapshot { .. }
             | ServerToAgent::CustomerTyping { .. } => None,
-        }
-    }
-
-    /// Sets `seq` on a message that belongs to the stream (no-op otherwise).
-    pub fn set_seq(&mut self, value: u64) {
-        match self {
-            ServerToAgent::State { seq, .. }
-            | ServerToAgent::StateChanged { seq, .. }
-            | ServerToAgent::SessionAssigned { seq, .. }
-            | ServerToAgent::CustomerMessage { seq, .. }
-            | ServerToAgent::ReplyWarning { seq, .. }
-            | ServerToAgent::SlowReply { seq, .. }
-            | ServerToAgent::ConsentOutcome { seq, .. }
-            | ServerToAgent::ResolveAnswer { seq, .. }
-            | ServerToAgent::PriorityRaised { seq, .. }
-            | ServerToAgent::SessionEnded { seq, .. }
-            | ServerToAgent::ConductFlagged { seq, .. }
-            | ServerToAgent::AlertSlowReply { seq, .. }
-            | ServerToAgent::AlertConductFlagged { seq, .. }
-            | ServerToAgent::AlertComplaintTendency { seq, .. } => *seq = value,
-            _ => {}
         }
     }
 }

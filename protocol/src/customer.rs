@@ -120,8 +120,9 @@ pub enum ServerToCustomer {
 }
 
 impl ServerToCustomer {
-    /// The message's `seq`, for messages that belong to the session.
-    pub fn seq(&self) -> Option<u64> {
+    /// The message's `seq`, for messages that belong to the session; `None`
+    /// for connection-level and ephemeral messages.
+    pub fn seq_mut(&mut self) -> Option<&mut u64> {
         match self {
             ServerToCustomer::Queued { seq, .. }
             | ServerToCustomer::NoAgentOnline { seq, .. }
@@ -129,26 +130,12 @@ impl ServerToCustomer {
             | ServerToCustomer::AgentMessage { seq, .. }
             | ServerToCustomer::ConsentRequest { seq, .. }
             | ServerToCustomer::ResolveRequest { seq }
-            | ServerToCustomer::Closed { seq, .. } => Some(*seq),
+            | ServerToCustomer::Closed { seq, .. } => Some(seq),
             ServerToCustomer::Welcome { .. }
             | ServerToCustomer::Ack { .. }
             | ServerToCustomer::Error { .. }
             | ServerToCustomer::Shutdown { .. }
             | ServerToCustomer::AgentTyping {} => None,
-        }
-    }
-
-    /// Sets `seq` on a message that belongs to the session (no-op otherwise).
-    pub fn set_seq(&mut self, value: u64) {
-        match self {
-            ServerToCustomer::Queued { seq, .. }
-            | ServerToCustomer::NoAgentOnline { seq, .. }
-            | ServerToCustomer::Assigned { seq, .. }
-            | ServerToCustomer::AgentMessage { seq, .. }
-            | ServerToCustomer::ConsentRequest { seq, .. }
-            | ServerToCustomer::ResolveRequest { seq }
-            | ServerToCustomer::Closed { seq, .. } => *seq = value,
-            _ => {}
         }
     }
 }

@@ -160,11 +160,11 @@ mod tests {
     #[test]
     fn seq_is_set_on_stream_messages_only() {
         let mut m = ServerToCustomer::ResolveRequest { seq: 0 };
-        m.set_seq(9);
-        assert_eq!(m.seq(), Some(9));
+        *m.seq_mut().unwrap() = 9;
+        assert_eq!(m.seq_mut().copied(), Some(9));
+        assert_eq!(encode(&m), r#"{"type":"resolve_request","seq":9}"#);
         let mut m = ServerToAgent::CustomerTyping { session: 1 };
-        m.set_seq(9);
-        assert_eq!(m.seq(), None);
+        assert_eq!(m.seq_mut(), None);
         assert_eq!(encode(&ServerToCustomer::AgentTyping {}), r#"{"type":"agent_typing"}"#);
     }
 

@@ -190,6 +190,30 @@ impl Stream {
         }
         self.replay.push_back(Replayable { from, seq: self.seq, frame, position });
     }
+
+    /// Gives a message of this stream the next `seq`. Ephemeral messages
+    /// (typing) have no `seq` field and are not numbered; says whether it was.
+    fn number(&mut self, seq: Option<&mut u64>) -> bool {
+        let Some(seq) = seq else { return false };
+        self.seq += 1;
+        *seq = self.seq;
+        true
+    }
+
+    /// Keeps a numbered message's frame for replay; returns the frame with the
+    /// live connection it goes to, if there is one.
+    fn deliver(
+        &mut self,
+        frame: Utf8Bytes,
+        numbered: bool,
+        keep: usize,
+        position: bool,
+    ) -> Option<(ConnId, Utf8Bytes)> {
+        if numbered {
+            self.keep_for_replay(frame.clone(), keep, position);
+        }
+        self.conn.map(|conn| (conn, frame))
+    }
 }
 
 /// A frame kept for replay on resume.
@@ -308,8 +332,7 @@ impl Driver {
             DriverInput::AgentOpen { conn, agent, last_seq } => self.agent_open(conn, agent, last_seq),
             DriverInput::AgentCommand { conn, command } => self.agent_command(conn, command),
             DriverInput::FrameError { conn, id, code, message } => {
-                let error = ServerToCustomer::Error { id, code: code.to_owned(), message };
-                self.send(conn, frame(&error));
+                self.send(conn, error_frame(id, code, message));
             }
             DriverInput::Closed { conn } => self.closed(conn),
         }
@@ -398,51 +421,56 @@ impl Driver {
     }
 
     fn customer_command(&mut self, conn: ConnId, command: CustomerCommand) {
-        let Some(Conn { owner: Owner::Customer(session), .. }) = self.conns.get(&conn) else { return };
-        let session = *session;
-        let id = command.id().to_owned();
-        let Some(c) = self.customers.get(&session) else { return };
-        let hash = command_hash(&command);
-        if c.stream.was_accepted(&id, hash) {
-            return self.send(conn, frame(&ServerToCustomer::Ack { id, duplicate: true }));
+        let Some(Conn { owner: owner @ Owner::Customer(session), .. }) = self.conns.get(&conn) else { return };
+        let (owner, session) = (owner.clone(), *session);
+        if !self.customers.contains_key(&session) {
+            return;
         }
-        let result = match convert::customer_input(session, &command) {
+        let input = convert::customer_input(session, &command);
+        self.apply_command(conn, &owner, command.id().to_owned(), command_hash(&command), input);
+    }
+
+    /// Applies a client's command once: a retry of an id already accepted is
+    /// acknowledged as a duplicate and not applied again; a command the router
+    /// refuses is answered with the rule's code.
+    fn apply_command(&mut self, conn: ConnId, owner: &Owner, id: String, hash: u64, input: Option<Input>) {
+        if self.stream_mut(owner).is_some_and(|s| s.was_accepted(&id, hash)) {
+            return self.send(conn, ack_frame(id, true));
+        }
+        let result = match input {
             Some(input) => self.router.handle(self.now(), input),
             None => Ok(()),
         };
         match result {
             Ok(()) => {
                 let keep = self.gateway.recent_command_ids;
-                if let Some(c) = self.customers.get_mut(&session) {
-                    c.stream.remember(&id, hash, keep);
+                if let Some(s) = self.stream_mut(owner) {
+                    s.remember(&id, hash, keep);
                 }
-                self.send(conn, frame(&ServerToCustomer::Ack { id, duplicate: false }));
+                self.send(conn, ack_frame(id, false));
             }
             Err(e) => {
                 self.metrics.protocol_error(e.code());
-                debug!(conn, session = session.0, code = e.code(), "customer command refused");
-                let error = ServerToCustomer::Error { id: Some(id), code: e.code().to_owned(), message: e.to_string() };
-                self.send(conn, frame(&error));
+                debug!(conn, ?owner, code = e.code(), "command refused");
+                self.send(conn, error_frame(Some(id), e.code(), e.to_string()));
             }
+        }
+    }
+
+    /// The stream (numbering, replay, retry memory) of a connection's owner.
+    fn stream_mut(&mut self, owner: &Owner) -> Option<&mut Stream> {
+        match owner {
+            Owner::Customer(session) => self.customers.get_mut(session).map(|c| &mut c.stream),
+            Owner::Agent(agent) => self.agents.get_mut(agent),
         }
     }
 
     fn push_customer(&mut self, session: SessionId, mut message: ServerToCustomer) {
         let keep = self.gateway.replay_buffer;
         let Some(c) = self.customers.get_mut(&session) else { return };
-        if message.seq().is_none() {
-            // Ephemeral (typing): live connections only.
-            if let Some(conn) = c.stream.conn {
-                self.send(conn, frame(&message));
-            }
-            return;
-        }
-        c.stream.seq += 1;
-        message.set_seq(c.stream.seq);
-        let f = frame(&message);
         let position = matches!(message, ServerToCustomer::Queued { .. });
-        c.stream.keep_for_replay(f.clone(), keep, position);
-        if let Some(conn) = c.stream.conn {
+        let numbered = c.stream.number(message.seq_mut());
+        if let Some((conn, f)) = c.stream.deliver(frame(&message), numbered, keep, position) {
             self.send(conn, f);
         }
     }
@@ -504,64 +532,33 @@ impl Driver {
     }
 
     fn agent_command(&mut self, conn: ConnId, command: AgentCommand) {
-        let Some(Conn { owner: Owner::Agent(agent), .. }) = self.conns.get(&conn) else { return };
-        let agent = agent.clone();
+        let Some(Conn { owner: owner @ Owner::Agent(agent), .. }) = self.conns.get(&conn) else { return };
+        let (owner, agent) = (owner.clone(), agent.clone());
         let id = command.id().to_owned();
         if let AgentCommand::Snapshot { .. } = command {
             return self.supervisor_snapshot(conn, &agent, id);
         }
-        let hash = command_hash(&command);
-        if self.agents.get(&agent).is_some_and(|s| s.was_accepted(&id, hash)) {
-            return self.send(conn, frame(&ServerToAgent::Ack { id, duplicate: true }));
-        }
-        let result = match convert::agent_input(&agent, &command) {
-            Some(input) => self.router.handle(self.now(), input),
-            None => Ok(()),
-        };
-        match result {
-            Ok(()) => {
-                let keep = self.gateway.recent_command_ids;
-                if let Some(s) = self.agents.get_mut(&agent) {
-                    s.remember(&id, hash, keep);
-                }
-                self.send(conn, frame(&ServerToAgent::Ack { id, duplicate: false }));
-            }
-            Err(e) => {
-                self.metrics.protocol_error(e.code());
-                debug!(conn, agent = %agent, code = e.code(), "agent command refused");
-                let error = ServerToAgent::Error { id: Some(id), code: e.code().to_owned(), message: e.to_string() };
-                self.send(conn, frame(&error));
-            }
-        }
+        let input = convert::agent_input(&agent, &command);
+        self.apply_command(conn, &owner, id, command_hash(&command), input);
     }
 
     /// A supervisor's `snapshot`: the answer, then the ack. Read-only, so never remembered as a retry.
     fn supervisor_snapshot(&mut self, conn: ConnId, agent: &AgentId, id: String) {
         if !self.supervisors.contains(agent) {
             self.metrics.protocol_error(code::SUPERVISORS_ONLY);
-            let message = "the snapshot is for supervisors".to_owned();
-            let error = ServerToAgent::Error { id: Some(id), code: code::SUPERVISORS_ONLY.to_owned(), message };
-            return self.send(conn, frame(&error));
+            let message = "the snapshot is for supervisors";
+            return self.send(conn, error_frame(Some(id), code::SUPERVISORS_ONLY, message));
         }
         let snapshot = convert::snapshot_to_wire(id.clone(), &self.router, self.now());
         self.send(conn, frame(&snapshot));
-        self.send(conn, frame(&ServerToAgent::Ack { id, duplicate: false }));
+        self.send(conn, ack_frame(id, false));
     }
 
-    fn push_agent(&mut self, agent: &AgentId, mut message: ServerToAgent) {
+    fn push_agent(&mut self, agent: &AgentId, message: &mut ServerToAgent) {
         let keep = self.gateway.replay_buffer;
         let Some(stream) = self.agents.get_mut(agent) else { return };
-        if message.seq().is_none() {
-            if let Some(conn) = stream.conn {
-                self.send(conn, frame(&message));
-            }
-            return;
-        }
-        stream.seq += 1;
-        message.set_seq(stream.seq);
-        let f = frame(&message);
-        stream.keep_for_replay(f.clone(), keep, false);
-        if let Some(conn) = stream.conn {
+        let numbered = stream.number(message.seq_mut());
+        if let Some((conn, f)) = stream.deliver(frame(&message), numbered, keep, false) {
             self.send(conn, f);
         }
     }
@@ -613,14 +610,15 @@ impl Driver {
     fn replace(&mut self, old: ConnId) {
         if let Some(c) = self.conns.remove(&old) {
             info!(conn = old, "connection replaced by a newer one");
-            close_with(&c.handle, code::REPLACED, "a newer connection took over", close_code::POLICY_VIOLATION);
+            let error = error_frame(None, code::REPLACED, "a newer connection took over");
+            close_after(&c.handle, error, close_code::POLICY_VIOLATION, code::REPLACED);
         }
     }
 
     /// Refuses a connection: an error frame, then close 1008 with the code as reason.
     fn refuse(&mut self, conn: &ConnHandle, error_code: &'static str, message: &str) {
         debug!(conn = conn.id, code = error_code, "connection refused");
-        close_with(conn, error_code, message, close_code::POLICY_VIOLATION);
+        close_after(conn, error_frame(None, error_code, message), close_code::POLICY_VIOLATION, error_code);
     }
 
     /// Queues a frame for a connection; a full queue cuts the connection off.
@@ -677,9 +675,9 @@ impl Driver {
                     debug!(session = session.0, "session closed");
                 }
             }
-            Output::ToAgent { agent, notice } => self.push_agent(&agent, convert::agent_notice(notice)),
+            Output::ToAgent { agent, notice } => self.push_agent(&agent, &mut convert::agent_notice(notice)),
             Output::ToSupervisors { notice } => {
-                let message = convert::supervisor_notice(&notice);
+                let mut message = convert::supervisor_notice(&notice);
                 let connected: Vec<AgentId> = self
                     .supervisors
                     .iter()
@@ -687,7 +685,7 @@ impl Driver {
                     .cloned()
                     .collect();
                 for s in connected {
-                    self.push_agent(&s, message.clone());
+                    self.push_agent(&s, &mut message);
                 }
             }
             Output::Event { event } => {
@@ -728,31 +726,30 @@ impl Driver {
     fn shutdown(&mut self) {
         info!(connections = self.conns.len(), "shutting down: telling clients");
         for (_, c) in self.conns.drain() {
-            let reason = "server shutting down".to_owned();
-            let f = match c.owner {
-                Owner::Customer(_) => frame(&ServerToCustomer::Shutdown { reason }),
-                Owner::Agent(_) => frame(&ServerToAgent::Shutdown { reason }),
-            };
-            let sent = c.handle.outbox.try_send(Outbound::Frame(f)).is_ok()
-                && c.handle
-                    .outbox
-                    .try_send(Outbound::Close { code: close_code::GOING_AWAY, reason: code::SHUTTING_DOWN })
-                    .is_ok();
-            if !sent {
-                c.handle.kill();
-            }
+            // The same JSON on both endpoints.
+            let f = frame(&ServerToCustomer::Shutdown { reason: "server shutting down".to_owned() });
+            close_after(&c.handle, f, close_code::GOING_AWAY, code::SHUTTING_DOWN);
         }
     }
 }
 
-/// An error frame with `id: null`, then a close frame; a full queue kills the connection instead.
-fn close_with(conn: &ConnHandle, error_code: &'static str, message: &str, close: u16) {
-    let error = ServerToCustomer::Error { id: None, code: error_code.to_owned(), message: message.to_owned() };
-    let ok = conn.outbox.try_send(Outbound::Frame(frame(&error))).is_ok()
-        && conn.outbox.try_send(Outbound::Close { code: close, reason: error_code }).is_ok();
+/// A last frame, then a close frame; a connection that cannot take both is killed instead.
+fn close_after(conn: &ConnHandle, last: Utf8Bytes, code: u16, reason: &'static str) {
+    let ok = conn.outbox.try_send(Outbound::Frame(last)).is_ok()
+        && conn.outbox.try_send(Outbound::Close { code, reason }).is_ok();
     if !ok {
         conn.kill();
     }
+}
+
+/// An `error` frame; its JSON is the same on both endpoints.
+pub(crate) fn error_frame(id: Option<String>, code: &str, message: impl Into<String>) -> Utf8Bytes {
+    frame(&ServerToCustomer::Error { id, code: code.to_owned(), message: message.into() })
+}
+
+/// An `ack` frame; its JSON is the same on both endpoints.
+fn ack_frame(id: String, duplicate: bool) -> Utf8Bytes {
+    frame(&ServerToCustomer::Ack { id, duplicate })
 }
 
 fn frame<T: Serialize>(message: &T) -> Utf8Bytes {

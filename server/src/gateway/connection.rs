@@ -11,14 +11,14 @@ use std::sync::Arc;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures_util::{SinkExt, StreamExt};
-use switchboard_protocol::{close_code, code, decode_agent_command, decode_customer_command, encode};
+use switchboard_protocol::{close_code, code, decode_agent_command, decode_customer_command};
 use tokio::sync::{mpsc, OwnedSemaphorePermit};
 use tokio::time::Instant;
 use tracing::debug;
 
 use super::outbox::{ConnState, Next, Outbox};
 use super::AppState;
-use crate::driver::{ConnHandle, DriverInput, Outbound};
+use crate::driver::{error_frame, ConnHandle, DriverInput, Outbound};
 use crate::metrics::CONNECTIONS_OPEN;
 
 /// Hands an input to the driver: at once while its channel has room, else
@@ -193,13 +193,8 @@ async fn read_loop(
 
 /// An error frame straight from the reader (the driver never sees the bad frame).
 fn send_error(outbox: &Outbox, id: Option<String>, error_code: &str, message: &str) {
-    let error = switchboard_protocol::customer::ServerToCustomer::Error {
-        id,
-        code: error_code.to_owned(),
-        message: message.to_owned(),
-    };
     // A full queue means a slow reader: the driver cuts it off on its next send.
-    let _ = outbox.try_send(Outbound::Frame(encode(&error).into()));
+    let _ = outbox.try_send(Outbound::Frame(error_frame(id, error_code, message)));
 }
 
 fn is_too_big(e: axum::Error) -> bool {

@@ -21,14 +21,14 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use switchboard_protocol::agent::AgentConnectParams;
-use switchboard_protocol::customer::{CustomerConnectParams, ServerToCustomer};
-use switchboard_protocol::{close_code, code, encode};
+use switchboard_protocol::customer::CustomerConnectParams;
+use switchboard_protocol::{close_code, code};
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 use tracing::debug;
 
 use crate::config::GatewayConfig;
-use crate::driver::{convert, CustomerOpen, DriverInput};
+use crate::driver::{convert, error_frame, CustomerOpen, DriverInput};
 use crate::metrics::Metrics;
 use connection::Role;
 
@@ -185,12 +185,8 @@ async fn agent_ws(
 
 /// Refuses a connection that never reached the driver: an error frame and a close.
 async fn refuse(mut socket: WebSocket, error_code: &'static str, close: u16) {
-    let error = ServerToCustomer::Error {
-        id: None,
-        code: error_code.to_owned(),
-        message: format!("connection refused: {error_code}"),
-    };
-    let _ = socket.send(Message::Text(encode(&error).into())).await;
+    let error = error_frame(None, error_code, format!("connection refused: {error_code}"));
+    let _ = socket.send(Message::Text(error)).await;
     let _ = socket.send(Message::Close(Some(CloseFrame { code: close, reason: error_code.into() }))).await;
     // Wait briefly for the client's close frame so the close is clean.
     let _ =
