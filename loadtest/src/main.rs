@@ -194,11 +194,105 @@ struct CommonArgs {
 }
 
 fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
-    if let Scenario::GenConfig(args) = &cli.command {
-        return genconfig::run(args);
+    // Every argument is checked here, before any target is started: a bad value
+    // ends the process with an error instead of showing up as failed runs.
+    let plan = match Cli::parse().command {
+        Scenario::GenConfig(args) => return genconfig::run(&args),
+        scenario => Plan::new(scenario)?,
+    };
+    tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(run(plan))
+}
+
+/// A scenario's validated options: what [`run_once`] hands to `scenarios`.
+#[derive(Debug)]
+enum Options {
+    /// `relay`, and the relay load under `metrics` and `soak`.
+    Relay(scenarios::RelayOptions),
+    Assign(scenarios::AssignOptions),
+    Idle(scenarios::IdleOptions),
+    Timers(scenarios::TimerOptions),
+}
+
+/// What to run, made from the command line before anything starts.
+#[derive(Debug)]
+struct Plan {
+    name: &'static str,
+    common: CommonArgs,
+    options: Options,
+    /// Connections the scenario needs at its peak in this process.
+    connections: usize,
+    /// Between runs.
+    pause: Duration,
+}
+
+impl Plan {
+    fn new(scenario: Scenario) -> anyhow::Result<Plan> {
+        let (name, common, options, connections) = match scenario {
+            Scenario::Relay { common, relay } => {
+                ("relay", common, Options::Relay(relay_options(&relay)?), 2 * relay.pairs)
+            }
+            Scenario::Metrics { common, relay, probe_rate } => {
+                let mut options = relay_options(&relay)?;
+                options.metrics_probe_rate = Some(rate("probe-rate", probe_rate)?);
+                ("metrics", common, Options::Relay(options), 2 * relay.pairs)
+            }
+            Scenario::Soak { common, relay, churn_rate, churn_hold, sample_every } => {
+                let mut options = relay_options(&relay)?;
+                options.churn_rate = if churn_rate > 0.0 { rate("churn-rate", churn_rate)? } else { 0.0 };
+                options.churn_hold = seconds("churn-hold", churn_hold)?;
+                let every = seconds("sample-every", sample_every)?;
+                options.sample_every = Some(every.max(Duration::from_millis(500)));
+                let connections = 2 * relay.pairs + 2 * (churn_rate * (churn_hold + 1.0)).ceil() as usize;
+                ("soak", common, Options::Relay(options), connections)
+            }
+            Scenario::Assign { common, agents, rate: arrivals, duration, hold, burst } => {
+                let options = scenarios::AssignOptions {
+                    agents,
+                    rate: rate("rate", arrivals)?,
+                    duration: seconds("duration", duration)?,
+                    hold: seconds("hold", hold)?,
+                    burst,
+                };
+                let connections = (agents + 2 * (arrivals * (hold + 1.0)).ceil() as usize).max(agents + 2 * burst);
+                ("assign", common, Options::Assign(options), connections)
+            }
+            Scenario::Idle { common, connections, settle } => {
+                let options = scenarios::IdleOptions { connections, settle: seconds("settle", settle)? };
+                ("idle", common, Options::Idle(options), connections)
+            }
+            Scenario::Timers { common, sessions, clock_scale, warning_ms, violation_ms } => {
+                if !(clock_scale.is_finite() && clock_scale > 0.0) {
+                    bail!("--clock-scale must be positive");
+                }
+                for (flag, value) in [("warning-ms", warning_ms), ("violation-ms", violation_ms)] {
+                    if !(value.is_finite() && value >= 0.0) {
+                        bail!("--{flag} must be a non-negative number of business milliseconds");
+                    }
+                }
+                // Too far out for a Duration is too far out for a bounded run.
+                let real_violation =
+                    Duration::try_from_secs_f64(violation_ms / clock_scale / 1000.0).unwrap_or(Duration::MAX);
+                if real_violation > MAX_DURATION {
+                    bail!(
+                        "the violation would be due in {real_violation:?}: raise --clock-scale (and the server's clock.scale)"
+                    );
+                }
+                let options = scenarios::TimerOptions { sessions, clock_scale, warning_ms, violation_ms };
+                ("timers", common, Options::Timers(options), 2 * sessions)
+            }
+            Scenario::GenConfig(_) => unreachable!("gen-config is not a load scenario: main runs it directly"),
+        };
+        if common.rounds == 0 || common.rounds > MAX_ROUNDS {
+            bail!("--rounds must be 1 to {MAX_ROUNDS}");
+        }
+        if common.baseline_only && common.baseline == "none" {
+            bail!("nothing to measure: --baseline-only with --baseline none");
+        }
+        let authority = common.admin_url.trim_start_matches("http://");
+        Endpoint::parse(&format!("ws://{authority}")).context("--admin-url")?;
+        let pause = seconds("pause", common.pause)?;
+        Ok(Plan { name, common, options, connections, pause })
     }
-    tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(run(cli.command))
 }
 
 fn seconds(name: &str, value: f64) -> anyhow::Result<Duration> {
@@ -281,38 +375,10 @@ fn target(kind: Kind, url: &str, pid: Option<u32>) -> anyhow::Result<Target> {
     Ok(Target { kind, endpoint, process })
 }
 
-/// Connections the scenario needs at its peak in this process.
-fn connections_needed(scenario: &Scenario) -> usize {
-    match scenario {
-        Scenario::Relay { relay, .. } | Scenario::Metrics { relay, .. } => 2 * relay.pairs,
-        Scenario::Soak { relay, churn_rate, churn_hold, .. } => {
-            2 * relay.pairs + 2 * (churn_rate * (churn_hold + 1.0)).ceil() as usize
-        }
-        Scenario::Assign { agents, rate, hold, burst, .. } => {
-            (agents + 2 * (rate * (hold + 1.0)).ceil() as usize).max(agents + 2 * burst)
-        }
-        Scenario::Idle { connections, .. } => *connections,
-        Scenario::Timers { sessions, .. } => 2 * sessions,
-        Scenario::GenConfig(_) => 0,
-    }
-}
-
-async fn run(scenario: Scenario) -> anyhow::Result<()> {
-    let (name, common_args) = match &scenario {
-        Scenario::Relay { common, .. } => ("relay", common),
-        Scenario::Assign { common, .. } => ("assign", common),
-        Scenario::Idle { common, .. } => ("idle", common),
-        Scenario::Timers { common, .. } => ("timers", common),
-        Scenario::Metrics { common, .. } => ("metrics", common),
-        Scenario::Soak { common, .. } => ("soak", common),
-        Scenario::GenConfig(_) => unreachable!("handled before the runtime starts"),
-    };
-    let common_args = common_args.clone();
-    if common_args.rounds == 0 || common_args.rounds > MAX_ROUNDS {
-        bail!("--rounds must be 1 to {MAX_ROUNDS}");
-    }
+async fn run(plan: Plan) -> anyhow::Result<()> {
+    let Plan { name, common: common_args, options, connections, pause } = plan;
     let sources = Sources::new(common_args.source_ips, common_args.source_first);
-    net::check_connection_budget(connections_needed(&scenario), &sources)?;
+    net::check_connection_budget(connections, &sources)?;
 
     // Targets: the server (unless --baseline-only) and the baseline (unless none).
     let mut targets = Vec::new();
@@ -329,19 +395,12 @@ async fn run(scenario: Scenario) -> anyhow::Result<()> {
         }
         url => targets.push(target(Kind::Baseline, url, None)?),
     }
-    if targets.is_empty() {
-        bail!("nothing to measure: --baseline-only with --baseline none");
-    }
     let common = Common {
         names: Names { group: common_args.group.clone(), agent_prefix: common_args.agent_prefix.clone() },
         sources,
         progress: !common_args.quiet,
         admin: Some(common_args.admin_url.clone()),
     };
-    if let Some(admin) = &common.admin {
-        let authority = admin.trim_start_matches("http://");
-        Endpoint::parse(&format!("ws://{authority}")).context("--admin-url")?;
-    }
 
     let mut report = Report::new(name, std::env::args().collect());
     for target in &targets {
@@ -368,7 +427,7 @@ async fn run(scenario: Scenario) -> anyhow::Result<()> {
                 eprintln!("  waited {:.1} s for the targets to go idle", waited.as_secs_f64());
             }
             let load_before = load_average();
-            let result = run_once(&scenario, target, &common).await;
+            let result = run_once(&options, target, &common).await;
             let load_after = load_average();
             let mut result = match result {
                 Ok(result) => result,
@@ -385,7 +444,7 @@ async fn run(scenario: Scenario) -> anyhow::Result<()> {
                 std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0)
             ));
             report.runs.push(RunRecord { round: round + 1, target: target.kind, result });
-            tokio::time::sleep(seconds("pause", common_args.pause)?).await;
+            tokio::time::sleep(pause).await;
         }
     }
     print!("{}", report.table());
@@ -423,52 +482,65 @@ fn load_average() -> String {
         .unwrap_or_else(|| "?".to_owned())
 }
 
-async fn run_once(scenario: &Scenario, target: &Target, common: &Common) -> anyhow::Result<stats::RunResult> {
-    match scenario {
-        Scenario::Relay { relay, .. } => scenarios::relay(target, common, &relay_options(relay)?).await,
-        Scenario::Metrics { relay, probe_rate, .. } => {
-            let mut options = relay_options(relay)?;
-            options.metrics_probe_rate = Some(rate("probe-rate", *probe_rate)?);
-            scenarios::relay(target, common, &options).await
+async fn run_once(options: &Options, target: &Target, common: &Common) -> anyhow::Result<stats::RunResult> {
+    match options {
+        Options::Relay(options) => scenarios::relay(target, common, options).await,
+        Options::Assign(options) => scenarios::assign(target, common, options).await,
+        Options::Idle(options) => scenarios::idle(target, common, options).await,
+        Options::Timers(options) => scenarios::timers(target, common, options).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(args: &[&str]) -> anyhow::Result<Plan> {
+        let cli = Cli::try_parse_from(std::iter::once("switchboard-loadtest").chain(args.iter().copied()))?;
+        Plan::new(cli.command)
+    }
+
+    #[test]
+    fn defaults_make_a_plan_for_every_scenario() {
+        for scenario in ["relay", "assign", "idle", "timers", "metrics", "soak"] {
+            let plan = plan(&[scenario]).unwrap_or_else(|error| panic!("{scenario}: {error:#}"));
+            assert_eq!(plan.name, scenario);
+            assert_eq!(plan.pause, Duration::from_secs(2));
         }
-        Scenario::Soak { relay, churn_rate, churn_hold, sample_every, .. } => {
-            let mut options = relay_options(relay)?;
-            options.churn_rate = if *churn_rate > 0.0 { rate("churn-rate", *churn_rate)? } else { 0.0 };
-            options.churn_hold = seconds("churn-hold", *churn_hold)?;
-            let every = seconds("sample-every", *sample_every)?;
-            options.sample_every = Some(every.max(Duration::from_millis(500)));
-            scenarios::relay(target, common, &options).await
-        }
-        Scenario::Assign { agents, rate: arrivals, duration, hold, burst, .. } => {
-            let options = scenarios::AssignOptions {
-                agents: *agents,
-                rate: rate("rate", *arrivals)?,
-                duration: seconds("duration", *duration)?,
-                hold: seconds("hold", *hold)?,
-                burst: *burst,
+        // Peak connections: soak adds its churning customers, assign its burst.
+        assert_eq!(plan(&["soak"]).unwrap().connections, 2 * 1000 + 2 * 60);
+        assert_eq!(plan(&["assign"]).unwrap().connections, 500 + 2 * 2000);
+        let Options::Relay(soak) = plan(&["soak", "--sample-every", "0"]).unwrap().options else {
+            panic!("soak runs the relay load")
+        };
+        assert_eq!(soak.sample_every, Some(Duration::from_millis(500)));
+    }
+
+    #[test]
+    fn bad_values_are_refused_before_anything_runs() {
+        let cases: &[(&[&str], &str)] = &[
+            (&["relay", "--rate", "0"], "--rate"),
+            (&["relay", "--pairs", "0"], "--pairs"),
+            (&["relay", "--duration", "601"], "--duration"),
+            (&["relay", "--pause=-1"], "--pause"),
+            (&["relay", "--rounds", "0"], "--rounds"),
+            (&["relay", "--baseline-only", "--baseline", "none"], "nothing to measure"),
+            (&["relay", "--admin-url", "http://192.0.2.1:9090"], "--admin-url"),
+            (&["metrics", "--probe-rate", "0"], "--probe-rate"),
+            (&["soak", "--churn-hold=-1"], "--churn-hold"),
+            (&["assign", "--hold", "NaN"], "--hold"),
+            (&["idle", "--settle", "inf"], "--settle"),
+            (&["timers", "--clock-scale", "0"], "--clock-scale"),
+            (&["timers", "--violation-ms=-5"], "--violation-ms"),
+            (&["timers", "--clock-scale", "0.1"], "the violation would be due in"),
+            (&["timers", "--clock-scale", "1e-300"], "the violation would be due in"),
+        ];
+        for (args, expected) in cases {
+            let error = match plan(args) {
+                Ok(plan) => panic!("{args:?} was accepted: {plan:?}"),
+                Err(error) => format!("{error:#}"),
             };
-            scenarios::assign(target, common, &options).await
+            assert!(error.contains(expected), "{args:?}: {error}");
         }
-        Scenario::Idle { connections, settle, .. } => {
-            let options = scenarios::IdleOptions { connections: *connections, settle: seconds("settle", *settle)? };
-            scenarios::idle(target, common, &options).await
-        }
-        Scenario::Timers { sessions, clock_scale, warning_ms, violation_ms, .. } => {
-            if !(clock_scale.is_finite() && *clock_scale > 0.0) {
-                bail!("--clock-scale must be positive");
-            }
-            let real_violation = Duration::from_secs_f64(violation_ms / clock_scale / 1000.0);
-            if real_violation > MAX_DURATION {
-                bail!("the violation would be due in {real_violation:?}: raise --clock-scale (and the server's clock.scale)");
-            }
-            let options = scenarios::TimerOptions {
-                sessions: *sessions,
-                clock_scale: *clock_scale,
-                warning_ms: *warning_ms,
-                violation_ms: *violation_ms,
-            };
-            scenarios::timers(target, common, &options).await
-        }
-        Scenario::GenConfig(_) => unreachable!("handled before the runtime starts"),
     }
 }

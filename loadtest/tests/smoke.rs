@@ -36,3 +36,16 @@ fn non_loopback_targets_are_refused() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("non-loopback"));
 }
+
+#[test]
+fn bad_arguments_fail_before_any_run() {
+    let output = Command::new(env!("CARGO_BIN_EXE_switchboard-loadtest"))
+        .args(["relay", "--baseline-only", "--rate", "0", "--quiet"])
+        .output()
+        .expect("running the harness");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "a bad --rate must fail the process: {stderr}");
+    assert!(stderr.contains("--rate must be above 0"), "{stderr}");
+    assert!(!stderr.contains("round 1"), "nothing may run with a bad argument: {stderr}");
+    assert!(output.stdout.is_empty(), "no report: {}", String::from_utf8_lossy(&output.stdout));
+}
