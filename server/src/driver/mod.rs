@@ -41,7 +41,6 @@ use crate::metrics::Metrics;
 use crate::router::config::Role;
 use crate::router::input::{Input, Priority};
 use crate::router::output::{CustomerNotice, Event, Output};
-use crate::router::snapshot::SessionStatus;
 use crate::router::{AgentId, GroupId, Router, SessionId};
 use clock::Clock;
 
@@ -397,8 +396,7 @@ impl Driver {
                 debug!(conn = conn.id, session = session.0, last_seq, replayed = replay.len(), "customer resumed");
                 let welcome = self.customer_welcome(session, true, complete);
                 self.send_batch(conn.id, std::iter::once(frame(&welcome)).chain(replay).collect());
-                let open = !matches!(self.router.session_status(session), Some(SessionStatus::Closed { .. }) | None);
-                if previous.is_none() && open {
+                if previous.is_none() && self.router.session_open(session) == Some(true) {
                     if let Err(e) = self.router.handle(self.now(), Input::CustomerReconnected { session }) {
                         debug!(session = session.0, code = e.code(), "reconnect not applied");
                     }
@@ -583,10 +581,10 @@ impl Driver {
                     return;
                 }
                 c.stream.conn = None;
-                match self.router.session_status(session) {
+                match self.router.session_open(session) {
                     None => return self.drop_stream_if_gone(session),
-                    Some(SessionStatus::Closed { .. }) => return,
-                    Some(_) => {}
+                    Some(false) => return,
+                    Some(true) => {}
                 }
                 if let Err(e) = self.router.handle(now, Input::CustomerDisconnected { session }) {
                     debug!(session = session.0, code = e.code(), "customer disconnect not applied");
@@ -705,7 +703,7 @@ impl Driver {
         // Let due timers fire even if the wake-up raced with a new deadline.
         self.router.handle_timeout(now);
         self.drain(Instant::now());
-        self.metrics.record_snapshot(&self.router.snapshot(now));
+        self.metrics.record_groups(&self.router.group_snapshots(now));
     }
 
     /// Drops a customer's stream (replay buffer, resume token) once the router
@@ -713,7 +711,7 @@ impl Driver {
     /// called when the router forgets it and when the customer disconnects.
     fn drop_stream_if_gone(&mut self, session: SessionId) {
         let connected = self.customers.get(&session).is_some_and(|c| c.stream.conn.is_some());
-        if connected || self.router.session_status(session).is_some() {
+        if connected || self.router.session_open(session).is_some() {
             return;
         }
         if let Some(c) = self.customers.remove(&session) {

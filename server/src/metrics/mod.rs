@@ -12,7 +12,7 @@ use metrics::{Counter, Gauge, Histogram, Key, Label, Metadata, Recorder};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
 
 use crate::router::output::{AgentState, ConductKind, Event, TransferKind};
-use crate::router::Snapshot;
+use crate::router::GroupSnapshot;
 
 pub const SESSIONS_WAITING: &str = "switchboard_sessions_waiting";
 pub const SESSIONS_ACTIVE: &str = "switchboard_sessions_active";
@@ -236,9 +236,9 @@ impl Metrics {
         }
     }
 
-    /// Sets the gauges from a snapshot of the router.
-    pub fn record_snapshot(&self, snapshot: &Snapshot) {
-        for g in &snapshot.groups {
+    /// Sets the gauges from the router's groups.
+    pub fn record_groups(&self, groups: &[GroupSnapshot]) {
+        for g in groups {
             let group = g.id.as_str();
             self.gauge(SESSIONS_WAITING, &[("group", group)]).set(g.waiting as f64);
             self.gauge(SESSIONS_ACTIVE, &[("group", group)]).set(g.active as f64);

@@ -231,26 +231,7 @@ impl Router {
 
     /// Groups and agents at a glance.
     pub fn snapshot(&self, now: Millis) -> Snapshot {
-        let now = now.max(self.now);
-        let groups = self
-            .groups
-            .iter()
-            .map(|g| {
-                let mut agents: BTreeMap<String, u32> =
-                    AgentState::ALL.iter().map(|s| (s.label().to_string(), 0)).collect();
-                for &a in &g.members {
-                    *agents.entry(self.agents[a as usize].state().label().to_string()).or_default() += 1;
-                }
-                GroupSnapshot {
-                    id: g.id.clone(),
-                    name: g.name.clone(),
-                    waiting: g.queue.len(),
-                    active: g.active,
-                    oldest_wait: self.oldest_wait_at(g, now),
-                    agents,
-                }
-            })
-            .collect();
+        let groups = self.group_snapshots(now);
         let agents = self
             .agents
             .iter()
@@ -269,6 +250,37 @@ impl Router {
             })
             .collect();
         Snapshot { groups, agents }
+    }
+
+    /// The groups part of [`Router::snapshot`], without building every agent's
+    /// entry: what the metrics gauges need, several times a second.
+    pub fn group_snapshots(&self, now: Millis) -> Vec<GroupSnapshot> {
+        let now = now.max(self.now);
+        self.groups
+            .iter()
+            .map(|g| {
+                let mut agents: BTreeMap<String, u32> =
+                    AgentState::ALL.iter().map(|s| (s.label().to_string(), 0)).collect();
+                for &a in &g.members {
+                    *agents.entry(self.agents[a as usize].state().label().to_string()).or_default() += 1;
+                }
+                GroupSnapshot {
+                    id: g.id.clone(),
+                    name: g.name.clone(),
+                    waiting: g.queue.len(),
+                    active: g.active,
+                    oldest_wait: self.oldest_wait_at(g, now),
+                    agents,
+                }
+            })
+            .collect()
+    }
+
+    /// Whether a session is open (`Some(false)`: closed, still within its
+    /// rating window; `None`: forgotten or never known). Unlike
+    /// [`Router::session_status`] it does not work out a queue position.
+    pub fn session_open(&self, session: SessionId) -> Option<bool> {
+        self.sessions.get(&session).map(|s| !s.is_closed())
     }
 
     /// Where a session is, for a customer resuming it. `None` once a closed
