@@ -56,26 +56,27 @@ pub struct Run {
     pub error_frames: AtomicU64,
     /// Agent-side sends skipped because the session had already left the agent.
     pub skipped: AtomicU64,
-    /// Sessions agents were given (`session_assigned`, or `paired` on the relay).
-    pub agent_sessions: AtomicU64,
     /// When the last chat text arrived, in nanoseconds since the epoch.
     pub last_delivery_ns: AtomicU64,
     pub recorder: Mutex<Recorder>,
 }
 
-/// Relay latencies: the whole run and the current window (soak samples).
+/// Relay latencies: the whole run and, when the run takes samples (soak), the
+/// current window.
 #[derive(Debug, Default)]
 pub struct Recorder {
     pub to_agent: Latency,
     pub to_customer: Latency,
-    pub window: Latency,
+    /// Only kept when sampling: nothing else reads it.
+    pub window: Option<Latency>,
     /// Harness side only: from the intended send time until the frame was
     /// written to the socket (pacer and client task lag on a busy machine).
     pub send_lag: Latency,
 }
 
 impl Run {
-    pub fn new(record_from: Duration) -> Arc<Self> {
+    /// `windowed`: also keep the latencies since the last sample (see [`Recorder::window`]).
+    pub fn new(record_from: Duration, windowed: bool) -> Arc<Self> {
         Arc::new(Run {
             epoch: Instant::now(),
             record_from,
@@ -84,9 +85,8 @@ impl Run {
             errors: AtomicU64::new(0),
             error_frames: AtomicU64::new(0),
             skipped: AtomicU64::new(0),
-            agent_sessions: AtomicU64::new(0),
             last_delivery_ns: AtomicU64::new(0),
-            recorder: Mutex::default(),
+            recorder: Mutex::new(Recorder { window: windowed.then(Latency::default), ..Recorder::default() }),
         })
     }
 
@@ -116,7 +116,9 @@ impl Run {
         } else {
             recorder.to_customer.record(latency);
         }
-        recorder.window.record(latency);
+        if let Some(window) = &mut recorder.window {
+            window.record(latency);
+        }
     }
 }
 
@@ -361,7 +363,6 @@ pub async fn relay_connection(
                                 }
                             }
                             Incoming::Assigned { session } if role == Role::Agent => {
-                                run.agent_sessions.fetch_add(1, Ordering::Relaxed);
                                 sessions.push(session);
                                 if let Some((index, tx)) = &assignments {
                                     let _ = tx.send((*index, session));

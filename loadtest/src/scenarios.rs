@@ -123,7 +123,7 @@ pub struct RelayOptions {
 /// messages both ways at `rate` messages/s in total (half each way).
 pub async fn relay(target: &Target, common: &Common, options: &RelayOptions) -> anyhow::Result<RunResult> {
     let mut result = RunResult::default();
-    let run = Run::new(options.warmup);
+    let run = Run::new(options.warmup, options.sample_every.is_some());
     let pairs = options.pairs;
 
     // Agents first (available), each in its own task from the start so that it
@@ -250,7 +250,10 @@ pub async fn relay(target: &Target, common: &Common, options: &RelayOptions) -> 
         ));
         if let (Some(at), Some(every)) = (next_sample, options.sample_every) {
             if Instant::now() >= at {
-                let window = std::mem::take(&mut run.recorder.lock().unwrap_or_else(|p| p.into_inner()).window);
+                // Sampling runs always keep a window (see Run::new above).
+                let mut recorder = run.recorder.lock().unwrap_or_else(|p| p.into_inner());
+                let window = recorder.window.as_mut().map(std::mem::take).unwrap_or_default();
+                drop(recorder);
                 let summary = window.summary("window");
                 samples.push(Sample {
                     at_s: at.duration_since(start).as_secs_f64(),
