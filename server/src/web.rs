@@ -60,7 +60,9 @@ where
 {
     let mut router = Router::new();
     for &(path, asset) in ASSETS {
-        router = router.route(path, get(move |headers: HeaderMap| async move { serve(asset, &headers) }));
+        // The bytes are embedded: hash them once, not on every request.
+        let etag = etag_of(asset.body);
+        router = router.route(path, get(move |headers: HeaderMap| async move { serve(asset, &etag, &headers) }));
     }
     router
 }
@@ -75,8 +77,7 @@ fn etag_of(body: &str) -> String {
     format!("\"{hash:016x}\"")
 }
 
-fn serve(asset: Asset, request_headers: &HeaderMap) -> Response {
-    let etag = etag_of(asset.body);
+fn serve(asset: Asset, etag: &str, request_headers: &HeaderMap) -> Response {
     let not_modified = request_headers
         .get(IF_NONE_MATCH)
         .and_then(|value| value.to_str().ok())
@@ -84,18 +85,17 @@ fn serve(asset: Asset, request_headers: &HeaderMap) -> Response {
     let mut headers = HeaderMap::new();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static(asset.content_type));
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    if let Ok(value) = HeaderValue::from_str(&etag) {
+    if let Ok(value) = HeaderValue::from_str(etag) {
         headers.insert(ETAG, value);
     }
     headers.insert(HeaderName::from_static("x-content-type-options"), HeaderValue::from_static("nosniff"));
-    if !asset.page {
-        // The widget is embedded in other sites: its script loads `wire.js` as a
-        // module, which the browser fetches with CORS.
-        headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
-    }
     if asset.page {
         headers.insert(HeaderName::from_static("content-security-policy"), HeaderValue::from_static(PAGE_POLICY));
         headers.insert(HeaderName::from_static("referrer-policy"), HeaderValue::from_static("same-origin"));
+    } else {
+        // The widget is embedded in other sites: its script loads `wire.js` as a
+        // module, which the browser fetches with CORS.
+        headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
     }
     if not_modified {
         return (StatusCode::NOT_MODIFIED, headers).into_response();

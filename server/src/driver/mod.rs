@@ -41,7 +41,7 @@ use crate::metrics::Metrics;
 use crate::router::config::Role;
 use crate::router::input::{Input, Priority};
 use crate::router::output::{CustomerNotice, Event, Output};
-use crate::router::{AgentId, GroupId, Router, SessionId};
+use crate::router::{AgentId, GroupId, Router, RuleError, SessionId};
 use clock::Clock;
 
 /// Longest customer name kept (longer names are cut).
@@ -481,7 +481,7 @@ impl Driver {
         };
         let agent = AgentId::new(&agent);
         let Some(roster) = self.router.config().agents.iter().find(|a| a.id == agent) else {
-            return self.refuse(&conn, "unknown_agent", "no such agent in the roster");
+            return self.refuse(&conn, RuleError::UnknownAgent(agent).code(), "no such agent in the roster");
         };
         let (name, role) = (roster.name.clone().unwrap_or_else(|| agent.to_string()), roster.role);
         let resumed = self.agents.contains_key(&agent);
