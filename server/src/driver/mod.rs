@@ -26,6 +26,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ws::Utf8Bytes;
+use rustc_hash::FxHashMap;
 use serde::Serialize;
 use switchboard_protocol::agent::{AgentCommand, ServerToAgent};
 use switchboard_protocol::common::ClockScale;
@@ -240,10 +241,12 @@ pub struct Driver {
     clock: Clock,
     gateway: GatewayConfig,
     metrics: Metrics,
-    conns: HashMap<ConnId, Conn>,
-    customers: HashMap<SessionId, CustomerStream>,
+    // Fx hashing for keys the server chooses (looked up several times per
+    // message); resume tokens come from clients and keep SipHash.
+    conns: FxHashMap<ConnId, Conn>,
+    customers: FxHashMap<SessionId, CustomerStream>,
     tokens: HashMap<String, SessionId>,
-    agents: HashMap<AgentId, Stream>,
+    agents: FxHashMap<AgentId, Stream>,
     supervisors: Vec<AgentId>,
     next_session: u64,
     /// Connections found slow while routing, to disconnect once the current output is routed.
@@ -273,10 +276,10 @@ impl Driver {
             clock,
             gateway,
             metrics,
-            conns: HashMap::new(),
-            customers: HashMap::new(),
+            conns: FxHashMap::default(),
+            customers: FxHashMap::default(),
             tokens: HashMap::new(),
-            agents: HashMap::new(),
+            agents: FxHashMap::default(),
             supervisors,
             next_session: 1,
             cut_off: Vec::new(),

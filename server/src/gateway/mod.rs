@@ -49,7 +49,6 @@ pub struct AppState {
 pub fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
     let socket = if addr.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
     socket.set_reuseaddr(true)?;
-    socket.set_nodelay(true)?;
     socket.bind(addr)?;
     socket.listen(4096)
 }
