@@ -290,7 +290,6 @@ impl Client {
     }
 }
 
-/// `GET path` on `addr` over plain HTTP/1.1; returns (status, body).
 /// The opening most tests share: `agent` made available, then a customer of
 /// `group` who is assigned to them, with both sides told.
 pub struct AssignedChat {
@@ -312,6 +311,7 @@ pub async fn assigned_chat(addr: SocketAddr, agent: &str, group: &str) -> Assign
     AssignedChat { agent, customer, session, welcome, assigned }
 }
 
+/// `GET path` on `addr` over plain HTTP/1.1; returns (status, body).
 pub async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
     let mut stream = TcpStream::connect(addr).await.expect("http connect");
     let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
