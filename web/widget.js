@@ -52,7 +52,6 @@ function mount(wire, base, config) {
   } catch (_) { /* storage unavailable or corrupt: start afresh */ }
   const save = () => {
     if (client) { S.lastSeq = client.lastSeq; S.pending = client.pendingCommands(); }
-    if (S.entries.length > 500) S.entries = S.entries.slice(-500);
     try { sessionStorage.setItem(storeKey, JSON.stringify(S)); } catch (_) { /* private mode */ }
   };
 
@@ -167,7 +166,7 @@ function mount(wire, base, config) {
     render();
   }
 
-  const ownEntry = (id) => S.entries.find((entry) => entry.cid === id);
+  const ownIndex = (id) => S.entries.findIndex((entry) => entry.cid === id);
   function handle(msg) {
     switch (msg.type) {
       case 'welcome':
@@ -218,15 +217,17 @@ function mount(wire, base, config) {
         push({ from: 'system', text: closedText(msg.reason) });
         break;
       case 'ack': {
-        const entry = ownEntry(msg.id);
-        if (entry) entry.state = 'sent';
+        const i = ownIndex(msg.id);
+        const entry = S.entries[i];
+        if (entry) { entry.state = 'sent'; updateOwn(entryNodes[i], entry); }
         if (S.rated && S.rated.cid === msg.id) finishRating();
         break;
       }
       case 'error': {
         if (msg.id == null) { showError(msg.message || msg.code); break; }
-        const entry = ownEntry(msg.id);
-        if (entry) { entry.state = 'failed'; entry.error = errorText(msg); }
+        const i = ownIndex(msg.id);
+        const entry = S.entries[i];
+        if (entry) { entry.state = 'failed'; entry.error = errorText(msg); updateOwn(entryNodes[i], entry); }
         else if (S.rated && S.rated.cid === msg.id) {
           if (msg.code === 'already_rated') finishRating();
           else { S.rated = null; showError(errorText(msg)); }
@@ -266,8 +267,17 @@ function mount(wire, base, config) {
     if (isNew) push({ from: 'system', text: 'You joined the queue. An agent will be with you shortly.' });
   }
 
+  // The transcript keeps the last MAX_ENTRIES entries. Trimming happens only
+  // here, together with the oldest bubble, so that entryNodes[i] stays the
+  // bubble of S.entries[i] (render() adds the bubbles of entries not shown yet).
+  const MAX_ENTRIES = 500;
   function push(entry) {
     S.entries.push({ ...entry, at: Date.now() });
+    if (S.entries.length > MAX_ENTRIES) {
+      S.entries.shift();
+      const oldest = entryNodes.shift();
+      if (oldest) oldest.remove();
+    }
   }
 
   let errorMessage = null;
@@ -309,6 +319,7 @@ function mount(wire, base, config) {
     const fields = { ...fresh(), open: true, name: (nameField && nameField.value.trim()) || config.name };
     S = fields;
     S.phase = 'waiting';
+    clearTranscript();
     save();
     connect();
     render();
@@ -399,6 +410,7 @@ function mount(wire, base, config) {
     if (client) { client.stop(); client = null; }
     const open = S.open;
     S = { ...fresh(), open, name: S.name };
+    clearTranscript();
     save();
     render();
     focusPrompt();
@@ -410,8 +422,12 @@ function mount(wire, base, config) {
 
   // ---- rendering -------------------------------------------------------
   let typingUntil = 0;
-  let renderedEntries = 0;
-  const entryNodes = [];
+  const entryNodes = []; // entryNodes[i] shows S.entries[i]; see push()
+  // A new S (new chat) starts with an empty transcript.
+  function clearTranscript() {
+    log.replaceChildren();
+    entryNodes.length = 0;
+  }
 
   function render() {
     panel.hidden = !S.open;
@@ -485,16 +501,14 @@ function mount(wire, base, config) {
       );
     }
 
-    // Transcript: append new entries, update the status of own messages.
-    for (let i = renderedEntries; i < S.entries.length; i += 1) {
+    // Transcript: append the entries not shown yet (own messages' status is
+    // updated where their ack or error arrives).
+    const grew = entryNodes.length < S.entries.length;
+    for (let i = entryNodes.length; i < S.entries.length; i += 1) {
       const node = entryNode(S.entries[i]);
-      entryNodes[i] = node;
+      entryNodes.push(node);
       log.append(node);
     }
-    if (S.entries.length < renderedEntries) { log.replaceChildren(); entryNodes.length = 0; renderedEntries = 0; render(); return; }
-    const grew = S.entries.length > renderedEntries;
-    renderedEntries = S.entries.length;
-    S.entries.forEach((entry, i) => { if (entry.from === 'me') updateOwn(entryNodes[i], entry); });
     if (grew) log.scrollTop = log.scrollHeight;
 
     typingEl.textContent = Date.now() < typingUntil && S.phase === 'assigned' ? `${S.agentName || 'Agent'} is typing…` : '';
@@ -514,11 +528,14 @@ function mount(wire, base, config) {
   function entryNode(entry) {
     if (entry.from === 'system') return el('div', { class: 'entry system', text: entry.text });
     const mine = entry.from === 'me';
-    return el('div', { class: `entry ${mine ? 'mine' : 'theirs'}` },
+    const node = el('div', { class: `entry ${mine ? 'mine' : 'theirs'}` },
       el('span', { class: 'who', text: mine ? 'You' : (entry.name || 'Agent') }),
       el('p', { class: 'bubble', text: entry.text }),
       mine ? el('span', { class: 'meta' }) : null);
+    if (mine) updateOwn(node, entry);
+    return node;
   }
+  // Shows an own message's status (sending, sent, failed) on its bubble.
   function updateOwn(node, entry) {
     const meta = node && node.querySelector('.meta');
     if (!meta) return;

@@ -177,6 +177,36 @@ describe('widget and console', () => {
     await expect(alice.locator('.flag-list')).toContainText('None this session');
   });
 
+  test('a transcript at its 500-entry limit still shows new messages, marked sent on the right bubble', { timeout: 60000 }, async () => {
+    const alice = await agentPage('alice');
+    const customer = await customerPage('Max');
+    await expect(customer.locator('.sub')).toHaveText('You are chatting with Alice');
+    // Fill the kept transcript up to the limit (the widget resumes from sessionStorage on reload).
+    await customer.evaluate(() => {
+      const key = 'switchboard.widget.general';
+      const saved = JSON.parse(sessionStorage.getItem(key));
+      const filler = Array.from({ length: 500 - saved.entries.length }, (_, i) => ({ from: 'system', text: `old line ${i}`, at: 0 }));
+      saved.entries = [...filler, ...saved.entries];
+      sessionStorage.setItem(key, JSON.stringify(saved));
+    });
+    await customer.reload();
+    await expect(customer.locator('.sub')).toHaveText('You are chatting with Alice');
+    await expect(widgetLog(customer)).toHaveCount(500);
+
+    await customerSays(customer, 'message past the limit');
+    await expect(customer.locator('.log .mine .bubble')).toHaveText(['message past the limit']);
+    await expect(customer.locator('.log .mine .meta')).toHaveText(['Sent']);
+    await agentSays(alice, 'reply past the limit');
+    await expect(customer.locator('.log .theirs .bubble')).toHaveText(['reply past the limit']);
+    // The oldest entries made room, in the page and in what is kept.
+    await expect(widgetLog(customer)).toHaveCount(500);
+    await expect(widgetLog(customer).first()).toHaveText('old line 2');
+    const kept = await customer.evaluate(() => window.switchboardWidget.state().entries);
+    assert.equal(kept.length, 500);
+    assert.deepEqual(kept.slice(-2).map((entry) => entry.text), ['message past the limit', 'reply past the limit']);
+    assert.equal(kept.at(-2).state, 'sent');
+  });
+
   test('a dropped network: the widget says so, retries, and resumes with nothing lost or doubled', { timeout: 60000 }, async () => {
     const alice = await agentPage('alice');
     const proxy = await startProxy(server.port);
