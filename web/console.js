@@ -8,7 +8,7 @@ const STORE = 'switchboard.console';
  * The server's default, used when its `welcome` does not say
  * (`handoff_note_min_chars`); the server has the last word (handoff_note_too_short).
  */
-export const HANDOFF_NOTE_MIN = 10;
+const HANDOFF_NOTE_MIN = 10;
 const TYPING_SEND_EVERY = 3000;
 const TYPING_SHOW_FOR = 5000;
 
@@ -39,7 +39,7 @@ export function saveStore(value) {
  * us to estimate both from live messages that happen "now" (an assignment, a
  * reply warning).
  */
-export class BizClock {
+class BizClock {
   constructor() { this.first = null; this.last = null; this.scale = 1; this.lowerBound = 0; this.exact = false; }
   /** The server's own "now" and scale (from `welcome`): no more estimating. */
   sync(biz, scale) {
@@ -136,7 +136,7 @@ export const SIGNAL_TEXT = {
   repeated_question: 'same question repeated',
   message_burst: 'many messages in a short time',
 };
-export const STATE_TEXT = {
+const STATE_TEXT = {
   available: 'Available', busy: 'Busy (full)', on_break: 'On break', disconnected: 'Disconnected', offline: 'Offline',
 };
 const CLOSE_REASONS = [
@@ -469,8 +469,7 @@ function main() {
       resolved: previous ? previous.resolved : null,
       typingUntil: 0,
     };
-    if (clockSince == null) s.level = 'ok';
-    else if (previous && previous.clockSince != null) s.level = previous.level;
+    if (clockSince != null && previous && previous.clockSince != null) s.level = previous.level;
     return s;
   }
 

@@ -15,8 +15,6 @@ let client = null;
 let me = null;
 let conn = { status: 'connecting', detail: {} };
 const events = []; // newest first
-const perAgent = new Map(); // agent -> { slow, flags, complaints, last }
-const perGroup = new Map(); // group -> { slow, complaints }
 let top; let board;
 let snapshot = null; // the latest answer to `snapshot`
 let snapshotAt = 0;
@@ -42,7 +40,7 @@ function start(agent, token) {
   sup.token = token || '';
   persist();
   // Events already seen (kept across reloads, since seq-deduplicated replays skip them).
-  events.length = 0; perAgent.clear(); perGroup.clear();
+  events.length = 0;
   for (const e of (sup.events || []).slice().reverse()) record(e, false);
   top = el('header', { class: 'topbar' });
   board = el('main', { class: 'board', 'aria-labelledby': 'board-title' });
@@ -115,18 +113,6 @@ function handle(msg) {
 function record(event, live) {
   events.unshift(event);
   if (events.length > 200) events.pop();
-  if (event.agent) {
-    const a = perAgent.get(event.agent) || { slow: 0, flags: 0, complaints: 0, last: 0 };
-    a[event.kind === 'slow' ? 'slow' : event.kind === 'flag' ? 'flags' : 'complaints'] += 1;
-    a.last = Math.max(a.last, event.at);
-    perAgent.set(event.agent, a);
-  }
-  if (event.group) {
-    const g = perGroup.get(event.group) || { slow: 0, complaints: 0 };
-    if (event.kind === 'slow') g.slow += 1;
-    if (event.kind === 'complaint') g.complaints += 1;
-    perGroup.set(event.group, g);
-  }
   if (live) {
     sup.events = events.slice(0, 200);
     persist();

@@ -158,8 +158,6 @@ function mount(wire, base, config) {
         S.token = null;
         S.consent = null;
         S.resolve = null;
-      } else if (reason === 'replaced') {
-        S.phase = S.phase === 'intro' ? 'intro' : S.phase;
       }
       save();
     }
