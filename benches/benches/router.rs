@@ -191,18 +191,20 @@ fn router_backlog(roster: Roster, ids: &Ids, queued: usize) -> Router {
     router
 }
 
+/// An agent of the roster sets themselves available (which may assign sessions to them).
+#[inline]
+fn make_available(router: &mut Router, agent: &AgentId) {
+    let availability = Availability::Available;
+    router.handle(DRAIN_AT, Input::AgentSetAvailability { agent: agent.clone(), availability }).unwrap();
+}
+
 /// Timed part of `drain`: agents become available in roster order until
 /// `QUEUED` sessions are assigned. Returns the decisions made.
 #[inline(never)]
 fn router_drain(router: &mut Router, ids: &Ids, mut on_assigned: impl FnMut(SessionId, &GroupId, &AgentId)) -> usize {
     let mut decisions = 0;
     for agent in &ids.agents {
-        router
-            .handle(
-                DRAIN_AT,
-                Input::AgentSetAvailability { agent: agent.clone(), availability: Availability::Available },
-            )
-            .unwrap();
+        make_available(router, agent);
         decisions += drain_outputs(router, &mut on_assigned);
         if decisions >= QUEUED {
             break;
@@ -228,12 +230,7 @@ impl RouterSteady {
         let mut router = router_backlog(roster, ids, QUEUED + slots);
         let mut served = VecDeque::new();
         for agent in &ids.agents {
-            router
-                .handle(
-                    DRAIN_AT,
-                    Input::AgentSetAvailability { agent: agent.clone(), availability: Availability::Available },
-                )
-                .unwrap();
+            make_available(&mut router, agent);
             drain_outputs(&mut router, |s, _, _| served.push_back(s));
         }
         assert_eq!(served.len(), slots, "every agent is full");
