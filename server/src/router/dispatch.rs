@@ -271,9 +271,9 @@ impl Router {
         group
             .queue
             .iter()
-            .filter_map(|k| match self.sessions[&k.session].phase {
-                Phase::Waiting { since, .. } => Some(now.since(since)),
-                _ => None,
+            .map(|k| match self.sessions[&k.session].phase {
+                Phase::Waiting { since, .. } => now.since(since),
+                _ => unreachable!("a queued session is waiting"),
             })
             .max()
     }

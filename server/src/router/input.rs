@@ -104,16 +104,6 @@ pub enum Priority {
     Urgent,
 }
 
-impl Priority {
-    pub fn label(self) -> &'static str {
-        match self {
-            Priority::Normal => "normal",
-            Priority::High => "high",
-            Priority::Urgent => "urgent",
-        }
-    }
-}
-
 /// What an agent asks to be.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]

@@ -59,7 +59,8 @@ impl Entry {
             Timer::BreakAllowance(a) => (7, a as u64),
             Timer::QueueTick(g) => (8, g as u64),
         };
-        Entry((at.0.min(MAX_AT) as u128) << 68 | (kind as u128) << 64 | id as u128)
+        debug_assert!(at.0 <= MAX_AT, "deadlines are clamped when armed");
+        Entry((at.0 as u128) << 68 | (kind as u128) << 64 | id as u128)
     }
 
     fn at(self) -> Millis {
