@@ -5,7 +5,7 @@ use std::cmp::Reverse;
 use std::time::Duration;
 
 use super::config::AssignmentStrategy;
-use super::ids::SessionId;
+use super::ids::{GroupId, SessionId};
 use super::input::Priority;
 use super::output::{AgentNotice, CustomerNotice, Event, Output, QueueReason};
 use super::state::{AgentIdx, AgentKey, Group, GroupIdx, Phase, QueueKey};
@@ -58,11 +58,8 @@ impl Router {
         let s = self.sessions.get_mut(&session).expect("present");
         s.phase = Phase::Waiting { key, since: now, overflowed: false, overflow_timer };
         self.event(Event::SessionQueued { session, group: group_id.clone(), priority, reason });
-        let estimated_wait = self.wait_per_position(g) * position as u32;
-        self.notify_customer(
-            session,
-            CustomerNotice::Queued { group: group_id.clone(), position: position as u32, estimated_wait },
-        );
+        let notice = queued(group_id.clone(), position as u32, self.wait_per_position(g));
+        self.notify_customer(session, notice);
         if !self.anyone_on_duty(g) {
             let service_hours = self.groups[g as usize].service_hours.clone();
             self.notify_customer(session, CustomerNotice::NoAgentOnline { group: group_id, service_hours });
@@ -312,12 +309,16 @@ impl Router {
             let position = i as u32 + 1;
             if *told != position {
                 *told = position;
-                let notice =
-                    CustomerNotice::Queued { group: id.clone(), position, estimated_wait: per_position * position };
+                let notice = queued(id.clone(), position, per_position);
                 outputs.push_back(Output::ToCustomer { session: key.session, notice });
             }
         }
     }
+}
+
+/// A customer's place in a queue, with the wait estimated from it.
+fn queued(group: GroupId, position: u32, wait_per_position: Duration) -> CustomerNotice {
+    CustomerNotice::Queued { group, position, estimated_wait: wait_per_position * position }
 }
 
 /// Removes `key` from `set`. The dispatcher mostly removes the first

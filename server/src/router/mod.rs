@@ -344,15 +344,20 @@ impl Router {
         self.flush_queue_positions();
         if self.timers.wants_compaction() {
             let mut timers = std::mem::take(&mut self.timers);
-            timers.retain(|at, timer| self.timer_slot(timer).is_some_and(|slot| *slot == Some(at)));
+            timers.retain(|at, timer| self.timer_is_live(at, timer));
             self.timers = timers;
         }
         while let Some((at, timer)) = self.timers.peek() {
-            if self.timer_slot(timer).is_some_and(|slot| *slot == Some(at)) {
+            if self.timer_is_live(at, timer) {
                 break;
             }
             self.timers.pop(false);
         }
+    }
+
+    /// Does the owner of `timer` still hold deadline `at` (not cancelled or re-armed)?
+    fn timer_is_live(&mut self, at: Millis, timer: Timer) -> bool {
+        self.timer_slot(timer).is_some_and(|slot| *slot == Some(at))
     }
 
     /// Where the owner of a timer keeps its deadline (`None` if the owner is
