@@ -29,7 +29,7 @@ mod state;
 pub mod time;
 mod timers;
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
 use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
@@ -259,11 +259,13 @@ impl Router {
         self.groups
             .iter()
             .map(|g| {
-                let mut agents: BTreeMap<String, u32> =
-                    AgentState::ALL.iter().map(|s| (s.label().to_string(), 0)).collect();
+                // Counted by position in `ALL`: no string per member.
+                let mut counts = [0u32; AgentState::ALL.len()];
                 for &a in &g.members {
-                    *agents.entry(self.agents[a as usize].state().label().to_string()).or_default() += 1;
+                    let state = self.agents[a as usize].state();
+                    counts[AgentState::ALL.iter().position(|&s| s == state).expect("ALL lists every state")] += 1;
                 }
+                let agents = AgentState::ALL.iter().zip(counts).map(|(s, n)| (s.label().to_string(), n)).collect();
                 GroupSnapshot {
                     id: g.id.clone(),
                     name: g.name.clone(),
