@@ -45,9 +45,7 @@ impl Router {
         };
         let key = QueueKey { priority: Reverse(priority), order, session };
         let group = &mut self.groups[g as usize];
-        group.waiting_by_priority[priority as usize] += 1;
-        let higher: usize = group.waiting_by_priority[priority as usize + 1..].iter().sum();
-        let position = if front { higher + 1 } else { higher + group.waiting_by_priority[priority as usize] };
+        let position = group.queue.position_on_joining(priority, front);
         group.queue.push(key, position as u32);
         let overflow_at = (!group.overflow_to.is_empty()).then(|| now + group.overflow_after);
         let group_id = group.id.clone();
@@ -88,7 +86,6 @@ impl Router {
         }
         let group = &mut self.groups[g as usize];
         group.queue.remove(&key);
-        group.waiting_by_priority[key.priority.0 as usize] -= 1;
         if overflowed {
             for i in 0..self.groups[g as usize].overflow_to.len() {
                 let h = self.groups[g as usize].overflow_to[i];
@@ -106,7 +103,6 @@ impl Router {
     /// Changes a session's priority, moving it within its queue if waiting.
     pub(super) fn requeue_with_priority(&mut self, session: SessionId, priority: Priority) {
         let s = self.sessions.get_mut(&session).expect("present");
-        let old = s.priority;
         s.priority = priority;
         let Phase::Waiting { key, overflowed, .. } = &mut s.phase else { return };
         let old_key = *key;
@@ -117,8 +113,6 @@ impl Router {
         let group = &mut self.groups[g as usize];
         let told = group.queue.remove(&old_key).unwrap_or(0);
         group.queue.push(new_key, told);
-        group.waiting_by_priority[old as usize] -= 1;
-        group.waiting_by_priority[priority as usize] += 1;
         if overflowed {
             for i in 0..self.groups[g as usize].overflow_to.len() {
                 let h = self.groups[g as usize].overflow_to[i] as usize;

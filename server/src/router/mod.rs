@@ -99,7 +99,6 @@ impl Router {
                 queue: Queue::default(),
                 overflow_in: BTreeSet::new(),
                 eligible: BTreeSet::new(),
-                waiting_by_priority: [0; 3],
                 active: 0,
                 assign_gap_ms: None,
                 last_assign_at: None,

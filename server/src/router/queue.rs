@@ -32,14 +32,28 @@ struct Entry {
 pub(crate) struct Queue {
     /// Indexed by `Priority as usize`; each sorted by `order`.
     by_priority: [VecDeque<Entry>; 3],
-    live: usize,
+    /// Live entries per priority.
+    live: [usize; 3],
     dead: usize,
 }
 
 impl Queue {
     /// Waiting sessions.
     pub(crate) fn len(&self) -> usize {
-        self.live
+        self.live.iter().sum()
+    }
+
+    /// The position a session of `priority` gets by joining: behind everyone
+    /// of its priority or higher, or, put back at the `front`, ahead of its
+    /// own priority. O(1), where walking the queue would be O(length).
+    pub(crate) fn position_on_joining(&self, priority: Priority, front: bool) -> usize {
+        let p = priority as usize;
+        let higher: usize = self.live[p + 1..].iter().sum();
+        if front {
+            higher + 1
+        } else {
+            higher + self.live[p] + 1
+        }
     }
 
     /// Adds a session, remembering the position it was told.
@@ -55,7 +69,7 @@ impl Queue {
                 deque.insert(at, entry);
             }
         }
-        self.live += 1;
+        self.live[key.priority.0 as usize] += 1;
     }
 
     /// Removes a session; returns the position it was last told.
@@ -69,7 +83,7 @@ impl Queue {
         let entry = deque.get_mut(at).filter(|e| e.live && e.order == key.order && e.session == key.session)?;
         let told = entry.told;
         entry.live = false;
-        self.live -= 1;
+        self.live[key.priority.0 as usize] -= 1;
         self.dead += 1;
         // Tombstones never stay at either end.
         while deque.front().is_some_and(|e| !e.live) {
@@ -80,7 +94,7 @@ impl Queue {
             deque.pop_back();
             self.dead -= 1;
         }
-        if self.dead > 64 && self.dead > self.live {
+        if self.dead > 64 && self.dead > self.len() {
             for deque in &mut self.by_priority {
                 deque.retain(|e| e.live);
             }
@@ -143,13 +157,17 @@ mod tests {
             match next(10) {
                 0..=3 => {
                     back += 1;
+                    let position = queue.position_on_joining(priority, false);
                     queue.push(k(priority, back), step);
                     model.insert(k(priority, back), step);
+                    assert_eq!(position, model.range(..=k(priority, back)).count());
                 }
                 4 => {
                     front -= 1;
+                    let position = queue.position_on_joining(priority, true);
                     queue.push(k(priority, front), step);
                     model.insert(k(priority, front), step);
+                    assert_eq!(position, model.range(..=k(priority, front)).count());
                 }
                 5..=7 if !model.is_empty() => {
                     let victim = if next(2) == 0 {
@@ -188,7 +206,7 @@ mod tests {
                 }
             }
         }
-        assert!(queue.dead <= 64 || queue.dead <= queue.live, "tombstones are swept");
+        assert!(queue.dead <= 64 || queue.dead <= queue.len(), "tombstones are swept");
     }
 
     #[test]

@@ -147,8 +147,6 @@ pub(crate) struct Group {
     pub(crate) overflow_in: BTreeSet<QueueKey>,
     /// Members who can take a session now, best first.
     pub(crate) eligible: BTreeSet<AgentKey>,
-    /// Waiting sessions per priority, for O(1) positions on joining.
-    pub(crate) waiting_by_priority: [usize; 3],
     /// Sessions of this group being served.
     pub(crate) active: usize,
     /// Smoothed time between assignments from this group, for wait estimates.
