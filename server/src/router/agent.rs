@@ -361,7 +361,7 @@ impl Router {
         let s = &self.sessions[&session];
         let flag = if s.unanswered_since.is_some() {
             Some(ConductKind::CloseUnanswered)
-        } else if !s.resolve_confirmed && s.customer_connected {
+        } else if !s.resolve_confirmed && s.grace_timer.is_none() {
             Some(ConductKind::CloseUnconfirmed)
         } else {
             None

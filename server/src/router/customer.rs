@@ -43,7 +43,6 @@ impl Router {
                 reply_timer: None,
                 last_agent_reply: None,
                 idle_timer: None,
-                customer_connected: true,
                 grace_timer: None,
                 forget_timer: None,
                 consent: None,
@@ -124,25 +123,19 @@ impl Router {
     }
 
     pub(super) fn customer_disconnected(&mut self, session: SessionId) -> Result<(), RuleError> {
-        let s = self.session(session)?;
-        if s.is_closed() || !s.customer_connected {
+        let at = self.now + self.config.rules.customer_grace;
+        let s = self.sessions.get_mut(&session).ok_or(RuleError::UnknownSession(session))?;
+        // A grace timer running means the customer is already away.
+        if s.is_closed() || s.grace_timer.is_some() {
             return Ok(());
         }
-        let at = self.now + self.config.rules.customer_grace;
-        let s = self.session_mut(session);
-        s.customer_connected = false;
-        let mut timer = s.grace_timer.take();
-        self.timers.arm(&mut timer, at, Timer::CustomerGrace(session));
-        self.session_mut(session).grace_timer = timer;
+        self.timers.arm(&mut s.grace_timer, at, Timer::CustomerGrace(session));
         Ok(())
     }
 
     pub(super) fn customer_reconnected(&mut self, session: SessionId) -> Result<(), RuleError> {
-        self.session(session)?;
-        let s = self.session_mut(session);
-        s.customer_connected = true;
-        let mut timer = s.grace_timer.take();
-        self.timers.disarm(&mut timer);
+        let s = self.sessions.get_mut(&session).ok_or(RuleError::UnknownSession(session))?;
+        self.timers.disarm(&mut s.grace_timer);
         Ok(())
     }
 

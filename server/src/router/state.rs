@@ -226,7 +226,8 @@ pub(crate) struct Session {
     pub(crate) reply_timer: Option<Millis>,
     pub(crate) last_agent_reply: Option<Millis>,
     pub(crate) idle_timer: Option<Millis>,
-    pub(crate) customer_connected: bool,
+    /// Runs while the customer is disconnected: armed at the disconnect,
+    /// cleared by a reconnect; the session closes when it fires.
     pub(crate) grace_timer: Option<Millis>,
     pub(crate) forget_timer: Option<Millis>,
     /// Boxed: rare, and every session would otherwise carry its 72 bytes.
