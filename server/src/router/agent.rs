@@ -23,8 +23,7 @@ impl Router {
             ag.connected = true;
             if ag.grace_timer.is_some() {
                 // Back within the grace period: sessions and presence are kept.
-                let mut timer = ag.grace_timer.take();
-                self.timers.disarm(&mut timer);
+                self.timers.disarm(&mut ag.grace_timer);
             } else {
                 ag.presence = Presence::Offline;
             }
@@ -50,9 +49,7 @@ impl Router {
             self.refresh_agent(a);
             return Ok(());
         }
-        let mut timer = ag.grace_timer.take();
-        self.timers.arm(&mut timer, at, Timer::AgentGrace(a));
-        self.agents[a as usize].grace_timer = timer;
+        self.timers.arm(&mut ag.grace_timer, at, Timer::AgentGrace(a));
         self.refresh_agent(a);
         Ok(())
     }
@@ -79,8 +76,7 @@ impl Router {
         let ag = &mut self.agents[a as usize];
         ag.presence = Presence::Offline;
         ag.shift = Shift::default();
-        let mut timer = ag.break_timer.take();
-        self.timers.disarm(&mut timer);
+        self.timers.disarm(&mut ag.break_timer);
         self.refresh_agent(a);
     }
 
@@ -131,8 +127,7 @@ impl Router {
             Availability::Available => {
                 let ag = &mut self.agents[a as usize];
                 ag.presence = Presence::Available;
-                let mut timer = ag.break_timer.take();
-                self.timers.disarm(&mut timer);
+                self.timers.disarm(&mut ag.break_timer);
                 self.refresh_agent(a);
             }
             Availability::Break { reason } => {
@@ -160,20 +155,17 @@ impl Router {
         let now = self.now;
         let idle_at = now + self.config.rules.customer_idle;
         self.push_history(session, Speaker::Agent(agent.clone()), text.clone());
-        let s = self.session_mut(session);
+        let s = self.sessions.get_mut(&session).expect("owned sessions exist");
         let reply_delay = s.reply_clock_since.map(|since| now.since(since));
         s.unanswered_since = None;
         s.reply_clock_since = None;
         s.warned = false;
         s.last_agent_reply = Some(now);
-        let mut reply_timer = s.reply_timer.take();
-        let mut idle_timer = s.idle_timer.take();
         let group = s.group;
-        self.timers.disarm(&mut reply_timer);
-        if idle_timer.is_none() {
-            self.timers.arm(&mut idle_timer, idle_at, Timer::CustomerIdle(session));
+        self.timers.disarm(&mut s.reply_timer);
+        if s.idle_timer.is_none() {
+            self.timers.arm(&mut s.idle_timer, idle_at, Timer::CustomerIdle(session));
         }
-        self.session_mut(session).idle_timer = idle_timer;
         let agent_name = self.agents[a as usize].name.clone();
         self.notify_customer(session, CustomerNotice::AgentMessage { agent_name, text });
         let group = self.groups[group as usize].id.clone();
@@ -204,9 +196,7 @@ impl Router {
         let agent_id = self.agents[agent as usize].id.clone();
         if !s.warned {
             s.warned = true;
-            let mut timer = None;
-            self.timers.arm(&mut timer, since + violation, Timer::Reply(session));
-            self.session_mut(session).reply_timer = timer;
+            self.timers.arm(&mut s.reply_timer, since + violation, Timer::Reply(session));
             self.agents[agent as usize].record.reply_warnings += 1;
             self.notify_agent(agent, AgentNotice::ReplyWarning { session, waited: warning.max(at.since(since)) });
             self.event(Event::ReplyWarning { session, agent: agent_id, group });

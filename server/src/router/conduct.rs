@@ -93,9 +93,7 @@ impl Router {
             return;
         }
         let left = allowance.saturating_sub(std::time::Duration::from_millis(a.shift.break_time_ms));
-        let mut timer = a.break_timer.take();
-        self.timers.arm(&mut timer, self.now + left, Timer::BreakAllowance(agent));
-        self.agents[agent as usize].break_timer = timer;
+        self.timers.arm(&mut a.break_timer, self.now + left, Timer::BreakAllowance(agent));
     }
 
     pub(super) fn fire_break_allowance(&mut self, agent: AgentIdx) {

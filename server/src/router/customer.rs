@@ -83,21 +83,17 @@ impl Router {
         let now = self.now;
         let warning = self.config.rules.reply_warning;
         self.push_history(session, Speaker::Customer, text.clone());
-        let s = self.session_mut(session);
+        let s = self.sessions.get_mut(&session).expect("checked open above");
         let agent = s.agent();
-        let mut reply_timer = s.reply_timer.take();
-        let mut idle_timer = s.idle_timer.take();
         if s.unanswered_since.is_none() {
             s.unanswered_since = Some(now);
             if agent.is_some() {
                 s.reply_clock_since = Some(now);
                 s.warned = false;
-                self.timers.arm(&mut reply_timer, now + warning, Timer::Reply(session));
+                self.timers.arm(&mut s.reply_timer, now + warning, Timer::Reply(session));
             }
         }
-        self.timers.disarm(&mut idle_timer);
-        let s = self.session_mut(session);
-        s.reply_timer = reply_timer;
+        self.timers.disarm(&mut s.idle_timer);
         let g = s.group;
         let group = self.groups[g as usize].id.clone();
         if let Some(agent) = agent {
@@ -223,9 +219,7 @@ impl Router {
         if now >= last + idle {
             self.close(session, CloseReason::CustomerIdle);
         } else {
-            let mut timer = None;
-            self.timers.arm(&mut timer, last + idle, Timer::CustomerIdle(session));
-            self.session_mut(session).idle_timer = timer;
+            self.timers.arm(&mut s.idle_timer, last + idle, Timer::CustomerIdle(session));
         }
     }
 }

@@ -218,14 +218,11 @@ impl Router {
         s.phase = Phase::Assigned { agent, since: now };
         s.excluded_agent = None;
         // The reply clock never runs against an agent for time before they had the session.
-        let mut reply_timer = s.reply_timer.take();
         if s.unanswered_since.is_some() {
             s.reply_clock_since = Some(now);
             s.warned = false;
-            self.timers.arm(&mut reply_timer, now + warning, Timer::Reply(session));
+            self.timers.arm(&mut s.reply_timer, now + warning, Timer::Reply(session));
         }
-        let s = self.sessions.get_mut(&session).expect("present");
-        s.reply_timer = reply_timer;
         let a = &mut self.agents[agent as usize];
         a.sessions.push(session);
         a.last_assign_seq = seq;
@@ -286,9 +283,7 @@ impl Router {
             self.tell_positions(g, front);
             let group = &mut self.groups[g as usize];
             if group.queue.len() > front && group.queue_tick.is_none() {
-                let mut tick = None;
-                self.timers.arm(&mut tick, self.now + interval, Timer::QueueTick(g));
-                self.groups[g as usize].queue_tick = tick;
+                self.timers.arm(&mut group.queue_tick, self.now + interval, Timer::QueueTick(g));
             }
         }
     }

@@ -478,11 +478,8 @@ impl Router {
         let s = self.sessions.get_mut(&session).expect("present");
         s.phase = Phase::Closed { reason, agent, can_rate, rated: false };
         let group = s.group;
-        let mut grace = s.grace_timer.take();
-        let mut forget = s.forget_timer.take();
-        self.timers.disarm(&mut grace);
-        self.timers.arm(&mut forget, forget_at, Timer::Forget(session));
-        self.session_mut(session).forget_timer = forget;
+        self.timers.disarm(&mut s.grace_timer);
+        self.timers.arm(&mut s.forget_timer, forget_at, Timer::Forget(session));
         self.notify_customer(session, CustomerNotice::Closed { reason, can_rate });
         let group = self.groups[group as usize].id.clone();
         let agent = agent.map(|a| self.agents[a as usize].id.clone());
@@ -493,13 +490,11 @@ impl Router {
     fn release(&mut self, session: SessionId, agent: AgentIdx) {
         let s = self.sessions.get_mut(&session).expect("present");
         let group = s.group;
-        let mut reply = s.reply_timer.take();
-        let mut idle = s.idle_timer.take();
         let mut consent = s.consent.take().and_then(|c| c.timer);
         s.reply_clock_since = None;
         s.warned = false;
-        self.timers.disarm(&mut reply);
-        self.timers.disarm(&mut idle);
+        self.timers.disarm(&mut s.reply_timer);
+        self.timers.disarm(&mut s.idle_timer);
         self.timers.disarm(&mut consent);
         self.agents[agent as usize].sessions.retain(|&x| x != session);
         self.groups[group as usize].active -= 1;
