@@ -2,6 +2,7 @@
 //! and what waiting customers are told about their position.
 
 use std::cmp::Reverse;
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use super::config::AssignmentStrategy;
@@ -87,11 +88,7 @@ impl Router {
         let group = &mut self.groups[g as usize];
         group.queue.remove(&key);
         if overflowed {
-            for i in 0..self.groups[g as usize].overflow_to.len() {
-                let h = self.groups[g as usize].overflow_to[i];
-                remove_from(&mut self.groups[h as usize].overflow_in, &key);
-                self.dirty_groups.insert(h);
-            }
+            self.in_overflow_groups(g, |overflow_in| remove_from(overflow_in, &key));
         }
         // A session leaving can bring one that waited beyond the look-ahead
         // within reach of an idle agent: look again.
@@ -114,12 +111,10 @@ impl Router {
         let told = group.queue.remove(&old_key).unwrap_or(0);
         group.queue.push(new_key, told);
         if overflowed {
-            for i in 0..self.groups[g as usize].overflow_to.len() {
-                let h = self.groups[g as usize].overflow_to[i] as usize;
-                self.groups[h].overflow_in.remove(&old_key);
-                self.groups[h].overflow_in.insert(new_key);
-                self.dirty_groups.insert(h as GroupIdx);
-            }
+            self.in_overflow_groups(g, |overflow_in| {
+                remove_from(overflow_in, &old_key);
+                overflow_in.insert(new_key);
+            });
         }
         self.dirty_groups.insert(g);
         self.queue_changed.insert(g);
@@ -133,10 +128,20 @@ impl Router {
         *overflowed = true;
         let key = *key;
         let g = s.group;
-        for i in 0..self.groups[g as usize].overflow_to.len() {
-            let h = self.groups[g as usize].overflow_to[i];
-            self.groups[h as usize].overflow_in.insert(key);
-            self.dirty_groups.insert(h);
+        self.in_overflow_groups(g, |overflow_in| {
+            overflow_in.insert(key);
+        });
+    }
+
+    /// Applies `change` to the `overflow_in` set of each of group `g`'s
+    /// overflow groups, and marks them for dispatch.
+    fn in_overflow_groups(&mut self, g: GroupIdx, mut change: impl FnMut(&mut BTreeSet<QueueKey>)) {
+        let Router { groups, dirty_groups, .. } = self;
+        // By index: `groups` is borrowed mutably for the other groups' sets.
+        for i in 0..groups[g as usize].overflow_to.len() {
+            let h = groups[g as usize].overflow_to[i];
+            change(&mut groups[h as usize].overflow_in);
+            dirty_groups.insert(h);
         }
     }
 
