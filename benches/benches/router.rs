@@ -285,8 +285,8 @@ struct Reference {
     queues: Vec<VecDeque<u64>>,
     members: Vec<Vec<(u32, u8)>>,
     agents: Vec<RefAgent>,
-    /// Session -> (agent, group) while served.
-    owner: HashMap<u64, (u32, usize)>,
+    /// Session -> agent while served.
+    owner: HashMap<u64, u32>,
     seq: u64,
     /// Decisions made, drained by the caller.
     decisions: Vec<(u64, u32, usize)>,
@@ -327,7 +327,7 @@ impl Reference {
     }
 
     fn leave(&mut self, session: u64) {
-        let (agent, _) = self.owner.remove(&session).expect("served");
+        let agent = self.owner.remove(&session).expect("served");
         let a = &mut self.agents[agent as usize];
         a.sessions.retain(|&s| s != session);
         self.dispatch_groups_of(agent);
@@ -367,7 +367,7 @@ impl Reference {
         let a = &mut self.agents[agent as usize];
         a.sessions.push(session);
         a.last_seq = self.seq;
-        self.owner.insert(session, (agent, group));
+        self.owner.insert(session, agent);
         self.decisions.push((session, agent, group));
     }
 
@@ -397,13 +397,15 @@ fn reference_backlog(roster: Roster, queued: usize) -> Reference {
 
 /// Timed part of `drain` for the reference.
 #[inline(never)]
-fn reference_drain(reference: &mut Reference) -> usize {
+fn reference_drain(reference: &mut Reference, mut on_assigned: impl FnMut(u64, u32)) -> usize {
     let mut decisions = 0;
     for agent in 0..reference.agents.len() as u32 {
         reference.set_available(agent);
         decisions += reference.decisions.len();
         black_box(&reference.decisions);
-        reference.decisions.clear();
+        for (session, agent, _) in reference.decisions.drain(..) {
+            on_assigned(session, agent);
+        }
         if decisions >= QUEUED {
             break;
         }
@@ -459,13 +461,7 @@ fn check_same_drain(roster: Roster, ids: &Ids) -> usize {
     let made = router_drain(&mut router, ids, |s, _, a| by_router.push((s.0, ids.agent_index[a])));
     let mut reference = reference_backlog(roster, QUEUED);
     let mut by_reference = Vec::new();
-    for agent in 0..roster.agents as u32 {
-        reference.set_available(agent);
-        by_reference.extend(reference.decisions.drain(..).map(|(s, a, _)| (s, a)));
-        if by_reference.len() >= QUEUED {
-            break;
-        }
-    }
+    reference_drain(&mut reference, |s, a| by_reference.push((s, a)));
     assert_eq!(made, QUEUED, "the drain assigns the whole queue");
     eprintln!(
         "drain, {} agents of capacity {}: {made} decisions, {} agents made available",
@@ -517,7 +513,7 @@ fn drain(c: &mut Criterion) {
                 for _ in 0..iters {
                     let mut reference = reference_backlog(roster, QUEUED);
                     let start = Instant::now();
-                    let made = reference_drain(&mut reference);
+                    let made = reference_drain(&mut reference, |_, _| {});
                     timed += start.elapsed();
                     assert_eq!(made, decisions);
                 }
@@ -621,7 +617,7 @@ fn profile(spec: &str) {
             let mut references: Vec<Reference> = (0..n).map(|_| reference_backlog(roster, QUEUED)).collect();
             clock.start();
             for reference in &mut references {
-                decisions += reference_drain(reference);
+                decisions += reference_drain(reference, |_, _| {});
             }
             clock.stop();
         }
