@@ -266,7 +266,7 @@ impl std::fmt::Debug for Driver {
 }
 
 impl Driver {
-    pub fn new(router: Router, clock: Clock, gateway: GatewayConfig, metrics: Metrics) -> Driver {
+    pub fn new(router: Router, clock: Clock, gateway: GatewayConfig, mut metrics: Metrics) -> Driver {
         let supervisors =
             router.config().agents.iter().filter(|a| a.role == Role::Supervisor).map(|a| a.id.clone()).collect();
         let groups: Vec<&str> = router.config().groups.iter().map(|g| g.id.as_str()).collect();

@@ -11,8 +11,21 @@ use std::time::Duration;
 use metrics::{Counter, Gauge, Histogram, Key, Label, Metadata, Recorder};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
 
-use crate::router::output::{AgentState, ConductKind, Event, TransferKind};
-use crate::router::GroupSnapshot;
+use rustc_hash::FxHashMap;
+
+use crate::router::output::{AgentState, ConductKind, Event, QueueReason, TransferKind};
+use crate::router::{GroupId, GroupSnapshot};
+
+/// Every reason a session enters a queue, in declaration order.
+const QUEUE_REASONS: [QueueReason; 3] = [QueueReason::Joined, QueueReason::Transferred, QueueReason::AgentLost];
+
+fn queue_reason(reason: QueueReason) -> &'static str {
+    match reason {
+        QueueReason::Joined => "joined",
+        QueueReason::Transferred => "transferred",
+        QueueReason::AgentLost => "agent_lost",
+    }
+}
 
 pub const SESSIONS_WAITING: &str = "switchboard_sessions_waiting";
 pub const SESSIONS_ACTIVE: &str = "switchboard_sessions_active";
@@ -53,13 +66,30 @@ const KNOWN_PROTOCOL_CODES: &[&str] = &[
 ];
 
 /// The server's metrics: a private recorder and its render handle. Cheap to clone.
+///
+/// Series recorded on the hot paths (every message, reply, join and
+/// assignment) are registered once and kept as handles: looking one up by
+/// name builds a key (a label `Vec` and a `String` per label) and searches
+/// the registry. The rest are looked up when they happen.
 #[derive(Clone)]
 pub struct Metrics {
     recorder: Arc<PrometheusRecorder>,
     handle: PrometheusHandle,
-    /// Hot paths (every chat message): registered once.
     relayed_customer_to_agent: Counter,
     relayed_agent_to_customer: Counter,
+    assignment_latency: Histogram,
+    /// Per skill group, from [`Metrics::register_known_series`].
+    groups: Arc<FxHashMap<String, GroupSeries>>,
+}
+
+/// The per-group series of the hot paths.
+struct GroupSeries {
+    /// By [`QueueReason`], in declaration order.
+    queued: [Counter; 3],
+    wait: Histogram,
+    reply_delay: Histogram,
+    reply_warnings: Counter,
+    slow_replies: Counter,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -89,8 +119,15 @@ impl Metrics {
         };
         let (relayed_customer_to_agent, relayed_agent_to_customer) =
             (relayed("customer_to_agent"), relayed("agent_to_customer"));
-        let metrics =
-            Metrics { recorder: Arc::new(recorder), handle, relayed_customer_to_agent, relayed_agent_to_customer };
+        let assignment_latency = recorder.register_histogram(&key(ASSIGNMENT_LATENCY, &[]), &METADATA);
+        let metrics = Metrics {
+            recorder: Arc::new(recorder),
+            handle,
+            relayed_customer_to_agent,
+            relayed_agent_to_customer,
+            assignment_latency,
+            groups: Arc::default(),
+        };
         metrics.describe();
         metrics
     }
@@ -150,8 +187,17 @@ impl Metrics {
         self.recorder.register_histogram(&key(name, labels), &METADATA)
     }
 
-    /// Creates every fixed-label series at zero, so dashboards and alerts see them before the first event.
-    pub fn register_known_series(&self, groups: &[&str]) {
+    /// Creates every fixed-label series at zero, so dashboards and alerts see
+    /// them before the first event, and keeps the skill groups' hot-path handles.
+    pub fn register_known_series(&mut self, groups: &[&str]) {
+        let series = |g: &str| GroupSeries {
+            queued: QUEUE_REASONS.map(|r| self.counter(SESSIONS_QUEUED, &[("group", g), ("reason", queue_reason(r))])),
+            wait: self.histogram(WAIT_SECONDS, &[("group", g)]),
+            reply_delay: self.histogram(REPLY_DELAY, &[("group", g)]),
+            reply_warnings: self.counter(REPLY_WARNINGS, &[("group", g)]),
+            slow_replies: self.counter(SLOW_REPLIES, &[("group", g)]),
+        };
+        self.groups = Arc::new(groups.iter().map(|g| (g.to_string(), series(g))).collect());
         for g in groups {
             self.counter(REPLY_WARNINGS, &[("group", g)]).absolute(0);
             self.counter(SLOW_REPLIES, &[("group", g)]).absolute(0);
@@ -187,28 +233,31 @@ impl Metrics {
     pub fn record_event(&self, event: &Event) {
         match event {
             Event::SessionQueued { group, reason, .. } => {
-                let reason = match reason {
-                    crate::router::QueueReason::Joined => "joined",
-                    crate::router::QueueReason::Transferred => "transferred",
-                    crate::router::QueueReason::AgentLost => "agent_lost",
-                };
-                self.counter(SESSIONS_QUEUED, &[("group", group.as_str()), ("reason", reason)]).increment(1);
+                if let Some(g) = self.group(group) {
+                    g.queued[*reason as usize].increment(1);
+                }
             }
             Event::SessionAssigned { group, waited, .. } => {
-                self.histogram(WAIT_SECONDS, &[("group", group.as_str())]).record(waited.as_secs_f64());
+                if let Some(g) = self.group(group) {
+                    g.wait.record(waited.as_secs_f64());
+                }
             }
             Event::CustomerMessage { .. } => self.relayed_customer_to_agent.increment(1),
             Event::AgentReply { group, reply_delay, .. } => {
                 self.relayed_agent_to_customer.increment(1);
-                if let Some(delay) = reply_delay {
-                    self.histogram(REPLY_DELAY, &[("group", group.as_str())]).record(delay.as_secs_f64());
+                if let (Some(g), Some(delay)) = (self.group(group), reply_delay) {
+                    g.reply_delay.record(delay.as_secs_f64());
                 }
             }
             Event::ReplyWarning { group, .. } => {
-                self.counter(REPLY_WARNINGS, &[("group", group.as_str())]).increment(1);
+                if let Some(g) = self.group(group) {
+                    g.reply_warnings.increment(1);
+                }
             }
             Event::SlowReply { group, .. } => {
-                self.counter(SLOW_REPLIES, &[("group", group.as_str())]).increment(1);
+                if let Some(g) = self.group(group) {
+                    g.slow_replies.increment(1);
+                }
             }
             Event::Transferred { kind, .. } => {
                 self.counter(TRANSFERS, &[("kind", kind.label())]).increment(1);
@@ -250,7 +299,15 @@ impl Metrics {
     }
 
     pub fn assignment_latency(&self, latency: Duration) {
-        self.histogram(ASSIGNMENT_LATENCY, &[]).record(latency.as_secs_f64());
+        self.assignment_latency.record(latency.as_secs_f64());
+    }
+
+    /// A skill group's series. Every group of the config is registered at
+    /// start (events only name configured groups).
+    fn group(&self, group: &GroupId) -> Option<&GroupSeries> {
+        let series = self.groups.get(group.as_str());
+        debug_assert!(series.is_some(), "group `{group}` was not registered");
+        series
     }
 
     pub fn protocol_error(&self, code: &str) {
