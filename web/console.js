@@ -556,6 +556,7 @@ function main() {
 
   // ---- the conversation pane -------------------------------------------------
   let typingNode = null;
+  const composers = new WeakMap();
   function renderPane() {
     if (!pane) return;
     const s = selected != null ? sessions.get(selected) : null;
@@ -587,6 +588,22 @@ function main() {
       ...s.history.map((h) => historyNode(h)));
     typingNode = el('div', { class: 'typing', 'aria-live': 'polite' });
 
+    // The reply box outlives the pane's other parts: rebuilt on every message, it
+    // would drop a half-typed IME composition (Chinese input) and the undo history.
+    const composer = composerFor(s);
+    if (pane.lastChild === composer) {
+      while (pane.firstChild !== composer) pane.firstChild.remove();
+      composer.before(...[head, notes, history, typingNode].filter(Boolean));
+    } else {
+      pane.replaceChildren(...[head, notes, history, typingNode, composer].filter(Boolean));
+    }
+    history.scrollTop = history.scrollHeight;
+    renderTyping();
+  }
+
+  /** The composer of a session (quick replies, the reply box), built once per session. */
+  function composerFor(s) {
+    if (composers.has(s)) return composers.get(s);
     const box = el('textarea', { name: 'reply', rows: '2', placeholder: 'Write a reply… (Enter to send, Shift+Enter for a new line)', 'aria-label': `Reply to ${s.customer}`, maxlength: '5000' });
     box.value = s.draft || '';
     let lastTyping = 0;
@@ -614,13 +631,9 @@ function main() {
       el('span', { class: 'muted', text: 'Quick replies:' }),
       ...['Thanks for waiting, let me check that for you.', 'Your question has been passed to the right colleague, please wait.'].map((text) =>
         el('button', { type: 'button', class: 'chip', text, onclick: () => { box.value = text; s.draft = text; box.focus(); } })));
-
-    const active = document.activeElement;
-    const focused = active && pane.contains(active) && active.name === 'reply' ? [active.selectionStart, active.selectionEnd] : null;
-    pane.replaceChildren(...[head, notes, history, typingNode, el('div', { class: 'composer' }, holding, form)].filter(Boolean));
-    history.scrollTop = history.scrollHeight;
-    renderTyping();
-    if (focused) { box.focus(); box.setSelectionRange(Math.min(focused[0], box.value.length), Math.min(focused[1], box.value.length)); }
+    const composer = el('div', { class: 'composer' }, holding, form);
+    composers.set(s, composer);
+    return composer;
   }
 
   function renderTyping() {

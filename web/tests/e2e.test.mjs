@@ -95,6 +95,14 @@ describe('widget and console', () => {
     // Typing indicator, then the reply.
     await alice.locator('textarea[name="reply"]').fill('Let me c');
     await expect(customer.locator('.typing')).toHaveText('Alice is typing…');
+    // A message arriving while the agent types keeps the very same reply box,
+    // focused and with its text (a half-typed IME composition survives).
+    const box = alice.locator('textarea[name="reply"]');
+    await box.evaluate((node) => { node.dataset.mark = 'kept'; });
+    await customerSays(customer, 'one more thing');
+    await expect(alice.locator('.history')).toContainText('one more thing');
+    assert.equal(await box.evaluate((node) => node.dataset.mark === 'kept' && document.activeElement === node), true);
+    await expect(box).toHaveValue('Let me c');
     await agentSays(alice, 'Let me check. <script>alert(1)</script> Found it: it arrives tomorrow.');
     await expect(customer.locator('.log .theirs .bubble').last()).toHaveText('Let me check. <script>alert(1)</script> Found it: it arrives tomorrow.');
     await expect(customer.locator('.log .theirs .who').last()).toHaveText('Alice');
