@@ -10,8 +10,11 @@ pub mod config;
 pub mod driver;
 pub mod gateway;
 pub mod metrics;
-pub mod router;
 pub mod web;
+
+/// The router core lives in its own crate (no tokio, no I/O: the compiler
+/// enforces it); re-exported so that `crate::router::...` reads as before.
+pub use switchboard_router as router;
 
 use std::future::Future;
 use std::net::SocketAddr;

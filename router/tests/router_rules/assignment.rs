@@ -1,6 +1,6 @@
 //! Skill groups, queues and assignment.
 
-use switchboard_server::router::*;
+use switchboard_router::*;
 
 use crate::sim::*;
 

@@ -50,7 +50,7 @@ use std::time::Duration;
 
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
-use switchboard_server::router::{
+use switchboard_router::{
     AgentCloseReason, AgentConfig, AgentId, AgentRecord, AgentState, AssignmentStrategy, Availability, CloseReason,
     ConductKind, ConsentOutcome, CustomerNotice, Event, GroupConfig, GroupId, Input, Membership, Millis, Output,
     Priority, QueueReason, Rating, Role, Router, RouterConfig, RuleError, Rules, SessionId, SessionStatus, SessionView,

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use switchboard_server::router::*;
+use switchboard_router::*;
 
 use crate::sim::*;
 

@@ -1,7 +1,7 @@
 //! Transfers: always with a handoff note, only to an agent with room or to a
 //! group, with the customer's consent for another group.
 
-use switchboard_server::router::*;
+use switchboard_router::*;
 
 use crate::sim::*;
 

@@ -1,7 +1,7 @@
 //! Complaint tendency: phone-call requests, abusive words, repeated
 //! questions and message bursts raise priority and alert supervisors.
 
-use switchboard_server::router::*;
+use switchboard_router::*;
 
 use crate::sim::*;
 

@@ -43,7 +43,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, BenchmarkId, Criterion, SamplingMode, Throughput};
-use switchboard_server::router::{
+use switchboard_router::{
     AgentConfig, AgentId, Availability, Event, GroupConfig, GroupId, Input, Membership, Millis, Output, Priority, Role,
     Router, RouterConfig, Rules, SessionId,
 };

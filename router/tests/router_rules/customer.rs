@@ -1,6 +1,6 @@
 //! The customer side: leaving, idling out, dropping and resuming, rating.
 
-use switchboard_server::router::*;
+use switchboard_router::*;
 
 use crate::sim::*;
 

@@ -2,7 +2,7 @@
 //! disconnect shedding. Each is an event, told to the agent and to
 //! supervisors, and counted in the agent's record.
 
-use switchboard_server::router::*;
+use switchboard_router::*;
 
 use crate::sim::*;
 

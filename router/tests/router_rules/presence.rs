@@ -1,7 +1,7 @@
 //! Agent loss and leaving: the grace period, re-queueing at the front, and
 //! handing every session over before going offline.
 
-use switchboard_server::router::*;
+use switchboard_router::*;
 
 use crate::sim::*;
 

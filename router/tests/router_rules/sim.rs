@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use switchboard_server::router::*;
+use switchboard_router::*;
 
 pub const MS: Duration = Duration::from_millis(1);
 

@@ -1,6 +1,6 @@
 //! Reply timers: the 1-minute warning and the 3-minute slow-reply violation.
 
-use switchboard_server::router::*;
+use switchboard_router::*;
 
 use crate::sim::*;
 
