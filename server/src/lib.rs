@@ -10,6 +10,7 @@ pub mod config;
 pub mod driver;
 pub mod gateway;
 pub mod metrics;
+pub mod session;
 pub mod web;
 
 /// The router core lives in its own crate (no tokio, no I/O: the compiler
@@ -34,6 +35,7 @@ use crate::driver::Driver;
 use crate::gateway::AppState;
 use crate::metrics::Metrics;
 use crate::router::Router;
+use crate::session::{SessionConfig, SessionLayer};
 
 /// The two listeners: public (WebSockets, health) and admin (`/metrics`).
 #[derive(Debug)]
@@ -69,7 +71,12 @@ pub async fn run(
     let (driver_tx, driver_rx) = mpsc::channel(config.gateway.driver_queue);
     let (stop_tx, stop_rx) = watch::channel(false);
 
-    let driver = Driver::new(router, clock, config.gateway.clone(), metrics.clone());
+    let session_config = SessionConfig {
+        replay_buffer: config.gateway.replay_buffer,
+        recent_command_ids: config.gateway.recent_command_ids,
+    };
+    let layer = SessionLayer::new(router, session_config, config.clock.scale);
+    let driver = Driver::new(layer, clock, metrics.clone());
     let driver_task = tokio::spawn(driver.run(driver_rx, stop_rx.clone()));
 
     let max_connections = config.gateway.max_connections;

@@ -16,10 +16,11 @@ use tokio::sync::{mpsc, OwnedSemaphorePermit};
 use tokio::time::Instant;
 use tracing::debug;
 
-use super::outbox::{ConnState, Next, Outbox};
 use super::AppState;
-use crate::driver::{error_frame, ConnHandle, DriverInput, Outbound};
+use crate::driver::outbox::{ConnState, Next, Outbox};
+use crate::driver::{ConnHandle, DriverInput, Outbound};
 use crate::metrics::CONNECTIONS_OPEN;
+use crate::session::{error_frame, Request};
 
 /// Hands an input to the driver: at once while its channel has room, else
 /// waiting in a boxed future. A plain `send().await` would make every
@@ -75,7 +76,7 @@ pub async fn serve(
 
     if to_driver!(app, open(handle)).is_ok() {
         read_loop(stream, &app, role, id, &outbox).await;
-        let _ = to_driver!(app, DriverInput::Closed { conn: id });
+        let _ = to_driver!(app, DriverInput::Request(Request::Closed { conn: id }));
     } else {
         let _ = outbox.try_send(Outbound::Close { code: close_code::GOING_AWAY, reason: code::SHUTTING_DOWN });
     }
@@ -155,18 +156,20 @@ async fn read_loop(
             Message::Text(text) => {
                 let input = match role {
                     Role::Customer => {
-                        decode_customer_command(&text).map(|command| DriverInput::CustomerCommand { conn, command })
+                        decode_customer_command(&text).map(|command| Request::CustomerCommand { conn, command })
                     }
-                    Role::Agent => {
-                        decode_agent_command(&text).map(|command| DriverInput::AgentCommand { conn, command })
-                    }
+                    Role::Agent => decode_agent_command(&text).map(|command| Request::AgentCommand { conn, command }),
                 };
                 match input {
-                    Ok(input) => {
-                        if let Err(input) = to_driver!(app, input) {
+                    Ok(request) => {
+                        if let Err(input) = to_driver!(app, DriverInput::Request(request)) {
                             let id = match input {
-                                DriverInput::CustomerCommand { command, .. } => Some(command.id().to_owned()),
-                                DriverInput::AgentCommand { command, .. } => Some(command.id().to_owned()),
+                                DriverInput::Request(Request::CustomerCommand { command, .. }) => {
+                                    Some(command.id().to_owned())
+                                }
+                                DriverInput::Request(Request::AgentCommand { command, .. }) => {
+                                    Some(command.id().to_owned())
+                                }
                                 _ => None,
                             };
                             send_error(outbox, id, code::SHUTTING_DOWN, "the server is shutting down");
@@ -174,16 +177,16 @@ async fn read_loop(
                     }
                     Err(e) => {
                         app.metrics.protocol_error(e.code);
-                        let error = DriverInput::FrameError { conn, id: e.id, code: e.code, message: e.message };
-                        let _ = to_driver!(app, error);
+                        let error = Request::FrameError { conn, id: e.id, code: e.code, message: e.message };
+                        let _ = to_driver!(app, DriverInput::Request(error));
                     }
                 }
             }
             Message::Binary(_) => {
                 app.metrics.protocol_error(code::BINARY_NOT_SUPPORTED);
                 let message = "binary frames are not supported: send JSON text frames".to_owned();
-                let error = DriverInput::FrameError { conn, id: None, code: code::BINARY_NOT_SUPPORTED, message };
-                let _ = to_driver!(app, error);
+                let error = Request::FrameError { conn, id: None, code: code::BINARY_NOT_SUPPORTED, message };
+                let _ = to_driver!(app, DriverInput::Request(error));
             }
             // Pings are answered by the WebSocket layer; a close frame is answered too and ends the stream.
             Message::Ping(_) | Message::Pong(_) | Message::Close(_) => {}

@@ -3,11 +3,10 @@
 //! axum handlers for the customer and agent WebSockets and the health
 //! endpoints (public listener), and `/metrics` (admin listener). Each
 //! WebSocket gets a reader and a writer task ([`connection`]) with small
-//! buffers and a bounded outbound queue ([`outbox`]); the router is reached only through
+//! buffers and a bounded outbound queue (the driver's `outbox`); the router is reached only through
 //! the driver's input channel.
 
 pub mod connection;
-pub mod outbox;
 
 use std::io;
 use std::net::SocketAddr;
@@ -28,8 +27,9 @@ use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 use tracing::debug;
 
 use crate::config::GatewayConfig;
-use crate::driver::{convert, error_frame, CustomerOpen, DriverInput};
+use crate::driver::DriverInput;
 use crate::metrics::Metrics;
+use crate::session::{convert, error_frame, CustomerOpen, Request};
 use connection::Role;
 
 /// Shared by every handler.
@@ -157,7 +157,10 @@ async fn customer_ws(
         },
     };
     ws.on_upgrade(move |socket| {
-        connection::serve(socket, app, Role::Customer, permit, move |conn| DriverInput::CustomerOpen { conn, open })
+        connection::serve(socket, app, Role::Customer, permit, move |conn| {
+            let request = Request::CustomerOpen { conn: conn.id, open };
+            DriverInput::Open { conn, request }
+        })
     })
 }
 
@@ -174,10 +177,9 @@ async fn agent_ws(
     // `params.token` is reserved for authentication (a later issue); it is never logged.
     let (agent, last_seq) = (params.agent, params.last_seq);
     ws.on_upgrade(move |socket| {
-        connection::serve(socket, app, Role::Agent, permit, move |conn| DriverInput::AgentOpen {
-            conn,
-            agent,
-            last_seq,
+        connection::serve(socket, app, Role::Agent, permit, move |conn| {
+            let request = Request::AgentOpen { conn: conn.id, agent, last_seq };
+            DriverInput::Open { conn, request }
         })
     })
 }

@@ -1,0 +1,128 @@
+//! What the write-ahead log holds: one [`Entry`] per input that changes the
+//! session layer or the router, applied by [`super::SessionLayer::apply`].
+//!
+//! Everything non-deterministic is decided before an entry is made
+//! ([`super::SessionLayer::prepare`]): resume tokens are minted, wire
+//! commands converted, connections looked up. Applying the same entries at
+//! the same times to the same state therefore gives the same state and the
+//! same outputs, which is what recovery (snapshot + replay) relies on.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use super::ConnId;
+use crate::router::input::{Input, Priority};
+use crate::router::{AgentId, GroupId, Rules, SessionId};
+
+/// One logged input. Connection ids are those of the process that logged
+/// it; [`Entry::Restarted`] ends them all.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum Entry {
+    /// A customer opens a new chat.
+    CustomerJoin {
+        conn: ConnId,
+        token: Token,
+        group: GroupId,
+        customer_name: Option<Arc<str>>,
+        priority: Priority,
+    },
+    /// A customer's connection resumes a session (its token was checked).
+    CustomerResume {
+        conn: ConnId,
+        session: SessionId,
+        last_seq: u64,
+    },
+    CustomerCommand {
+        conn: ConnId,
+        command: Command,
+    },
+    /// An agent of the roster connects (`last_seq`: resuming, with the last `seq` seen).
+    AgentOpen {
+        conn: ConnId,
+        agent: AgentId,
+        last_seq: Option<u64>,
+    },
+    AgentCommand {
+        conn: ConnId,
+        command: Command,
+    },
+    /// A connection ended (client closed, network error, idle).
+    Closed {
+        conn: ConnId,
+    },
+    /// A connection's outbound queue was full: it was cut off.
+    SlowConsumer {
+        conn: ConnId,
+    },
+    /// Timers due at this time fire.
+    Tick,
+    /// The process started again: every connection of the previous run is gone.
+    Restarted,
+    /// The rules or the session layer's limits changed at a restart.
+    Configure {
+        rules: Box<Rules>,
+        session: SessionConfig,
+    },
+}
+
+impl Entry {
+    /// A short name for operators' tools and logs.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Entry::CustomerJoin { .. } => "customer_join",
+            Entry::CustomerResume { .. } => "customer_resume",
+            Entry::CustomerCommand { .. } => "customer_command",
+            Entry::AgentOpen { .. } => "agent_open",
+            Entry::AgentCommand { .. } => "agent_command",
+            Entry::Closed { .. } => "closed",
+            Entry::SlowConsumer { .. } => "slow_consumer",
+            Entry::Tick => "tick",
+            Entry::Restarted => "restarted",
+            Entry::Configure { .. } => "configure",
+        }
+    }
+}
+
+/// A client's command that may change state: its id (for retries), a
+/// stable hash of the whole command (a reused id with another command is a
+/// new command) and the router input it became.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Command {
+    pub id: Box<str>,
+    pub hash: u64,
+    pub input: Input,
+}
+
+/// The session layer's limits, logged when they change so that a replay
+/// keeps the buffers the live run kept.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SessionConfig {
+    /// Numbered frames kept per stream for replay on resume.
+    pub replay_buffer: usize,
+    /// Accepted command ids remembered per stream.
+    pub recent_command_ids: usize,
+}
+
+/// A customer's resume token: 128 random bits, hex. A secret: never printed.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Token(pub Box<str>);
+
+impl Token {
+    /// A fresh random token.
+    pub fn mint() -> Token {
+        let bits: u128 = rand::random();
+        Token(format!("{bits:032x}").into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Token(..)")
+    }
+}

@@ -1,0 +1,208 @@
+//! The session layer on its own: requests in, actions out, no sockets.
+
+use serde_json::Value;
+use switchboard_protocol::agent::AgentCommand;
+use switchboard_protocol::customer::CustomerCommand;
+
+use super::*;
+use crate::router::RouterConfig;
+
+const ROSTER: &str = r#"
+[[groups]]
+id = "general"
+
+[[agents]]
+id = "ann"
+capacity = 1
+groups = [{ group = "general" }]
+
+[[agents]]
+id = "sue"
+role = "supervisor"
+groups = []
+"#;
+
+fn layer() -> SessionLayer {
+    let config: RouterConfig = toml::from_str(ROSTER).unwrap();
+    let router = Router::new(config).unwrap();
+    SessionLayer::new(router, SessionConfig { replay_buffer: 8, recent_command_ids: 4 }, 1.0)
+}
+
+/// Prepares and, if it changes state, applies a request; returns every action.
+fn submit(layer: &mut SessionLayer, now: u64, request: Request) -> Vec<Action> {
+    if let Some(entry) = layer.prepare(Millis(now), request) {
+        layer.apply(Millis(now), entry);
+    }
+    std::iter::from_fn(|| layer.poll_action()).collect()
+}
+
+/// The JSON frames sent to `conn`, in order (batches flattened, a closing frame included).
+fn frames_to(actions: &[Action], to: ConnId) -> Vec<Value> {
+    let mut out = Vec::new();
+    for action in actions {
+        match action {
+            Action::Send { conn, frame } if *conn == to => out.push(frame.as_str()),
+            Action::SendBatch { conn, frames } if *conn == to => out.extend(frames.iter().map(|f| f.as_str())),
+            Action::Close { conn, last, .. } if *conn == to => out.push(last.as_str()),
+            _ => {}
+        }
+    }
+    out.into_iter().map(|f| serde_json::from_str(f).unwrap()).collect()
+}
+
+fn types(frames: &[Value]) -> Vec<&str> {
+    frames.iter().map(|f| f["type"].as_str().unwrap()).collect()
+}
+
+fn join(layer: &mut SessionLayer, conn: ConnId) -> (Value, Vec<Action>) {
+    let open =
+        CustomerOpen::New { group: Some("general".into()), name: Some(" Wei ".into()), priority: Priority::Normal };
+    let actions = submit(layer, 0, Request::CustomerOpen { conn, open });
+    let welcome = frames_to(&actions, conn).remove(0);
+    (welcome, actions)
+}
+
+fn customer_says(id: &str, text: &str) -> CustomerCommand {
+    serde_json::from_value(serde_json::json!({"type": "message", "id": id, "text": text})).unwrap()
+}
+
+fn agent_command(value: Value) -> AgentCommand {
+    serde_json::from_value(value).unwrap()
+}
+
+#[test]
+fn a_new_customer_gets_a_welcome_with_a_token_then_numbered_news() {
+    let mut layer = layer();
+    let (welcome, actions) = join(&mut layer, 1);
+    assert_eq!(welcome["type"], "welcome");
+    assert_eq!(welcome["token"].as_str().unwrap().len(), 32);
+    let frames = frames_to(&actions, 1);
+    assert_eq!(types(&frames), ["welcome", "queued", "no_agent_online"]);
+    assert_eq!((frames[1]["seq"].as_u64(), frames[2]["seq"].as_u64()), (Some(1), Some(2)));
+}
+
+#[test]
+fn a_missing_group_or_an_unknown_token_is_refused_without_an_entry() {
+    let mut layer = layer();
+    let open = CustomerOpen::New { group: None, name: None, priority: Priority::Normal };
+    assert!(layer.prepare(Millis(0), Request::CustomerOpen { conn: 1, open }).is_none());
+    let open = CustomerOpen::Resume { token: "nope".into(), last_seq: 0 };
+    assert!(layer.prepare(Millis(0), Request::CustomerOpen { conn: 2, open }).is_none());
+    let actions: Vec<Action> = std::iter::from_fn(|| layer.poll_action()).collect();
+    let codes: Vec<_> = actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Close { reason, code, .. } => Some((*reason, *code)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(codes, [("missing_group", 1008), ("invalid_token", 1008)]);
+}
+
+#[test]
+fn a_resume_replays_what_was_missed_and_replaces_the_older_connection() {
+    let mut layer = layer();
+    let (welcome, _) = join(&mut layer, 1);
+    let token = welcome["token"].as_str().unwrap().to_owned();
+    let ann = submit(&mut layer, 10, Request::AgentOpen { conn: 2, agent: Some("ann".into()), last_seq: None });
+    assert!(types(&frames_to(&ann, 2)).contains(&"welcome"));
+    submit(
+        &mut layer,
+        20,
+        Request::AgentCommand {
+            conn: 2,
+            command: agent_command(serde_json::json!({"type": "set_availability", "id": "a1", "state": "available"})),
+        },
+    );
+    let open = CustomerOpen::Resume { token, last_seq: 2 };
+    let actions = submit(&mut layer, 30, Request::CustomerOpen { conn: 3, open });
+    let old = frames_to(&actions, 1);
+    assert_eq!(old[0]["code"], "replaced", "the older connection is told why it closes");
+    let new = frames_to(&actions, 3);
+    assert_eq!(types(&new), ["welcome", "assigned"], "the welcome, then what came after seq 2");
+    assert_eq!(new[0]["resumed"], true);
+    assert_eq!(new[0]["replay_complete"], true);
+    assert_eq!(new[1]["seq"], 3);
+}
+
+#[test]
+fn a_retried_command_is_acknowledged_as_a_duplicate_without_an_entry() {
+    let mut layer = layer();
+    join(&mut layer, 1);
+    let first = submit(&mut layer, 5, Request::CustomerCommand { conn: 1, command: customer_says("c1", "hello") });
+    assert_eq!(frames_to(&first, 1).last().unwrap()["duplicate"], false);
+    let again = layer.prepare(Millis(6), Request::CustomerCommand { conn: 1, command: customer_says("c1", "hello") });
+    assert!(again.is_none(), "a retry changes nothing, so nothing is logged");
+    let frames = frames_to(&std::iter::from_fn(|| layer.poll_action()).collect::<Vec<_>>(), 1);
+    assert_eq!(frames[0]["duplicate"], true);
+    let other = layer.prepare(Millis(7), Request::CustomerCommand { conn: 1, command: customer_says("c1", "bye") });
+    assert!(other.is_some(), "the same id with another command is a new command");
+}
+
+#[test]
+fn a_ping_is_acknowledged_and_not_logged() {
+    let mut layer = layer();
+    join(&mut layer, 1);
+    let ping: CustomerCommand = serde_json::from_value(serde_json::json!({"type": "ping", "id": "p"})).unwrap();
+    assert!(layer.prepare(Millis(1), Request::CustomerCommand { conn: 1, command: ping }).is_none());
+    let frames = frames_to(&std::iter::from_fn(|| layer.poll_action()).collect::<Vec<_>>(), 1);
+    assert_eq!(types(&frames), ["ack"]);
+}
+
+#[test]
+fn a_refused_command_gets_the_rules_code_and_is_counted() {
+    let mut layer = layer();
+    join(&mut layer, 1);
+    let actions = submit(&mut layer, 1, Request::CustomerCommand { conn: 1, command: customer_says("c1", "") });
+    assert!(actions.iter().any(|a| matches!(a, Action::Refused { code: "message_empty" })));
+    assert_eq!(frames_to(&actions, 1).last().unwrap()["code"], "message_empty");
+}
+
+#[test]
+fn a_slow_consumer_is_cut_off_and_its_owner_disconnected() {
+    let mut layer = layer();
+    submit(&mut layer, 0, Request::AgentOpen { conn: 7, agent: Some("ann".into()), last_seq: None });
+    let actions = submit(&mut layer, 1, Request::SlowConsumer { conn: 7 });
+    assert!(actions.iter().any(|a| matches!(a, Action::Kill { conn: 7 })));
+    assert!(actions.iter().any(|a| matches!(a, Action::SlowConsumer)));
+    assert_eq!(layer.connections().count(), 0);
+    assert!(layer.prepare(Millis(2), Request::SlowConsumer { conn: 7 }).is_none(), "only once");
+}
+
+#[test]
+fn after_a_restart_every_old_connection_is_gone_and_tokens_still_resume() {
+    let mut layer = layer();
+    let (welcome, _) = join(&mut layer, 1);
+    submit(&mut layer, 0, Request::AgentOpen { conn: 2, agent: Some("ann".into()), last_seq: None });
+    layer.apply(Millis(100), Entry::Restarted);
+    assert_eq!(layer.connections().count(), 0);
+    assert_eq!(layer.last_conn(), 2, "new connections are numbered after the old ones");
+    let ann = layer.router().snapshot(Millis(100)).agents.into_iter().find(|a| a.id.as_str() == "ann").unwrap();
+    assert_eq!(ann.state.label(), "offline", "ann had nothing open, so she is simply offline");
+    let token = welcome["token"].as_str().unwrap().to_owned();
+    let actions =
+        submit(&mut layer, 200, Request::CustomerOpen { conn: 3, open: CustomerOpen::Resume { token, last_seq: 0 } });
+    let frames = frames_to(&actions, 3);
+    assert_eq!(frames[0]["resumed"], true);
+    assert_eq!(types(&frames), ["welcome", "queued", "no_agent_online"], "everything is replayed");
+}
+
+#[test]
+fn a_closed_connection_is_logged_only_if_it_was_in_the_table() {
+    let mut layer = layer();
+    join(&mut layer, 1);
+    assert!(layer.prepare(Millis(1), Request::Closed { conn: 99 }).is_none());
+    assert!(matches!(layer.prepare(Millis(1), Request::Closed { conn: 1 }), Some(Entry::Closed { conn: 1 })));
+}
+
+#[test]
+fn only_supervisors_get_a_snapshot() {
+    let mut layer = layer();
+    submit(&mut layer, 0, Request::AgentOpen { conn: 1, agent: Some("ann".into()), last_seq: None });
+    submit(&mut layer, 0, Request::AgentOpen { conn: 2, agent: Some("sue".into()), last_seq: None });
+    let snapshot = || agent_command(serde_json::json!({"type": "snapshot", "id": "s1"}));
+    let ann = submit(&mut layer, 1, Request::AgentCommand { conn: 1, command: snapshot() });
+    assert_eq!(frames_to(&ann, 1)[0]["code"], "supervisors_only");
+    let sue = submit(&mut layer, 1, Request::AgentCommand { conn: 2, command: snapshot() });
+    assert_eq!(types(&frames_to(&sue, 2)), ["snapshot", "ack"]);
+}
