@@ -67,7 +67,7 @@ pub async fn run(
     let router = Router::new(config.router.clone())
         .map_err(|e| anyhow::anyhow!("config key `router.{}`: {}", e.key, e.problem))?;
     let metrics = Metrics::new();
-    let clock = Clock::new(config.clock.scale);
+    let clock = Clock::new(crate::router::Millis::ZERO, config.clock.scale);
     let (driver_tx, driver_rx) = mpsc::channel(config.gateway.driver_queue);
     let (stop_tx, stop_rx) = watch::channel(false);
 

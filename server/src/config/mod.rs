@@ -35,6 +35,7 @@ pub struct Config {
     pub shutdown_timeout: Duration,
     pub clock: ClockConfig,
     pub gateway: GatewayConfig,
+    pub storage: StorageConfig,
     pub log: LogConfig,
     pub router: RouterConfig,
 }
@@ -47,6 +48,7 @@ impl Default for Config {
             shutdown_timeout: Duration::from_secs(5),
             clock: ClockConfig::default(),
             gateway: GatewayConfig::default(),
+            storage: StorageConfig::default(),
             log: LogConfig::default(),
             router: RouterConfig::default(),
         }
@@ -122,6 +124,67 @@ impl Default for GatewayConfig {
             allowed_origins: Vec::new(),
         }
     }
+}
+
+/// Where live state is kept so that a restart loses nothing (see `docs/durability.md`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StorageConfig {
+    /// `file`: every state-changing input is logged in `data_dir` before its
+    /// effects reach anyone, and a restart resumes where it stopped. `memory`:
+    /// nothing is written and a restart loses every chat.
+    pub mode: StorageMode,
+    /// The directory of the input log and snapshots (created on first start).
+    pub data_dir: PathBuf,
+    /// When a logged input counts as durable (see [`SyncPolicy`]).
+    pub sync: SyncPolicy,
+    /// With `sync = "interval"`: the longest time between two fsyncs.
+    #[serde(with = "humantime_serde")]
+    pub sync_interval: Duration,
+    /// A log segment file is closed and a new one started past this size.
+    pub segment_bytes: u64,
+    /// A snapshot is taken after this many logged inputs...
+    pub snapshot_every: u64,
+    /// ...or after this long with inputs logged, whichever comes first.
+    #[serde(with = "humantime_serde")]
+    pub snapshot_interval: Duration,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        StorageConfig {
+            mode: StorageMode::File,
+            data_dir: PathBuf::from("./data"),
+            sync: SyncPolicy::Always,
+            sync_interval: Duration::from_millis(10),
+            segment_bytes: 64 * 1024 * 1024,
+            snapshot_every: 200_000,
+            snapshot_interval: Duration::from_secs(300),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StorageMode {
+    #[default]
+    File,
+    Memory,
+}
+
+/// What an acknowledged input survives.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncPolicy {
+    /// fsync before any effect is released: survives a power loss.
+    #[default]
+    Always,
+    /// Effects wait for the write; fsync at most every `sync_interval`: a
+    /// power loss may lose the last interval.
+    Interval,
+    /// Effects wait for the write; never fsync (tests, benchmarks): a power
+    /// loss may lose what the OS had not yet flushed.
+    None,
 }
 
 /// Log output.
@@ -249,6 +312,7 @@ impl Config {
                 "must be longer than gateway.ping_interval (a live client answers every ping)",
             ));
         }
+        self.storage.validate()?;
         if g.max_write_buffer_bytes <= g.write_buffer_bytes + g.max_message_bytes {
             return Err(ConfigLoadError::key(
                 "gateway.max_write_buffer_bytes",
@@ -256,6 +320,27 @@ impl Config {
             ));
         }
         self.router.validate().map_err(|e| ConfigLoadError::key(format!("router.{}", e.key), e.problem))
+    }
+}
+
+impl StorageConfig {
+    fn validate(&self) -> Result<(), ConfigLoadError> {
+        if self.mode == StorageMode::File && self.data_dir.as_os_str().is_empty() {
+            return Err(ConfigLoadError::key("storage.data_dir", "must name a directory"));
+        }
+        if self.sync == SyncPolicy::Interval && self.sync_interval.is_zero() {
+            return Err(ConfigLoadError::key("storage.sync_interval", "must be greater than zero"));
+        }
+        if self.segment_bytes < 4096 {
+            return Err(ConfigLoadError::key("storage.segment_bytes", "must be at least 4096"));
+        }
+        if self.snapshot_every == 0 {
+            return Err(ConfigLoadError::key("storage.snapshot_every", "must be at least 1"));
+        }
+        if self.snapshot_interval.is_zero() {
+            return Err(ConfigLoadError::key("storage.snapshot_interval", "must be greater than zero"));
+        }
+        Ok(())
     }
 }
 

@@ -87,7 +87,7 @@ impl Driver {
         loop {
             let deadline = self.layer.poll_timeout();
             if deadline != armed {
-                wake.as_mut().reset(deadline.map_or_else(far_future, |d| self.clock.instant_at(d)));
+                wake.as_mut().reset(deadline.and_then(|d| self.clock.instant_at(d)).unwrap_or_else(far_future));
                 armed = deadline;
             }
             // Timers and housekeeping come before inputs so that a busy input channel cannot starve them
