@@ -14,7 +14,11 @@
 mod batch;
 mod error;
 mod format;
+mod fsutil;
+mod reader;
+mod segment;
 
 pub use batch::{Batch, Record};
 pub use error::StorageError;
 pub use format::{RecordMeta, FORMAT_VERSION, MAX_PAYLOAD_LEN};
+pub use reader::Records;
