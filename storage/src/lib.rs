@@ -17,8 +17,10 @@ mod format;
 mod fsutil;
 mod reader;
 mod segment;
+mod snapshot;
 
 pub use batch::{Batch, Record};
 pub use error::StorageError;
 pub use format::{RecordMeta, FORMAT_VERSION, MAX_PAYLOAD_LEN};
 pub use reader::Records;
+pub use snapshot::{SkippedSnapshot, SnapshotData, SnapshotInfo, SnapshotStatus, SnapshotWritten};
