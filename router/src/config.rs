@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::ids::{AgentId, GroupId};
 
 /// Everything the router core needs to run.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RouterConfig {
     #[serde(default)]
@@ -36,7 +36,7 @@ pub enum AssignmentStrategy {
 }
 
 /// The numbers behind the rules. Defaults are the handbook's.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Rules {
     /// An unanswered customer message this old earns the agent a warning.
@@ -110,7 +110,7 @@ impl Default for Rules {
 }
 
 /// When a transfer is flagged as malicious.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TransferRules {
     /// A transfer back to the agent (or group) it came from within this window is ping-pong.
@@ -127,7 +127,7 @@ impl Default for TransferRules {
 }
 
 /// When a break is flagged as abusive.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct BreakRules {
     /// A break while one of the agent's groups has a customer waiting longer than this.
@@ -155,7 +155,7 @@ impl Default for BreakRules {
 }
 
 /// When an agent's disconnects count as shedding sessions onto others.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SheddingRules {
     #[serde(with = "humantime_serde")]
@@ -171,7 +171,7 @@ impl Default for SheddingRules {
 }
 
 /// Complaint-tendency signals in customer messages.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ComplaintRules {
     /// Words or phrases that ask for a phone call (matched case-insensitively).
@@ -201,7 +201,7 @@ impl Default for ComplaintRules {
 }
 
 /// A skill group.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GroupConfig {
     pub id: GroupId,
@@ -242,7 +242,7 @@ pub enum Role {
 }
 
 /// A group membership; a higher level is preferred for assignment.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Membership {
     pub group: GroupId,
@@ -255,7 +255,7 @@ fn default_level() -> u8 {
 }
 
 /// One agent in the roster.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AgentConfig {
     pub id: AgentId,

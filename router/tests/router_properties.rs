@@ -22,7 +22,7 @@
 //!   sessions, records and timeout); `poll_timeout` is never in the past; the
 //!   clock never runs backwards (inputs stamped early); determinism (a replay
 //!   gives identical results and outputs); `Input` and `Output` round-trip
-//!   through serde_json;
+//!   through postcard and serde_json;
 //! - P8 every dispatcher assignment is the one the documented pick rule makes
 //!   (priority, arrival, overflow, agent strategy, exclusion of the
 //!   transferring agent with a small lookahead);
@@ -1448,10 +1448,8 @@ impl Harness {
 
     fn observe_all(&mut self, outputs: &[Output]) -> Check {
         for out in outputs {
-            // P7: outputs round-trip through serde_json.
-            let json = serde_json::to_string(out).map_err(|e| e.to_string())?;
-            let back: Output = serde_json::from_str(&json).map_err(|e| format!("{e}: {json}"))?;
-            ensure!(back == *out, "P7 output does not round-trip through JSON: {json}");
+            // P7: outputs round-trip through postcard and serde_json.
+            round_trip(out)?;
             self.model.observe(out)?;
         }
         Ok(())
@@ -1494,10 +1492,8 @@ impl Harness {
             self.observe_all(&outputs)?;
         }
         if let Some(input) = input {
-            // P7: inputs round-trip through serde_json.
-            let json = serde_json::to_string(&input).map_err(|e| e.to_string())?;
-            let back: Input = serde_json::from_str(&json).map_err(|e| format!("{e}: {json}"))?;
-            ensure!(back == input, "P7 input does not round-trip through JSON: {json}");
+            // P7: inputs round-trip through postcard and serde_json.
+            round_trip(&input)?;
             let before = step.tick_first.then(|| observable(&self.router, &self.model, now));
             let invalid_note = match &input {
                 Input::AgentTransfer { note, .. } => {
@@ -1545,6 +1541,21 @@ impl Harness {
         ensure!(self.router.now() == now, "P7 the router's clock is {:?}, expected {now:?}", self.router.now());
         self.model.compare(&self.router)
     }
+}
+
+/// P7: a value reads back equal from postcard (the input log's format: compact,
+/// not self-describing) and from JSON.
+fn round_trip<T>(value: &T) -> Check
+where
+    T: serde::Serialize + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug,
+{
+    let bytes = postcard::to_allocvec(value).map_err(|e| format!("{e}: {value:?}"))?;
+    let back: T = postcard::from_bytes(&bytes).map_err(|e| format!("{e}: {value:?}"))?;
+    ensure!(back == *value, "P7 does not round-trip through postcard: {value:?} came back as {back:?}");
+    let json = serde_json::to_string(value).map_err(|e| e.to_string())?;
+    let back: T = serde_json::from_str(&json).map_err(|e| format!("{e}: {json}"))?;
+    ensure!(back == *value, "P7 does not round-trip through JSON: {json}");
+    Ok(())
 }
 
 /// The last steps of a run, for a failure message.

@@ -82,3 +82,44 @@ fn a_config_is_read_from_toml_with_readable_durations() {
     let typo = toml::from_str::<RouterConfig>("[rules]\nreply_warnin = \"1m\"\n").unwrap_err();
     assert!(typo.to_string().contains("reply_warnin"), "{typo}");
 }
+
+/// A config travels inside a saved router, in postcard: durations (written
+/// with humantime) and defaults must read back exactly, sub-millisecond parts
+/// included.
+#[test]
+fn a_config_round_trips_through_postcard() {
+    let mut cfg: RouterConfig = toml::from_str(
+        r#"
+        [rules]
+        reply_warning = "45s"
+        reply_violation = "2m 30s 250ms"
+        assignment_strategy = "round-robin"
+        [rules.complaint]
+        abusive_words = ["rubbish", "垃圾"]
+        [[groups]]
+        id = "general"
+        overflow_to = ["vip"]
+        overflow_after = "90s"
+        service_hours = "Mon-Fri 09:00-18:00"
+        [[groups]]
+        id = "vip"
+        name = "VIP"
+        [[agents]]
+        id = "alice"
+        capacity = 4
+        groups = [{ group = "general", level = 2 }, { group = "vip" }]
+        [[agents]]
+        id = "sam"
+        role = "supervisor"
+        "#,
+    )
+    .unwrap();
+    cfg.rules.customer_idle = Duration::new(601, 7);
+    let bytes = postcard::to_allocvec(&cfg).unwrap();
+    let back: RouterConfig = postcard::from_bytes(&bytes).unwrap();
+    assert_eq!(back, cfg);
+    assert_eq!(
+        postcard::from_bytes::<RouterConfig>(&postcard::to_allocvec(&RouterConfig::default()).unwrap()).unwrap(),
+        RouterConfig::default()
+    );
+}
