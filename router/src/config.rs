@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::ids::{AgentId, GroupId};
 
 /// Everything the router core needs to run.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RouterConfig {
     #[serde(default)]
@@ -36,7 +36,7 @@ pub enum AssignmentStrategy {
 }
 
 /// The numbers behind the rules. Defaults are the handbook's.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Rules {
     /// An unanswered customer message this old earns the agent a warning.
@@ -110,7 +110,7 @@ impl Default for Rules {
 }
 
 /// When a transfer is flagged as malicious.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TransferRules {
     /// A transfer back to the agent (or group) it came from within this window is ping-pong.
@@ -127,7 +127,7 @@ impl Default for TransferRules {
 }
 
 /// When a break is flagged as abusive.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct BreakRules {
     /// A break while one of the agent's groups has a customer waiting longer than this.
@@ -155,7 +155,7 @@ impl Default for BreakRules {
 }
 
 /// When an agent's disconnects count as shedding sessions onto others.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SheddingRules {
     #[serde(with = "humantime_serde")]
@@ -171,7 +171,7 @@ impl Default for SheddingRules {
 }
 
 /// Complaint-tendency signals in customer messages.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ComplaintRules {
     /// Words or phrases that ask for a phone call (matched case-insensitively).
@@ -201,7 +201,7 @@ impl Default for ComplaintRules {
 }
 
 /// A skill group.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GroupConfig {
     pub id: GroupId,
@@ -242,7 +242,7 @@ pub enum Role {
 }
 
 /// A group membership; a higher level is preferred for assignment.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Membership {
     pub group: GroupId,
@@ -255,7 +255,7 @@ fn default_level() -> u8 {
 }
 
 /// One agent in the roster.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AgentConfig {
     pub id: AgentId,
@@ -287,11 +287,11 @@ fn refuse(key: impl Into<String>, problem: impl Into<String>) -> Result<(), Conf
     Err(ConfigError { key: key.into(), problem: problem.into() })
 }
 
-impl RouterConfig {
-    /// Refuses configs that cannot work: unknown groups, zero capacities,
-    /// a warning that does not come before the violation, duplicates.
+impl Rules {
+    /// Refuses rules that cannot work (a warning that does not come before
+    /// the violation, zero limits), naming the key as `rules.…`.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let r = &self.rules;
+        let r = self;
         if r.reply_warning.is_zero() {
             return refuse("rules.reply_warning", "must be greater than zero");
         }
@@ -331,6 +331,15 @@ impl RouterConfig {
         if r.transfers.max_per_session == 0 {
             return refuse("rules.transfers.max_per_session", "must be at least 1");
         }
+        Ok(())
+    }
+}
+
+impl RouterConfig {
+    /// Refuses configs that cannot work: unknown groups, zero capacities,
+    /// a warning that does not come before the violation, duplicates.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.rules.validate()?;
         if self.groups.is_empty() {
             return refuse("groups", "at least one skill group is needed");
         }
@@ -388,4 +397,77 @@ impl RouterConfig {
         }
         Ok(())
     }
+}
+
+impl RouterConfig {
+    /// Whether `new` has the same skill groups and roster as `self` (the
+    /// config a router was saved with), in the same order: a saved router
+    /// can resume under `new` only then, since its state refers to groups
+    /// and agents by position. Rules may differ. `Err` says in one sentence what changed, naming each
+    /// group or agent, for the operator.
+    pub fn same_roster(&self, new: &RouterConfig) -> Result<(), String> {
+        let mut changes = roster_changes("group", &self.groups, &new.groups, |g| &g.id, group_differences);
+        changes.extend(roster_changes("agent", &self.agents, &new.agents, |a| &a.id, agent_differences));
+        if changes.is_empty() {
+            return Ok(());
+        }
+        Err(format!("the skill groups or the roster changed since the state was saved: {}", changes.join("; ")))
+    }
+}
+
+/// What changed between two lists of groups or agents: those removed,
+/// added, changed (naming the fields), and, when the same ones are listed,
+/// those moved to another position (positions are how saved state refers
+/// to them; after an addition or removal the moves would only be noise).
+fn roster_changes<T, I: PartialEq + std::fmt::Display>(
+    what: &str,
+    old: &[T],
+    new: &[T],
+    id: impl Fn(&T) -> &I,
+    differences: impl Fn(&T, &T) -> Vec<&'static str>,
+) -> Vec<String> {
+    let find = |list: &[T], wanted: &I| list.iter().position(|x| id(x) == wanted);
+    let mut changes = Vec::new();
+    let mut moves = Vec::new();
+    for (i, o) in old.iter().enumerate() {
+        let Some(j) = find(new, id(o)) else {
+            changes.push(format!("{what} `{}` was removed", id(o)));
+            continue;
+        };
+        let fields = differences(o, &new[j]);
+        if !fields.is_empty() {
+            changes.push(format!("{what} `{}` changed its {}", id(o), fields.join(", ")));
+        }
+        if i != j {
+            moves.push(format!("{what} `{}` moved from position {} to {}", id(o), i + 1, j + 1));
+        }
+    }
+    let added: Vec<String> =
+        new.iter().filter(|n| find(old, id(n)).is_none()).map(|n| format!("{what} `{}` was added", id(n))).collect();
+    if added.is_empty() && old.len() == new.len() {
+        changes.extend(moves);
+    }
+    changes.extend(added);
+    changes
+}
+
+fn group_differences(a: &GroupConfig, b: &GroupConfig) -> Vec<&'static str> {
+    let fields = [
+        ("name", a.name != b.name),
+        ("max_queue", a.max_queue != b.max_queue),
+        ("overflow_to", a.overflow_to != b.overflow_to),
+        ("overflow_after", a.overflow_after != b.overflow_after),
+        ("service_hours", a.service_hours != b.service_hours),
+    ];
+    fields.into_iter().filter(|(_, differs)| *differs).map(|(name, _)| name).collect()
+}
+
+fn agent_differences(a: &AgentConfig, b: &AgentConfig) -> Vec<&'static str> {
+    let fields = [
+        ("name", a.name != b.name),
+        ("role", a.role != b.role),
+        ("capacity", a.capacity != b.capacity),
+        ("groups", a.groups != b.groups),
+    ];
+    fields.into_iter().filter(|(_, differs)| *differs).map(|(name, _)| name).collect()
 }

@@ -28,6 +28,23 @@ impl Router {
         AgentKey::new(level, load, seq, agent)
     }
 
+    /// Lists every agent again in its groups' eligible sets, under the
+    /// (load, seq) it is listed with and the current strategy's key: after a
+    /// restore, or a change of strategy.
+    pub(super) fn rebuild_eligible(&mut self) {
+        for group in &mut self.groups {
+            group.eligible.clear();
+        }
+        for a in 0..self.agents.len() {
+            let Some((load, seq)) = self.agents[a].listed else { continue };
+            for i in 0..self.agents[a].memberships.len() {
+                let (g, level) = self.agents[a].memberships[i];
+                let key = self.agent_key(a as AgentIdx, level, load, seq);
+                self.groups[g as usize].eligible.insert(key);
+            }
+        }
+    }
+
     /// Puts a session in its group's queue: at the back, or at the front for
     /// a customer who already waited their turn (transfer, lost agent).
     pub(super) fn enqueue(&mut self, session: SessionId, front: bool, reason: QueueReason) {

@@ -2,7 +2,10 @@
 //!
 //! Everything that can change the router's state is one of these, given to
 //! [`super::Router::handle`] with the time it happened. The enum is
-//! serialisable so that cluster mode can journal it and a standby can replay it.
+//! serialisable so that an input log can journal it and a restart (or a
+//! standby) can replay it. Like every type of the core, it uses serde's
+//! default, externally tagged enums: a compact format that does not describe
+//! itself (postcard, the log's format) cannot read internally tagged ones.
 
 use std::sync::Arc;
 
@@ -11,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::ids::{AgentId, GroupId, SessionId};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "input", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum Input {
     /// A customer opens a chat in a skill group.
     CustomerJoin {
@@ -106,7 +109,7 @@ pub enum Priority {
 
 /// What an agent asks to be.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "state", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum Availability {
     Available,
     Break {
@@ -118,7 +121,7 @@ pub enum Availability {
 
 /// Where a transfer goes.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(tag = "kind", content = "id", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum TransferTarget {
     Agent(AgentId),
     Group(GroupId),

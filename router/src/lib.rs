@@ -7,11 +7,39 @@
 //! [`Router::handle_timeout`]. The same inputs at the same times give the same
 //! outputs, which makes every rule testable on simulated time.
 //!
+//! # Saving and restoring
+//!
+//! A restart resumes from the newest saved router (not to be confused with
+//! [`Router::snapshot`], a read-only view) and replays the logged inputs
+//! after it. [`Router`] is `Serialize` and `Deserialize` for that
+//! ([`Router::save`] and [`Router::restore`] do the same and say why when
+//! they refuse). A saved router holds everything that affects what the router
+//! does next: the config, the clock, the queue and assignment counters, each
+//! agent's connection, presence, sessions, listing, timers, shift, sheds and
+//! record, each group's assignment pace and queue tick, and every session
+//! (phase and place in its queue with the position last told, history, notes,
+//! transfers, pending consent, complaint bookkeeping, timers). What can be
+//! worked out again is rebuilt on restore instead: the id indexes, the queues,
+//! overflow lists and eligible sets, the on-duty, active and excluded counts,
+//! the timer table (from the deadlines its owners hold), the complaint word
+//! automaton. Undrained outputs are not state: saving with any is refused.
+//!
+//! The saved form is canonical: two routers in the same logical state write
+//! the same bytes, however they got there (sessions in id order, queues without
+//! tombstones, the timer table without stale entries), so saving a restored
+//! router gives back the bytes it was restored from. A restored router gives
+//! the same outputs and [`Router::poll_timeout`] as the original for any
+//! continuation. Bytes that are not a saved router of this format (truncated,
+//! another format version, indexes out of range, disagreeing records) are
+//! refused with an error, never a panic. Groups and roster cannot change
+//! under a saved router ([`RouterConfig::same_roster`] says what did).
+//!
 //! Code map: `dispatch.rs` (queues, agent choice, assignment, queue
 //! positions), `customer.rs` and `agent.rs` (one handler per input),
 //! `conduct.rs` (conduct flags), `complaint.rs` (complaint tendency),
 //! `queue.rs` (a group's queue), `timers.rs` (deadlines), `state.rs` (records), `config.rs`, `input.rs`,
-//! `output.rs`, `error.rs`, `snapshot.rs` (the public contract).
+//! `output.rs`, `error.rs`, `snapshot.rs` (the public contract), `save.rs`
+//! (saving and restoring the whole router).
 
 mod agent;
 mod complaint;
@@ -24,6 +52,7 @@ pub mod ids;
 pub mod input;
 pub mod output;
 mod queue;
+mod save;
 pub mod snapshot;
 mod state;
 pub mod time;
@@ -43,6 +72,7 @@ pub use output::{
     Event, HandoffNote, HistoryEntry, Output, QueueReason, SessionEndedWhy, SessionView, Speaker, SupervisorNotice,
     TransferKind,
 };
+pub use save::{RestoreError, SaveError, SavedRouter};
 pub use snapshot::{AgentRecord, AgentSnapshot, GroupSnapshot, SessionStatus, Snapshot};
 pub use time::Millis;
 
@@ -378,6 +408,38 @@ impl Router {
             Timer::BreakAllowance(a) => Some(&mut self.agents[a as usize].break_timer),
             Timer::QueueTick(g) => Some(&mut self.groups[g as usize].queue_tick),
         }
+    }
+
+    /// Every deadline an owner's slot holds, with its timer: the live
+    /// entries of the timer table, all of them (the slots are the ones
+    /// [`Router::timer_slot`] knows). In no particular order.
+    fn armed_timers(&self) -> Vec<(Millis, Timer)> {
+        let mut armed = Vec::new();
+        for s in self.sessions.values() {
+            let id = s.id;
+            let overflow = match s.phase {
+                Phase::Waiting { overflow_timer, .. } => overflow_timer,
+                _ => None,
+            };
+            let slots = [
+                (s.reply_timer, Timer::Reply(id)),
+                (overflow, Timer::Overflow(id)),
+                (s.consent.as_ref().and_then(|c| c.timer), Timer::Consent(id)),
+                (s.grace_timer, Timer::CustomerGrace(id)),
+                (s.idle_timer, Timer::CustomerIdle(id)),
+                (s.forget_timer, Timer::Forget(id)),
+            ];
+            armed.extend(slots.into_iter().filter_map(|(at, timer)| Some((at?, timer))));
+        }
+        for (a, agent) in self.agents.iter().enumerate() {
+            let a = a as AgentIdx;
+            let slots = [(agent.grace_timer, Timer::AgentGrace(a)), (agent.break_timer, Timer::BreakAllowance(a))];
+            armed.extend(slots.into_iter().filter_map(|(at, timer)| Some((at?, timer))));
+        }
+        for (g, group) in self.groups.iter().enumerate() {
+            armed.extend(group.queue_tick.map(|at| (at, Timer::QueueTick(g as GroupIdx))));
+        }
+        armed
     }
 
     fn fire(&mut self, at: Millis, timer: Timer) {

@@ -15,7 +15,7 @@ use super::input::{Availability, Priority, Rating, TransferTarget};
 use super::time::Millis;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "output", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum Output {
     ToCustomer {
         session: SessionId,
@@ -36,7 +36,7 @@ pub enum Output {
 
 /// Something the customer of a session is told.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "notice", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum CustomerNotice {
     /// Waiting: the position (1 = next) and an estimate. Sent on joining and
     /// when the position changes (coalesced, see `Rules::queue_update_interval`).
@@ -76,7 +76,7 @@ pub enum CustomerNotice {
 
 /// Something an agent is told.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "notice", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum AgentNotice {
     /// Sent on every connect (and reconnect within the grace period): the
     /// agent's state and every open session with its history.
@@ -139,7 +139,7 @@ pub enum AgentNotice {
 
 /// Why a session left an agent's list.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "why", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum SessionEndedWhy {
     Closed { reason: CloseReason },
     Transferred { target: TransferTarget },
@@ -147,7 +147,7 @@ pub enum SessionEndedWhy {
 
 /// Something every supervisor is told.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "notice", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum SupervisorNotice {
     SlowReply { agent: AgentId, session: SessionId, group: GroupId },
     ConductFlagged { flag: ConductFlag },
@@ -178,7 +178,7 @@ pub struct HistoryEntry {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", content = "id", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum Speaker {
     Customer,
     Agent(AgentId),
@@ -399,7 +399,7 @@ pub enum QueueReason {
 
 /// Facts for metrics and audit. Nothing here is per-message content.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "event", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum Event {
     SessionQueued {
         session: SessionId,

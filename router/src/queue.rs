@@ -105,9 +105,14 @@ impl Queue {
 
     /// The waiting sessions, first served first.
     pub(crate) fn iter(&self) -> impl Iterator<Item = QueueKey> + '_ {
+        self.iter_told().map(|(key, _)| key)
+    }
+
+    /// The waiting sessions, first served first, with the position each was last told.
+    pub(crate) fn iter_told(&self) -> impl Iterator<Item = (QueueKey, u32)> + '_ {
         SERVED_FIRST
             .into_iter()
-            .flat_map(move |p| self.by_priority[p as usize].iter().filter(|e| e.live).map(move |e| key(p, e)))
+            .flat_map(move |p| self.by_priority[p as usize].iter().filter(|e| e.live).map(move |e| (key(p, e), e.told)))
     }
 
     /// The waiting sessions, first served first, with the position each was last told.

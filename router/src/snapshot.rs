@@ -45,7 +45,7 @@ pub struct AgentSnapshot {
 
 /// Where a session is, for a customer who resumes.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "status", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum SessionStatus {
     Waiting { group: GroupId, position: u32 },
     Assigned { group: GroupId, agent: AgentId, agent_name: Arc<str>, consent_pending: bool },

@@ -4,6 +4,8 @@ use std::cmp::Reverse;
 use std::collections::{BTreeSet, VecDeque};
 use std::sync::Arc;
 
+use serde::{Deserialize, Serialize};
+
 use super::config::Role;
 use super::ids::{AgentId, GroupId, SessionId};
 use super::input::{Priority, TransferTarget};
@@ -50,7 +52,7 @@ impl AgentKey {
 }
 
 /// What the agent asked to be (as opposed to the derived [`AgentState`]).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum Presence {
     Offline,
     Available,
@@ -59,7 +61,7 @@ pub(crate) enum Presence {
 
 /// Per-shift counters for the abusive-break rules. A shift runs from going
 /// online to going offline.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub(crate) struct Shift {
     pub(crate) breaks: u32,
     /// Break time already finished in this shift (the current break not included).
@@ -157,7 +159,7 @@ pub(crate) struct Group {
 }
 
 /// A cross-group transfer waiting for the customer's answer.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct PendingConsent {
     pub(crate) from: AgentIdx,
     pub(crate) target: TransferTarget,
@@ -169,7 +171,7 @@ pub(crate) struct PendingConsent {
 }
 
 /// A transfer that happened, for the ping-pong and too-many rules.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct TransferRecord {
     pub(crate) from: AgentIdx,
     pub(crate) from_group: GroupIdx,
@@ -199,7 +201,7 @@ pub(crate) enum Phase {
 }
 
 /// Complaint-tendency bookkeeping for one session.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub(crate) struct ComplaintState {
     /// Hashes of recent normalised customer messages.
     pub(crate) recent_questions: VecDeque<u64>,

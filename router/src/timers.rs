@@ -39,7 +39,7 @@ pub(crate) enum Timer {
 }
 
 /// Deadlines are clamped below 2^60 ms (36 million years) to fit the key.
-const MAX_AT: u64 = (1 << 60) - 1;
+pub(crate) const MAX_AT: u64 = (1 << 60) - 1;
 
 /// A heap entry: deadline, then kind, then id, packed so that the integer
 /// order is the (deadline, timer) order.
@@ -92,6 +92,14 @@ pub(crate) struct Timers {
 }
 
 impl Timers {
+    /// A table holding exactly these deadlines, all live: what a restored
+    /// router rebuilds from its owners' slots. Deadlines must fit the key
+    /// (`MAX_AT`), as armed ones always do.
+    pub(crate) fn with_live(deadlines: impl IntoIterator<Item = (Millis, Timer)>) -> Timers {
+        let heap = deadlines.into_iter().map(|(at, timer)| Reverse(Entry::new(at, timer))).collect();
+        Timers { heap, stale: 0 }
+    }
+
     /// Arms `timer` at `at`, replacing whatever deadline `slot` held.
     pub(crate) fn arm(&mut self, slot: &mut Option<Millis>, at: Millis, timer: Timer) {
         self.disarm(slot);

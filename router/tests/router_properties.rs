@@ -22,7 +22,7 @@
 //!   sessions, records and timeout); `poll_timeout` is never in the past; the
 //!   clock never runs backwards (inputs stamped early); determinism (a replay
 //!   gives identical results and outputs); `Input` and `Output` round-trip
-//!   through serde_json;
+//!   through postcard and serde_json;
 //! - P8 every dispatcher assignment is the one the documented pick rule makes
 //!   (priority, arrival, overflow, agent strategy, exclusion of the
 //!   transferring agent with a small lookahead);
@@ -37,7 +37,11 @@
 //!   or the agent is flagged `TransferWithoutConsent` (exactly then);
 //! - P13 grace periods: a disconnected agent keeps their sessions exactly
 //!   `agent_grace`, a disconnected customer's session is lost exactly after
-//!   `customer_grace`.
+//!   `customer_grace`;
+//! - P14 saving and restoring: a router saved (postcard) after a random step
+//!   and restored gives the same results, outputs and `poll_timeout` as the
+//!   original for the rest of the run, and saves the same bytes after every
+//!   step (the canonical form); so does one restored from JSON.
 //!
 //!
 //! `PROPTEST_CASES` overrides the number of cases, `ROUTER_PROPS_MAX_STEPS`
@@ -1448,10 +1452,8 @@ impl Harness {
 
     fn observe_all(&mut self, outputs: &[Output]) -> Check {
         for out in outputs {
-            // P7: outputs round-trip through serde_json.
-            let json = serde_json::to_string(out).map_err(|e| e.to_string())?;
-            let back: Output = serde_json::from_str(&json).map_err(|e| format!("{e}: {json}"))?;
-            ensure!(back == *out, "P7 output does not round-trip through JSON: {json}");
+            // P7: outputs round-trip through postcard and serde_json.
+            round_trip(out)?;
             self.model.observe(out)?;
         }
         Ok(())
@@ -1494,10 +1496,8 @@ impl Harness {
             self.observe_all(&outputs)?;
         }
         if let Some(input) = input {
-            // P7: inputs round-trip through serde_json.
-            let json = serde_json::to_string(&input).map_err(|e| e.to_string())?;
-            let back: Input = serde_json::from_str(&json).map_err(|e| format!("{e}: {json}"))?;
-            ensure!(back == input, "P7 input does not round-trip through JSON: {json}");
+            // P7: inputs round-trip through postcard and serde_json.
+            round_trip(&input)?;
             let before = step.tick_first.then(|| observable(&self.router, &self.model, now));
             let invalid_note = match &input {
                 Input::AgentTransfer { note, .. } => {
@@ -1547,6 +1547,21 @@ impl Harness {
     }
 }
 
+/// P7: a value reads back equal from postcard (the input log's format: compact,
+/// not self-describing) and from JSON.
+fn round_trip<T>(value: &T) -> Check
+where
+    T: serde::Serialize + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug,
+{
+    let bytes = postcard::to_allocvec(value).map_err(|e| format!("{e}: {value:?}"))?;
+    let back: T = postcard::from_bytes(&bytes).map_err(|e| format!("{e}: {value:?}"))?;
+    ensure!(back == *value, "P7 does not round-trip through postcard: {value:?} came back as {back:?}");
+    let json = serde_json::to_string(value).map_err(|e| e.to_string())?;
+    let back: T = serde_json::from_str(&json).map_err(|e| format!("{e}: {json}"))?;
+    ensure!(back == *value, "P7 does not round-trip through JSON: {json}");
+    Ok(())
+}
+
 /// The last steps of a run, for a failure message.
 fn trace(played: &[Played]) -> String {
     let mut s = String::new();
@@ -1564,15 +1579,72 @@ fn trace(played: &[Played]) -> String {
 fn replay(cfg: &RouterConfig, played: &[Played]) -> Check {
     let mut router = Router::new(cfg.clone()).map_err(|e| e.to_string())?;
     for (i, p) in played.iter().enumerate() {
-        let mut outputs = Vec::new();
-        if p.tick_first || p.input.is_none() {
-            router.handle_timeout(p.now);
-            outputs.extend(drain(&mut router));
-        }
-        let result = p.input.clone().map(|input| router.handle(p.now, input));
-        outputs.extend(drain(&mut router));
+        let (result, outputs) = replay_step(&mut router, p);
         ensure!(result == p.result, "P7 replay step #{i}: result {result:?}, first run {:?}", p.result);
         ensure!(outputs == p.outputs, "P7 replay step #{i}: outputs differ:\n{outputs:?}\nfirst run:\n{:?}", p.outputs);
+    }
+    Ok(())
+}
+
+/// Plays a recorded step again: its result (`None` for a tick alone) and outputs.
+fn replay_step(router: &mut Router, p: &Played) -> (Option<Result<(), RuleError>>, Vec<Output>) {
+    let mut outputs = Vec::new();
+    if p.tick_first || p.input.is_none() {
+        router.handle_timeout(p.now);
+        outputs.extend(drain(router));
+    }
+    let result = p.input.clone().map(|input| router.handle(p.now, input));
+    outputs.extend(drain(router));
+    (result, outputs)
+}
+
+/// A router's saved bytes, in postcard (the snapshot format).
+fn saved(router: &Router) -> Result<Vec<u8>, String> {
+    postcard::to_allocvec(router).map_err(|e| format!("P14 save refused: {e}"))
+}
+
+/// P14: replays the first `at` steps, saves, restores (from postcard), then
+/// plays the rest on the original and the restored router side by side.
+/// After every step all give the same result and outputs, the same
+/// `poll_timeout`, and the same saved bytes: the original carries its
+/// history (queue tombstones, stale timer entries, a session map grown in
+/// another order) where the restored ones start clean, so equal bytes is the
+/// canonical form at work, and equal outputs is the behaviour preserved.
+fn check_restore(cfg: &RouterConfig, played: &[Played], at: usize) -> Check {
+    let mut original = Router::new(cfg.clone()).map_err(|e| e.to_string())?;
+    for p in &played[..at] {
+        replay_step(&mut original, p);
+    }
+    let bytes = saved(&original)?;
+    let restore = || postcard::from_bytes::<Router>(&bytes).map_err(|e| format!("P14 restore refused: {e}"));
+    let restored = restore()?;
+    ensure!(saved(&restored)? == bytes, "P14 saving a restored router gave other bytes");
+    let json = serde_json::to_string(&original).map_err(|e| e.to_string())?;
+    let from_json: Router = serde_json::from_str(&json).map_err(|e| format!("P14 restore from JSON refused: {e}"))?;
+    ensure!(saved(&from_json)? == bytes, "P14 a router restored from JSON saves other bytes");
+    let mut copies = [("restored", restored)];
+    for (name, copy) in &copies {
+        ensure!(
+            copy.poll_timeout() == original.poll_timeout(),
+            "P14 {name}: poll_timeout {:?}, original {:?}",
+            copy.poll_timeout(),
+            original.poll_timeout()
+        );
+    }
+    for (i, p) in played.iter().enumerate().skip(at) {
+        let expected = replay_step(&mut original, p);
+        let expected_bytes = saved(&original)?;
+        for (name, copy) in &mut copies {
+            let got = replay_step(copy, p);
+            ensure!(got == expected, "P14 {name}, step #{i}: {got:?}\noriginal: {expected:?}");
+            ensure!(
+                copy.poll_timeout() == original.poll_timeout(),
+                "P14 {name}, step #{i}: poll_timeout {:?}, original {:?}",
+                copy.poll_timeout(),
+                original.poll_timeout()
+            );
+            ensure!(saved(copy)? == expected_bytes, "P14 {name}, step #{i}: the same state saves other bytes");
+        }
     }
     Ok(())
 }
@@ -1588,6 +1660,11 @@ fn seen(what: String) {
 
 /// Plays a case: warm-up, then the steps, each checked; then the replay.
 fn play(roster: &Roster, steps: &[Step]) -> Check {
+    play_recorded(roster, steps).map(|_| ())
+}
+
+/// [`play`], keeping the config and the steps as played.
+fn play_recorded(roster: &Roster, steps: &[Step]) -> Result<(RouterConfig, Vec<Played>), String> {
     let mut h = Harness::new(roster);
     // Agents online at the start connect and make themselves available (played and checked like any step).
     let warm_up = roster.agents.iter().enumerate().filter(|(_, a)| a.online).flat_map(|(i, _)| {
@@ -1608,7 +1685,8 @@ fn play(roster: &Roster, steps: &[Step]) -> Check {
         }
         r.map_err(|e| fail(e, &h.played))?;
     }
-    replay(&h.model.cfg, &h.played).map_err(|e| fail(e, &h.played))
+    replay(&h.model.cfg, &h.played).map_err(|e| fail(e, &h.played))?;
+    Ok((h.model.cfg, h.played))
 }
 
 /// Steps per case: 150, or `ROUTER_PROPS_MAX_STEPS` for deeper hunts.
@@ -1625,6 +1703,21 @@ proptest! {
         steps in prop::collection::vec(step_strategy(), 1..=max_steps()),
     ) {
         play(&roster, &steps).map_err(TestCaseError::fail)?;
+    }
+
+    /// P14: a router saved after any step and restored continues exactly like
+    /// the original, and saves the same bytes (see `check_restore`).
+    #[test]
+    fn a_restored_router_continues_exactly_like_the_original(
+        roster in roster_strategy(),
+        steps in prop::collection::vec(step_strategy(), 1..=max_steps()),
+        at in any::<prop::sample::Index>(),
+    ) {
+        let (cfg, played) = play_recorded(&roster, &steps).map_err(TestCaseError::fail)?;
+        let at = at.index(played.len() + 1);
+        check_restore(&cfg, &played, at).map_err(|e| {
+            TestCaseError::fail(format!("{e}\nsaved after {at} steps\nroster: {roster:?}\nplayed inputs:\n{}", trace(&played)))
+        })?;
     }
 }
 

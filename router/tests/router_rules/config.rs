@@ -82,3 +82,74 @@ fn a_config_is_read_from_toml_with_readable_durations() {
     let typo = toml::from_str::<RouterConfig>("[rules]\nreply_warnin = \"1m\"\n").unwrap_err();
     assert!(typo.to_string().contains("reply_warnin"), "{typo}");
 }
+
+/// A config travels inside a saved router, in postcard: durations (written
+/// with humantime) and defaults must read back exactly, sub-millisecond parts
+/// included.
+#[test]
+fn a_config_round_trips_through_postcard() {
+    let mut cfg: RouterConfig = toml::from_str(
+        r#"
+        [rules]
+        reply_warning = "45s"
+        reply_violation = "2m 30s 250ms"
+        assignment_strategy = "round-robin"
+        [rules.complaint]
+        abusive_words = ["rubbish", "垃圾"]
+        [[groups]]
+        id = "general"
+        overflow_to = ["vip"]
+        overflow_after = "90s"
+        service_hours = "Mon-Fri 09:00-18:00"
+        [[groups]]
+        id = "vip"
+        name = "VIP"
+        [[agents]]
+        id = "alice"
+        capacity = 4
+        groups = [{ group = "general", level = 2 }, { group = "vip" }]
+        [[agents]]
+        id = "sam"
+        role = "supervisor"
+        "#,
+    )
+    .unwrap();
+    cfg.rules.customer_idle = Duration::new(601, 7);
+    let bytes = postcard::to_allocvec(&cfg).unwrap();
+    let back: RouterConfig = postcard::from_bytes(&bytes).unwrap();
+    assert_eq!(back, cfg);
+    assert_eq!(
+        postcard::from_bytes::<RouterConfig>(&postcard::to_allocvec(&RouterConfig::default()).unwrap()).unwrap(),
+        RouterConfig::default()
+    );
+}
+
+#[test]
+fn same_roster_allows_new_rules_and_names_every_other_change() {
+    let saved = small();
+    let mut new = small();
+    new.rules.reply_warning = Duration::from_secs(30);
+    new.rules.max_history = 20;
+    assert_eq!(saved.same_roster(&new), Ok(()), "only the rules differ");
+
+    let mut new = small();
+    new.groups.push(GroupConfig { id: GroupId::new("vip"), ..new.groups[0].clone() });
+    new.agents[0].capacity = 5;
+    new.agents.remove(2);
+    let err = saved.same_roster(&new).unwrap_err();
+    assert_eq!(
+        err,
+        "the skill groups or the roster changed since the state was saved: group `vip` was added; \
+         agent `alice` changed its capacity; agent `carol` was removed"
+    );
+
+    let mut new = small();
+    new.groups.swap(0, 1);
+    new.groups[0].max_queue = 5;
+    let err = saved.same_roster(&new).unwrap_err();
+    assert_eq!(
+        err,
+        "the skill groups or the roster changed since the state was saved: group `refunds` changed its \
+         max_queue; group `general` moved from position 1 to 2; group `refunds` moved from position 2 to 1"
+    );
+}

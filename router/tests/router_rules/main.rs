@@ -12,4 +12,5 @@ mod config;
 mod customer;
 mod presence;
 mod reply_timers;
+mod save;
 mod transfers;

@@ -1,0 +1,156 @@
+//! Saving and restoring the whole router (postcard, the snapshot format).
+
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+use switchboard_router::*;
+
+use crate::sim::*;
+
+fn saved(router: &Router) -> Vec<u8> {
+    postcard::to_allocvec(router).expect("a drained router saves")
+}
+
+fn restored(sim: &Sim) -> Sim {
+    let router = postcard::from_bytes(&saved(&sim.router)).expect("restores");
+    Sim { router, now: sim.now, out: Vec::new() }
+}
+
+/// Something of everything: sessions waiting, assigned and closed, a
+/// transfer waiting for consent, an agent on break, a conduct flag, history.
+fn busy() -> Sim {
+    let mut sim = Sim::new(small());
+    sim.online("alice");
+    sim.online("carol");
+    sim.online("bob");
+    sim.take_break("bob").unwrap();
+    for s in 1..=4 {
+        sim.join(s, "general");
+    }
+    sim.say(1, "where is my refund?").unwrap();
+    sim.reply("alice", 1, "Checking, one moment.").unwrap();
+    sim.say(2, "hello?").unwrap();
+    sim.transfer("alice", 2, to_group("refunds"), NOTE).unwrap();
+    sim.advance(secs(10));
+    sim.join(5, "refunds");
+    sim.close("carol", 5).unwrap();
+    sim.take();
+    sim
+}
+
+#[test]
+fn a_restored_router_carries_on_exactly_like_the_original() {
+    let mut sim = busy();
+    let mut copy = restored(&sim);
+    assert_eq!(saved(&copy.router), saved(&sim.router), "canonical: the same state saves the same bytes");
+    assert_eq!(copy.router.poll_timeout(), sim.router.poll_timeout());
+    for sim in [&mut sim, &mut copy] {
+        // The consent prompt times out, reply clocks run, a customer waits.
+        sim.advance(secs(200));
+        sim.customer(Input::CustomerConsent { session: SessionId(2), accept: true }).unwrap_err();
+        sim.set("bob", Availability::Available).unwrap();
+        sim.reply("alice", 1, "Your refund was approved.").unwrap();
+        sim.advance(secs(700));
+    }
+    assert!(!sim.out.is_empty());
+    assert_eq!(copy.take(), sim.take());
+    assert_eq!(copy.router.snapshot(copy.now), sim.router.snapshot(sim.now));
+    assert_eq!(saved(&copy.router), saved(&sim.router));
+}
+
+#[test]
+fn saving_with_outputs_not_drained_is_refused() {
+    let mut router = Router::new(small()).unwrap();
+    router.handle(Millis(5), Input::AgentConnected { agent: AgentId::new("alice") }).unwrap();
+    assert!(matches!(router.save(), Err(SaveError::PendingOutputs { count }) if count > 0));
+    assert!(postcard::to_allocvec(&router).is_err());
+    let err = serde_json::to_string(&router).unwrap_err();
+    assert!(err.to_string().contains("poll_output"), "{err}");
+    while router.poll_output().is_some() {}
+    assert!(router.save().is_ok());
+}
+
+#[test]
+fn truncated_or_foreign_bytes_are_refused() {
+    let bytes = saved(&busy().router);
+    for len in 0..bytes.len() {
+        assert!(postcard::from_bytes::<Router>(&bytes[..len]).is_err(), "{len} of {} bytes restored", bytes.len());
+    }
+    let mut newer = bytes.clone();
+    newer[0] = 2;
+    assert!(postcard::from_bytes::<Router>(&newer).is_err(), "another format version");
+    assert!(postcard::from_bytes::<Router>(b"{\"format\":1}").is_err());
+    let mut json: Value = serde_json::to_value(&busy().router).unwrap();
+    json["format"] = json!(2);
+    let err = serde_json::from_value::<Router>(json).unwrap_err();
+    assert!(err.to_string().contains("format 2, this build reads format 1"), "{err}");
+}
+
+/// Every byte flipped in turn: each restore is refused or gives a router
+/// that saves again; none panics.
+#[test]
+fn corrupted_bytes_never_panic() {
+    let bytes = saved(&busy().router);
+    for i in 0..bytes.len() {
+        let mut bad = bytes.clone();
+        bad[i] ^= 0xa5;
+        if let Ok(router) = postcard::from_bytes::<Router>(&bad) {
+            postcard::to_allocvec(&router).unwrap();
+        }
+    }
+}
+
+/// The state edited as JSON, restored, and the error's text.
+fn refusal(edit: impl FnOnce(&mut Value)) -> String {
+    let mut json = serde_json::to_value(&busy().router).unwrap();
+    edit(&mut json);
+    serde_json::from_value::<Router>(json).expect_err("an inconsistent state must be refused").to_string()
+}
+
+fn session(json: &mut Value, id: u64) -> &mut Value {
+    let sessions = json["sessions"].as_array_mut().unwrap();
+    sessions.iter_mut().find(|s| s["id"] == json!(id)).unwrap()
+}
+
+#[test]
+fn a_state_that_refers_to_what_does_not_exist_is_refused() {
+    let err = refusal(|j| session(j, 1)["phase"]["Assigned"]["agent"] = json!(99));
+    assert!(err.contains("session 1: an agent"), "{err}");
+    let err = refusal(|j| session(j, 3)["group"] = json!(7));
+    assert!(err.contains("session 3: group index 7"), "{err}");
+    let err = refusal(|j| j["agents"][2]["sessions"] = json!([1]));
+    assert!(err.contains("agent `carol` lists session 1"), "{err}");
+    let err = refusal(|j| j["agents"][0]["sessions"] = json!([1]));
+    assert!(err.contains("sessions are assigned, but agents list"), "{err}");
+    let err = refusal(|j| j["sessions"].as_array_mut().unwrap().swap(0, 1));
+    assert!(err.contains("out of id order"), "{err}");
+    let err = refusal(|j| j["dirty_groups"] = json!([2]));
+    assert!(err.contains("group index 2"), "{err}");
+    let err = refusal(|j| {
+        j["agents"].as_array_mut().unwrap().pop();
+    });
+    assert!(err.contains("2 agents and 2 groups saved for a roster of 3 and 2"), "{err}");
+    let err = refusal(|j| {
+        let order = session(j, 3)["phase"]["Waiting"]["order"].clone();
+        session(j, 4)["phase"]["Waiting"]["order"] = order;
+    });
+    assert!(err.contains("share a queue order"), "{err}");
+    let err = refusal(|j| j["config"]["rules"]["max_history"] = json!(0));
+    assert!(err.contains("rules.max_history"), "{err}");
+}
+
+#[test]
+fn restored_ids_share_the_roster_strings() {
+    let sim = restored(&busy());
+    let roster = sim.router.snapshot(sim.now);
+    let alice = &roster.agents.iter().find(|a| a.id.as_str() == "alice").unwrap().id;
+    let view = sim.router.session_view(SessionId(1)).unwrap();
+    let replied = view.history.iter().find_map(|e| match &e.from {
+        Speaker::Agent(id) => Some(id),
+        Speaker::Customer => None,
+    });
+    assert!(Arc::ptr_eq(&replied.unwrap().0, &alice.0), "a history entry points at the roster's id");
+    let carol = &roster.agents.iter().find(|a| a.id.as_str() == "carol").unwrap().id;
+    let flag = &sim.router.agent_record(carol).unwrap().recent_flags[0];
+    assert!(Arc::ptr_eq(&flag.agent.0, &carol.0), "so does a conduct flag");
+}
