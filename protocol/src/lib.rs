@@ -92,4 +92,7 @@ pub mod code {
     pub const SUPERVISORS_ONLY: &str = "supervisors_only";
     /// The server failed unexpectedly.
     pub const INTERNAL: &str = "internal";
+    /// The server cannot write its input log (disk full, I/O error): the
+    /// command or connection was refused and changed nothing; retry shortly.
+    pub const STORAGE_UNAVAILABLE: &str = "storage_unavailable";
 }

@@ -9,6 +9,7 @@
 pub mod config;
 pub mod driver;
 pub mod gateway;
+pub mod journal;
 pub mod metrics;
 pub mod session;
 pub mod web;
@@ -19,7 +20,7 @@ pub use switchboard_router as router;
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -30,12 +31,9 @@ use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
 use crate::config::Config;
-use crate::driver::clock::Clock;
-use crate::driver::Driver;
+use crate::driver::{Driver, DriverParts, Health};
 use crate::gateway::AppState;
 use crate::metrics::Metrics;
-use crate::router::Router;
-use crate::session::{SessionConfig, SessionLayer};
 
 /// The two listeners: public (WebSockets, health) and admin (`/metrics`).
 #[derive(Debug)]
@@ -55,38 +53,63 @@ impl Listeners {
     }
 }
 
+/// Test hooks that production leaves at their defaults.
+#[derive(Clone, Debug, Default)]
+pub struct TestHooks {
+    /// Makes the input log's writes or syncs fail (disk full, I/O errors).
+    pub storage_faults: switchboard_storage::Faults,
+}
+
 /// Runs the server until `shutdown` completes, then shuts down gracefully:
-/// stop accepting, tell every client (`shutdown` frame, close 1001), let the
-/// commands already received finish, and wait for connections to end, at most
-/// `config.shutdown_timeout`.
+/// stop accepting, let the commands already received finish, make them
+/// durable, tell every client (`shutdown` frame, close 1001), and wait for
+/// connections to end, at most `config.shutdown_timeout`.
+///
+/// Before serving, it recovers the saved state from `storage.data_dir`
+/// (snapshot, then log replay); a `data_dir` that cannot be used or resumed
+/// is an error of type [`journal::recovery::RecoveryError`].
 pub async fn run(
     config: Config,
     listeners: Listeners,
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
-    let router = Router::new(config.router.clone())
-        .map_err(|e| anyhow::anyhow!("config key `router.{}`: {}", e.key, e.problem))?;
+    serve(config, listeners, shutdown, TestHooks::default()).await
+}
+
+async fn serve(
+    config: Config,
+    listeners: Listeners,
+    shutdown: impl Future<Output = ()> + Send,
+    hooks: TestHooks,
+) -> anyhow::Result<()> {
+    let opened = {
+        let config = config.clone();
+        tokio::task::spawn_blocking(move || journal::recovery::open(&config, hooks.storage_faults)).await??
+    };
     let metrics = Metrics::new();
-    let clock = Clock::new(crate::router::Millis::ZERO, config.clock.scale);
+    let health = Arc::new(Health::default());
     let (driver_tx, driver_rx) = mpsc::channel(config.gateway.driver_queue);
     let (stop_tx, stop_rx) = watch::channel(false);
 
-    let session_config = SessionConfig {
-        replay_buffer: config.gateway.replay_buffer,
-        recent_command_ids: config.gateway.recent_command_ids,
-    };
-    let layer = SessionLayer::new(router, session_config, config.clock.scale);
-    let driver = Driver::new(layer, clock, metrics.clone());
-    let driver_task = tokio::spawn(driver.run(driver_rx, stop_rx.clone()));
+    let driver = Driver::new(DriverParts {
+        opened,
+        scale: config.clock.scale,
+        snapshot_every: config.storage.snapshot_every,
+        snapshot_interval: config.storage.snapshot_interval,
+        metrics: metrics.clone(),
+        health: health.clone(),
+    });
+    let first_conn = driver.first_conn_id();
+    let driver_task = tokio::spawn(driver.run(driver_rx, stop_rx.clone(), config.shutdown_timeout));
 
     let max_connections = config.gateway.max_connections;
     let app = Arc::new(AppState {
         driver: driver_tx,
         metrics: metrics.clone(),
         gateway: config.gateway.clone(),
-        next_conn: AtomicU64::new(1),
+        next_conn: AtomicU64::new(first_conn),
         permits: Arc::new(Semaphore::new(max_connections)),
-        ready: AtomicBool::new(true),
+        health,
     });
 
     let public_addr = listeners.public.local_addr()?;
@@ -103,14 +126,15 @@ pub async fn run(
         .with_graceful_shutdown(stopped(stop_rx.clone()));
     let public_task = tokio::spawn(async move { public.await });
     let admin_task = tokio::spawn(async move { admin.await });
-    info!(%public_addr, %admin_addr, scale = config.clock.scale, "switchboard listening");
+    info!(%public_addr, %admin_addr, scale = config.clock.scale, storage = ?config.storage.mode, "switchboard listening");
 
     shutdown.await;
     info!("shutdown requested");
-    app.ready.store(false, Ordering::Relaxed);
+    app.health.accepting.store(false, Ordering::Relaxed);
     let _ = stop_tx.send(true);
 
-    let deadline = tokio::time::Instant::now() + config.shutdown_timeout;
+    // The driver makes what it holds durable within the timeout too; connections get the rest.
+    let deadline = tokio::time::Instant::now() + config.shutdown_timeout * 2;
     let all_closed = async {
         let _ = driver_task.await;
         // Every open WebSocket holds a permit: all of them back means every connection ended.
@@ -152,12 +176,22 @@ impl RunningServer {
 
 /// Binds the configured listeners (port 0 picks a free port) and runs the server in the background.
 pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
+    start_with(config, TestHooks::default()).await
+}
+
+/// [`start`] with test hooks (fault injection).
+pub async fn start_with(config: Config, hooks: TestHooks) -> anyhow::Result<RunningServer> {
     let listeners = Listeners::bind(&config)?;
     let public_addr = listeners.public.local_addr()?;
     let admin_addr = listeners.admin.local_addr()?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(run(config, listeners, async move {
-        let _ = stopped.await;
-    }));
+    let task = tokio::spawn(serve(
+        config,
+        listeners,
+        async move {
+            let _ = stopped.await;
+        },
+        hooks,
+    ));
     Ok(RunningServer { public_addr, admin_addr, stop: Some(stop), task })
 }

@@ -1,38 +1,105 @@
 //! `switchboard`: starts the server with a config file (default
 //! `config/default.toml`), environment overrides (`SWITCHBOARD_*`) and
-//! graceful shutdown on SIGTERM / Ctrl-C. Everything else is in the library.
+//! graceful shutdown on SIGTERM / Ctrl-C; `switchboard log ...` are the
+//! operators' tools on a `data_dir`. Everything else is in the library.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use switchboard_server::config::{Config, LogFormat};
+use switchboard_server::journal::recovery::RecoveryError;
+use switchboard_server::journal::tools::{self, InspectOptions, ReplayOptions, Until};
 use switchboard_server::{run, Listeners};
 
 #[derive(Debug, Parser)]
 #[command(name = "switchboard", version, about = "Switchboard: real-time chat routing server")]
 struct Args {
     /// The TOML config file. Keys can be overridden by SWITCHBOARD_* environment variables.
-    #[arg(long, env = "SWITCHBOARD_CONFIG", default_value = "config/default.toml")]
+    #[arg(long, env = "SWITCHBOARD_CONFIG", default_value = "config/default.toml", global = true)]
     config: PathBuf,
+    /// The directory of the input log and snapshots (overrides storage.data_dir and
+    /// SWITCHBOARD_STORAGE__DATA_DIR).
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
     /// Check the config and exit.
     #[arg(long)]
     check_config: bool,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Operators' tools on a data_dir's input log (read-only: safe on a copy or beside a running server).
+    #[command(subcommand)]
+    Log(LogCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum LogCommand {
+    /// Lists the snapshots, segments and logged inputs (time, kind, session or agent).
+    Inspect {
+        /// Only inputs about this session.
+        #[arg(long)]
+        session: Option<u64>,
+        /// Only inputs about this agent.
+        #[arg(long)]
+        agent: Option<String>,
+        /// Start at this log sequence number.
+        #[arg(long)]
+        from: Option<u64>,
+        /// At most this many inputs.
+        #[arg(long)]
+        limit: Option<usize>,
+    },
+    /// Replays the log into a fresh core and prints one session's decisions:
+    /// where it was assigned and why, flags, timers.
+    Replay {
+        /// The session to follow.
+        #[arg(long)]
+        session: u64,
+        /// Stop after this time (RFC 3339, e.g. 2026-11-26T10:15:00Z, as `inspect` shows) or lsn:N.
+        #[arg(long)]
+        until: Option<Until>,
+    },
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let config = match Config::load(Some(&args.config), std::env::vars()) {
+    if let Some(Command::Log(command)) = args.command {
+        // The tools read the config only to find the data_dir.
+        let data_dir = match args.data_dir {
+            Some(dir) => dir,
+            None => match load_config(&args.config) {
+                Ok(config) => config.storage.data_dir,
+                Err(code) => return code,
+            },
+        };
+        return log_tool(command, data_dir);
+    }
+    let mut config = match load_config(&args.config) {
         Ok(config) => config,
-        Err(e) => {
-            eprintln!("switchboard: bad configuration: {e}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
+    if let Some(dir) = args.data_dir {
+        config.storage.data_dir = dir;
+    }
     if args.check_config {
         println!("{}: ok", args.config.display());
         return ExitCode::SUCCESS;
     }
+    serve(config)
+}
+
+fn load_config(path: &std::path::Path) -> Result<Config, ExitCode> {
+    Config::load(Some(path), std::env::vars()).map_err(|e| {
+        eprintln!("switchboard: bad configuration: {e}");
+        ExitCode::from(2)
+    })
+}
+
+fn serve(config: Config) -> ExitCode {
     init_tracing(&config);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
@@ -47,9 +114,33 @@ fn main() -> ExitCode {
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // A data_dir that cannot be used or resumed is a set-up problem, like a bad config.
+        Err(e) if e.downcast_ref::<RecoveryError>().is_some() => {
+            eprintln!("switchboard: cannot start from the data_dir: {e:#}");
+            ExitCode::from(2)
+        }
         Err(e) => {
             eprintln!("switchboard: {e:#}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+fn log_tool(command: LogCommand, data_dir: PathBuf) -> ExitCode {
+    let mut out = std::io::stdout().lock();
+    let result = match command {
+        LogCommand::Inspect { session, agent, from, limit } => {
+            tools::inspect(&InspectOptions { data_dir, session, agent, from, limit }, &mut out)
+        }
+        LogCommand::Replay { session, until } => {
+            tools::replay(&ReplayOptions { data_dir, session, until: until.unwrap_or(Until::End) }, &mut out)
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("switchboard log: {e}");
+            ExitCode::from(2)
         }
     }
 }

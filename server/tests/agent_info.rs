@@ -14,7 +14,10 @@ async fn the_agent_welcome_carries_the_clock_the_thresholds_and_the_transfer_tar
     let server = start(config(60.0, rules)).await;
     let addr = server.public_addr;
 
-    // Let the business clock run (60x: about 12 business seconds) so `now_ms` is clearly not a constant.
+    // Let the business clock run (60x: about 12 business seconds) between two
+    // welcomes, so `now_ms` is clearly the running clock, not a constant.
+    let mut sue = Client::connect(addr, "/v1/ws/agent?agent=sue", Side::Agent).await;
+    let before = sue.expect("welcome").await["now_ms"].as_u64().unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
     let mut ann = Client::connect(addr, "/v1/ws/agent?agent=ann", Side::Agent).await;
     let welcome = ann.expect("welcome").await;
@@ -22,7 +25,7 @@ async fn the_agent_welcome_carries_the_clock_the_thresholds_and_the_transfer_tar
 
     assert_eq!(welcome["scale"], json!(60.0), "{welcome}");
     let now = welcome["now_ms"].as_u64().unwrap_or_else(|| panic!("now_ms: {welcome}"));
-    assert!((11_000..120_000).contains(&now), "now_ms {now} after ~200 ms at 60x");
+    assert!((11_000..120_000).contains(&(now - before)), "now_ms {before} then {now}, ~200 ms apart at 60x");
     assert_eq!(welcome["reply_warning_ms"], 45_000);
     assert_eq!(welcome["reply_violation_ms"], 120_000);
     assert_eq!(welcome["handoff_note_min_chars"], 15);

@@ -44,8 +44,10 @@ impl Drop for Server {
 
 #[tokio::test]
 async fn sigterm_tells_clients_and_exits_cleanly() {
+    let data_dir = tempfile::Builder::new().prefix("binary-").tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
     let child = Command::new(BIN)
         .args(["--config", &default_config()])
+        .env("SWITCHBOARD_STORAGE__DATA_DIR", data_dir.path())
         .env("SWITCHBOARD_LISTEN", "127.0.0.1:0")
         .env("SWITCHBOARD_ADMIN_LISTEN", "127.0.0.1:0")
         .env("SWITCHBOARD_LOG__FORMAT", "json")

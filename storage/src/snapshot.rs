@@ -104,6 +104,14 @@ pub(crate) fn load_newest(dir: &Path) -> Result<(Option<SnapshotData>, Vec<Skipp
     Ok((None, skipped))
 }
 
+/// The snapshot at `lsn`, checked (`Some(Err(reason))` when it is damaged),
+/// or `None` when there is no such file.
+pub(crate) fn load_at(dir: &Path, lsn: u64) -> Result<Option<Checked<SnapshotData>>, StorageError> {
+    let Some(snapshot) = list_snapshots(dir)?.into_iter().find(|s| s.lsn == lsn) else { return Ok(None) };
+    let payload = read_payload(&snapshot)?;
+    Ok(Some(payload.map(|bytes| SnapshotData { lsn, path: snapshot.path, bytes })))
+}
+
 /// Every snapshot file with its status, newest first.
 pub(crate) fn describe_all(dir: &Path) -> Result<Vec<SnapshotInfo>, StorageError> {
     let mut infos = Vec::new();

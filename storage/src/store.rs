@@ -10,11 +10,12 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use crate::error::StorageError;
+use crate::format;
 use crate::fsutil::sync_dir;
 use crate::reader::Records;
 use crate::recovery::{self, Recovery, Tail};
 use crate::segment;
-use crate::snapshot::{self, SnapshotInfo, SnapshotWritten};
+use crate::snapshot::{self, SnapshotData, SnapshotInfo, SnapshotWritten};
 use crate::writer::{self, Progress, WriterHandle, WriterOptions};
 
 const LOG_DIR: &str = "log";
@@ -229,6 +230,21 @@ impl Store {
         snapshot::describe_all(&self.shared.snapshot_dir)
     }
 
+    /// The snapshot at exactly `lsn`, checked (for operators' tools that
+    /// replay from an older snapshot than `recover` would choose). Never
+    /// changes anything.
+    pub fn read_snapshot(&self, lsn: u64) -> Result<SnapshotData, StorageError> {
+        match snapshot::load_at(&self.shared.snapshot_dir, lsn)? {
+            Some(Ok(data)) => Ok(data),
+            Some(Err(reason)) => Err(StorageError::Corrupt {
+                path: self.shared.snapshot_dir.join(format::snapshot_file_name(lsn)),
+                offset: 0,
+                reason,
+            }),
+            None => Err(StorageError::MissingSegments { detail: format!("no snapshot at lsn {lsn}") }),
+        }
+    }
+
     /// The records from `lsn` on, checked first like `recover` does but
     /// never cut (in either mode): a torn tail just ends the records.
     pub fn read_from(&self, lsn: u64) -> Result<Records, StorageError> {
@@ -269,7 +285,7 @@ fn prepare_for_writing(root: &Path) -> Result<File, StorageError> {
         Ok(meta) if meta.is_dir() => {}
         Ok(_) => return Err(StorageError::NotADirectory { path: root.to_owned() }),
         // Missing, or not reachable (a parent is a file, say): creating it gives the clearest error.
-        Err(_) => create_dir(root)?,
+        Err(_) => create_root(root)?,
     }
     probe_writable(root)?;
     let lock = lock_dir(root)?;
@@ -277,6 +293,12 @@ fn prepare_for_writing(root: &Path) -> Result<File, StorageError> {
     create_dir(&root.join(SNAPSHOT_DIR))?;
     sync_dir(root)?;
     Ok(lock)
+}
+
+/// Creates the data_dir itself, but not its parents: a typo in the path must
+/// fail, not start an empty state beside the real one.
+fn create_root(root: &Path) -> Result<(), StorageError> {
+    fs::create_dir(root).map_err(|source| StorageError::CreateDir { path: root.to_owned(), source })
 }
 
 fn create_dir(path: &Path) -> Result<(), StorageError> {

@@ -2,8 +2,9 @@
 // config, launches Debian's headless Chromium through playwright-core (never a
 // downloaded browser), and cleans both up.
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import fs, { existsSync, readFileSync, statSync } from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -36,9 +37,11 @@ function freePort() {
 }
 
 /** Starts the server; resolves once /readyz answers. */
-export async function startServer({ config = path.join(here, 'test-config.toml'), env = {} } = {}) {
+export async function startServer({ config = path.join(here, 'test-config.toml'), env = {}, dataDir } = {}) {
   const port = await freePort();
   const adminPort = await freePort();
+  // Its own data_dir (the input log and snapshots), removed on stop unless the caller brought one.
+  const ownDir = dataDir ? null : fs.mkdtempSync(path.join(os.tmpdir(), 'switchboard-web-'));
   const child = spawn(serverBinary(), ['--config', config], {
     cwd: repo,
     env: {
@@ -46,6 +49,7 @@ export async function startServer({ config = path.join(here, 'test-config.toml')
       ...Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('SWITCHBOARD_'))),
       SWITCHBOARD_LISTEN: `127.0.0.1:${port}`,
       SWITCHBOARD_ADMIN_LISTEN: `127.0.0.1:${adminPort}`,
+      SWITCHBOARD_STORAGE__DATA_DIR: dataDir || ownDir,
       RUST_LOG: process.env.RUST_LOG || 'warn',
       ...env,
     },
@@ -71,12 +75,14 @@ export async function startServer({ config = path.join(here, 'test-config.toml')
     adminPort,
     output: () => output,
     async stop() {
-      if (child.exitCode != null) return;
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
+      if (child.exitCode == null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+        await exited;
+        clearTimeout(timer);
+      }
+      if (ownDir) fs.rmSync(ownDir, { recursive: true, force: true });
     },
   };
 }

@@ -1,32 +1,42 @@
 //! The driver: one tokio task owns the session layer (and through it the
-//! router core) and carries out what they decide.
+//! router core), logs what changes them, and carries out what they decide.
 //!
 //! It `select!`s over its input channel (connections opening, commands,
-//! connections closing), the router's next deadline and a housekeeping tick,
-//! hands each request to the [`SessionLayer`], and carries out the actions it
-//! emits: frames into connections' outboxes, closes, metrics. Everything
-//! with a rule in it lives in the session layer or the router; this loop only
-//! moves things between them and the sockets. No locks: only this task
-//! touches the layer.
+//! connections closing), the log writer's progress, the router's next
+//! deadline and a housekeeping tick. Each request goes to the
+//! [`SessionLayer`]: what changes state comes back as an [`Entry`], which is
+//! appended to the [`Journal`] and then applied. The actions it causes
+//! (frames, closes, metrics) are *held* until the journal says the entry is
+//! durable, so no client ever sees the effect of an input a crash could
+//! lose. Everything with a rule in it lives in the session layer or the
+//! router; this loop only moves things between them, the log and the
+//! sockets. No locks: only this task touches the layer.
 
 pub mod clock;
 pub mod outbox;
+pub mod snapshots;
 
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use rustc_hash::FxHashMap;
 use switchboard_protocol::{close_code, code};
+use switchboard_storage::Progress;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
-use tracing::info;
+use tracing::{error, info, warn};
 
-use crate::metrics::Metrics;
+use crate::journal::recovery::Opened;
+use crate::journal::{Journal, Lsn};
+use crate::metrics::{self, Metrics};
 use crate::router::output::Event;
 use crate::router::Millis;
 use crate::session::{shutdown_frame, Action, ConnId, Entry, Frame, Request, SessionLayer};
 use clock::Clock;
 use outbox::{Outbox, Refused};
+use snapshots::Snapshots;
 
 /// What the driver sends a connection's writer.
 #[derive(Debug)]
@@ -57,47 +67,123 @@ pub enum DriverInput {
     Request(Request),
 }
 
+/// What `/readyz` reports, shared with the gateway.
+#[derive(Debug)]
+pub struct Health {
+    /// False once shutdown began.
+    pub accepting: AtomicBool,
+    /// False while the input log cannot be written.
+    pub storage: AtomicBool,
+}
+
+impl Default for Health {
+    fn default() -> Self {
+        Health { accepting: AtomicBool::new(true), storage: AtomicBool::new(true) }
+    }
+}
+
+/// An action waiting for its entry to be durable.
+#[derive(Debug)]
+struct Held {
+    lsn: Lsn,
+    /// When the driver received the input that caused it.
+    started: Instant,
+    action: Action,
+}
+
 /// The task that owns the session layer. Built by [`crate::run`].
 #[derive(Debug)]
 pub struct Driver {
     layer: SessionLayer,
+    journal: Journal,
+    progress: Option<mpsc::UnboundedReceiver<Progress>>,
+    snapshots: Snapshots,
     clock: Clock,
     metrics: Metrics,
+    health: Arc<Health>,
     outboxes: FxHashMap<ConnId, Arc<Outbox>>,
+    held: VecDeque<Held>,
     /// Connections found slow while carrying out actions: cut off once the current actions are done.
     slow: Vec<ConnId>,
-    assignments: usize,
+    /// The deadline the wake-up timer is set for.
+    armed: Option<Millis>,
+    /// Logged and applied before anything else (config changes, the restart).
+    first_entries: Vec<Entry>,
+}
+
+/// How the driver is built: the recovered state and its surroundings.
+#[derive(Debug)]
+pub struct DriverParts {
+    pub opened: Opened,
+    pub scale: f64,
+    pub snapshot_every: u64,
+    pub snapshot_interval: Duration,
+    pub metrics: Metrics,
+    pub health: Arc<Health>,
 }
 
 impl Driver {
-    pub fn new(layer: SessionLayer, clock: Clock, mut metrics: Metrics) -> Driver {
-        let groups: Vec<&str> = layer.router().config().groups.iter().map(|g| g.id.as_str()).collect();
+    pub fn new(parts: DriverParts) -> Driver {
+        let DriverParts { opened, scale, snapshot_every, snapshot_interval, mut metrics, health } = parts;
+        let groups: Vec<&str> = opened.layer.router().config().groups.iter().map(|g| g.id.as_str()).collect();
         metrics.register_known_series(&groups);
-        Driver { layer, clock, metrics, outboxes: FxHashMap::default(), slow: Vec::new(), assignments: 0 }
+        metrics.recovered(&opened.replay);
+        let last_lsn = opened.journal.last();
+        Driver {
+            layer: opened.layer,
+            journal: opened.journal,
+            progress: opened.progress,
+            snapshots: Snapshots::new(opened.store, snapshot_every, snapshot_interval, last_lsn),
+            clock: Clock::new(opened.resume_at, scale),
+            metrics,
+            health,
+            outboxes: FxHashMap::default(),
+            held: VecDeque::new(),
+            slow: Vec::new(),
+            armed: None,
+            first_entries: opened.first_entries,
+        }
     }
 
-    /// Runs until `shutdown` turns true (then tells every client and returns) or every input sender is gone.
-    pub async fn run(mut self, mut inputs: mpsc::Receiver<DriverInput>, mut shutdown: watch::Receiver<bool>) {
+    /// The first connection id this run may use: after every id in the log.
+    pub fn first_conn_id(&self) -> ConnId {
+        self.layer.last_conn() + 1
+    }
+
+    /// Runs until `shutdown` turns true (then makes everything durable, tells
+    /// every client and returns) or every input sender is gone.
+    pub async fn run(
+        mut self,
+        mut inputs: mpsc::Receiver<DriverInput>,
+        mut shutdown: watch::Receiver<bool>,
+        shutdown_timeout: Duration,
+    ) {
+        for entry in std::mem::take(&mut self.first_entries) {
+            let now = self.clock.now();
+            self.log_and_apply(now, entry, Instant::now());
+        }
+        self.journal.flush();
         let mut housekeeping = tokio::time::interval(Duration::from_millis(250));
         housekeeping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         // One timer, moved only when the router's next deadline changes (not re-created per input).
         let wake = tokio::time::sleep_until(far_future());
         tokio::pin!(wake);
-        let mut armed: Option<Millis> = None;
         loop {
             let deadline = self.layer.poll_timeout();
-            if deadline != armed {
+            if deadline != self.armed {
                 wake.as_mut().reset(deadline.and_then(|d| self.clock.instant_at(d)).unwrap_or_else(far_future));
-                armed = deadline;
+                self.armed = deadline;
             }
-            // Timers and housekeeping come before inputs so that a busy input channel cannot starve them
-            // (each is ready only now and then).
+            // The log's progress, timers and housekeeping come before inputs so that a busy input channel
+            // cannot starve them (each is ready only now and then).
             tokio::select! {
                 biased;
                 _ = shutdown.wait_for(|s| *s) => break,
+                Some(progress) = recv(&mut self.progress) => self.on_progress(progress),
+                Some(written) = self.snapshots.done.recv() => self.on_snapshot_written(written),
                 _ = housekeeping.tick() => self.housekeeping(),
-                _ = &mut wake, if armed.is_some() => {
-                    armed = None;
+                _ = &mut wake, if self.armed.is_some() => {
+                    self.armed = None;
                     self.fire_due_timers();
                 }
                 input = inputs.recv() => match input {
@@ -105,11 +191,13 @@ impl Driver {
                     None => return,
                 },
             }
+            self.commit();
         }
-        // Shutting down: let the commands already received finish, then tell every client.
+        // Shutting down: finish the commands already received, make them durable, then tell every client.
         while let Ok(input) = inputs.try_recv() {
             self.on_input(input);
         }
+        self.finish(Instant::now() + shutdown_timeout).await;
         self.shutdown();
     }
 
@@ -126,18 +214,77 @@ impl Driver {
             Request::Closed { conn } => Some(conn),
             _ => None,
         };
-        self.submit(request);
+        self.submit(request, started);
         if let Some(conn) = closed {
             self.outboxes.remove(&conn);
         }
-        self.carry_out_actions(started);
     }
 
-    /// Hands a request to the session layer: applied at once if it changes state.
-    fn submit(&mut self, request: Request) {
+    /// Hands a request to the session layer: answered at once if it changes
+    /// nothing, else logged and applied (or refused while the log is failing).
+    fn submit(&mut self, request: Request, started: Instant) {
         let now = self.clock.now();
         if let Some(entry) = self.layer.prepare(now, request) {
-            self.layer.apply(now, entry);
+            let entry = match self.journal.is_healthy() {
+                true => Some(entry),
+                false => self.layer.refuse_entry(entry, code::STORAGE_UNAVAILABLE, STORAGE_DOWN),
+            };
+            if let Some(entry) = entry {
+                self.log_and_apply(now, entry, started);
+            }
+        }
+        self.hold_actions(started);
+    }
+
+    /// Appends an entry to the log, then applies it. An entry that cannot be
+    /// encoded (a bug) is refused if it can be; if it cannot (a connection
+    /// closing, timers), it is applied unlogged: a restart ends every
+    /// connection and re-runs timers anyway.
+    fn log_and_apply(&mut self, now: Millis, entry: Entry, started: Instant) {
+        match self.journal.append(now, &entry) {
+            Ok(_) => self.layer.apply(now, entry),
+            Err(e) => {
+                error!(error = %e, kind = entry.kind(), "an input could not be logged");
+                if let Some(entry) = self.layer.refuse_entry(entry, code::INTERNAL, "the server could not log this") {
+                    self.layer.apply(now, entry);
+                }
+            }
+        }
+        self.hold_actions(started);
+        if self.snapshots.due(self.journal.last()) {
+            self.take_snapshot();
+        }
+    }
+
+    /// Queues the layer's new actions behind the last logged entry.
+    fn hold_actions(&mut self, started: Instant) {
+        let lsn = self.journal.last();
+        while let Some(action) = self.layer.poll_action() {
+            self.held.push_back(Held { lsn, started, action });
+        }
+    }
+
+    /// Submits what was logged (if the writer is free) and carries out what is durable.
+    fn commit(&mut self) {
+        self.journal.flush();
+        self.release();
+    }
+
+    /// Carries out every held action whose entry is durable, then cuts off
+    /// connections found slow meanwhile; repeats until nothing more is due.
+    fn release(&mut self) {
+        loop {
+            while self.held.front().is_some_and(|h| h.lsn <= self.journal.released()) {
+                let held = self.held.pop_front().expect("checked");
+                self.carry_out(held.action, held.started);
+            }
+            if self.slow.is_empty() {
+                return;
+            }
+            for conn in std::mem::take(&mut self.slow) {
+                self.submit(Request::SlowConsumer { conn }, Instant::now());
+            }
+            self.journal.flush();
         }
     }
 
@@ -145,30 +292,11 @@ impl Driver {
     fn fire_due_timers(&mut self) {
         let now = self.clock.now();
         if self.layer.poll_timeout().is_some_and(|at| at <= now) {
-            self.layer.apply(now, Entry::Tick);
-            self.carry_out_actions(Instant::now());
+            self.log_and_apply(now, Entry::Tick, Instant::now());
         }
     }
 
-    /// Carries out every pending action, then cuts off connections found slow meanwhile; repeats until quiet.
-    fn carry_out_actions(&mut self, started: Instant) {
-        loop {
-            while let Some(action) = self.layer.poll_action() {
-                self.carry_out(action);
-            }
-            if self.slow.is_empty() {
-                break;
-            }
-            for conn in std::mem::take(&mut self.slow) {
-                self.submit(Request::SlowConsumer { conn });
-            }
-        }
-        for _ in 0..std::mem::take(&mut self.assignments) {
-            self.metrics.assignment_latency(started.elapsed());
-        }
-    }
-
-    fn carry_out(&mut self, action: Action) {
+    fn carry_out(&mut self, action: Action, started: Instant) {
         match action {
             Action::Send { conn, frame } => self.queue(conn, Outbound::Frame(frame)),
             Action::SendBatch { conn, frames } => self.queue(conn, Outbound::Frames(frames)),
@@ -183,10 +311,10 @@ impl Driver {
                 }
             }
             Action::Refused { code } => self.metrics.protocol_error(code),
-            Action::SlowConsumer => self.metrics.counter(crate::metrics::SLOW_CONSUMERS, &[]).increment(1),
+            Action::SlowConsumer => self.metrics.counter(metrics::SLOW_CONSUMERS, &[]).increment(1),
             Action::Event(event) => {
                 if let Event::SessionAssigned { .. } = event {
-                    self.assignments += 1;
+                    self.metrics.assignment_latency(started.elapsed());
                 }
                 self.metrics.record_event(&event);
             }
@@ -202,11 +330,110 @@ impl Driver {
         }
     }
 
+    // ---- the log ----
+
+    fn on_progress(&mut self, progress: Progress) {
+        self.metrics.log_progress(&progress);
+        let was_healthy = self.journal.is_healthy();
+        self.journal.on_progress(&progress);
+        match (was_healthy, self.journal.is_healthy()) {
+            (true, false) => {
+                let cause = progress.error.as_deref().unwrap_or("unknown");
+                error!(error = cause, "cannot write the input log: refusing new work and stopping business time");
+                self.clock.stop();
+                self.health.storage.store(false, Ordering::Relaxed);
+                self.armed = None;
+            }
+            (false, true) => {
+                info!("the input log is writable again: business time runs again");
+                self.clock.start();
+                self.health.storage.store(true, Ordering::Relaxed);
+                self.armed = None;
+            }
+            _ => {}
+        }
+        self.snapshots.write_when_synced(self.journal.synced());
+    }
+
+    fn take_snapshot(&mut self) {
+        let started = Instant::now();
+        match self.layer.image() {
+            Ok(image) => {
+                self.metrics.snapshot_encoded(started.elapsed(), image.len());
+                self.snapshots.taken(self.journal.last(), image);
+                self.snapshots.write_when_synced(self.journal.synced());
+            }
+            Err(e) => error!(error = %e, "the state could not be encoded for a snapshot"),
+        }
+    }
+
+    fn on_snapshot_written(&mut self, written: snapshots::Written) {
+        self.snapshots.finished();
+        match written {
+            Ok(w) => {
+                self.metrics.snapshot_written(&w);
+                info!(
+                    lsn = w.lsn,
+                    bytes = w.bytes,
+                    took_ms = w.duration.as_millis() as u64,
+                    segments_deleted = w.segments_deleted.len(),
+                    "snapshot written"
+                );
+            }
+            Err(e) => {
+                self.metrics.counter(metrics::SNAPSHOT_ERRORS, &[]).increment(1);
+                warn!(error = %e, "a snapshot could not be written; the log keeps everything until the next one");
+            }
+        }
+        self.snapshots.write_when_synced(self.journal.synced());
+    }
+
     /// Gauges, and timers whose wake-up raced with a new deadline.
     fn housekeeping(&mut self) {
         self.fire_due_timers();
         let now = self.clock.now();
         self.metrics.record_groups(&self.layer.router().group_snapshots(now));
+    }
+
+    /// Makes everything logged durable and carries out its actions, then
+    /// leaves a snapshot so that the next start has nothing to replay; gives
+    /// up at `deadline` (a failing disk), leaving the log to a later replay.
+    async fn finish(&mut self, deadline: Instant) {
+        self.commit();
+        while !self.journal.is_idle() {
+            let Some(progress) = self.progress.as_mut() else { break };
+            match tokio::time::timeout_at(deadline, progress.recv()).await {
+                Ok(Some(p)) => self.on_progress(p),
+                _ => {
+                    warn!(held = self.held.len(), "shutdown: the input log did not catch up in time");
+                    break;
+                }
+            }
+            self.commit();
+        }
+        while self.snapshots.is_busy() {
+            match tokio::time::timeout_at(deadline, self.snapshots.done.recv()).await {
+                Ok(Some(written)) => self.on_snapshot_written(written),
+                _ => break,
+            }
+        }
+        let clean = self.journal.is_durable() && self.journal.is_healthy() && self.journal.is_idle();
+        let last = self.journal.last();
+        // Closing syncs everything written: only then may a snapshot stand for it.
+        let mut journal = std::mem::replace(&mut self.journal, Journal::in_memory(last));
+        let _ = tokio::task::spawn_blocking(move || journal.close()).await;
+        if clean && last > self.snapshots.last_lsn() {
+            match self.layer.image() {
+                Ok(image) => {
+                    if let Ok(Some(written)) =
+                        tokio::time::timeout_at(deadline, self.snapshots.write_now(last, image)).await
+                    {
+                        self.on_snapshot_written(written);
+                    }
+                }
+                Err(e) => error!(error = %e, "the state could not be encoded for a final snapshot"),
+            }
+        }
     }
 
     /// Tells every client that the server is going away: writers flush what is
@@ -216,6 +443,16 @@ impl Driver {
         for (_, outbox) in self.outboxes.drain() {
             close_after(&outbox, shutdown_frame(), close_code::GOING_AWAY, code::SHUTTING_DOWN);
         }
+    }
+}
+
+const STORAGE_DOWN: &str = "the server cannot save new work right now; try again shortly";
+
+/// The next report of the log writer, if there is a writer.
+async fn recv(progress: &mut Option<mpsc::UnboundedReceiver<Progress>>) -> Option<Progress> {
+    match progress {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
     }
 }
 

@@ -10,7 +10,7 @@ pub mod connection;
 
 use std::io;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use axum::extract::rejection::QueryRejection;
@@ -27,7 +27,7 @@ use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 use tracing::debug;
 
 use crate::config::GatewayConfig;
-use crate::driver::DriverInput;
+use crate::driver::{DriverInput, Health};
 use crate::metrics::Metrics;
 use crate::session::{convert, error_frame, CustomerOpen, Request};
 use connection::Role;
@@ -41,8 +41,8 @@ pub struct AppState {
     pub next_conn: AtomicU64,
     /// One permit per open WebSocket.
     pub permits: Arc<Semaphore>,
-    /// False once shutdown began (`/readyz` says 503).
-    pub ready: AtomicBool,
+    /// What `/readyz` reports: 503 once shutdown began or while the input log cannot be written.
+    pub health: Arc<Health>,
 }
 
 /// Binds a listener the way the engineering notes ask: a 4096 backlog, address reuse.
@@ -76,10 +76,12 @@ pub fn admin_routes(metrics: Metrics) -> axum::Router {
 }
 
 async fn readyz(State(app): State<Arc<AppState>>) -> Response {
-    if app.ready.load(Ordering::Relaxed) {
-        (StatusCode::OK, "ready").into_response()
-    } else {
+    if !app.health.accepting.load(Ordering::Relaxed) {
         (StatusCode::SERVICE_UNAVAILABLE, "shutting down").into_response()
+    } else if !app.health.storage.load(Ordering::Relaxed) {
+        (StatusCode::SERVICE_UNAVAILABLE, "storage unavailable").into_response()
+    } else {
+        (StatusCode::OK, "ready").into_response()
     }
 }
 

@@ -47,11 +47,31 @@ pub const CONNECTIONS_OPEN: &str = "switchboard_connections_open";
 pub const CONNECTIONS_TOTAL: &str = "switchboard_connections_total";
 pub const PROTOCOL_ERRORS: &str = "switchboard_protocol_errors_total";
 pub const SLOW_CONSUMERS: &str = "switchboard_slow_consumer_disconnects_total";
+pub const LOG_APPEND: &str = "switchboard_log_append_seconds";
+pub const LOG_FSYNC: &str = "switchboard_log_fsync_seconds";
+pub const LOG_BATCH: &str = "switchboard_log_batch_records";
+pub const LOG_RECORDS: &str = "switchboard_log_records_total";
+pub const LOG_BYTES: &str = "switchboard_log_bytes";
+pub const LOG_WRITE_ERRORS: &str = "switchboard_log_write_errors_total";
+pub const STORAGE_HEALTHY: &str = "switchboard_storage_healthy";
+pub const SNAPSHOT_SECONDS: &str = "switchboard_snapshot_seconds";
+pub const SNAPSHOT_BYTES: &str = "switchboard_snapshot_bytes";
+pub const SNAPSHOTS: &str = "switchboard_snapshots_total";
+pub const SNAPSHOT_ERRORS: &str = "switchboard_snapshot_errors_total";
+pub const RECOVERY_SECONDS: &str = "switchboard_recovery_seconds";
+pub const RECOVERY_RECORDS: &str = "switchboard_recovery_records";
+pub const RECOVERY_TORN_TAIL_BYTES: &str = "switchboard_recovery_torn_tail_bytes";
+pub const RECOVERY_SNAPSHOTS_SKIPPED: &str = "switchboard_recovery_snapshots_skipped";
 
 /// Business-time buckets for waiting and replying (seconds).
 const WAIT_BUCKETS: &[f64] = &[1.0, 5.0, 10.0, 30.0, 60.0, 120.0, 180.0, 300.0, 600.0, 1800.0];
 /// Real-time buckets for the server's own latency (seconds).
 const LATENCY_BUCKETS: &[f64] = &[0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0];
+
+/// Seconds a snapshot takes to encode or write.
+const SNAPSHOT_BUCKETS: &[f64] = &[0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
+/// Records per log batch (group commit).
+const BATCH_BUCKETS: &[f64] = &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0, 1024.0, 4096.0];
 
 /// Protocol error codes that get a zero-valued series from the start.
 const KNOWN_PROTOCOL_CODES: &[&str] = &[
@@ -62,6 +82,7 @@ const KNOWN_PROTOCOL_CODES: &[&str] = &[
     switchboard_protocol::code::MESSAGE_TOO_BIG,
     switchboard_protocol::code::SLOW_CONSUMER,
     switchboard_protocol::code::IDLE_TIMEOUT,
+    switchboard_protocol::code::STORAGE_UNAVAILABLE,
     "not_your_session",
 ];
 
@@ -111,6 +132,10 @@ impl Metrics {
             .set_buckets_for_metric(Matcher::Full(WAIT_SECONDS.into()), WAIT_BUCKETS)
             .and_then(|b| b.set_buckets_for_metric(Matcher::Full(REPLY_DELAY.into()), WAIT_BUCKETS))
             .and_then(|b| b.set_buckets_for_metric(Matcher::Full(ASSIGNMENT_LATENCY.into()), LATENCY_BUCKETS))
+            .and_then(|b| b.set_buckets_for_metric(Matcher::Full(LOG_APPEND.into()), LATENCY_BUCKETS))
+            .and_then(|b| b.set_buckets_for_metric(Matcher::Full(LOG_FSYNC.into()), LATENCY_BUCKETS))
+            .and_then(|b| b.set_buckets_for_metric(Matcher::Full(LOG_BATCH.into()), BATCH_BUCKETS))
+            .and_then(|b| b.set_buckets_for_metric(Matcher::Full(SNAPSHOT_SECONDS.into()), SNAPSHOT_BUCKETS))
             .expect("bucket lists are not empty");
         let recorder = builder.build_recorder();
         let handle = recorder.handle();
@@ -173,6 +198,31 @@ impl Metrics {
         d(CONNECTIONS_TOTAL, None, "WebSocket connections accepted, by role.", 0);
         d(PROTOCOL_ERRORS, None, "Error frames sent to clients, by code.", 0);
         d(SLOW_CONSUMERS, None, "Connections cut off because their outbound queue overflowed.", 0);
+        d(LOG_APPEND, Some(Unit::Seconds), "Real seconds to write one batch of the input log (retries included).", 2);
+        d(LOG_FSYNC, Some(Unit::Seconds), "Real seconds of one fdatasync of the input log.", 2);
+        d(LOG_BATCH, None, "Inputs per batch written to the log (group commit).", 2);
+        d(LOG_RECORDS, None, "Inputs written to the log.", 0);
+        d(LOG_BYTES, Some(Unit::Bytes), "Bytes of the input log's segment files.", 1);
+        d(LOG_WRITE_ERRORS, None, "Failed writes or syncs of the input log (each retry counts).", 0);
+        d(STORAGE_HEALTHY, None, "1 while the input log can be written, 0 while new work is refused.", 1);
+        d(SNAPSHOT_SECONDS, Some(Unit::Seconds), "Real seconds to take a snapshot, by phase (encode, write).", 2);
+        d(SNAPSHOT_BYTES, Some(Unit::Bytes), "Size of the newest snapshot.", 1);
+        d(SNAPSHOTS, None, "Snapshots written.", 0);
+        d(SNAPSHOT_ERRORS, None, "Snapshots that could not be written.", 0);
+        d(
+            RECOVERY_SECONDS,
+            Some(Unit::Seconds),
+            "Real seconds the last start-up took to load the snapshot and replay the log.",
+            1,
+        );
+        d(RECOVERY_RECORDS, None, "Log records replayed at the last start-up.", 1);
+        d(
+            RECOVERY_TORN_TAIL_BYTES,
+            Some(Unit::Bytes),
+            "Bytes of a torn write cut from the log's end at the last start-up.",
+            1,
+        );
+        d(RECOVERY_SNAPSHOTS_SKIPPED, None, "Damaged snapshots passed over at the last start-up.", 1);
     }
 
     pub fn counter(&self, name: &'static str, labels: &[(&'static str, &str)]) -> Counter {
@@ -227,6 +277,49 @@ impl Metrics {
             self.counter(PROTOCOL_ERRORS, &[("code", c)]).absolute(0);
         }
         self.counter(SLOW_CONSUMERS, &[]).absolute(0);
+        self.counter(LOG_RECORDS, &[]).absolute(0);
+        self.counter(LOG_WRITE_ERRORS, &[]).absolute(0);
+        self.gauge(STORAGE_HEALTHY, &[]).set(1.0);
+        self.counter(SNAPSHOTS, &[]).absolute(0);
+        self.counter(SNAPSHOT_ERRORS, &[]).absolute(0);
+    }
+
+    /// What the start-up recovery did.
+    pub fn recovered(&self, replay: &crate::journal::recovery::ReplayStats) {
+        self.gauge(RECOVERY_SECONDS, &[]).set(replay.duration.as_secs_f64());
+        self.gauge(RECOVERY_RECORDS, &[]).set(replay.records as f64);
+        let torn = replay.report.torn_tail.as_ref().map_or(0, |t| t.bytes);
+        self.gauge(RECOVERY_TORN_TAIL_BYTES, &[]).set(torn as f64);
+        self.gauge(RECOVERY_SNAPSHOTS_SKIPPED, &[]).set(replay.report.skipped_snapshots.len() as f64);
+    }
+
+    /// A report of the log writer.
+    pub fn log_progress(&self, progress: &switchboard_storage::Progress) {
+        if progress.records > 0 {
+            self.histogram(LOG_APPEND, &[]).record(progress.write_duration.as_secs_f64());
+            self.histogram(LOG_BATCH, &[]).record(progress.records as f64);
+            self.counter(LOG_RECORDS, &[]).increment(progress.records);
+        }
+        if let Some(sync) = progress.sync_duration {
+            self.histogram(LOG_FSYNC, &[]).record(sync.as_secs_f64());
+        }
+        self.gauge(LOG_BYTES, &[]).set(progress.log_bytes as f64);
+        self.gauge(STORAGE_HEALTHY, &[]).set(if progress.is_healthy() { 1.0 } else { 0.0 });
+        if !progress.is_healthy() {
+            self.counter(LOG_WRITE_ERRORS, &[]).increment(1);
+        }
+    }
+
+    /// A snapshot was encoded (on the router's task).
+    pub fn snapshot_encoded(&self, took: Duration, bytes: usize) {
+        self.histogram(SNAPSHOT_SECONDS, &[("phase", "encode")]).record(took.as_secs_f64());
+        self.gauge(SNAPSHOT_BYTES, &[]).set(bytes as f64);
+    }
+
+    /// A snapshot was written (off the router's task).
+    pub fn snapshot_written(&self, written: &switchboard_storage::SnapshotWritten) {
+        self.histogram(SNAPSHOT_SECONDS, &[("phase", "write")]).record(written.duration.as_secs_f64());
+        self.counter(SNAPSHOTS, &[]).increment(1);
     }
 
     /// Counts what a router event says.

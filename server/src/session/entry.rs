@@ -20,13 +20,7 @@ use crate::router::{AgentId, GroupId, Rules, SessionId};
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum Entry {
     /// A customer opens a new chat.
-    CustomerJoin {
-        conn: ConnId,
-        token: Token,
-        group: GroupId,
-        customer_name: Option<Arc<str>>,
-        priority: Priority,
-    },
+    CustomerJoin(Join),
     /// A customer's connection resumes a session (its token was checked).
     CustomerResume {
         conn: ConnId,
@@ -70,7 +64,7 @@ impl Entry {
     /// A short name for operators' tools and logs.
     pub fn kind(&self) -> &'static str {
         match self {
-            Entry::CustomerJoin { .. } => "customer_join",
+            Entry::CustomerJoin(_) => "customer_join",
             Entry::CustomerResume { .. } => "customer_resume",
             Entry::CustomerCommand { .. } => "customer_command",
             Entry::AgentOpen { .. } => "agent_open",
@@ -82,6 +76,17 @@ impl Entry {
             Entry::Configure { .. } => "configure",
         }
     }
+}
+
+/// A customer opening a new chat, as session `session` (the next number).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Join {
+    pub conn: ConnId,
+    pub session: SessionId,
+    pub token: Token,
+    pub group: GroupId,
+    pub customer_name: Option<Arc<str>>,
+    pub priority: Priority,
 }
 
 /// A client's command that may change state: its id (for retries), a

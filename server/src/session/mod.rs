@@ -29,6 +29,7 @@
 
 pub mod convert;
 pub mod entry;
+mod image;
 mod stream;
 
 use std::collections::{HashMap, VecDeque};
@@ -47,7 +48,7 @@ use crate::router::config::Role;
 use crate::router::input::{Input, Priority};
 use crate::router::output::{CustomerNotice, Event, Output};
 use crate::router::{AgentId, GroupId, Millis, Router, RuleError, SessionId};
-pub use entry::{Command, Entry, SessionConfig, Token};
+pub use entry::{Command, Entry, Join, SessionConfig, Token};
 use stream::{Kept, Stream};
 
 /// Identifies one WebSocket connection. Ids keep rising across restarts
@@ -155,7 +156,7 @@ pub enum Action {
 }
 
 /// Who a connection speaks for.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 enum Owner {
     Customer(SessionId),
     Agent(AgentId),
@@ -221,6 +222,11 @@ impl SessionLayer {
         &self.router
     }
 
+    /// The limits in force (changed only by [`Entry::Configure`]).
+    pub fn config(&self) -> &SessionConfig {
+        &self.config
+    }
+
     /// The highest connection id seen: a restarted process numbers its connections after it.
     pub fn last_conn(&self) -> ConnId {
         self.last_conn
@@ -260,19 +266,29 @@ impl SessionLayer {
         }
     }
 
-    /// Refuses a request that would change state, with `code` (storage is
-    /// failing, for instance): nothing is applied.
-    pub fn refuse(&mut self, request: Request, error_code: &'static str, message: &str) {
-        match request {
-            Request::CustomerOpen { conn, .. } | Request::AgentOpen { conn, .. } => {
+    /// Refuses what an entry asked for instead of applying it, with `code`;
+    /// hands the entry back if it cannot be refused (a connection that
+    /// closed, timers, a restart: those happen whatever the log does).
+    pub fn refuse_entry(&mut self, entry: Entry, error_code: &'static str, message: &str) -> Option<Entry> {
+        match entry {
+            Entry::CustomerJoin(Join { conn, .. })
+            | Entry::CustomerResume { conn, .. }
+            | Entry::AgentOpen { conn, .. } => {
                 self.actions.push_back(Action::Refused { code: error_code });
                 let last = error_frame(None, error_code, message);
                 let code = close_code::TRY_AGAIN_LATER;
                 self.actions.push_back(Action::Close { conn, last, code, reason: error_code });
+                None
             }
-            Request::CustomerCommand { conn, command } => self.refuse_command(conn, command.id(), error_code, message),
-            Request::AgentCommand { conn, command } => self.refuse_command(conn, command.id(), error_code, message),
-            Request::FrameError { .. } | Request::Closed { .. } | Request::SlowConsumer { .. } => {}
+            Entry::CustomerCommand { conn, command } | Entry::AgentCommand { conn, command } => {
+                self.refuse_command(conn, &command.id, error_code, message);
+                None
+            }
+            entry @ (Entry::Closed { .. }
+            | Entry::SlowConsumer { .. }
+            | Entry::Tick
+            | Entry::Restarted
+            | Entry::Configure { .. }) => Some(entry),
         }
     }
 
@@ -292,8 +308,8 @@ impl SessionLayer {
                     .map(|n| n.trim().chars().take(MAX_NAME_CHARS).collect::<String>())
                     .filter(|n| !n.is_empty())
                     .map(|n| Arc::from(n.as_str()));
-                let group = GroupId::new(&group);
-                Some(Entry::CustomerJoin { conn, token: Token::mint(), group, customer_name, priority })
+                let (group, session, token) = (GroupId::new(&group), SessionId(self.next_session), Token::mint());
+                Some(Entry::CustomerJoin(Join { conn, session, token, group, customer_name, priority }))
             }
             CustomerOpen::Resume { token, last_seq } => match self.tokens.get(&Token(token.into())) {
                 Some(&session) => Some(Entry::CustomerResume { conn, session, last_seq }),
@@ -382,9 +398,9 @@ impl SessionLayer {
     pub fn apply(&mut self, now: Millis, entry: Entry) {
         self.now = now;
         match entry {
-            Entry::CustomerJoin { conn, token, group, customer_name, priority } => {
-                self.see_conn(conn);
-                self.customer_join(conn, token, group, customer_name, priority);
+            Entry::CustomerJoin(join) => {
+                self.see_conn(join.conn);
+                self.customer_join(join);
             }
             Entry::CustomerResume { conn, session, last_seq } => {
                 self.see_conn(conn);
@@ -410,16 +426,9 @@ impl SessionLayer {
         self.last_conn = self.last_conn.max(conn);
     }
 
-    fn customer_join(
-        &mut self,
-        conn: ConnId,
-        token: Token,
-        group: GroupId,
-        customer_name: Option<Arc<str>>,
-        priority: Priority,
-    ) {
-        let session = SessionId(self.next_session);
-        self.next_session += 1;
+    fn customer_join(&mut self, join: Join) {
+        let Join { conn, session, token, group, customer_name, priority } = join;
+        self.next_session = self.next_session.max(session.0 + 1);
         let input = Input::CustomerJoin { session, group: group.clone(), priority, customer_name };
         if let Err(e) = self.router.handle(self.now, input) {
             self.actions.push_back(Action::Refused { code: e.code() });

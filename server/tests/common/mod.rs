@@ -4,6 +4,7 @@
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
@@ -11,7 +12,7 @@ use serde_json::{json, Value};
 use switchboard_protocol::agent::ServerToAgent;
 use switchboard_protocol::customer::ServerToCustomer;
 use switchboard_server::config::Config;
-use switchboard_server::RunningServer;
+use switchboard_server::{RunningServer, TestHooks};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
@@ -69,7 +70,7 @@ groups = []
 /// A config on ephemeral ports with `scale` and extra TOML (top-level keys and sections) merged in.
 pub fn config(scale: f64, extra: &str) -> Config {
     let text = format!(
-        "listen = \"127.0.0.1:0\"\nadmin_listen = \"127.0.0.1:0\"\nshutdown_timeout = \"3s\"\n[clock]\nscale = {scale}\n{extra}\n{ROSTER}"
+        "listen = \"127.0.0.1:0\"\nadmin_listen = \"127.0.0.1:0\"\nshutdown_timeout = \"3s\"\n[clock]\nscale = {scale}\n[storage]\nsync = \"none\"\n{extra}\n{ROSTER}"
     );
     let mut config = Config::from_toml_str(&text).unwrap_or_else(|e| panic!("test config: {e}\n{text}"));
     // Test clients that are no longer polled never answer a close: do not wait long for them.
@@ -77,8 +78,35 @@ pub fn config(scale: f64, extra: &str) -> Config {
     config
 }
 
-pub async fn start(config: Config) -> RunningServer {
-    switchboard_server::start(config).await.expect("server starts")
+/// A server in this process, on its own fresh `data_dir` (removed when the
+/// server is dropped), so every test runs the durable path: entries logged,
+/// effects held until written (`sync = "none"` keeps it quick).
+pub struct TestServer {
+    pub public_addr: SocketAddr,
+    pub admin_addr: SocketAddr,
+    server: RunningServer,
+    _data_dir: Option<tempfile::TempDir>,
+}
+
+impl TestServer {
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        self.server.shutdown().await
+    }
+}
+
+pub async fn start(config: Config) -> TestServer {
+    start_with(config, TestHooks::default()).await
+}
+
+/// [`start`] with fault injection. A config naming its own `data_dir` keeps it.
+pub async fn start_with(mut config: Config, hooks: TestHooks) -> TestServer {
+    let data_dir = (config.storage.data_dir == Path::new("./data")).then(|| {
+        let dir = tempfile::Builder::new().prefix("data-").tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+        config.storage.data_dir = dir.path().to_owned();
+        dir
+    });
+    let server = switchboard_server::start_with(config, hooks).await.expect("server starts");
+    TestServer { public_addr: server.public_addr, admin_addr: server.admin_addr, server, _data_dir: data_dir }
 }
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;

@@ -1,0 +1,179 @@
+//! The input journal: every [`Entry`] is appended to a durable log before
+//! any of its effects reach a client, and snapshots bound what a restart
+//! replays.
+//!
+//! The driver appends each entry it applies ([`Journal::append`]), submits
+//! what it appended as one batch whenever the previous batch is done
+//! ([`Journal::flush`]: group commit, so the batch grows with the load), and
+//! holds every action until [`Journal::released`] passes the entry that
+//! caused it. The log backend (`switchboard-storage`'s segment files today;
+//! Redis Streams in cluster mode later) reports its progress from its own
+//! thread through a channel.
+//!
+//! With `storage.mode = "memory"` there is no backend: every entry counts as
+//! durable at once and nothing survives a restart.
+
+pub mod codec;
+pub mod recovery;
+pub mod tools;
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use switchboard_storage::{Batch, Progress, RecordMeta, SyncPolicy, WriterHandle};
+use tokio::sync::mpsc;
+use tracing::error;
+
+use crate::router::Millis;
+use crate::session::Entry;
+
+/// A log sequence number: the position of an entry in the log, from 1.
+pub type Lsn = u64;
+
+/// See the module docs.
+#[derive(Debug)]
+pub struct Journal {
+    writer: Option<WriterHandle>,
+    sync: SyncPolicy,
+    /// Appended, not yet submitted.
+    batch: Batch,
+    /// The last entry appended.
+    last: Lsn,
+    /// The last entry of the batch being written, if one is.
+    in_flight: Option<Lsn>,
+    /// Effects of entries up to here may reach clients.
+    released: Lsn,
+    /// Everything up to here is on disk.
+    synced: Lsn,
+    healthy: bool,
+    scratch: Vec<u8>,
+}
+
+/// Why an entry could not be appended (a bug, not an I/O error: I/O errors
+/// are the writer's and arrive as [`Progress`]).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot log the input: {0}")]
+pub struct AppendError(String);
+
+impl Journal {
+    /// No log: everything counts as durable at once.
+    pub fn in_memory(last: Lsn) -> Journal {
+        Journal::with_writer(None, SyncPolicy::None, last)
+    }
+
+    /// Appends through `writer`, whose next lsn is `last + 1`.
+    pub fn to_log(writer: WriterHandle, sync: SyncPolicy, last: Lsn) -> Journal {
+        Journal::with_writer(Some(writer), sync, last)
+    }
+
+    fn with_writer(writer: Option<WriterHandle>, sync: SyncPolicy, last: Lsn) -> Journal {
+        Journal {
+            writer,
+            sync,
+            batch: Batch::new(),
+            last,
+            in_flight: None,
+            released: last,
+            synced: last,
+            healthy: true,
+            scratch: Vec::new(),
+        }
+    }
+
+    pub fn is_durable(&self) -> bool {
+        self.writer.is_some()
+    }
+
+    /// The last entry appended.
+    pub fn last(&self) -> Lsn {
+        self.last
+    }
+
+    /// Effects of entries up to here may reach clients.
+    pub fn released(&self) -> Lsn {
+        self.released
+    }
+
+    /// Everything up to here is on disk (a snapshot may be installed up to here).
+    pub fn synced(&self) -> Lsn {
+        self.synced
+    }
+
+    /// False while the backend is failing (it keeps retrying).
+    pub fn is_healthy(&self) -> bool {
+        self.healthy
+    }
+
+    /// Adds an entry to the next batch; returns its lsn.
+    pub fn append(&mut self, now: Millis, entry: &Entry) -> Result<Lsn, AppendError> {
+        let lsn = self.last + 1;
+        if self.writer.is_some() {
+            let payload = codec::encode_entry(entry, std::mem::take(&mut self.scratch)).map_err(AppendError)?;
+            let meta = RecordMeta { lsn, time_ms: now.0, wall_ms: wall_ms() };
+            let pushed = self.batch.push(meta, &payload);
+            self.scratch = payload;
+            pushed.map_err(|e| AppendError(e.to_string()))?;
+        } else {
+            self.released = lsn;
+            self.synced = lsn;
+        }
+        self.last = lsn;
+        Ok(lsn)
+    }
+
+    /// Submits what was appended, unless a batch is still being written (it
+    /// goes when that one is done: group commit).
+    pub fn flush(&mut self) {
+        let Some(writer) = &self.writer else { return };
+        if self.in_flight.is_some() || self.batch.is_empty() {
+            return;
+        }
+        let batch = std::mem::take(&mut self.batch);
+        let last = batch.last_lsn();
+        match writer.submit(batch) {
+            Ok(()) => self.in_flight = last,
+            // Only a bug or a dead writer thread gets here; effects stay held.
+            Err(e) => error!(error = %e, "the log writer refused a batch"),
+        }
+    }
+
+    /// Takes the writer's report; says whether more effects may now be released.
+    pub fn on_progress(&mut self, progress: &Progress) -> bool {
+        self.healthy = progress.is_healthy();
+        self.synced = self.synced.max(progress.synced_lsn);
+        if self.in_flight.is_some_and(|lsn| progress.written_lsn >= lsn) {
+            self.in_flight = None;
+        }
+        let durable = match self.sync {
+            SyncPolicy::Always => progress.synced_lsn,
+            SyncPolicy::Interval(_) | SyncPolicy::None => progress.written_lsn,
+        };
+        let more = durable > self.released;
+        self.released = self.released.max(durable);
+        more
+    }
+
+    /// Is everything appended written and released?
+    pub fn is_idle(&self) -> bool {
+        self.released == self.last
+    }
+
+    /// Writes and syncs everything submitted, then stops the writer (blocking).
+    pub fn close(&mut self) {
+        if let Some(writer) = self.writer.take() {
+            if let Err(e) = writer.close() {
+                error!(error = %e, "closing the log writer failed");
+            }
+        }
+    }
+}
+
+/// The progress channel: the writer thread's reports, for the driver's loop.
+pub fn progress_channel() -> (impl Fn(Progress) + Send + 'static, mpsc::UnboundedReceiver<Progress>) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    (move |p| drop(tx.send(p)), rx)
+}
+
+/// Now, in milliseconds since the Unix epoch (for operators' tools only: replay never reads it).
+pub fn wall_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO).as_millis() as u64
+}

@@ -1,0 +1,193 @@
+//! Start-up: open the `data_dir`, load the newest valid snapshot, replay the
+//! log after it, and start the log writer where the log ends.
+//!
+//! The state a restart resumes is exactly the state the last acknowledged
+//! input left: entries are applied with the business time they were logged
+//! at, and the session layer and router are deterministic. What the
+//! replay's actions would have sent is dropped: every client was told (or
+//! was about to be told, and will get it in its resume replay).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use switchboard_storage::{Faults, OpenMode, Progress, RecoveryReport, StorageError, Store, SyncPolicy, WriterOptions};
+use tokio::sync::mpsc;
+use tracing::{info, warn};
+
+use super::{codec, progress_channel, Journal, Lsn};
+use crate::config::{Config, StorageMode, SyncPolicy as ConfigSync};
+use crate::router::{Millis, Router};
+use crate::session::{Entry, SessionConfig, SessionLayer};
+
+/// A state to resume, and where to log what comes next.
+#[derive(Debug)]
+pub struct Opened {
+    pub layer: SessionLayer,
+    pub journal: Journal,
+    /// The log writer's reports (none in memory mode).
+    pub progress: Option<mpsc::UnboundedReceiver<Progress>>,
+    /// The data_dir (none in memory mode), for snapshots.
+    pub store: Option<Arc<Store>>,
+    /// Business time to resume from: the last logged time.
+    pub resume_at: Millis,
+    /// Entries to log and apply before anything else: the config changes
+    /// since the saved state, and the restart itself.
+    pub first_entries: Vec<Entry>,
+    pub replay: ReplayStats,
+}
+
+/// What the start-up replay did, for the log and metrics.
+#[derive(Debug, Default)]
+pub struct ReplayStats {
+    pub snapshot_lsn: Option<Lsn>,
+    pub records: u64,
+    pub duration: Duration,
+    pub report: RecoveryReport,
+}
+
+/// Why the saved state cannot be resumed. Each names what to look at.
+#[derive(Debug, thiserror::Error)]
+pub enum RecoveryError {
+    #[error("storage: {0}")]
+    Storage(#[from] StorageError),
+    #[error("snapshot {path}: {problem}")]
+    Snapshot { path: PathBuf, problem: String },
+    #[error("log record {lsn}: {problem}")]
+    Record { lsn: Lsn, problem: String },
+    #[error(
+        "the skill groups or the roster changed since the state in {data_dir} was saved ({change}); \
+         restore the previous config, or move {data_dir} aside to start with no live chats"
+    )]
+    RosterChanged { data_dir: PathBuf, change: String },
+}
+
+/// Opens the configured storage and recovers the state to resume.
+pub fn open(config: &Config, faults: Faults) -> Result<Opened, RecoveryError> {
+    match config.storage.mode {
+        StorageMode::Memory => Ok(in_memory(config)),
+        StorageMode::File => from_data_dir(config, faults),
+    }
+}
+
+fn session_config(config: &Config) -> SessionConfig {
+    SessionConfig { replay_buffer: config.gateway.replay_buffer, recent_command_ids: config.gateway.recent_command_ids }
+}
+
+fn fresh_layer(config: &Config) -> SessionLayer {
+    // The config was validated when it was loaded.
+    let router = Router::new(config.router.clone()).expect("a validated router config");
+    SessionLayer::new(router, session_config(config), config.clock.scale)
+}
+
+fn in_memory(config: &Config) -> Opened {
+    Opened {
+        layer: fresh_layer(config),
+        journal: Journal::in_memory(0),
+        progress: None,
+        store: None,
+        resume_at: Millis::ZERO,
+        first_entries: Vec::new(),
+        replay: ReplayStats::default(),
+    }
+}
+
+fn from_data_dir(config: &Config, faults: Faults) -> Result<Opened, RecoveryError> {
+    let started = Instant::now();
+    let data_dir = &config.storage.data_dir;
+    let store = Store::open(data_dir, OpenMode::ReadWrite)?;
+    let recovery = store.recover()?;
+    report(&recovery.report);
+    let snapshot_lsn = recovery.snapshot.as_ref().map(|s| s.lsn);
+    let mut layer = match &recovery.snapshot {
+        Some(snapshot) => SessionLayer::from_image(&snapshot.bytes, config.clock.scale)
+            .map_err(|problem| RecoveryError::Snapshot { path: snapshot.path.clone(), problem })?,
+        None => fresh_layer(config),
+    };
+    let mut resume_at = layer.router().now();
+    let mut records = 0;
+    for record in recovery.records {
+        let record = record?;
+        let entry = codec::decode_entry(&record.payload)
+            .map_err(|problem| RecoveryError::Record { lsn: record.lsn, problem })?;
+        resume_at = resume_at.max(Millis(record.time_ms));
+        layer.apply(Millis(record.time_ms), entry);
+        while layer.poll_action().is_some() {}
+        records += 1;
+    }
+    layer
+        .router()
+        .config()
+        .same_roster(&config.router)
+        .map_err(|change| RecoveryError::RosterChanged { data_dir: data_dir.clone(), change })?;
+    let first_entries = first_entries(&layer, config);
+    let store = Arc::new(store);
+    let fresh = snapshot_lsn.is_none() && records == 0;
+    if fresh {
+        // The saved state always starts from a snapshot, so that a replay
+        // uses the config the log was written under.
+        let image = layer.image().map_err(|problem| RecoveryError::Snapshot { path: data_dir.clone(), problem })?;
+        store.write_snapshot(0, &image)?;
+    }
+    let (on_progress, progress) = progress_channel();
+    let sync = sync_policy(config);
+    let options = WriterOptions { sync, segment_size: config.storage.segment_bytes, faults };
+    let writer = store.start_writer(options, recovery.next_lsn, on_progress)?;
+    let replay = ReplayStats { snapshot_lsn, records, duration: started.elapsed(), report: recovery.report };
+    info!(
+        data_dir = %data_dir.display(),
+        snapshot_lsn = snapshot_lsn.unwrap_or(0),
+        replayed = records,
+        took_ms = replay.duration.as_millis() as u64,
+        resume_at_ms = resume_at.0,
+        "state recovered"
+    );
+    Ok(Opened {
+        layer,
+        journal: Journal::to_log(writer, sync, recovery.next_lsn - 1),
+        progress: Some(progress),
+        store: Some(store),
+        resume_at,
+        first_entries,
+        replay,
+    })
+}
+
+/// What recovery found that an operator should hear about.
+fn report(report: &RecoveryReport) {
+    for skipped in &report.skipped_snapshots {
+        warn!(path = %skipped.path.display(), reason = %skipped.reason, "snapshot skipped: using an older one");
+    }
+    if let Some(tail) = &report.torn_tail {
+        warn!(
+            path = %tail.path.display(),
+            offset = tail.offset,
+            bytes = tail.bytes,
+            reason = %tail.reason,
+            action = ?tail.action,
+            "the log ended in a torn write: cut back to the last whole record"
+        );
+    }
+}
+
+/// The config changes to log (rules and session limits may change across a
+/// restart; groups and roster may not), then the restart itself.
+fn first_entries(layer: &SessionLayer, config: &Config) -> Vec<Entry> {
+    let mut entries = Vec::new();
+    let encoded = |rules: &crate::router::Rules| postcard::to_allocvec(rules).ok();
+    let rules_changed = encoded(&layer.router().config().rules) != encoded(&config.router.rules);
+    if rules_changed || layer.config() != &session_config(config) {
+        entries
+            .push(Entry::Configure { rules: Box::new(config.router.rules.clone()), session: session_config(config) });
+    }
+    entries.push(Entry::Restarted);
+    entries
+}
+
+fn sync_policy(config: &Config) -> SyncPolicy {
+    match config.storage.sync {
+        ConfigSync::Always => SyncPolicy::Always,
+        ConfigSync::Interval => SyncPolicy::Interval(config.storage.sync_interval),
+        ConfigSync::None => SyncPolicy::None,
+    }
+}

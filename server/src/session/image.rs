@@ -1,0 +1,106 @@
+//! The session layer's snapshot: everything [`SessionLayer::apply`] reads,
+//! the router included, in a canonical order (maps sorted by key), so that
+//! the same state always gives the same bytes.
+
+use std::collections::HashMap;
+
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+
+use super::stream::Stream;
+use super::{supervisors_of, ConnId, CustomerStream, Owner, SessionConfig, SessionLayer, Token};
+use crate::journal::codec;
+use crate::router::{AgentId, GroupId, Router, SessionId};
+
+/// Borrowed, for writing.
+#[derive(Serialize)]
+struct ImageRef<'a> {
+    router: &'a Router,
+    config: &'a SessionConfig,
+    next_session: u64,
+    last_conn: ConnId,
+    conns: Vec<(ConnId, &'a Owner)>,
+    customers: Vec<CustomerRef<'a>>,
+    agents: Vec<(&'a AgentId, &'a Stream)>,
+}
+
+#[derive(Serialize)]
+struct CustomerRef<'a> {
+    session: SessionId,
+    token: &'a Token,
+    group: &'a GroupId,
+    stream: &'a Stream,
+}
+
+/// Owned, for reading.
+#[derive(Deserialize)]
+struct Image {
+    router: Router,
+    config: SessionConfig,
+    next_session: u64,
+    last_conn: ConnId,
+    conns: Vec<(ConnId, Owner)>,
+    customers: Vec<CustomerImage>,
+    agents: Vec<(AgentId, Stream)>,
+}
+
+#[derive(Deserialize)]
+struct CustomerImage {
+    session: SessionId,
+    token: Token,
+    group: GroupId,
+    stream: Stream,
+}
+
+impl SessionLayer {
+    /// The whole state, encoded for a snapshot. Call between entries (with
+    /// every action drained): pending outputs are not part of an image.
+    pub fn image(&self) -> Result<Vec<u8>, String> {
+        let mut conns: Vec<_> = self.conns.iter().map(|(c, o)| (*c, o)).collect();
+        conns.sort_unstable_by_key(|(c, _)| *c);
+        let mut customers: Vec<_> = self
+            .customers
+            .iter()
+            .map(|(s, c)| CustomerRef { session: *s, token: &c.token, group: &c.group, stream: &c.stream })
+            .collect();
+        customers.sort_unstable_by_key(|c| c.session);
+        let mut agents: Vec<_> = self.agents.iter().collect();
+        agents.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        codec::encode_snapshot(&ImageRef {
+            router: &self.router,
+            config: &self.config,
+            next_session: self.next_session,
+            last_conn: self.last_conn,
+            conns,
+            customers,
+            agents,
+        })
+    }
+
+    /// A layer from a snapshot; `clock_scale` is this run's (it is not state).
+    pub fn from_image(bytes: &[u8], clock_scale: f64) -> Result<SessionLayer, String> {
+        let image: Image = codec::decode_snapshot(bytes)?;
+        let mut tokens = HashMap::with_capacity(image.customers.len());
+        let mut customers = FxHashMap::default();
+        for c in image.customers {
+            tokens.insert(c.token.clone(), c.session);
+            customers.insert(c.session, CustomerStream { stream: c.stream, token: c.token, group: c.group });
+        }
+        let supervisors = supervisors_of(&image.router);
+        let now = image.router.now();
+        Ok(SessionLayer {
+            router: image.router,
+            config: image.config,
+            clock_scale,
+            conns: image.conns.into_iter().collect(),
+            customers,
+            tokens,
+            agents: image.agents.into_iter().collect(),
+            supervisors,
+            next_session: image.next_session,
+            last_conn: image.last_conn,
+            now,
+            actions: Default::default(),
+        })
+    }
+}

@@ -1,0 +1,148 @@
+//! The input log in the server: a failing disk refuses new work and loses
+//! nothing, and a restart resumes exactly the state that was saved.
+
+mod common;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use common::{config, http_get, sample, start, start_with, Client, Side, WAIT};
+use serde_json::json;
+use switchboard_server::config::Config;
+use switchboard_server::journal::recovery;
+use switchboard_server::TestHooks;
+use switchboard_storage::{Faults, OpenMode, Store, WriteFault};
+
+/// A config on its own data_dir, fsyncing like production.
+fn durable(scale: f64, data_dir: &Path, extra: &str) -> Config {
+    let mut c = config(scale, extra);
+    c.storage.data_dir = data_dir.to_owned();
+    c.storage.sync = switchboard_server::config::SyncPolicy::Always;
+    c
+}
+
+fn temp_dir() -> tempfile::TempDir {
+    tempfile::Builder::new().prefix("storage-").tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap()
+}
+
+/// The business time the server reports to a connecting agent.
+async fn business_now(addr: std::net::SocketAddr) -> u64 {
+    let mut sue = Client::connect(addr, "/v1/ws/agent?agent=sue", Side::Agent).await;
+    let welcome = sue.expect("welcome").await;
+    sue.close().await;
+    welcome["now_ms"].as_u64().unwrap()
+}
+
+async fn ready(addr: std::net::SocketAddr) -> (u16, String) {
+    http_get(addr, "/readyz").await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_disk_refuses_new_work_loses_nothing_and_recovers() {
+    let dir = temp_dir();
+    let rules = "[router.rules]\ncustomer_idle = \"10h\"\nagent_grace = \"10h\"\ncustomer_grace = \"10h\"\n";
+    let faults = Faults::enabled();
+    let hooks = TestHooks { storage_faults: faults.clone() };
+    let server = start_with(durable(600.0, dir.path(), rules), hooks).await;
+    let (addr, admin) = (server.public_addr, server.admin_addr);
+    let mut chat = common::assigned_chat(addr, "ann", "general").await;
+    let (mut other, _) = Client::customer(addr, "general").await;
+    chat.customer.ok(json!({"type": "message", "text": "before the disk filled up"})).await;
+    chat.agent.expect("customer_message").await;
+    let before = business_now(addr).await;
+
+    // The disk fills up in the middle of a write.
+    faults.fail_writes(WriteFault::Partial { bytes: 7 });
+    chat.customer.send(&json!({"type": "message", "id": "m1", "text": "written while the disk was full"})).await;
+    let outage = Instant::now();
+    let (status, body) = loop {
+        let (status, body) = ready(addr).await;
+        if status == 503 || outage.elapsed() > WAIT {
+            break (status, body);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!((status, body.as_str()), (503, "storage unavailable"), "/readyz says why");
+    // Another client's command is refused at once with a code; a new connection too.
+    let refused = other.command(json!({"type": "message", "text": "hello?"})).await;
+    assert_eq!(refused["code"], "storage_unavailable", "{refused}");
+    let mut late = Client::connect(addr, "/v1/ws/customer?group=general", Side::Customer).await;
+    assert_eq!(late.expect("error").await["code"], "storage_unavailable");
+    assert_eq!(late.expect_close().await, Some(1013), "try again later");
+    // The message written during the failure is neither acknowledged nor forwarded yet.
+    chat.agent.expect_none("customer_message", Duration::from_millis(300)).await;
+    let (_, metrics) = http_get(admin, "/metrics").await;
+    assert_eq!(sample(&metrics, "switchboard_storage_healthy"), Some(0.0), "{metrics}");
+    assert!(sample(&metrics, "switchboard_log_write_errors_total").unwrap() >= 1.0);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+
+    faults.clear();
+    let ack = chat.customer.reply_to("m1").await;
+    assert_eq!(ack["type"], "ack", "{ack}");
+    let forwarded = chat.agent.expect("customer_message").await;
+    assert_eq!(forwarded["text"], "written while the disk was full");
+    assert_eq!(ready(addr).await.0, 200);
+    other.ok(json!({"type": "message", "text": "and now?"})).await;
+    // Business time stood still while the disk failed: 1.8 s of outage is 18
+    // business minutes at this scale; everything else took a fraction of that.
+    let during = business_now(addr).await - before;
+    assert!(during < 12 * 60_000, "business time ran during the outage: {during} ms");
+
+    // Nothing acknowledged was lost: after a restart the history holds both messages.
+    server.shutdown().await.unwrap();
+    let server = start(durable(600.0, dir.path(), rules)).await;
+    let mut ann = Client::connect(server.public_addr, "/v1/ws/agent?agent=ann&last_seq=0", Side::Agent).await;
+    ann.expect("welcome").await;
+    let state = ann.expect("state").await;
+    let history: Vec<&str> =
+        state["sessions"][0]["history"].as_array().unwrap().iter().map(|h| h["text"].as_str().unwrap()).collect();
+    assert_eq!(history, ["before the disk filled up", "written while the disk was full"]);
+    server.shutdown().await.unwrap();
+}
+
+/// The newest snapshot in a data_dir: (lsn, payload).
+fn newest_snapshot(dir: &Path) -> (u64, Vec<u8>) {
+    let store = Store::open(dir, OpenMode::ReadOnly).unwrap();
+    let lsn = store.snapshots().unwrap().first().expect("a snapshot").lsn;
+    (lsn, store.read_snapshot(lsn).unwrap().bytes)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clean_restart_and_a_replay_of_the_log_give_the_state_that_was_saved() {
+    let dir = temp_dir();
+    let cfg = || {
+        let mut c = durable(1.0, dir.path(), "");
+        c.storage.snapshot_every = 1_000_000;
+        c
+    };
+    let server = start(cfg()).await;
+    let addr = server.public_addr;
+    let mut chat = common::assigned_chat(addr, "ben", "general").await;
+    chat.customer.ok(json!({"type": "message", "text": "where is my parcel"})).await;
+    chat.agent.ok(json!({"type": "reply", "session": chat.session, "text": "checking"})).await;
+    let (_waiting, _) = Client::customer(addr, "general").await;
+    let (_queued, _) = Client::customer(addr, "general").await;
+    let mut ann = Client::available_agent(addr, "ann").await;
+    ann.expect("session_assigned").await;
+    server.shutdown().await.unwrap();
+
+    // A clean shutdown leaves a snapshot of the final state...
+    let (lsn, saved) = newest_snapshot(dir.path());
+    assert!(lsn > 0, "the final snapshot covers the whole log");
+    // ...which a start recovers exactly.
+    let opened = recovery::open(&cfg(), Faults::default()).unwrap();
+    assert_eq!(opened.replay.records, 0, "nothing left to replay");
+    assert!(opened.layer.image().unwrap() == saved, "the recovered state is the saved state");
+    drop(opened);
+
+    // Without that snapshot, replaying the whole log from the first one gives the same bytes.
+    let snapshot = std::fs::read_dir(dir.path().join("snapshots"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.file_name().unwrap().to_string_lossy().contains(&format!("{lsn:020}")))
+        .expect("the final snapshot's file");
+    std::fs::remove_file(snapshot).unwrap();
+    let opened = recovery::open(&cfg(), Faults::default()).unwrap();
+    assert_eq!(opened.replay.records, lsn, "the whole log was replayed");
+    assert!(opened.layer.image().unwrap() == saved, "replaying the log rebuilds the saved state byte for byte");
+}
