@@ -101,6 +101,17 @@ impl Batch {
     pub(crate) fn bytes(&self) -> &[u8] {
         &self.bytes
     }
+
+    /// Appends the records of `next`, which continues this batch's lsns (the
+    /// writer merges queued batches, which `submit` already checked).
+    pub(crate) fn extend_from(&mut self, next: &Batch) {
+        if self.records == 0 {
+            self.first_lsn = next.first_lsn;
+        }
+        debug_assert!(next.records == 0 || next.first_lsn == self.first_lsn + self.records);
+        self.bytes.extend_from_slice(&next.bytes);
+        self.records += next.records;
+    }
 }
 
 #[cfg(test)]
@@ -119,6 +130,19 @@ mod tests {
         batch.push(meta(8), b"").unwrap();
         assert_eq!((batch.first_lsn(), batch.last_lsn(), batch.len()), (Some(7), Some(8), 2));
         assert_eq!(batch.encoded_len(), Batch::encoded_len_of(3) + Batch::encoded_len_of(0));
+    }
+
+    #[test]
+    fn merged_batches_read_as_one() {
+        let mut first = Batch::new();
+        first.push(meta(3), b"a").unwrap();
+        let mut second = Batch::new();
+        second.push(meta(4), b"bc").unwrap();
+        second.push(meta(5), b"").unwrap();
+        let expected_len = first.encoded_len() + second.encoded_len();
+        first.extend_from(&second);
+        assert_eq!((first.first_lsn(), first.last_lsn(), first.encoded_len()), (Some(3), Some(5), expected_len));
+        first.push(meta(6), b"d").unwrap();
     }
 
     #[test]

@@ -52,7 +52,7 @@ pub enum StorageError {
 }
 
 impl StorageError {
-    /// An [`StorageError::Io`] error, for `map_err`.
+    /// A [`StorageError::Io`] error, for `map_err`.
     pub(crate) fn io(path: impl Into<PathBuf>, action: &'static str) -> impl FnOnce(io::Error) -> StorageError {
         let path = path.into();
         move |source| StorageError::Io { path, action, source }

@@ -184,8 +184,9 @@ where
 }
 
 fn open_tail(tail: TailSegment, policy: SyncPolicy) -> Result<OpenSegment, StorageError> {
-    let file =
+    let mut file =
         OpenOptions::new().write(true).open(&tail.path).map_err(StorageError::io(&tail.path, "opening segment"))?;
+    file.seek(SeekFrom::Start(tail.len)).map_err(StorageError::io(&tail.path, "seeking to the end of segment"))?;
     if policy != SyncPolicy::None {
         file.sync_data().map_err(StorageError::io(&tail.path, "syncing segment"))?;
     }
@@ -197,7 +198,8 @@ fn open_tail(tail: TailSegment, policy: SyncPolicy) -> Result<OpenSegment, Stora
 struct OpenSegment {
     file: File,
     path: PathBuf,
-    /// End of the last batch written in full.
+    /// End of the last batch written in full; the file's cursor is here
+    /// unless `dirty`.
     len: u64,
     /// End of what the last successful fdatasync covered.
     synced_len: u64,
@@ -218,7 +220,7 @@ struct Figures {
     sync: Option<Duration>,
 }
 
-/// Batches merged into one group wait for at most this much.
+/// Queued batches are merged into one write up to this size.
 const MAX_GROUP_BYTES: usize = 4 << 20;
 const FIRST_BACKOFF: Duration = Duration::from_millis(50);
 const MAX_BACKOFF: Duration = Duration::from_secs(1);
@@ -253,7 +255,7 @@ impl<F: Fn(Progress)> Writer<F> {
         loop {
             match self.next(&receiver) {
                 Next::Write(first) => {
-                    let group = gather(first, &receiver);
+                    let group = gather(first, &receiver, self.room());
                     self.write_group(group);
                 }
                 Next::Sync => {
@@ -292,11 +294,19 @@ impl<F: Fn(Progress)> Writer<F> {
         }
     }
 
-    fn write_group(&mut self, group: Vec<Batch>) {
+    /// Bytes a merged group may take: what is left in the current segment
+    /// (or a whole new one), so that a segment passes its size by at most one
+    /// submitted batch, and never more than `MAX_GROUP_BYTES`.
+    fn room(&self) -> usize {
+        let size = self.options.segment_size;
+        let used = self.segment.as_ref().map_or(0, |segment| segment.len);
+        let left = if used < size { size - used } else { size };
+        usize::try_from(left).unwrap_or(usize::MAX).min(MAX_GROUP_BYTES)
+    }
+
+    fn write_group(&mut self, group: Batch) {
         let started = Instant::now();
-        for batch in group {
-            self.append(batch);
-        }
+        self.append(group);
         self.figures.write += started.elapsed();
         let sync_now = match self.policy() {
             SyncPolicy::Always => true,
@@ -356,9 +366,9 @@ impl<F: Fn(Progress)> Writer<F> {
         let segment = self.segment.as_mut().expect("ensure_room opened a segment");
         if segment.dirty {
             segment.file.set_len(segment.len)?;
+            segment.file.seek(SeekFrom::Start(segment.len))?;
             segment.dirty = false;
         }
-        segment.file.seek(SeekFrom::Start(segment.len))?;
         segment.dirty = true;
         self.options.faults.write_all(&mut segment.file, batch.bytes())?;
         segment.dirty = false;
@@ -477,14 +487,14 @@ impl Drop for ClearOnDrop<'_> {
     }
 }
 
-/// The first batch and whatever else is already queued, up to a size.
-fn gather(first: Batch, receiver: &Receiver<Batch>) -> Vec<Batch> {
-    let mut bytes = first.encoded_len();
-    let mut group = vec![first];
-    while bytes < MAX_GROUP_BYTES {
+/// The first batch merged with whatever else is already queued, while the
+/// group is under `limit` bytes: one write and one sync for all of them.
+/// Copying small batches into one buffer costs less than a write call each.
+fn gather(first: Batch, receiver: &Receiver<Batch>, limit: usize) -> Batch {
+    let mut group = first;
+    while group.encoded_len() < limit {
         let Ok(batch) = receiver.try_recv() else { break };
-        bytes += batch.encoded_len();
-        group.push(batch);
+        group.extend_from(&batch);
     }
     group
 }

@@ -116,3 +116,10 @@ fn an_oversized_payload_is_refused_before_it_reaches_the_log() {
     assert!(matches!(err, StorageError::RecordTooLarge { .. }), "{err}");
     assert!(batch.is_empty());
 }
+
+#[test]
+fn the_store_and_the_writer_handle_can_be_shared_between_threads() {
+    fn shareable<T: Send + Sync>() {}
+    shareable::<Store>();
+    shareable::<switchboard_storage::WriterHandle>();
+}

@@ -5,7 +5,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
-use switchboard_storage::{OpenMode, SyncPolicy, WriterOptions};
+use switchboard_storage::{Faults, OpenMode, SyncPolicy, WriterOptions};
 
 #[test]
 fn always_reports_written_and_synced_together_after_a_sync() {
@@ -43,7 +43,8 @@ fn none_reports_written_and_never_synced() {
 
 #[test]
 fn interval_reports_written_at_once_and_synced_after_the_interval_without_more_writes() {
-    let interval = Duration::from_millis(400);
+    // Long enough that a loaded machine still writes the batches well inside it.
+    let interval = Duration::from_secs(1);
     let dir = tempfile::tempdir().unwrap();
     let started = Instant::now();
     // One segment: rolling to a new segment syncs the old one, which would blur the picture.
@@ -77,4 +78,24 @@ fn close_syncs_everything_submitted_under_interval() {
     assert_eq!((last.written_lsn, last.synced_lsn), (50, 50));
     drop(store);
     assert_eq!(recover(dir.path(), OpenMode::ReadWrite).0, records(1..=50));
+}
+
+#[test]
+fn batches_queued_during_a_sync_share_the_next_write_and_sync() {
+    let dir = tempfile::tempdir().unwrap();
+    let faults = Faults::enabled();
+    let options = WriterOptions { faults: faults.clone(), ..WriterOptions::default() };
+    let (_store, writer, reports) = start(dir.path(), options);
+    // Hold the writer in its first sync while 199 more batches queue up.
+    faults.fail_syncs();
+    writer.submit(batch(1..=1)).unwrap();
+    reports.wait_for("the first sync failing", |p| !p.is_healthy());
+    submit_all(&writer, 2..=200, 1);
+    faults.clear();
+    reports.wait_for("durable to 200", |p| p.synced_lsn == 200);
+    writer.close().unwrap();
+
+    let writes: Vec<_> = reports.all().into_iter().filter(|p| p.records > 0).collect();
+    assert_eq!(writes.iter().map(|p| (p.records, p.synced_lsn)).collect::<Vec<_>>(), vec![(1, 1), (199, 200)]);
+    assert_eq!(read_all(dir.path()), records(1..=200));
 }
