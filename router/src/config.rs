@@ -403,7 +403,8 @@ impl RouterConfig {
     /// Whether `new` has the same skill groups and roster as `self` (the
     /// config a router was saved with), in the same order: a saved router
     /// can resume under `new` only then, since its state refers to groups
-    /// and agents by position. Rules may differ. `Err` says in one sentence what changed, naming each
+    /// and agents by position. Rules may differ ([`super::Router::set_rules`]
+    /// applies them). `Err` says in one sentence what changed, naming each
     /// group or agent, for the operator.
     pub fn same_roster(&self, new: &RouterConfig) -> Result<(), String> {
         let mut changes = roster_changes("group", &self.groups, &new.groups, |g| &g.id, group_differences);

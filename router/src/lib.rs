@@ -31,8 +31,9 @@
 //! the same outputs and [`Router::poll_timeout`] as the original for any
 //! continuation. Bytes that are not a saved router of this format (truncated,
 //! another format version, indexes out of range, disagreeing records) are
-//! refused with an error, never a panic. Groups and roster cannot change
-//! under a saved router ([`RouterConfig::same_roster`] says what did).
+//! refused with an error, never a panic. [`Router::set_rules`] applies new
+//! rules to a restored router; groups and roster cannot change
+//! ([`RouterConfig::same_roster`] says what did).
 //!
 //! Code map: `dispatch.rs` (queues, agent choice, assignment, queue
 //! positions), `customer.rs` and `agent.rs` (one handler per input),
@@ -251,6 +252,33 @@ impl Router {
 
     pub fn config(&self) -> &RouterConfig {
         &self.config
+    }
+
+    /// Replaces the rules, e.g. when a restart resumes a saved router under
+    /// an edited config (check [`RouterConfig::same_roster`] first: groups and
+    /// roster cannot change). Refused, changing nothing, when
+    /// [`Rules::validate`] refuses them.
+    ///
+    /// Timers already armed keep their deadlines: a reply warning armed
+    /// under the old `reply_warning` fires when it was due, a closed session
+    /// is forgotten when its old rating window ends. Every later decision
+    /// uses the new numbers: the next timer armed (the slow-reply check that
+    /// follows a warning included), every check of a message or note, the
+    /// dispatcher's agent order under a new `assignment_strategy`, the
+    /// complaint words. Histories longer than a lowered `max_history` lose
+    /// their oldest entries at once.
+    pub fn set_rules(&mut self, rules: Rules) -> Result<(), ConfigError> {
+        rules.validate()?;
+        self.complaint_words = complaint::Words::new(&rules.complaint);
+        self.config.rules = rules;
+        let max = self.config.rules.max_history;
+        for s in self.sessions.values_mut() {
+            let excess = s.history.len().saturating_sub(max);
+            s.history.drain(..excess);
+        }
+        // The eligible sets are ordered by the strategy's key.
+        self.rebuild_eligible();
+        Ok(())
     }
 
     /// The latest time the router has seen.

@@ -194,8 +194,8 @@ impl<'de> Deserialize<'de> for Router {
 }
 
 impl Router {
-    /// The router's whole state, borrowed, ready to serialize (see the
-    /// module docs of `save.rs` for what it holds). Refused while outputs
+    /// The router's whole state, borrowed, ready to serialize (the crate
+    /// docs, "Saving and restoring", say what it holds). Refused while outputs
     /// wait to be drained: they are not part of the state, and a restart
     /// would never send them.
     pub fn save(&self) -> Result<SavedRouter<'_>, SaveError> {
@@ -330,7 +330,8 @@ impl Router {
                 return inconsistent(format!("session {} is out of id order", s.id));
             }
             last = Some(s.id);
-            let session = self.restore_session(s, &mut waiting)?;
+            self.check_session(&s)?;
+            let session = self.restore_session(s, &mut waiting);
             self.sessions.insert(session.id, session);
         }
         // Every order is unique (two global counters), which the queue's
@@ -351,43 +352,33 @@ impl Router {
         Ok(())
     }
 
-    fn restore_session(
-        &self,
-        s: SavedSession<'_>,
-        waiting: &mut Vec<(QueueKey, u32)>,
-    ) -> Result<Session, RestoreError> {
+    /// Refuses a saved session that refers to an agent, group or queue
+    /// order that does not exist, keeps more history than the rules allow,
+    /// or holds a deadline past the timer table's range.
+    fn check_session(&self, s: &SavedSession<'_>) -> Result<(), RestoreError> {
         let id = s.id;
-        let agents = self.agents.len();
-        let bad_agent = |a: &AgentIdx| *a as usize >= agents;
+        let bad_agent = |a: &AgentIdx| *a as usize >= self.agents.len();
         let bad_group = |g: &GroupIdx| *g as usize >= self.groups.len();
         if bad_group(&s.group) {
             return inconsistent(format!("session {id}: group index {} is not in the config", s.group));
         }
-        let phase = match s.phase {
-            SavedPhase::Waiting { order, since, overflowed, overflow_timer, told } => {
+        // (owner, agent named by the phase, overflow deadline)
+        let (owner, agent, overflow_timer) = match s.phase {
+            SavedPhase::Waiting { order, overflow_timer, .. } => {
                 if order == 0 || order > self.next_order || order < self.front_order {
                     return inconsistent(format!("session {id}: queue order {order} was never handed out"));
                 }
-                let key = QueueKey { priority: Reverse(s.priority), order, session: id };
-                waiting.push((key, told));
-                Phase::Waiting { key, since, overflowed, overflow_timer }
+                (None, None, overflow_timer)
             }
-            SavedPhase::Assigned { agent, since } => Phase::Assigned { agent, since },
-            SavedPhase::Closed { reason, agent, can_rate, rated } => Phase::Closed { reason, agent, can_rate, rated },
+            SavedPhase::Assigned { agent, .. } => (Some(agent), Some(agent), None),
+            SavedPhase::Closed { agent, .. } => (None, agent, None),
         };
-        let owner = match phase {
-            Phase::Assigned { agent, .. } => Some(agent),
-            _ => None,
-        };
-        let closed_agent = match phase {
-            Phase::Closed { agent, .. } => agent,
-            _ => None,
-        };
-        let consent = s.consent.map(Cow::into_owned);
-        let bad_consent = consent
-            .as_ref()
+        // A pending transfer belongs to the session's owner, who carries it out.
+        let bad_consent = s
+            .consent
+            .as_deref()
             .is_some_and(|c| Some(c.from) != owner || bad_group(&c.to_group) || !self.knows_target(&c.target));
-        if owner.iter().chain(&closed_agent).chain(&s.excluded_agent).any(bad_agent)
+        if agent.iter().chain(&s.excluded_agent).any(bad_agent)
             || s.transfers.iter().any(|t| bad_agent(&t.from) || bad_group(&t.from_group))
             || bad_consent
         {
@@ -396,15 +387,27 @@ impl Router {
         if s.history.len() > self.config.rules.max_history {
             return inconsistent(format!("session {id}: {} history entries kept", s.history.len()));
         }
-        let deadlines =
-            [s.reply_timer, s.idle_timer, s.grace_timer, s.forget_timer, consent.as_ref().and_then(|c| c.timer)];
-        let overflow_timer = match phase {
-            Phase::Waiting { overflow_timer, .. } => overflow_timer,
-            _ => None,
-        };
-        if deadlines.into_iter().chain([overflow_timer]).flatten().any(|at| at.0 > MAX_AT) {
+        let consent_timer = s.consent.as_deref().and_then(|c| c.timer);
+        let deadlines = [s.reply_timer, s.idle_timer, s.grace_timer, s.forget_timer, consent_timer, overflow_timer];
+        if deadlines.into_iter().flatten().any(|at| at.0 > MAX_AT) {
             return inconsistent(format!("session {id}: a deadline past the timer range"));
         }
+        Ok(())
+    }
+
+    /// A checked saved session, with its ids pointing at the roster's strings;
+    /// a waiting one's queue key and told position go to `waiting`.
+    fn restore_session(&self, s: SavedSession<'_>, waiting: &mut Vec<(QueueKey, u32)>) -> Session {
+        let id = s.id;
+        let phase = match s.phase {
+            SavedPhase::Waiting { order, since, overflowed, overflow_timer, told } => {
+                let key = QueueKey { priority: Reverse(s.priority), order, session: id };
+                waiting.push((key, told));
+                Phase::Waiting { key, since, overflowed, overflow_timer }
+            }
+            SavedPhase::Assigned { agent, since } => Phase::Assigned { agent, since },
+            SavedPhase::Closed { reason, agent, can_rate, rated } => Phase::Closed { reason, agent, can_rate, rated },
+        };
         let mut history = s.history.into_owned();
         for entry in &mut history {
             if let Speaker::Agent(agent) = &entry.from {
@@ -416,7 +419,7 @@ impl Router {
             note.from = self.shared_agent_id(&note.from);
             note.target = self.shared_target(&note.target);
         }
-        Ok(Session {
+        Session {
             id,
             group: s.group,
             priority: s.priority,
@@ -432,7 +435,8 @@ impl Router {
             idle_timer: s.idle_timer,
             grace_timer: s.grace_timer,
             forget_timer: s.forget_timer,
-            consent: consent.map(|mut c| {
+            consent: s.consent.map(|c| {
+                let mut c = c.into_owned();
                 c.target = self.shared_target(&c.target);
                 Box::new(c)
             }),
@@ -441,7 +445,7 @@ impl Router {
             transfers: s.transfers.into_owned(),
             excluded_agent: s.excluded_agent,
             complaint: s.complaint.map(|c| Box::new(c.into_owned())),
-        })
+        }
     }
 
     /// Each agent lists exactly the sessions assigned to them, once each.

@@ -41,7 +41,8 @@
 //! - P14 saving and restoring: a router saved (postcard) after a random step
 //!   and restored gives the same results, outputs and `poll_timeout` as the
 //!   original for the rest of the run, and saves the same bytes after every
-//!   step (the canonical form); so does one restored from JSON.
+//!   step (the canonical form); so does one restored from JSON, and one whose
+//!   rules were set again to the same rules.
 //!
 //!
 //! `PROPTEST_CASES` overrides the number of cases, `ROUTER_PROPS_MAX_STEPS`
@@ -1603,8 +1604,9 @@ fn saved(router: &Router) -> Result<Vec<u8>, String> {
     postcard::to_allocvec(router).map_err(|e| format!("P14 save refused: {e}"))
 }
 
-/// P14: replays the first `at` steps, saves, restores (from postcard), then
-/// plays the rest on the original and the restored router side by side.
+/// P14: replays the first `at` steps, saves, restores (from postcard, and
+/// once more with the same rules set again, which must change nothing), then
+/// plays the rest on the original and the restored routers side by side.
 /// After every step all give the same result and outputs, the same
 /// `poll_timeout`, and the same saved bytes: the original carries its
 /// history (queue tombstones, stale timer entries, a session map grown in
@@ -1622,7 +1624,9 @@ fn check_restore(cfg: &RouterConfig, played: &[Played], at: usize) -> Check {
     let json = serde_json::to_string(&original).map_err(|e| e.to_string())?;
     let from_json: Router = serde_json::from_str(&json).map_err(|e| format!("P14 restore from JSON refused: {e}"))?;
     ensure!(saved(&from_json)? == bytes, "P14 a router restored from JSON saves other bytes");
-    let mut copies = [("restored", restored)];
+    let mut re_ruled = restore()?;
+    re_ruled.set_rules(cfg.rules.clone()).map_err(|e| e.to_string())?;
+    let mut copies = [("restored", restored), ("restored with its rules set again", re_ruled)];
     for (name, copy) in &copies {
         ensure!(
             copy.poll_timeout() == original.poll_timeout(),

@@ -1,4 +1,5 @@
-//! Saving and restoring the whole router (postcard, the snapshot format).
+//! Saving and restoring the whole router (postcard, the snapshot format),
+//! and changing the rules when a restart resumes it.
 
 use std::sync::Arc;
 
@@ -153,4 +154,71 @@ fn restored_ids_share_the_roster_strings() {
     let carol = &roster.agents.iter().find(|a| a.id.as_str() == "carol").unwrap().id;
     let flag = &sim.router.agent_record(carol).unwrap().recent_flags[0];
     assert!(Arc::ptr_eq(&flag.agent.0, &carol.0), "so does a conduct flag");
+}
+
+// ---- changing the rules on a restart ----
+
+#[test]
+fn bad_rules_are_refused_naming_the_key_and_change_nothing() {
+    let mut sim = busy();
+    let before = saved(&sim.router);
+    let rules = Rules { reply_warning: secs(600), ..Rules::default() };
+    let err = sim.router.set_rules(rules).unwrap_err();
+    assert_eq!(err.key, "rules.reply_warning");
+    let rules = Rules { max_history: 0, ..Rules::default() };
+    assert_eq!(sim.router.set_rules(rules).unwrap_err().key, "rules.max_history");
+    assert_eq!(saved(&sim.router), before);
+}
+
+#[test]
+fn armed_timers_keep_their_deadlines_and_later_ones_use_the_new_rules() {
+    let mut sim = Sim::new(small());
+    sim.online("alice");
+    sim.join(1, "general");
+    sim.say(1, "hello?").unwrap();
+    sim.router.set_rules(Rules { reply_warning: secs(30), reply_violation: secs(120), ..Rules::default() }).unwrap();
+    let warnings =
+        |sim: &Sim| sim.to_agent("alice").iter().filter(|n| matches!(n, AgentNotice::ReplyWarning { .. })).count();
+    sim.advance(secs(59));
+    assert_eq!(warnings(&sim), 0, "the warning armed under the old rules keeps its deadline");
+    sim.advance(secs(1));
+    assert_eq!(warnings(&sim), 1);
+    sim.take();
+    sim.advance(secs(60));
+    assert!(sim.to_agent("alice").contains(&AgentNotice::SlowReply { session: SessionId(1), waited: secs(120) }));
+    sim.join(2, "general");
+    sim.say(2, "anyone?").unwrap();
+    sim.take();
+    sim.advance(secs(30));
+    assert!(sim.to_agent("alice").contains(&AgentNotice::ReplyWarning { session: SessionId(2), waited: secs(30) }));
+}
+
+#[test]
+fn a_new_strategy_orders_the_agents_from_then_on() {
+    let mut cfg = config(&[("general", &[])], &[("alice", &["general"], 3), ("bob", &["general"], 3)]);
+    cfg.agents[0].groups[0].level = 2;
+    cfg.rules.assignment_strategy = AssignmentStrategy::RoundRobin;
+    let mut sim = Sim::new(cfg);
+    sim.online("alice");
+    sim.online("bob");
+    for s in 1..=3 {
+        sim.join(s, "general");
+    }
+    assert_eq!((sim.sessions_of("alice"), sim.sessions_of("bob")), (vec![1, 3], vec![2]), "round robin");
+    let rules = Rules { assignment_strategy: AssignmentStrategy::LongestIdle, ..sim.router.config().rules.clone() };
+    sim.router.set_rules(rules).unwrap();
+    sim.join(4, "general");
+    assert_eq!(sim.owner(4).as_deref(), Some("alice"), "longest idle prefers the higher level");
+    sim.join(5, "general");
+    assert_eq!(sim.owner(5).as_deref(), Some("bob"), "alice is full: she left the eligible set");
+}
+
+#[test]
+fn a_lower_max_history_trims_histories_at_once() {
+    let mut sim = busy();
+    let rules = Rules { max_history: 1, ..sim.router.config().rules.clone() };
+    sim.router.set_rules(rules).unwrap();
+    let history = sim.router.session_view(SessionId(1)).unwrap().history;
+    assert_eq!(history.len(), 1);
+    assert_eq!(&*history[0].text, "Checking, one moment.", "the newest entry is kept");
 }
