@@ -91,11 +91,15 @@ async fn a_failing_disk_refuses_new_work_loses_nothing_and_recovers() {
     // Nothing acknowledged was lost: after a restart the history holds both messages.
     server.shutdown().await.unwrap();
     let server = start(durable(600.0, dir.path(), rules)).await;
-    let mut ann = Client::connect(server.public_addr, "/v1/ws/agent?agent=ann&last_seq=0", Side::Agent).await;
+    let mut ann = Client::connect(server.public_addr, "/v1/ws/agent?agent=ann", Side::Agent).await;
     ann.expect("welcome").await;
     let state = ann.expect("state").await;
-    let history: Vec<&str> =
-        state["sessions"][0]["history"].as_array().unwrap().iter().map(|h| h["text"].as_str().unwrap()).collect();
+    let history: Vec<&str> = state["sessions"][0]["history"]
+        .as_array()
+        .unwrap_or_else(|| panic!("ann's sessions after the restart: {state}"))
+        .iter()
+        .map(|h| h["text"].as_str().unwrap())
+        .collect();
     assert_eq!(history, ["before the disk filled up", "written while the disk was full"]);
     server.shutdown().await.unwrap();
 }

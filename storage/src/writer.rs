@@ -86,8 +86,8 @@ impl Progress {
     }
 }
 
-/// The caller's end of the writer thread. Dropping it is [`WriterHandle::close`]
-/// without the result.
+/// The caller's end of the writer thread. Dropping it stops the thread once
+/// it has written what was submitted, without waiting for it.
 #[derive(Debug)]
 pub struct WriterHandle {
     submitter: Mutex<Submitter>,
@@ -138,9 +138,12 @@ impl WriterHandle {
     }
 }
 
+/// Dropping does not wait: the thread still writes what was submitted (and
+/// keeps retrying on a failing disk) but nobody blocks on it, so a panic or
+/// an abandoned server cannot hang on a disk that never recovers.
 impl Drop for WriterHandle {
     fn drop(&mut self) {
-        let _ = self.shut_down();
+        lock(&self.submitter).sender = None;
     }
 }
 

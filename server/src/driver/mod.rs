@@ -224,16 +224,29 @@ impl Driver {
     /// nothing, else logged and applied (or refused while the log is failing).
     fn submit(&mut self, request: Request, started: Instant) {
         let now = self.clock.now();
-        if let Some(entry) = self.layer.prepare(now, request) {
-            let entry = match self.journal.is_healthy() {
-                true => Some(entry),
-                false => self.layer.refuse_entry(entry, code::STORAGE_UNAVAILABLE, STORAGE_DOWN),
-            };
-            if let Some(entry) = entry {
-                self.log_and_apply(now, entry, started);
+        let Some(entry) = self.layer.prepare(now, request) else { return self.hold_actions(started) };
+        if self.journal.is_healthy() {
+            return self.log_and_apply(now, entry, started);
+        }
+        // Held actions wait for a disk that is failing; the refusal must not, or nobody would hear it.
+        self.hold_actions(started);
+        match self.layer.refuse_entry(entry, code::STORAGE_UNAVAILABLE, STORAGE_DOWN) {
+            Some(entry) => self.log_and_apply(now, entry, started),
+            None => self.send_refusal(started),
+        }
+    }
+
+    /// Carries out a refusal at once, unless its connection still waits for
+    /// earlier answers (each connection's frames keep their order).
+    fn send_refusal(&mut self, started: Instant) {
+        while let Some(action) = self.layer.poll_action() {
+            let waiting = action.conn().is_some_and(|c| self.held.iter().any(|h| h.action.conn() == Some(c)));
+            if waiting {
+                self.held.push_back(Held { lsn: self.journal.last(), started, action });
+            } else {
+                self.carry_out(action, started);
             }
         }
-        self.hold_actions(started);
     }
 
     /// Appends an entry to the log, then applies it. An entry that cannot be
@@ -419,9 +432,13 @@ impl Driver {
         }
         let clean = self.journal.is_durable() && self.journal.is_healthy() && self.journal.is_idle();
         let last = self.journal.last();
-        // Closing syncs everything written: only then may a snapshot stand for it.
+        // Closing syncs everything written: only then may a snapshot stand for it. On a failing
+        // disk closing would wait forever: the writer is let go instead (it keeps retrying until
+        // the process exits; what it could not write was never acknowledged).
         let mut journal = std::mem::replace(&mut self.journal, Journal::in_memory(last));
-        let _ = tokio::task::spawn_blocking(move || journal.close()).await;
+        if clean {
+            let _ = tokio::task::spawn_blocking(move || journal.close()).await;
+        }
         if clean && last > self.snapshots.last_lsn() {
             match self.layer.image() {
                 Ok(image) => {

@@ -10,12 +10,12 @@ use serde::{Deserialize, Serialize};
 use super::stream::Stream;
 use super::{supervisors_of, ConnId, CustomerStream, Owner, SessionConfig, SessionLayer, Token};
 use crate::journal::codec;
-use crate::router::{AgentId, GroupId, Router, SessionId};
+use crate::router::{AgentId, GroupId, Router, SavedRouter, SessionId};
 
 /// Borrowed, for writing.
 #[derive(Serialize)]
 struct ImageRef<'a> {
-    router: &'a Router,
+    router: SavedRouter<'a>,
     config: &'a SessionConfig,
     next_session: u64,
     last_conn: ConnId,
@@ -32,10 +32,11 @@ struct CustomerRef<'a> {
     stream: &'a Stream,
 }
 
-/// Owned, for reading.
+/// Owned, for reading. The router is restored explicitly so that a refusal
+/// keeps its reason (postcard drops the text of serde's custom errors).
 #[derive(Deserialize)]
 struct Image {
-    router: Router,
+    router: SavedRouter<'static>,
     config: SessionConfig,
     next_session: u64,
     last_conn: ConnId,
@@ -66,8 +67,9 @@ impl SessionLayer {
         customers.sort_unstable_by_key(|c| c.session);
         let mut agents: Vec<_> = self.agents.iter().collect();
         agents.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        let router = self.router.save().map_err(|e| e.to_string())?;
         codec::encode_snapshot(&ImageRef {
-            router: &self.router,
+            router,
             config: &self.config,
             next_session: self.next_session,
             last_conn: self.last_conn,
@@ -80,16 +82,17 @@ impl SessionLayer {
     /// A layer from a snapshot; `clock_scale` is this run's (it is not state).
     pub fn from_image(bytes: &[u8], clock_scale: f64) -> Result<SessionLayer, String> {
         let image: Image = codec::decode_snapshot(bytes)?;
+        let router = Router::restore(image.router).map_err(|e| format!("the router's state: {e}"))?;
         let mut tokens = HashMap::with_capacity(image.customers.len());
         let mut customers = FxHashMap::default();
         for c in image.customers {
             tokens.insert(c.token.clone(), c.session);
             customers.insert(c.session, CustomerStream { stream: c.stream, token: c.token, group: c.group });
         }
-        let supervisors = supervisors_of(&image.router);
-        let now = image.router.now();
+        let supervisors = supervisors_of(&router);
+        let now = router.now();
         Ok(SessionLayer {
-            router: image.router,
+            router,
             config: image.config,
             clock_scale,
             conns: image.conns.into_iter().collect(),

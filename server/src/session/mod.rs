@@ -155,6 +155,19 @@ pub enum Action {
     Event(Event),
 }
 
+impl Action {
+    /// The connection it is for, if any.
+    pub fn conn(&self) -> Option<ConnId> {
+        match self {
+            Action::Send { conn, .. }
+            | Action::SendBatch { conn, .. }
+            | Action::Close { conn, .. }
+            | Action::Kill { conn } => Some(*conn),
+            Action::Refused { .. } | Action::SlowConsumer | Action::Event(_) => None,
+        }
+    }
+}
+
 /// Who a connection speaks for.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 enum Owner {
@@ -583,9 +596,12 @@ impl SessionLayer {
         }
     }
 
+    /// The rules were validated with the config they came in; a log whose
+    /// rules no longer validate (written by another release) keeps the old ones.
     fn configure(&mut self, rules: crate::router::Rules, session: SessionConfig) {
-        // PENDING(router snapshot work): the router takes new rules.
-        let _ = rules;
+        if let Err(e) = self.router.set_rules(rules) {
+            warn!(key = %e.key, problem = %e.problem, "logged rules refused: keeping the rules in force");
+        }
         self.config = session;
     }
 
