@@ -78,10 +78,16 @@ class BizClock {
 }
 
 export function connectionBadge(status, detail) {
+  const seconds = Math.max(1, Math.round(((detail && detail.delay) || 0) / 1000));
   const text = {
     connecting: detail && detail.attempt ? 'Reconnecting…' : 'Connecting…',
     open: 'Connected',
-    retrying: `Connection lost, retrying in ${Math.max(1, Math.round((detail.delay || 0) / 1000))} s`,
+    // The server cannot save new work for now (close 1013 storage_unavailable, or
+    // commands refused with it): not a failure, everything is sent again by itself.
+    retrying: detail && detail.reason === 'storage_unavailable'
+      ? `Saving is temporarily unavailable; retrying in ${seconds} s`
+      : `Connection lost, retrying in ${seconds} s`,
+    held: 'Saving is temporarily unavailable; retrying…',
     failed: detail && detail.reason === 'replaced' ? 'Signed in elsewhere' : `Disconnected (${(detail && detail.reason) || 'error'})`,
     closed: 'Signed out',
   }[status] || status;
@@ -188,6 +194,7 @@ function main() {
   // Where a session may be transferred (the welcome's transfer_groups / transfer_agents).
   const directory = { groups: [], agents: [] };
   let conn = { status: 'connecting', detail: {} };
+  let hold = null; // commands refused "for now" (storage_unavailable) wait to be sent again
   let replaying = false;
 
 
@@ -206,6 +213,7 @@ function main() {
     if (store.lastSeqFor !== agent) { store.lastSeq = 0; store.lastSeqFor = agent; }
     saveStore(store);
     buildShell();
+    hold = null;
     client = new Wire({
       idPrefix: 'a',
       lastSeq: store.lastSeq || 0,
@@ -220,6 +228,7 @@ function main() {
         renderTop();
       },
       onPersist: (wire) => { store.lastSeq = wire.lastSeq; saveStore(store); },
+      onHold: (info) => { hold = info; renderTop(); },
     });
     client.start();
   }
@@ -283,7 +292,7 @@ function main() {
       el('div', { class: 'segmented', role: 'group', 'aria-label': 'Availability' },
         button('available', 'Available'), button('break', 'Break'), button('offline', 'Offline')),
       el('div', { class: 'spacer' }),
-      connectionBadge(conn.status, conn.detail),
+      hold && conn.status === 'open' ? connectionBadge('held', hold) : connectionBadge(conn.status, conn.detail),
       conn.status === 'failed' && conn.detail.reason === 'replaced'
         ? el('button', { class: 'btn', type: 'button', text: 'Use this window', onclick: () => { client.stopped = false; client.connectNow(); } })
         : null,
@@ -456,7 +465,10 @@ function main() {
       group: view.group,
       customer: view.customer_name || `Customer #${view.session}`,
       priority: view.priority || 'normal',
-      history: (view.history || []).map((h) => ({ ...h })),
+      // The server's history, then our own replies it has not answered yet
+      // (sent again after a reconnect) or refused: those exist only here.
+      history: [...(view.history || []).map((h) => ({ ...h })),
+        ...(previous ? previous.history.filter((h) => h.state === 'sending' || h.state === 'failed') : [])],
       notes: view.notes || [],
       assignedAt: view.assigned_at_ms,
       clockSince,
@@ -665,9 +677,18 @@ function main() {
     const entry = { at_ms: clock.now(), from: 'agent', agent: me && me.agent, text, state: 'sending' };
     s.history.push(entry);
     client.send({ type: 'reply', session: s.id, text }, (answer) => {
+      // A reconnect in between rebuilds the session from the server's `state`
+      // (keeping this entry while it is unanswered): update the current one.
+      const now = sessions.get(s.id) || s;
       if (answer.type === 'ack') {
         entry.state = null;
-        s.clockSince = null; s.clockLocal = null; s.level = 'ok';
+        // A duplicate was applied before a reconnect (its ack was lost), so the
+        // server's history in the `state` after that reconnect already shows it.
+        const i = now.history.indexOf(entry);
+        if (answer.duplicate && i >= 0 && now.history.some((h, j) => j !== i && h.from === 'agent' && !h.state && h.text === entry.text)) {
+          now.history.splice(i, 1);
+        }
+        if (!answer.duplicate) { now.clockSince = null; now.clockLocal = null; now.level = 'ok'; }
       } else { entry.state = 'failed'; entry.error = errorText(answer); }
       renderList(); if (selected === s.id) renderPane();
     });

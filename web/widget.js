@@ -124,6 +124,7 @@ function mount(wire, base, config) {
   const wsBase = wsOrigin(base.href);
   const connect = () => {
     if (client) client.stop();
+    holdInfo = null;
     client = new Wire({
       idPrefix: 'c',
       heartbeatMs: config.heartbeatMs,
@@ -141,12 +142,15 @@ function mount(wire, base, config) {
       onMessage: handle,
       onStatus: connection,
       onPersist: save,
+      onHold: (hold) => { holdInfo = hold; render(); },
     });
     client.start();
   };
 
   let connectionState = 'idle';
   let retryDetail = null;
+  // Set while the server cannot save (storage_unavailable): messages wait and are sent again.
+  let holdInfo = null;
   function connection(status, detail) {
     connectionState = status;
     retryDetail = detail;
@@ -452,7 +456,9 @@ function mount(wire, base, config) {
       const seconds = Math.max(1, Math.round((retryDetail.delay || 0) / 1000));
       bannerText = retryDetail.reason === 'queue_full'
         ? `All agents are busy and the line is full. Trying again in ${seconds} s…`
-        : `Connection lost. Reconnecting in ${seconds} s…`;
+        : retryDetail.reason === 'storage_unavailable'
+          ? `Saving is temporarily unavailable; retrying in ${seconds} s…`
+          : `Connection lost. Reconnecting in ${seconds} s…`;
       bannerKind = 'warn';
       retry = true;
     } else if (connectionState === 'connecting' && client && client.attempt > 0) {
@@ -465,6 +471,10 @@ function mount(wire, base, config) {
     } else if (connectionState === 'failed' && retryDetail.reason !== 'invalid_token') {
       bannerText = `Chat is unavailable (${retryDetail.reason || 'error'}).`;
       bannerKind = 'error';
+    } else if (holdInfo && connectionState === 'open') {
+      // Not a failure: what was typed is kept and sent again by itself.
+      bannerText = 'Saving is temporarily unavailable; retrying…';
+      bannerKind = 'warn';
     } else if (errorMessage) {
       bannerText = errorMessage;
       bannerKind = 'error';

@@ -10,12 +10,27 @@
 //   it has not seen, and resends them with the same id after a reconnect
 //   (the server answers a duplicate with `duplicate: true` and does not apply
 //   it again);
-// - tells its user about connection states: connecting, open, retrying, closed.
+// - treats "not now" as "try again later", never as a failure: a connection
+//   refused with close code 1013 (`storage_unavailable`, `overloaded`) is
+//   retried with backoff like a drop, and a command refused with
+//   `storage_unavailable` (or `shutting_down`) is kept and sent again later
+//   with the same id (commands sent meanwhile wait behind it, in order);
+// - tells its user about connection states: connecting, open, retrying, closed,
+//   and (`onHold`) while commands wait for the server to take them again.
 
 /** Close reasons (1008) after which reconnecting cannot help. */
 const FATAL_REASONS = new Set([
   'missing_group', 'unknown_group', 'invalid_token', 'missing_agent', 'unknown_agent', 'replaced',
 ]);
+
+/**
+ * Refusals that mean "not now, try again later" (docs/protocol.md, Errors):
+ * the server cannot save new work (its log cannot be written), or it is
+ * stopping. A command refused so is not applied and is sent again later with
+ * the same id; a connection refused so (an `error` then close 1013) is retried
+ * with backoff. Neither is shown as a failure.
+ */
+export const TRY_LATER = new Set(['storage_unavailable', 'shutting_down']);
 
 export class Wire {
   /**
@@ -27,6 +42,8 @@ export class Wire {
    * @param {string} [options.idPrefix]
    * @param {Array} [options.pending]  commands sent before but never answered (from storage)
    * @param {(wire: Wire) => void} [options.onPersist]  called after lastSeq or pending change
+   * @param {(hold: {code: string, delay: number, commands: number} | null) => void} [options.onHold]
+   *   commands were refused "for now" and wait to be sent again (`null`: the server takes them again)
    */
   constructor(options) {
     this.options = options;
@@ -34,6 +51,12 @@ export class Wire {
     this.pending = new Map();
     for (const command of options.pending || []) this.pending.set(command.id, command);
     this.callbacks = new Map();
+    // Commands refused "for now" (TRY_LATER) and those sent after them: sent
+    // again, in order, when holdTimer fires (or on the next connection).
+    this.held = new Set();
+    this.holdTimer = null;
+    this.holdAttempt = 0;
+    this.holding = null;
     this.socket = null;
     this.attempt = 0;
     this.stopped = false;
@@ -92,6 +115,7 @@ export class Wire {
     }
     this.socket = socket;
     let fatal = null;
+    let refusal = null;
     socket.onopen = () => {
       if (this.socket !== socket) return;
       this.open = true;
@@ -105,16 +129,37 @@ export class Wire {
         this.attempt = 0;
         // Answers to ephemeral commands sent on an older connection never come.
         for (const id of this.callbacks.keys()) if (!this.pending.has(id)) this.callbacks.delete(id);
-        // A welcome whose last_seq is below ours: the server restarted and
-        // numbering began again.
+        // A welcome whose last_seq is below ours: a server that keeps nothing
+        // (storage.mode = "memory") restarted and numbering began again. (A
+        // durable server's restart keeps the numbering: a plain resume.)
         if (typeof msg.last_seq === 'number' && msg.last_seq < this.lastSeq) this.lastSeq = 0;
         this.deliver(msg);
         this.status('open', msg);
-        // Resend what was never answered, with the original ids, in order.
+        // Resend what was never answered, with the original ids, in order
+        // (held commands too: the server took this connection, so it saves again).
+        this.clearHold();
         for (const command of this.pending.values()) this.transmit(command);
         return;
       }
       if (msg.type === 'error' && msg.id == null && FATAL_REASONS.has(msg.code)) fatal = msg;
+      if (msg.type === 'error' && msg.id == null && TRY_LATER.has(msg.code)) {
+        // The connection is refused for now (close 1013 follows): the retry status says so.
+        refusal = msg;
+        return;
+      }
+      if (msg.type === 'error' && msg.id != null && TRY_LATER.has(msg.code)) {
+        if (this.pending.has(msg.id)) {
+          this.hold(msg);
+          return;
+        }
+        // An ephemeral command (a typing hint) is simply dropped, as when offline:
+        // its own callback hears of it, the page is not told of a failure.
+        const callback = this.callbacks.get(msg.id);
+        this.callbacks.delete(msg.id);
+        if (callback) callback(msg, null);
+        return;
+      }
+      if (msg.type === 'ack' && this.holding && this.pending.has(msg.id)) this.releasedHold();
       if ((msg.type === 'ack' || msg.type === 'error') && msg.id != null) {
         const command = this.pending.get(msg.id);
         this.pending.delete(msg.id);
@@ -136,7 +181,7 @@ export class Wire {
       if (this.socket !== socket) return;
       this.socket = null;
       this.open = false;
-      const reason = (fatal && fatal.code) || event.reason || '';
+      const reason = (fatal && fatal.code) || event.reason || (refusal && refusal.code) || '';
       if (this.stopped) {
         this.status('closed', { code: event.code, reason });
         return;
@@ -149,6 +194,49 @@ export class Wire {
       this.scheduleRetry({ code: event.code, reason });
     };
     socket.onerror = () => { /* onclose follows */ };
+  }
+
+  /** A command refused "for now": keep it, and send it again after a backoff. */
+  hold(msg) {
+    this.held.add(msg.id);
+    if (!this.holdTimer) {
+      this.holdAttempt += 1;
+      const base = Math.min(30000, 1000 * 2 ** Math.min(this.holdAttempt - 1, 5));
+      const delay = Math.round(base / 2 + Math.random() * base / 2);
+      this.holdTimer = setTimeout(() => this.resendHeld(), delay);
+      this.holding = { code: msg.code, delay, commands: this.held.size };
+    } else if (this.holding) {
+      this.holding = { ...this.holding, commands: this.held.size };
+    }
+    this.notifyHold();
+  }
+
+  resendHeld() {
+    this.holdTimer = null;
+    if (!this.open) return; // the next welcome resends everything
+    const due = [...this.pending.values()].filter((command) => this.held.has(command.id));
+    this.held.clear();
+    for (const command of due) this.transmit(command);
+  }
+
+  /** A command went through: the server saves again. */
+  releasedHold() {
+    if (this.held.size || this.holdTimer) return;
+    this.clearHold();
+  }
+
+  clearHold() {
+    clearTimeout(this.holdTimer);
+    this.holdTimer = null;
+    this.held.clear();
+    this.holdAttempt = 0;
+    if (!this.holding) return;
+    this.holding = null;
+    this.notifyHold();
+  }
+
+  notifyHold() {
+    if (this.options.onHold) this.options.onHold(this.holding);
   }
 
   scheduleRetry(detail = {}) {
@@ -196,7 +284,9 @@ export class Wire {
       this.persist();
     }
     if (callback) this.callbacks.set(command.id, callback);
-    if (this.open) this.transmit(command);
+    // Behind commands refused "for now", a new one waits its turn (order kept).
+    if (!ephemeral && this.holdTimer) this.held.add(command.id);
+    else if (this.open) this.transmit(command);
     return command;
   }
 
@@ -213,6 +303,8 @@ export class Wire {
   stop() {
     this.stopped = true;
     clearTimeout(this.timer);
+    clearTimeout(this.holdTimer);
+    this.holdTimer = null;
     clearInterval(this.heartbeat);
     window.removeEventListener('online', this.onOnline);
     if (this.socket) {

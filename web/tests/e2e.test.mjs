@@ -25,18 +25,24 @@ afterEach(async (t) => {
   assert.deepEqual(errors, [], `${t.name}: no script errors in the pages`);
 });
 
-async function open(path) {
+/**
+ * A page in a browser context of its own. `expected`: console errors that are
+ * part of the test (e.g. refused WebSockets while the server is down);
+ * `setup(context)` runs before the page opens (routes).
+ */
+async function open(path, { expected = [], setup } = {}) {
   const context = await browser.person();
   contexts.push(context);
+  if (setup) await setup(context);
   const page = await context.newPage();
-  watchErrors(page, errors);
+  watchErrors(page, errors, expected);
   await page.goto(`${server.base}${path}`);
   return page;
 }
 
 /** An agent signed in on /agent (and Available unless told otherwise). */
-async function agentPage(id, { available = true } = {}) {
-  const page = await open('/agent');
+async function agentPage(id, { available = true, ...options } = {}) {
+  const page = await open('/agent', options);
   await page.getByLabel('Agent ID').fill(id);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await expect(page.locator('.conn')).toHaveText('Connected');
@@ -48,8 +54,8 @@ async function agentPage(id, { available = true } = {}) {
 }
 
 /** A customer on the demo shop who opened the widget and started a chat. */
-async function customerPage(name = 'Wei') {
-  const page = await open('/');
+async function customerPage(name = 'Wei', options = {}) {
+  const page = await open('/', options);
   await page.getByRole('button', { name: 'Chat with us' }).click();
   await page.getByLabel('Your name (optional)').fill(name);
   await page.getByRole('button', { name: 'Start chat' }).click();
@@ -650,5 +656,237 @@ describe('widget and console', () => {
     await expect(alice.getByLabel('Agent ID')).toBeVisible();
 
 
+  });
+});
+
+// What the pages see of a durable server: a crash and a restart on the same
+// data_dir look like a network drop, and while the server cannot save
+// (storage_unavailable) it refuses connections (error, then close 1013) and
+// commands, which the pages must take as "try again later".
+describe('server restarts and storage outages', () => {
+  // Chromium logs every refused WebSocket while the server is down.
+  const serverDown = [/WebSocket connection to .* failed|ERR_CONNECTION_REFUSED/];
+  // What the widget shows: system lines and message bubbles, in page order.
+  const transcript = (page) => page.locator('.log .entry.system, .log .entry .bubble');
+
+  test('a kill -9 and a restart on the same data_dir: both pages carry on by themselves, nothing lost or shown twice', { timeout: 90000 }, async () => {
+    const alice = await agentPage('alice', { expected: serverDown });
+    const customer = await customerPage('Wei', { expected: serverDown });
+    await expect(customer.locator('.sub')).toHaveText('You are chatting with Alice');
+    await customerSays(customer, 'my order 42 has not arrived');
+    await expect(alice.locator('.history .customer .bubble')).toHaveText(['my order 42 has not arrived']);
+    await agentSays(alice, 'let me look it up');
+    await expect(customer.locator('.log .theirs .bubble')).toHaveText(['let me look it up']);
+    await expect(customer.locator('.log .mine .meta')).toHaveText(['Sent']);
+    await expect(alice.locator('.history .agent.is-sending')).toHaveCount(0);
+
+    // The server dies without a word; both pages notice and keep trying.
+    const first = server;
+    await first.kill();
+    await expect(customer.locator('.banner')).toContainText('Connection lost. Reconnecting');
+    await expect(alice.locator('.conn')).toContainText(/Connection lost|Reconnecting/);
+    // Both type while it is down: kept, shown as sending, not failed.
+    await customerSays(customer, 'typed while the server was down');
+    await agentSays(alice, 'replied while the server was down');
+    await expect(customer.locator('.log .mine .meta')).toHaveText(['Sent', 'Sending…']);
+    await expect(alice.locator('.history .agent.is-sending .bubble')).toHaveText(['replied while the server was down']);
+
+    // A new server on the same data_dir and ports; no page is reloaded.
+    server = await first.restart();
+    await expect(customer.locator('.banner')).toBeHidden({ timeout: 20000 });
+    await expect(alice.locator('.conn')).toHaveText('Connected', { timeout: 20000 });
+
+    // The widget: the whole conversation once, in order, both late messages delivered.
+    const conversation = [
+      'You joined the queue. An agent will be with you shortly.',
+      'Alice joined the chat.',
+      'my order 42 has not arrived',
+      'let me look it up',
+      'typed while the server was down',
+      'replied while the server was down',
+    ];
+    await expect(transcript(customer)).toHaveText(conversation);
+    await expect(customer.locator('.log .mine .meta')).toHaveText(['Sent', 'Sent']);
+    await expect(customer.locator('.sub')).toHaveText('You are chatting with Alice');
+    // The console: the same session, still Alice's, with its whole history once.
+    await expect(alice.locator('.session-item')).toHaveCount(1);
+    await expect(alice.locator('.pane-title h1')).toHaveText('Wei');
+    await expect(alice.locator('.state-pill')).toHaveText('Available');
+    await expect(alice.locator('.history .customer .bubble')).toHaveText(['my order 42 has not arrived', 'typed while the server was down']);
+    await expect(alice.locator('.history .agent .bubble')).toHaveText(['let me look it up', 'replied while the server was down']);
+    await expect(alice.locator('.history .agent.is-sending, .history .line-error')).toHaveCount(0);
+
+    // And the chat goes on, both ways.
+    await customerSays(customer, 'after the restart');
+    await expect(alice.locator('.history .customer .bubble')).toHaveText(['my order 42 has not arrived', 'typed while the server was down', 'after the restart']);
+    await agentSays(alice, 'found it: it ships today');
+    await expect(transcript(customer)).toHaveText([...conversation, 'after the restart', 'found it: it ships today']);
+    await expect(customer.locator('.log .mine .meta')).toHaveText(['Sent', 'Sent', 'Sent']);
+    await expect(alice.locator('.history .agent .bubble')).toHaveText(['let me look it up', 'replied while the server was down', 'found it: it ships today']);
+    await expect(alice.locator('.flag-list')).toContainText('None this session');
+  });
+
+  /**
+   * Stands between a page and the real server (Playwright's WebSocket route)
+   * and plays a server whose log cannot be written: with `connections` set, a
+   * new connection gets an `error` storage_unavailable and close 1013; with
+   * `commands` set, every command but ping and snapshot (which change
+   * nothing) gets an `error` storage_unavailable (with its id) and never
+   * reaches the server.
+   * `loseAckOf(type)` swallows the server's ack of the next such command,
+   * then drops the connection (a crash after the command was saved).
+   */
+  async function storageFault(context) {
+    const message = 'the server cannot save new work right now; try again shortly';
+    const fault = {
+      connections: false, commands: false, refusedConnections: 0, refused: [], page: null,
+      loseAck: null, lostAcks: [],
+      loseAckOf(type) { this.loseAck = { type, id: null }; },
+      drop() { if (this.page) this.page.close({ code: 1001, reason: 'going_away' }).catch(() => {}); },
+    };
+    await context.routeWebSocket(/\/v1\/ws\//, (ws) => {
+      if (fault.connections) {
+        fault.refusedConnections += 1;
+        ws.send(JSON.stringify({ type: 'error', id: null, code: 'storage_unavailable', message }));
+        ws.close({ code: 1013, reason: 'storage_unavailable' }).catch(() => {});
+        return;
+      }
+      fault.page = ws;
+      const upstream = ws.connectToServer();
+      ws.onMessage((text) => {
+        let command = null;
+        try { command = JSON.parse(String(text)); } catch (_) { /* not ours to judge */ }
+        if (fault.commands && command && !['ping', 'snapshot'].includes(command.type)) {
+          if (command.type !== 'typing') fault.refused.push(command);
+          ws.send(JSON.stringify({ type: 'error', id: command.id, code: 'storage_unavailable', message }));
+          return;
+        }
+        if (command && fault.loseAck && !fault.loseAck.id && command.type === fault.loseAck.type) fault.loseAck.id = command.id;
+        upstream.send(text);
+      });
+      upstream.onMessage((text) => {
+        let msg = null;
+        try { msg = JSON.parse(String(text)); } catch (_) { /* pass it on */ }
+        if (msg && msg.type === 'ack' && fault.loseAck && msg.id === fault.loseAck.id) {
+          fault.lostAcks.push(msg.id);
+          fault.loseAck = null;
+          ws.close({ code: 1001, reason: 'going_away' }).catch(() => {});
+          return;
+        }
+        ws.send(text);
+      });
+    });
+    return fault;
+  }
+
+  const waitFor = async (what, check, timeout = 15000) => {
+    const deadline = Date.now() + timeout;
+    while (!check()) {
+      if (Date.now() > deadline) throw new assert.AssertionError({ message: `timed out waiting for ${what}` });
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+
+  test('storage_unavailable in the widget: refused connections and messages are retried, said calmly, and delivered once', { timeout: 60000 }, async () => {
+    const alice = await agentPage('alice');
+    let fault;
+    const customer = await customerPage('Ines', { setup: async (context) => { fault = await storageFault(context); } });
+    await expect(customer.locator('.sub')).toHaveText('You are chatting with Alice');
+    await customerSays(customer, 'hello');
+    await expect(alice.locator('.history .customer .bubble')).toHaveText(['hello']);
+    // Every text the banner shows from now on.
+    await customer.evaluate(() => {
+      const banner = document.querySelector('.switchboard-widget-host').shadowRoot.querySelector('.banner');
+      window.bannerSeen = new Set();
+      new MutationObserver(() => window.bannerSeen.add(banner.hidden ? '' : banner.textContent))
+        .observe(banner, { subtree: true, childList: true, characterData: true, attributes: true });
+    });
+
+    // The disk fills up: the message is refused "for now", kept, and tried again by itself.
+    fault.commands = true;
+    await customerSays(customer, 'my card was charged twice');
+    await waitFor('the refused message to be sent again', () => fault.refused.length >= 2);
+    assert.equal(new Set(fault.refused.map((c) => c.id)).size, 1, 'sent again with the same id');
+    assert.equal(fault.refused[0].text, 'my card was charged twice');
+    await expect(customer.locator('.log .mine .meta')).toHaveText(['Sent', 'Sending…']);
+    await expect(customer.locator('.banner')).toHaveText('Saving is temporarily unavailable; retrying…');
+    // Typed meanwhile: waits behind it.
+    await customerSays(customer, 'and I was not refunded');
+    await expect(customer.locator('.log .mine .meta')).toHaveText(['Sent', 'Sending…', 'Sending…']);
+    await expect(customer.locator('.log .failed')).toHaveCount(0);
+
+    // The connection drops, and new ones are refused (error, close 1013): retried with backoff.
+    fault.connections = true;
+    fault.drop();
+    await waitFor('reconnects refused with 1013', () => fault.refusedConnections >= 2);
+    await expect(customer.locator('.banner')).toContainText('Saving is temporarily unavailable; retrying in');
+    await expect(customer.locator('.log .mine .meta')).toHaveText(['Sent', 'Sending…', 'Sending…']);
+    await expect(customer.getByLabel('Message', { exact: true })).toBeEnabled();
+    await expect(alice.locator('.history .customer .bubble')).toHaveText(['hello']);
+
+    // Saving works again: the widget reconnects by itself and both messages arrive once, in order.
+    fault.connections = false;
+    fault.commands = false;
+    await expect(customer.locator('.log .mine .meta')).toHaveText(['Sent', 'Sent', 'Sent'], { timeout: 20000 });
+    await expect(customer.locator('.banner')).toBeHidden();
+    await expect(alice.locator('.history .customer .bubble')).toHaveText(['hello', 'my card was charged twice', 'and I was not refunded']);
+    await agentSays(alice, 'refunded, sorry about that');
+    await expect(transcript(customer)).toHaveText([
+      'You joined the queue. An agent will be with you shortly.',
+      'Alice joined the chat.',
+      'hello',
+      'my card was charged twice',
+      'and I was not refunded',
+      'refunded, sorry about that',
+    ]);
+    // Said calmly all along: never an error, a failure or a server message
+    // (and the drop provoked above said as a drop).
+    const seen = await customer.evaluate(() => [...window.bannerSeen]);
+    const calm = [/^$/, /^Connection lost\. Reconnecting in \d+ s…Retry now$/, /^Saving is temporarily unavailable; retrying…$/, /^Saving is temporarily unavailable; retrying in \d+ s…Retry now$/, /^Reconnecting…$/];
+    assert.deepEqual(seen.filter((text) => !calm.some((ok) => ok.test(text))), [], `the banner said: ${JSON.stringify(seen)}`);
+  });
+
+  test('storage_unavailable in the console: a refused reply waits and is sent once; a lost ack is not shown twice', { timeout: 60000 }, async () => {
+    let fault;
+    const alice = await agentPage('alice', { setup: async (context) => { fault = await storageFault(context); } });
+    const customer = await customerPage('Ola');
+    await expect(customer.locator('.sub')).toHaveText('You are chatting with Alice');
+    await customerSays(customer, 'is anyone there?');
+    await expect(alice.locator('.history .customer .bubble')).toHaveText(['is anyone there?']);
+
+    // A reply refused "for now": shown as sending, the badge says why, no error.
+    fault.commands = true;
+    await agentSays(alice, 'yes, one moment please');
+    await waitFor('the refused reply to be sent again', () => fault.refused.length >= 2);
+    assert.equal(new Set(fault.refused.map((c) => c.id)).size, 1, 'sent again with the same id');
+    await expect(alice.locator('.history .agent.is-sending .bubble')).toHaveText(['yes, one moment please']);
+    await expect(alice.locator('.history .line-error, .toast-error')).toHaveCount(0);
+    await expect(alice.locator('.conn')).toHaveText('Saving is temporarily unavailable; retrying…');
+    fault.commands = false;
+    await expect(alice.locator('.conn')).toHaveText('Connected', { timeout: 20000 });
+    await expect(alice.locator('.history .agent.is-sending')).toHaveCount(0);
+    await expect(customer.locator('.log .theirs .bubble')).toHaveText(['yes, one moment please']);
+
+    // New connections refused with 1013: "try again later", not "Disconnected".
+    fault.connections = true;
+    fault.drop();
+    await waitFor('reconnects refused with 1013', () => fault.refusedConnections >= 2);
+    await expect(alice.locator('.conn')).toContainText('Saving is temporarily unavailable; retrying in');
+    fault.connections = false;
+    await expect(alice.locator('.conn')).toHaveText('Connected', { timeout: 20000 });
+    await expect(alice.locator('.session-item')).toHaveCount(1);
+    await expect(alice.locator('.history .bubble')).toHaveText(['is anyone there?', 'yes, one moment please']);
+
+    // Saved, but the ack is lost with the connection: sent again, acked as a
+    // duplicate, and shown once (the server's history already has it).
+    fault.loseAckOf('reply');
+    await agentSays(alice, 'I see the order now');
+    await waitFor('the lost ack', () => fault.lostAcks.length === 1);
+    await expect(alice.locator('.conn')).toHaveText('Connected', { timeout: 20000 });
+    await expect(alice.locator('.history .bubble')).toHaveText(['is anyone there?', 'yes, one moment please', 'I see the order now']);
+    await expect(alice.locator('.history .agent.is-sending, .history .line-error')).toHaveCount(0);
+    await expect(customer.locator('.log .theirs .bubble')).toHaveText(['yes, one moment please', 'I see the order now']);
+    await customerSays(customer, 'thanks');
+    await expect(alice.locator('.history .customer .bubble')).toHaveText(['is anyone there?', 'thanks']);
   });
 });

@@ -36,12 +36,21 @@ function freePort() {
   });
 }
 
-/** Starts the server; resolves once /readyz answers. */
-export async function startServer({ config = path.join(here, 'test-config.toml'), env = {}, dataDir } = {}) {
-  const port = await freePort();
-  const adminPort = await freePort();
+/**
+ * Starts the server; resolves once /readyz answers. `port` and `adminPort`
+ * fix the listeners (default: free ports); `dataDir` is its storage.data_dir
+ * (default: a fresh temporary one, removed by `stop()`).
+ *
+ * `kill()` is a crash: SIGKILL, wait for the exit, keep the data_dir.
+ * `restart()` then starts a new server on the same data_dir and ports (it
+ * takes over removing a temporary data_dir on its `stop()`).
+ */
+export async function startServer({ config = path.join(here, 'test-config.toml'), env = {}, dataDir, port, adminPort, ownDir: givenOwnDir } = {}) {
+  port = port || await freePort();
+  adminPort = adminPort || await freePort();
   // Its own data_dir (the input log and snapshots), removed on stop unless the caller brought one.
-  const ownDir = dataDir ? null : fs.mkdtempSync(path.join(os.tmpdir(), 'switchboard-web-'));
+  let ownDir = givenOwnDir || (dataDir ? null : fs.mkdtempSync(path.join(os.tmpdir(), 'switchboard-web-')));
+  const dir = dataDir || ownDir;
   const child = spawn(serverBinary(), ['--config', config], {
     cwd: repo,
     env: {
@@ -49,7 +58,7 @@ export async function startServer({ config = path.join(here, 'test-config.toml')
       ...Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('SWITCHBOARD_'))),
       SWITCHBOARD_LISTEN: `127.0.0.1:${port}`,
       SWITCHBOARD_ADMIN_LISTEN: `127.0.0.1:${adminPort}`,
-      SWITCHBOARD_STORAGE__DATA_DIR: dataDir || ownDir,
+      SWITCHBOARD_STORAGE__DATA_DIR: dir,
       RUST_LOG: process.env.RUST_LOG || 'warn',
       ...env,
     },
@@ -58,10 +67,13 @@ export async function startServer({ config = path.join(here, 'test-config.toml')
   let output = '';
   child.stdout.on('data', (d) => { output += d; });
   child.stderr.on('data', (d) => { output += d; });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
   const base = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 20000;
   for (;;) {
-    if (child.exitCode != null) throw new Error(`switchboard exited (${child.exitCode}):\n${output}`);
+    if (child.exitCode != null || child.signalCode != null) {
+      throw new Error(`switchboard exited (${child.exitCode ?? child.signalCode}):\n${output}`);
+    }
     try {
       const response = await fetch(`${base}/readyz`);
       if (response.ok) break;
@@ -69,14 +81,27 @@ export async function startServer({ config = path.join(here, 'test-config.toml')
     if (Date.now() > deadline) { child.kill('SIGKILL'); throw new Error(`switchboard did not become ready:\n${output}`); }
     await new Promise((r) => setTimeout(r, 100));
   }
+  const running = () => child.exitCode == null && child.signalCode == null;
   return {
     base,
     port,
     adminPort,
+    dataDir: dir,
     output: () => output,
+    /** A crash: SIGKILL, and wait until the process is gone. The data_dir stays. */
+    async kill() {
+      if (running()) child.kill('SIGKILL');
+      await exited;
+    },
+    /** A new server on the same data_dir and ports (after `kill()` or `stop()`-less crashes). */
+    async restart(options = {}) {
+      if (running()) throw new Error('restart: the server still runs (kill() it first)');
+      const handOver = ownDir;
+      ownDir = null; // the new server removes it
+      return startServer({ config, env, ...options, dataDir: dir, port, adminPort, ownDir: handOver });
+    },
     async stop() {
-      if (child.exitCode == null) {
-        const exited = new Promise((r) => child.once('exit', r));
+      if (running()) {
         child.kill('SIGTERM');
         const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
         await exited;
