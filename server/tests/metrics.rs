@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use common::{config, http_get, sample, start, wait_for_sample, Client};
 use serde_json::json;
+use switchboard_server::metrics::{self, Kind};
 
 #[tokio::test]
 async fn metrics_reflect_what_happened() {
@@ -92,9 +93,30 @@ async fn metrics_reflect_what_happened() {
     expect("switchboard_assignment_latency_seconds_count", 2.0);
     assert!(body.contains("switchboard_assignment_latency_seconds_bucket{le=\"0.001\"}"), "{body}");
     assert!(body.contains("# TYPE switchboard_wait_seconds histogram"), "{body}");
+    // Every input went through the log first (the test servers log with sync = none).
+    assert!(sample(&body, "switchboard_log_records_total").is_some_and(|n| n >= 10.0), "{body}");
+    assert!(sample(&body, "switchboard_log_batch_records_count").is_some_and(|n| n >= 1.0), "{body}");
+    expect("switchboard_storage_healthy", 1.0);
+    expect("switchboard_log_write_errors_total", 0.0);
+    // Every `# HELP` line names a metric of the documented list.
+    for name in body.lines().filter_map(|l| l.strip_prefix("# HELP ")).map(|l| l.split(' ').next().unwrap()) {
+        assert!(metrics::ALL.iter().any(|(n, ..)| *n == name), "{name} is not in metrics::ALL (and docs/metrics.md)");
+    }
     // Labels are small fixed sets: never a session, customer or agent id.
-    let allowed =
-        ["group", "state", "kind", "category", "reason", "rating", "direction", "role", "code", "signal", "le"];
+    let allowed = [
+        "group",
+        "state",
+        "kind",
+        "category",
+        "reason",
+        "rating",
+        "direction",
+        "role",
+        "code",
+        "signal",
+        "phase",
+        "le",
+    ];
     for line in body.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
         if let Some((_, labels)) = line.split_once('{') {
             let labels = labels.split_once('}').unwrap().0;
@@ -139,4 +161,36 @@ async fn promtool_check(body: &str) {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// `docs/metrics.md` defines exactly the metrics the server exports, each
+/// with its type: what the docs do not define does not exist for operators.
+#[test]
+fn the_metrics_page_documents_every_metric_with_its_type() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/metrics.md")).unwrap();
+    let documented: Vec<(String, String)> = doc
+        .lines()
+        .filter_map(|l| l.strip_prefix("| `switchboard_"))
+        .map(|rest| {
+            let (name, rest) = rest.split_once('`').unwrap();
+            let kind = rest.trim_start_matches(" |").split('|').next().unwrap().trim();
+            (format!("switchboard_{name}"), kind.to_owned())
+        })
+        .collect();
+    let exported: Vec<(String, String)> = metrics::ALL
+        .iter()
+        .map(|(name, kind, _)| {
+            let kind = match kind {
+                Kind::Counter => "counter",
+                Kind::Gauge => "gauge",
+                Kind::Histogram => "histogram",
+            };
+            (name.to_string(), kind.to_owned())
+        })
+        .collect();
+    let mut a = documented.clone();
+    let mut b = exported.clone();
+    a.sort();
+    b.sort();
+    assert_eq!(a, b, "docs/metrics.md and metrics::ALL differ");
 }

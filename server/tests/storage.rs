@@ -134,9 +134,11 @@ async fn a_clean_restart_and_a_replay_of_the_log_give_the_state_that_was_saved()
     let (lsn, saved) = newest_snapshot(dir.path());
     assert!(lsn > 0, "the final snapshot covers the whole log");
     // ...which a start recovers exactly.
-    let opened = recovery::open(&cfg(), Faults::default()).unwrap();
+    let mut opened = recovery::open(&cfg(), Faults::default()).unwrap();
     assert_eq!(opened.replay.records, 0, "nothing left to replay");
     assert!(opened.layer.image().unwrap() == saved, "the recovered state is the saved state");
+    // Closing waits for the writer thread, which holds the data_dir's lock.
+    opened.journal.close();
     drop(opened);
 
     // Without that snapshot, replaying the whole log from the first one gives the same bytes.

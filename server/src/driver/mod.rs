@@ -232,20 +232,23 @@ impl Driver {
         self.hold_actions(started);
         match self.layer.refuse_entry(entry, code::STORAGE_UNAVAILABLE, STORAGE_DOWN) {
             Some(entry) => self.log_and_apply(now, entry, started),
-            None => self.send_refusal(started),
+            None => {
+                while let Some(action) = self.layer.poll_action() {
+                    self.send_unless_waiting(action, started);
+                }
+            }
         }
     }
 
-    /// Carries out a refusal at once, unless its connection still waits for
-    /// earlier answers (each connection's frames keep their order).
-    fn send_refusal(&mut self, started: Instant) {
-        while let Some(action) = self.layer.poll_action() {
-            let waiting = action.conn().is_some_and(|c| self.held.iter().any(|h| h.action.conn() == Some(c)));
-            if waiting {
-                self.held.push_back(Held { lsn: self.journal.last(), started, action });
-            } else {
-                self.carry_out(action, started);
-            }
+    /// Carries out an action at once, unless its connection still waits for
+    /// earlier frames (each connection's frames keep their order). Only for
+    /// what reveals nothing a crash could take back: refusals, pings' acks.
+    fn send_unless_waiting(&mut self, action: Action, started: Instant) {
+        let waiting = action.conn().is_some_and(|c| self.held.iter().any(|h| h.action.conn() == Some(c)));
+        if waiting {
+            self.held.push_back(Held { lsn: self.journal.last(), started, action });
+        } else {
+            self.carry_out(action, started);
         }
     }
 
@@ -269,11 +272,17 @@ impl Driver {
         }
     }
 
-    /// Queues the layer's new actions behind the last logged entry.
+    /// Queues the layer's new actions behind the last logged entry. While the
+    /// log is failing, answers that depend on no state (pings' acks) go out
+    /// at once unless their connection waits for earlier frames.
     fn hold_actions(&mut self, started: Instant) {
         let lsn = self.journal.last();
         while let Some(action) = self.layer.poll_action() {
-            self.held.push_back(Held { lsn, started, action });
+            if let (Action::Answer { .. }, false) = (&action, self.journal.is_healthy()) {
+                self.send_unless_waiting(action, started);
+            } else {
+                self.held.push_back(Held { lsn, started, action });
+            }
         }
     }
 
@@ -311,7 +320,7 @@ impl Driver {
 
     fn carry_out(&mut self, action: Action, started: Instant) {
         match action {
-            Action::Send { conn, frame } => self.queue(conn, Outbound::Frame(frame)),
+            Action::Send { conn, frame } | Action::Answer { conn, frame } => self.queue(conn, Outbound::Frame(frame)),
             Action::SendBatch { conn, frames } => self.queue(conn, Outbound::Frames(frames)),
             Action::Close { conn, last, code, reason } => {
                 if let Some(outbox) = self.outboxes.remove(&conn) {

@@ -63,6 +63,55 @@ pub const RECOVERY_RECORDS: &str = "switchboard_recovery_records";
 pub const RECOVERY_TORN_TAIL_BYTES: &str = "switchboard_recovery_torn_tail_bytes";
 pub const RECOVERY_SNAPSHOTS_SKIPPED: &str = "switchboard_recovery_snapshots_skipped";
 
+/// What kind of series a metric is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Counter,
+    Gauge,
+    Histogram,
+}
+
+/// Every metric the server exports, with its help text: the one list that
+/// the `# HELP` lines, `docs/metrics.md` and its test agree on. A name ending
+/// in `_seconds` or `_bytes` gets that unit.
+pub const ALL: &[(&str, Kind, &str)] = &[
+    (SESSIONS_WAITING, Kind::Gauge, "Sessions waiting in a skill group's queue."),
+    (SESSIONS_ACTIVE, Kind::Gauge, "Sessions of a skill group being served."),
+    (OLDEST_WAIT, Kind::Gauge, "Business seconds the longest-waiting customer of a group has waited."),
+    (AGENTS, Kind::Gauge, "Agents per skill group and state."),
+    (WAIT_SECONDS, Kind::Histogram, "Business seconds from (re-)entering the queue to assignment."),
+    (ASSIGNMENT_LATENCY, Kind::Histogram, "Real seconds from the router task receiving the input that caused an assignment to both parties' frames being queued (the input logged durably first)."),
+    (REPLY_DELAY, Kind::Histogram, "Business seconds from a customer's first unanswered message to the agent's reply."),
+    (REPLY_WARNINGS, Kind::Counter, "1-minute reply warnings."),
+    (SLOW_REPLIES, Kind::Counter, "3-minute slow-reply violations."),
+    (TRANSFERS, Kind::Counter, "Transfers by kind."),
+    (CONDUCT_FLAGS, Kind::Counter, "Conduct flags (prohibited operations) by kind."),
+    (COMPLAINT_SIGNALS, Kind::Counter, "Complaint-tendency signals by kind."),
+    (SESSIONS_QUEUED, Kind::Counter, "Sessions entering a queue, by group and reason."),
+    (SESSIONS_CLOSED, Kind::Counter, "Sessions closed, by reason."),
+    (RATINGS, Kind::Counter, "Customer ratings."),
+    (MESSAGES_RELAYED, Kind::Counter, "Chat messages relayed, by direction."),
+    (CONNECTIONS_OPEN, Kind::Gauge, "Open WebSocket connections, by role."),
+    (CONNECTIONS_TOTAL, Kind::Counter, "WebSocket connections accepted, by role."),
+    (PROTOCOL_ERRORS, Kind::Counter, "Error frames sent to clients, by code."),
+    (SLOW_CONSUMERS, Kind::Counter, "Connections cut off because their outbound queue overflowed."),
+    (LOG_APPEND, Kind::Histogram, "Real seconds to write one batch of the input log (retries included)."),
+    (LOG_FSYNC, Kind::Histogram, "Real seconds of one fdatasync of the input log."),
+    (LOG_BATCH, Kind::Histogram, "Inputs per batch written to the log (group commit)."),
+    (LOG_RECORDS, Kind::Counter, "Inputs written to the log."),
+    (LOG_BYTES, Kind::Gauge, "Bytes of the input log's segment files."),
+    (LOG_WRITE_ERRORS, Kind::Counter, "Failed writes or syncs of the input log (each retry counts)."),
+    (STORAGE_HEALTHY, Kind::Gauge, "1 while the input log can be written, 0 while new work is refused."),
+    (SNAPSHOT_SECONDS, Kind::Histogram, "Real seconds to take a snapshot, by phase (encode, write)."),
+    (SNAPSHOT_BYTES, Kind::Gauge, "Size of the newest snapshot."),
+    (SNAPSHOTS, Kind::Counter, "Snapshots written."),
+    (SNAPSHOT_ERRORS, Kind::Counter, "Snapshots that could not be written."),
+    (RECOVERY_SECONDS, Kind::Gauge, "Real seconds the last start-up took to load the snapshot and replay the log."),
+    (RECOVERY_RECORDS, Kind::Gauge, "Log records replayed at the last start-up."),
+    (RECOVERY_TORN_TAIL_BYTES, Kind::Gauge, "Bytes of a torn write cut from the log's end at the last start-up."),
+    (RECOVERY_SNAPSHOTS_SKIPPED, Kind::Gauge, "Damaged snapshots passed over at the last start-up."),
+];
+
 /// Business-time buckets for waiting and replying (seconds).
 const WAIT_BUCKETS: &[f64] = &[1.0, 5.0, 10.0, 30.0, 60.0, 120.0, 180.0, 300.0, 600.0, 1800.0];
 /// Real-time buckets for the server's own latency (seconds).
@@ -159,70 +208,22 @@ impl Metrics {
 
     fn describe(&self) {
         use metrics::{SharedString, Unit};
-        let d = |name: &'static str, unit: Option<Unit>, text: &'static str, kind: u8| {
+        for &(name, kind, help) in ALL {
             let key_name = metrics::KeyName::from_const_str(name);
-            let text = SharedString::const_str(text);
+            let unit = if name.ends_with("_seconds") {
+                Some(Unit::Seconds)
+            } else if name.ends_with("_bytes") {
+                Some(Unit::Bytes)
+            } else {
+                None
+            };
+            let help = SharedString::const_str(help);
             match kind {
-                0 => self.recorder.describe_counter(key_name, unit, text),
-                1 => self.recorder.describe_gauge(key_name, unit, text),
-                _ => self.recorder.describe_histogram(key_name, unit, text),
+                Kind::Counter => self.recorder.describe_counter(key_name, unit, help),
+                Kind::Gauge => self.recorder.describe_gauge(key_name, unit, help),
+                Kind::Histogram => self.recorder.describe_histogram(key_name, unit, help),
             }
-        };
-        d(SESSIONS_WAITING, None, "Sessions waiting in a skill group's queue.", 1);
-        d(SESSIONS_ACTIVE, None, "Sessions of a skill group being served.", 1);
-        d(OLDEST_WAIT, Some(Unit::Seconds), "Business seconds the longest-waiting customer of a group has waited.", 1);
-        d(AGENTS, None, "Agents per skill group and state.", 1);
-        d(WAIT_SECONDS, Some(Unit::Seconds), "Business seconds from (re-)entering the queue to assignment.", 2);
-        d(
-            ASSIGNMENT_LATENCY,
-            Some(Unit::Seconds),
-            "Real seconds from the router task receiving the input that caused an assignment to both parties' frames being queued.",
-            2,
-        );
-        d(
-            REPLY_DELAY,
-            Some(Unit::Seconds),
-            "Business seconds from a customer's first unanswered message to the agent's reply.",
-            2,
-        );
-        d(REPLY_WARNINGS, None, "1-minute reply warnings.", 0);
-        d(SLOW_REPLIES, None, "3-minute slow-reply violations.", 0);
-        d(TRANSFERS, None, "Transfers by kind.", 0);
-        d(CONDUCT_FLAGS, None, "Conduct flags (prohibited operations) by kind.", 0);
-        d(COMPLAINT_SIGNALS, None, "Complaint-tendency signals by kind.", 0);
-        d(SESSIONS_QUEUED, None, "Sessions entering a queue, by group and reason.", 0);
-        d(SESSIONS_CLOSED, None, "Sessions closed, by reason.", 0);
-        d(RATINGS, None, "Customer ratings.", 0);
-        d(MESSAGES_RELAYED, None, "Chat messages relayed, by direction.", 0);
-        d(CONNECTIONS_OPEN, None, "Open WebSocket connections, by role.", 1);
-        d(CONNECTIONS_TOTAL, None, "WebSocket connections accepted, by role.", 0);
-        d(PROTOCOL_ERRORS, None, "Error frames sent to clients, by code.", 0);
-        d(SLOW_CONSUMERS, None, "Connections cut off because their outbound queue overflowed.", 0);
-        d(LOG_APPEND, Some(Unit::Seconds), "Real seconds to write one batch of the input log (retries included).", 2);
-        d(LOG_FSYNC, Some(Unit::Seconds), "Real seconds of one fdatasync of the input log.", 2);
-        d(LOG_BATCH, None, "Inputs per batch written to the log (group commit).", 2);
-        d(LOG_RECORDS, None, "Inputs written to the log.", 0);
-        d(LOG_BYTES, Some(Unit::Bytes), "Bytes of the input log's segment files.", 1);
-        d(LOG_WRITE_ERRORS, None, "Failed writes or syncs of the input log (each retry counts).", 0);
-        d(STORAGE_HEALTHY, None, "1 while the input log can be written, 0 while new work is refused.", 1);
-        d(SNAPSHOT_SECONDS, Some(Unit::Seconds), "Real seconds to take a snapshot, by phase (encode, write).", 2);
-        d(SNAPSHOT_BYTES, Some(Unit::Bytes), "Size of the newest snapshot.", 1);
-        d(SNAPSHOTS, None, "Snapshots written.", 0);
-        d(SNAPSHOT_ERRORS, None, "Snapshots that could not be written.", 0);
-        d(
-            RECOVERY_SECONDS,
-            Some(Unit::Seconds),
-            "Real seconds the last start-up took to load the snapshot and replay the log.",
-            1,
-        );
-        d(RECOVERY_RECORDS, None, "Log records replayed at the last start-up.", 1);
-        d(
-            RECOVERY_TORN_TAIL_BYTES,
-            Some(Unit::Bytes),
-            "Bytes of a torn write cut from the log's end at the last start-up.",
-            1,
-        );
-        d(RECOVERY_SNAPSHOTS_SKIPPED, None, "Damaged snapshots passed over at the last start-up.", 1);
+        }
     }
 
     pub fn counter(&self, name: &'static str, labels: &[(&'static str, &str)]) -> Counter {

@@ -126,6 +126,12 @@ pub enum Action {
         conn: ConnId,
         frame: Frame,
     },
+    /// A frame that depends on no state (a ping's ack, a frame error): it
+    /// need not wait for the log, only for earlier frames of its connection.
+    Answer {
+        conn: ConnId,
+        frame: Frame,
+    },
     /// Several frames in order, taking one place in the outbound queue (a
     /// welcome and its replay: a whole replay buffer must not overflow the
     /// queue of a connection that just opened).
@@ -160,6 +166,7 @@ impl Action {
     pub fn conn(&self) -> Option<ConnId> {
         match self {
             Action::Send { conn, .. }
+            | Action::Answer { conn, .. }
             | Action::SendBatch { conn, .. }
             | Action::Close { conn, .. }
             | Action::Kill { conn } => Some(*conn),
@@ -271,7 +278,7 @@ impl SessionLayer {
             Request::AgentOpen { conn, agent, last_seq } => self.prepare_agent_open(conn, agent, last_seq),
             Request::AgentCommand { conn, command } => self.prepare_agent_command(now, conn, command),
             Request::FrameError { conn, id, code, message } => {
-                self.send(conn, error_frame(id, code, message));
+                self.answer(conn, error_frame(id, code, message));
                 None
             }
             Request::Closed { conn } => self.conns.contains_key(&conn).then_some(Entry::Closed { conn }),
@@ -340,7 +347,7 @@ impl SessionLayer {
         let (id, hash) = (command.id(), stable_hash(&command));
         let Some(input) = convert::customer_input(session, &command) else {
             // A ping changes nothing: acknowledged, not remembered.
-            self.send(conn, ack_frame(id.to_owned(), false));
+            self.answer(conn, ack_frame(id.to_owned(), false));
             return None;
         };
         if stream.was_accepted(id, hash) {
@@ -372,7 +379,7 @@ impl SessionLayer {
             return None;
         }
         let Some(input) = convert::agent_input(&agent, &command) else {
-            self.send(conn, ack_frame(id.to_owned(), false));
+            self.answer(conn, ack_frame(id.to_owned(), false));
             return None;
         };
         if self.agents.get(&agent).is_some_and(|s| s.was_accepted(id, hash)) {
@@ -725,6 +732,10 @@ impl SessionLayer {
 
     fn send(&mut self, conn: ConnId, frame: Frame) {
         self.actions.push_back(Action::Send { conn, frame });
+    }
+
+    fn answer(&mut self, conn: ConnId, frame: Frame) {
+        self.actions.push_back(Action::Answer { conn, frame });
     }
 }
 

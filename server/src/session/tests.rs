@@ -41,7 +41,7 @@ fn frames_to(actions: &[Action], to: ConnId) -> Vec<Value> {
     let mut out = Vec::new();
     for action in actions {
         match action {
-            Action::Send { conn, frame } if *conn == to => out.push(frame.as_str()),
+            Action::Send { conn, frame } | Action::Answer { conn, frame } if *conn == to => out.push(frame.as_str()),
             Action::SendBatch { conn, frames } if *conn == to => out.extend(frames.iter().map(|f| f.as_str())),
             Action::Close { conn, last, .. } if *conn == to => out.push(last.as_str()),
             _ => {}
