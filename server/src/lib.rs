@@ -100,7 +100,8 @@ async fn serve(
         health: health.clone(),
     });
     let first_conn = driver.first_conn_id();
-    let driver_task = tokio::spawn(driver.run(driver_rx, stop_rx.clone(), config.shutdown_timeout));
+    // Half the shutdown time to make what the driver holds durable; the rest for connections to close.
+    let driver_task = tokio::spawn(driver.run(driver_rx, stop_rx.clone(), config.shutdown_timeout / 2));
 
     let max_connections = config.gateway.max_connections;
     let app = Arc::new(AppState {
@@ -133,8 +134,7 @@ async fn serve(
     app.health.accepting.store(false, Ordering::Relaxed);
     let _ = stop_tx.send(true);
 
-    // The driver makes what it holds durable within the timeout too; connections get the rest.
-    let deadline = tokio::time::Instant::now() + config.shutdown_timeout * 2;
+    let deadline = tokio::time::Instant::now() + config.shutdown_timeout;
     let all_closed = async {
         let _ = driver_task.await;
         // Every open WebSocket holds a permit: all of them back means every connection ended.
