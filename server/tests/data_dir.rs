@@ -192,3 +192,57 @@ async fn a_damaged_record_in_the_middle_of_the_log_stops_start_up_naming_file_an
     assert!(stderr.contains("offset"), "names the offset: {stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+/// Runs a `switchboard log ...` tool; returns (exit code, stdout, stderr).
+fn log_tool(args: &[&str], data_dir: &Path) -> (Option<i32>, String, String) {
+    let out = Command::new(BIN).arg("log").args(args).arg("--data-dir").arg(data_dir).output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn the_log_tools_list_the_inputs_and_tell_a_sessions_story_without_its_words() {
+    let dir = temp_dir();
+    let server = Server::start(dir.path());
+    let mut chat = common::assigned_chat(server.public, "alice", "general").await;
+    chat.customer.ok(json!({"type": "message", "text": "my secret order number 4711"})).await;
+    chat.agent.ok(json!({"type": "reply", "session": chat.session, "text": "checking it"})).await;
+    let session = chat.session.to_string();
+
+    // Beside the running server: read-only, so it takes no lock.
+    let (code, out, err) = log_tool(&["inspect"], dir.path());
+    assert_eq!(code, Some(0), "{err}");
+    for expected in [
+        "snapshots (newest first)",
+        "segments:",
+        "customer_join",
+        &format!("session {session} joins general"),
+        "set_availability available",
+        "message (27 chars)",
+        "reply (11 chars)",
+    ] {
+        assert!(out.contains(expected), "`{expected}` missing from:\n{out}");
+    }
+    assert!(!out.contains("4711") && !out.contains("checking it"), "message bodies are never printed:\n{out}");
+    let (_, only_alice, _) = log_tool(&["inspect", "--agent", "alice"], dir.path());
+    assert!(only_alice.contains("agent alice") && !only_alice.contains("customer_join"), "{only_alice}");
+
+    server.kill();
+    let (code, story, err) = log_tool(&["replay", "--session", &session], dir.path());
+    assert_eq!(code, Some(0), "{err}");
+    for expected in ["assigned to alice in general", "LeastLoaded", "reply timer running since", "alice replied"] {
+        assert!(story.contains(expected), "`{expected}` missing from:\n{story}");
+    }
+    let (_, early, _) = log_tool(&["replay", "--session", &session, "--until", "lsn:3"], dir.path());
+    assert!(!early.contains("alice replied"), "--until stops the replay early:\n{early}");
+
+    let (code, _, err) = log_tool(&["replay", "--session", "999"], dir.path());
+    assert_eq!(code, Some(2));
+    assert!(err.contains("session 999 does not appear"), "{err}");
+    let (code, _, err) = log_tool(&["replay", "--session", "1", "--until", "yesterday"], dir.path());
+    assert_eq!(code, Some(2), "a bad --until is a usage error");
+    assert!(err.contains("lsn:N"), "{err}");
+}

@@ -14,12 +14,14 @@
 //! durable at once and nothing survives a restart.
 
 pub mod codec;
+pub mod file;
 pub mod recovery;
 pub mod tools;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use switchboard_storage::{Batch, Progress, RecordMeta, SyncPolicy, WriterHandle};
+pub use switchboard_storage::Progress;
+use switchboard_storage::{RecordMeta, SyncPolicy};
 use tokio::sync::mpsc;
 use tracing::error;
 
@@ -29,13 +31,28 @@ use crate::session::Entry;
 /// A log sequence number: the position of an entry in the log, from 1.
 pub type Lsn = u64;
 
+/// Where entries go: segment files in a `data_dir` today ([`file::FileLog`]),
+/// Redis Streams in cluster mode later. A backend writes batches in order on
+/// its own thread and reports [`Progress`] (what is written, what is synced,
+/// errors while it retries) through the channel it was given.
+pub trait LogBackend: Send + std::fmt::Debug {
+    /// Adds a record to the batch being built.
+    fn push(&mut self, meta: RecordMeta, payload: &[u8]) -> Result<(), String>;
+    /// Hands the batch built so far to the writer; its last lsn, or `None` if it was empty.
+    fn submit(&mut self) -> Result<Option<Lsn>, String>;
+    /// Writes and syncs everything submitted, then stops. Blocks: do not call
+    /// it while the backend is failing (drop it instead).
+    fn close(self: Box<Self>) -> Result<(), String>;
+}
+
 /// See the module docs.
 #[derive(Debug)]
 pub struct Journal {
-    writer: Option<WriterHandle>,
+    /// `None` in memory mode.
+    writer: Option<Box<dyn LogBackend>>,
     sync: SyncPolicy,
-    /// Appended, not yet submitted.
-    batch: Batch,
+    /// Something was appended since the last submit.
+    pending: bool,
     /// The last entry appended.
     last: Lsn,
     /// The last entry of the batch being written, if one is.
@@ -61,15 +78,15 @@ impl Journal {
     }
 
     /// Appends through `writer`, whose next lsn is `last + 1`.
-    pub fn to_log(writer: WriterHandle, sync: SyncPolicy, last: Lsn) -> Journal {
+    pub fn to_log(writer: Box<dyn LogBackend>, sync: SyncPolicy, last: Lsn) -> Journal {
         Journal::with_writer(Some(writer), sync, last)
     }
 
-    fn with_writer(writer: Option<WriterHandle>, sync: SyncPolicy, last: Lsn) -> Journal {
+    fn with_writer(writer: Option<Box<dyn LogBackend>>, sync: SyncPolicy, last: Lsn) -> Journal {
         Journal {
             writer,
             sync,
-            batch: Batch::new(),
+            pending: false,
             last,
             in_flight: None,
             released: last,
@@ -106,12 +123,13 @@ impl Journal {
     /// Adds an entry to the next batch; returns its lsn.
     pub fn append(&mut self, now: Millis, entry: &Entry) -> Result<Lsn, AppendError> {
         let lsn = self.last + 1;
-        if self.writer.is_some() {
+        if let Some(writer) = &mut self.writer {
             let payload = codec::encode_entry(entry, std::mem::take(&mut self.scratch)).map_err(AppendError)?;
             let meta = RecordMeta { lsn, time_ms: now.0, wall_ms: wall_ms() };
-            let pushed = self.batch.push(meta, &payload);
+            let pushed = writer.push(meta, &payload);
             self.scratch = payload;
-            pushed.map_err(|e| AppendError(e.to_string()))?;
+            pushed.map_err(AppendError)?;
+            self.pending = true;
         } else {
             self.released = lsn;
             self.synced = lsn;
@@ -123,14 +141,13 @@ impl Journal {
     /// Submits what was appended, unless a batch is still being written (it
     /// goes when that one is done: group commit).
     pub fn flush(&mut self) {
-        let Some(writer) = &self.writer else { return };
-        if self.in_flight.is_some() || self.batch.is_empty() {
+        let Some(writer) = &mut self.writer else { return };
+        if self.in_flight.is_some() || !self.pending {
             return;
         }
-        let batch = std::mem::take(&mut self.batch);
-        let last = batch.last_lsn();
-        match writer.submit(batch) {
-            Ok(()) => self.in_flight = last,
+        self.pending = false;
+        match writer.submit() {
+            Ok(last) => self.in_flight = last,
             // Only a bug or a dead writer thread gets here; effects stay held.
             Err(e) => error!(error = %e, "the log writer refused a batch"),
         }

@@ -15,6 +15,7 @@ use switchboard_storage::{Faults, OpenMode, Progress, RecoveryReport, StorageErr
 use tokio::sync::mpsc;
 use tracing::{info, warn};
 
+use super::file::FileLog;
 use super::{codec, progress_channel, Journal, Lsn};
 use crate::config::{Config, StorageMode, SyncPolicy as ConfigSync};
 use crate::router::{Millis, Router};
@@ -144,7 +145,7 @@ fn from_data_dir(config: &Config, faults: Faults) -> Result<Opened, RecoveryErro
     );
     Ok(Opened {
         layer,
-        journal: Journal::to_log(writer, sync, recovery.next_lsn - 1),
+        journal: Journal::to_log(Box::new(FileLog::new(writer)), sync, recovery.next_lsn - 1),
         progress: Some(progress),
         store: Some(store),
         resume_at,
