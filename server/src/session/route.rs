@@ -1,0 +1,74 @@
+//! The router's outputs into streams: each notice becomes a frame, numbered
+//! and kept for replay when it belongs to the session, and sent to the
+//! owner's connection if it has one.
+
+use switchboard_protocol::agent::ServerToAgent;
+use switchboard_protocol::customer::ServerToCustomer;
+use tracing::debug;
+
+use super::stream::Kept;
+use super::{convert, frame, Action, SessionLayer};
+use crate::router::output::{CustomerNotice, Event, Output};
+use crate::router::{AgentId, SessionId};
+
+impl SessionLayer {
+    pub(super) fn route_outputs(&mut self) {
+        while let Some(output) = self.router.poll_output() {
+            self.route(output);
+        }
+    }
+
+    fn route(&mut self, output: Output) {
+        match output {
+            Output::ToCustomer { session, notice } => {
+                if matches!(notice, CustomerNotice::Closed { .. }) {
+                    debug!(session = session.0, "session closed");
+                }
+                self.push_customer(session, convert::customer_notice(notice));
+            }
+            Output::ToAgent { agent, notice } => self.push_agent(&agent, &mut convert::agent_notice(notice)),
+            Output::ToSupervisors { notice } => {
+                let mut message = convert::supervisor_notice(&notice);
+                for i in 0..self.supervisors.len() {
+                    let s = self.supervisors[i].clone();
+                    if self.agents.get(&s).is_some_and(|st| st.conn.is_some()) {
+                        self.push_agent(&s, &mut message);
+                    }
+                }
+            }
+            Output::Event { event } => {
+                if let Event::SessionForgotten { session } = event {
+                    self.drop_stream_if_gone(session);
+                }
+                self.actions.push_back(Action::Event(event));
+            }
+        }
+    }
+
+    fn push_customer(&mut self, session: SessionId, mut message: ServerToCustomer) {
+        let keep = self.config.replay_buffer;
+        let Some(c) = self.customers.get_mut(&session) else { return };
+        let kept = if matches!(message, ServerToCustomer::Queued { .. }) { Kept::Position } else { Kept::Plain };
+        let numbered = c.stream.number(message.seq_mut());
+        let f = frame(&message);
+        if numbered {
+            c.stream.keep_for_replay(f.clone(), keep, kept);
+        }
+        if let Some(conn) = c.stream.conn {
+            self.actions.push_back(Action::Send { conn, frame: f });
+        }
+    }
+
+    fn push_agent(&mut self, agent: &AgentId, message: &mut ServerToAgent) {
+        let keep = self.config.replay_buffer;
+        let Some(stream) = self.agents.get_mut(agent) else { return };
+        let numbered = stream.number(message.seq_mut());
+        let f = frame(&message);
+        if numbered {
+            stream.keep_for_replay(f.clone(), keep, Kept::Plain);
+        }
+        if let Some(conn) = stream.conn {
+            self.actions.push_back(Action::Send { conn, frame: f });
+        }
+    }
+}
