@@ -152,3 +152,46 @@ async fn a_clean_restart_and_a_replay_of_the_log_give_the_state_that_was_saved()
     assert_eq!(opened.replay.records, lsn, "the whole log was replayed");
     assert!(opened.layer.image().unwrap() == saved, "replaying the log rebuilds the saved state byte for byte");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_rules_apply_after_a_restart_but_a_changed_roster_is_refused_naming_the_change() {
+    let dir = temp_dir();
+    let server = start(durable(1.0, dir.path(), "")).await;
+    let chat = common::assigned_chat(server.public_addr, "ann", "general").await;
+    drop(chat);
+    server.shutdown().await.unwrap();
+
+    // Rules may change: logged at start-up, in force from then on.
+    let server =
+        start(durable(1.0, dir.path(), "[router.rules]\nreply_warning = \"2m\"\nreply_violation = \"4m\"\n")).await;
+    let mut ann = Client::connect(server.public_addr, "/v1/ws/agent?agent=ann", Side::Agent).await;
+    let welcome = ann.expect("welcome").await;
+    assert_eq!(welcome["reply_warning_ms"], 120_000, "{welcome}");
+    assert_eq!(ann.expect("state").await["sessions"].as_array().unwrap().len(), 1, "the chat survived");
+    ann.close().await;
+    server.shutdown().await.unwrap();
+
+    // The roster may not: the start-up refuses, saying what changed and what to do.
+    let mut changed = durable(1.0, dir.path(), "");
+    changed.router.agents.retain(|a| a.id.as_str() != "ben");
+    let err = recovery::open(&changed, Faults::default()).unwrap_err().to_string();
+    assert!(err.contains("agent `ben` was removed") || err.contains("agent ben was removed"), "{err}");
+    assert!(err.contains("move") && err.contains(&dir.path().display().to_string()), "{err}");
+}
+
+#[tokio::test]
+async fn in_memory_mode_keeps_nothing_across_a_restart() {
+    let mut cfg = config(1.0, "");
+    cfg.storage.mode = switchboard_server::config::StorageMode::Memory;
+    let server = start(cfg.clone()).await;
+    let (_customer, welcome) = Client::customer(server.public_addr, "general").await;
+    let token = welcome["token"].as_str().unwrap().to_owned();
+    server.shutdown().await.unwrap();
+
+    let server = start(cfg).await;
+    let mut again =
+        Client::connect(server.public_addr, &format!("/v1/ws/customer?token={token}"), Side::Customer).await;
+    assert_eq!(again.expect("error").await["code"], "invalid_token");
+    let (_, metrics) = http_get(server.admin_addr, "/metrics").await;
+    assert_eq!(sample(&metrics, "switchboard_log_records_total"), Some(0.0), "nothing is logged");
+}

@@ -56,10 +56,7 @@ pub enum RecoveryError {
     Snapshot { path: PathBuf, problem: String },
     #[error("log record {lsn}: {problem}")]
     Record { lsn: Lsn, problem: String },
-    #[error(
-        "the skill groups or the roster changed since the state in {data_dir} was saved ({change}); \
-         restore the previous config, or move {data_dir} aside to start with no live chats"
-    )]
+    #[error("{change}; restore the previous config, or move {data_dir} aside to start with no live chats")]
     RosterChanged { data_dir: PathBuf, change: String },
 }
 
