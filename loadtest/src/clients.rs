@@ -38,7 +38,11 @@ pub enum Kind {
 /// A target under load: where it is and which process serves it.
 #[derive(Clone, Debug)]
 pub struct Target {
+    /// The protocol it speaks: Switchboard's (`Server`) or the bare relay's (`Baseline`).
     pub kind: Kind,
+    /// Its column in the report: the server under test or the baseline. A
+    /// Switchboard server can be the baseline of another (`--baseline-protocol switchboard`).
+    pub slot: Kind,
     pub endpoint: Endpoint,
     pub process: Option<crate::procinfo::Process>,
 }

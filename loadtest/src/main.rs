@@ -6,9 +6,11 @@
 
 mod clients;
 mod genconfig;
+mod gendata;
 mod net;
 mod pacer;
 mod procinfo;
+mod recovery;
 mod report;
 mod scenarios;
 mod stats;
@@ -19,7 +21,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use anyhow::{bail, Context as _};
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::clients::{Kind, Names, Target};
 use crate::net::{Endpoint, Sources};
@@ -127,6 +129,24 @@ enum Scenario {
     },
     /// Write a server config for load runs: one skill group and a roster of N agents.
     GenConfig(genconfig::GenConfigArgs),
+    /// Write a realistic data_dir (input log and snapshots) without the network:
+    /// agents, customers and their chats played through the server's session
+    /// layer and logged as the server logs them. For measuring recovery.
+    GenDataDir(gendata::GenDataDirArgs),
+    /// Start the real server on data_dirs (and on an empty one, the baseline),
+    /// in alternating rounds: time from spawn to /readyz 200, the server's
+    /// switchboard_recovery_seconds, RSS after recovery, CPU steal.
+    Recovery(recovery::RecoveryArgs),
+}
+
+/// What the baseline target speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum BaselineProtocol {
+    /// The bare relay (`baseline-relay`): pairs sockets, no routing.
+    Relay,
+    /// Another Switchboard server (say, one with `storage.mode = "memory"`),
+    /// spoken to with the real protocol like the server under test.
+    Switchboard,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -160,6 +180,14 @@ struct CommonArgs {
     /// binary), a ws:// URL of one already running, or `none`.
     #[arg(long, default_value = "auto")]
     baseline: String,
+    /// What the baseline speaks: `relay` (the bare relay) or `switchboard` (a
+    /// second Switchboard server at the --baseline URL, with the same roster
+    /// and group: compare two configurations of the server in one run).
+    #[arg(long, value_enum, default_value_t = BaselineProtocol::Relay)]
+    baseline_protocol: BaselineProtocol,
+    /// The baseline's process id (default: found from the port it listens on).
+    #[arg(long)]
+    baseline_pid: Option<u32>,
     /// Measure only the baseline (no server needed; for smoke tests).
     #[arg(long)]
     baseline_only: bool,
@@ -198,6 +226,8 @@ fn main() -> anyhow::Result<()> {
     // ends the process with an error instead of showing up as failed runs.
     let plan = match Cli::parse().command {
         Scenario::GenConfig(args) => return genconfig::run(&args),
+        Scenario::GenDataDir(args) => return gendata::run(&args),
+        Scenario::Recovery(args) => return recovery::run(&args),
         scenario => Plan::new(scenario)?,
     };
     tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(run(plan))
@@ -280,13 +310,25 @@ impl Plan {
                 let options = scenarios::TimerOptions { sessions, clock_scale, warning_ms, violation_ms };
                 ("timers", common, Options::Timers(options), 2 * sessions)
             }
-            Scenario::GenConfig(_) => unreachable!("gen-config is not a load scenario: main runs it directly"),
+            Scenario::GenConfig(_) | Scenario::GenDataDir(_) | Scenario::Recovery(_) => {
+                unreachable!("not a load scenario: main runs it directly")
+            }
         };
         if common.rounds == 0 || common.rounds > MAX_ROUNDS {
             bail!("--rounds must be 1 to {MAX_ROUNDS}");
         }
         if common.baseline_only && common.baseline == "none" {
             bail!("nothing to measure: --baseline-only with --baseline none");
+        }
+        if common.baseline_protocol == BaselineProtocol::Switchboard {
+            if matches!(common.baseline.as_str(), "auto" | "none") {
+                bail!("--baseline-protocol switchboard needs --baseline ws://HOST:PORT (a running Switchboard server)");
+            }
+            if Endpoint::parse(&common.baseline).context("--baseline")?.addr
+                == Endpoint::parse(&common.url).context("--url")?.addr
+            {
+                bail!("--baseline is the same server as --url");
+            }
         }
         let authority = common.admin_url.trim_start_matches("http://");
         Endpoint::parse(&format!("ws://{authority}")).context("--admin-url")?;
@@ -363,7 +405,7 @@ fn start_baseline() -> anyhow::Result<(BaselineProcess, String)> {
     Ok((process, format!("ws://{addr}")))
 }
 
-fn target(kind: Kind, url: &str, pid: Option<u32>) -> anyhow::Result<Target> {
+fn target(kind: Kind, slot: Kind, url: &str, pid: Option<u32>) -> anyhow::Result<Target> {
     let endpoint = Endpoint::parse(url)?;
     let process = match pid {
         Some(pid) => Some(procinfo::Process { pid }),
@@ -372,7 +414,7 @@ fn target(kind: Kind, url: &str, pid: Option<u32>) -> anyhow::Result<Target> {
     if process.is_none() {
         eprintln!("note: could not find the process listening on {url}; CPU and RSS figures are left out");
     }
-    Ok(Target { kind, endpoint, process })
+    Ok(Target { kind, slot, endpoint, process })
 }
 
 async fn run(plan: Plan) -> anyhow::Result<()> {
@@ -383,17 +425,23 @@ async fn run(plan: Plan) -> anyhow::Result<()> {
     // Targets: the server (unless --baseline-only) and the baseline (unless none).
     let mut targets = Vec::new();
     if !common_args.baseline_only {
-        targets.push(target(Kind::Server, &common_args.url, common_args.server_pid)?);
+        targets.push(target(Kind::Server, Kind::Server, &common_args.url, common_args.server_pid)?);
     }
     let mut _baseline_process = None;
     match common_args.baseline.as_str() {
         "none" => {}
         "auto" => {
             let (process, url) = start_baseline()?;
-            targets.push(target(Kind::Baseline, &url, Some(process.child.id()))?);
+            targets.push(target(Kind::Baseline, Kind::Baseline, &url, Some(process.child.id()))?);
             _baseline_process = Some(process);
         }
-        url => targets.push(target(Kind::Baseline, url, None)?),
+        url => {
+            let protocol = match common_args.baseline_protocol {
+                BaselineProtocol::Relay => Kind::Baseline,
+                BaselineProtocol::Switchboard => Kind::Server,
+            };
+            targets.push(target(protocol, Kind::Baseline, url, common_args.baseline_pid)?)
+        }
     }
     let common = Common {
         names: Names { group: common_args.group.clone(), agent_prefix: common_args.agent_prefix.clone() },
@@ -404,7 +452,7 @@ async fn run(plan: Plan) -> anyhow::Result<()> {
 
     let mut report = Report::new(name, std::env::args().collect());
     for target in &targets {
-        report.targets.push((target.kind, target.endpoint.base.clone()));
+        report.targets.push((target.slot, target.endpoint.base.clone()));
     }
     for round in 0..common_args.rounds {
         // Alternate which target goes first, so drift on a shared machine hits both.
@@ -417,7 +465,7 @@ async fn run(plan: Plan) -> anyhow::Result<()> {
                 "round {} of {}: {name} against the {:?} at {}",
                 round + 1,
                 common_args.rounds,
-                target.kind,
+                target.slot,
                 target.endpoint.base
             );
             // A server that fell behind keeps working after its clients left:
@@ -427,7 +475,9 @@ async fn run(plan: Plan) -> anyhow::Result<()> {
                 eprintln!("  waited {:.1} s for the targets to go idle", waited.as_secs_f64());
             }
             let load_before = load_average();
+            let cpu_before = procinfo::MachineCpu::read();
             let result = run_once(&options, target, &common).await;
+            let cpu_after = procinfo::MachineCpu::read();
             let load_after = load_average();
             let mut result = match result {
                 Ok(result) => result,
@@ -443,7 +493,16 @@ async fn run(plan: Plan) -> anyhow::Result<()> {
                 "machine load average (1 min) before {load_before} after {load_after}, on {} CPUs",
                 std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0)
             ));
-            report.runs.push(RunRecord { round: round + 1, target: target.kind, result });
+            // Steal: time the hypervisor gave this machine's vCPUs to someone else during the run.
+            if let (Some(before), Some(after)) = (cpu_before, cpu_after) {
+                let (ticks, percent) = before.steal_since(&after);
+                result.figure("machine CPU steal during run", "%", percent, stats::Better::Lower);
+                result.note(format!(
+                    "/proc/stat steal {} -> {} ({ticks} ticks, {percent:.2}% of all CPU time)",
+                    before.steal, after.steal
+                ));
+            }
+            report.runs.push(RunRecord { round: round + 1, target: target.slot, result });
             tokio::time::sleep(pause).await;
         }
     }
@@ -517,6 +576,14 @@ mod tests {
     }
 
     #[test]
+    fn a_switchboard_server_can_be_the_baseline() {
+        let against_memory =
+            plan(&["assign", "--baseline", "ws://127.0.0.1:18300", "--baseline-protocol", "switchboard"]).unwrap();
+        assert_eq!(against_memory.common.baseline_protocol, BaselineProtocol::Switchboard);
+        assert_eq!(plan(&["relay"]).unwrap().common.baseline_protocol, BaselineProtocol::Relay);
+    }
+
+    #[test]
     fn bad_values_are_refused_before_anything_runs() {
         let cases: &[(&[&str], &str)] = &[
             (&["relay", "--rate", "0"], "--rate"),
@@ -534,6 +601,10 @@ mod tests {
             (&["timers", "--violation-ms=-5"], "--violation-ms"),
             (&["timers", "--clock-scale", "0.1"], "the violation would be due in"),
             (&["timers", "--clock-scale", "1e-300"], "the violation would be due in"),
+            (&["relay", "--baseline-protocol", "switchboard"], "needs --baseline ws://"),
+            (&["relay", "--baseline-protocol", "switchboard", "--baseline", "none"], "needs --baseline ws://"),
+            (&["relay", "--baseline-protocol", "switchboard", "--baseline", "ws://127.0.0.1:8080"], "same server"),
+            (&["relay", "--baseline-protocol", "switchboard", "--baseline", "ws://192.0.2.1:8080"], "--baseline"),
         ];
         for (args, expected) in cases {
             let error = match plan(args) {

@@ -28,9 +28,48 @@ impl Process {
 
     /// Resident set size, in KiB.
     pub fn rss_kib(&self) -> Option<u64> {
+        self.status_kib("VmRSS:")
+    }
+
+    /// The largest resident set size so far, in KiB.
+    pub fn peak_rss_kib(&self) -> Option<u64> {
+        self.status_kib("VmHWM:")
+    }
+
+    fn status_kib(&self, field: &str) -> Option<u64> {
         let status = fs::read_to_string(format!("/proc/{}/status", self.pid)).ok()?;
-        let line = status.lines().find(|line| line.starts_with("VmRSS:"))?;
+        let line = status.lines().find(|line| line.starts_with(field))?;
         line.split_whitespace().nth(1)?.parse().ok()
+    }
+}
+
+/// The machine's CPU time so far, from the `cpu` line of /proc/stat, in ticks (USER_HZ).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MachineCpu {
+    /// Time the hypervisor ran something else while this machine's vCPUs wanted to run.
+    pub steal: u64,
+    /// Every column (user, nice, system, idle, iowait, irq, softirq, steal).
+    pub total: u64,
+}
+
+impl MachineCpu {
+    pub fn read() -> Option<MachineCpu> {
+        MachineCpu::parse(&fs::read_to_string("/proc/stat").ok()?)
+    }
+
+    fn parse(stat: &str) -> Option<MachineCpu> {
+        let line = stat.lines().find(|line| line.starts_with("cpu "))?;
+        let columns: Vec<u64> = line.split_whitespace().skip(1).map(|c| c.parse().ok()).collect::<Option<_>>()?;
+        // guest and guest_nice (columns 9 and 10) are already counted in user and nice.
+        let total = columns.iter().take(8).sum();
+        Some(MachineCpu { steal: *columns.get(7)?, total })
+    }
+
+    /// Steal between `self` (before) and `after`: ticks, and percent of all CPU time.
+    pub fn steal_since(&self, after: &MachineCpu) -> (u64, f64) {
+        let steal = after.steal.saturating_sub(self.steal);
+        let total = after.total.saturating_sub(self.total);
+        (steal, if total == 0 { 0.0 } else { 100.0 * steal as f64 / total as f64 })
     }
 }
 
@@ -79,6 +118,16 @@ fn listening_inodes(port: u16) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn steal_comes_from_the_eighth_column_of_the_cpu_line() {
+        let before = MachineCpu::parse("cpu  100 5 50 800 4 0 1 40 0 0\ncpu0 1 2 3 4 5 6 7 8 0 0\n").unwrap();
+        assert_eq!(before, MachineCpu { steal: 40, total: 1000 });
+        let after = MachineCpu { steal: 50, total: 1200 };
+        assert_eq!(before.steal_since(&after), (10, 5.0));
+        assert!(MachineCpu::read().is_some(), "this machine has a /proc/stat");
+        assert_eq!(MachineCpu::parse("intr 1 2\n"), None);
+    }
 
     #[test]
     fn reads_own_cpu_and_rss_and_finds_own_listener() {

@@ -223,7 +223,8 @@ pub async fn relay(target: &Target, common: &Common, options: &RelayOptions) -> 
     let harness_cpu_before = harness.cpu_seconds();
     let cpu_before = target.process.and_then(|p| p.cpu_seconds());
     let rss_before = target.process.and_then(|p| p.rss_kib());
-    let probe = match (options.metrics_probe_rate, target.kind, &common.admin) {
+    // Only the server under test has its admin listener in --admin-url.
+    let probe = match (options.metrics_probe_rate, target.slot, &common.admin) {
         (Some(rate), Kind::Server, Some(admin)) => {
             Some(tokio::spawn(probe_metrics(admin.clone(), rate, start, options.warmup, side_stop.clone())))
         }
@@ -235,7 +236,7 @@ pub async fn relay(target: &Target, common: &Common, options: &RelayOptions) -> 
 
     let total = options.warmup + options.duration;
     let bar =
-        progress_bar(common.progress, total.as_millis() as u64, &format!("{:?}", target.kind).to_lowercase(), "ms");
+        progress_bar(common.progress, total.as_millis() as u64, &format!("{:?}", target.slot).to_lowercase(), "ms");
     let mut samples = Vec::new();
     let mut next_sample = options.sample_every.map(|every| start + options.warmup + every);
     while !pacer.is_finished() {
@@ -486,7 +487,7 @@ pub async fn assign(target: &Target, common: &Common, options: &AssignOptions) -
     }
 
     // Steady arrivals: latency from the intended arrival time to `assigned`.
-    let bar = progress_bar(common.progress, options.duration.as_millis() as u64, &format!("{:?}", target.kind), "ms");
+    let bar = progress_bar(common.progress, options.duration.as_millis() as u64, &format!("{:?}", target.slot), "ms");
     let schedule = Schedule::new(Instant::now() + Duration::from_millis(50), options.rate, options.duration);
     let (tx, mut rx) = mpsc::unbounded_channel::<(u64, Instant)>();
     let pacer = pacer::spawn(schedule, Arc::default(), move |k, due| {
@@ -620,7 +621,7 @@ pub async fn idle(target: &Target, common: &Common, options: &IdleOptions) -> an
     tokio::time::sleep(Duration::from_millis(500)).await;
     let before = process.rss_kib().context("reading RSS")?;
     let t0 = Instant::now();
-    let bar = progress_bar(common.progress, options.connections as u64, &format!("{:?}", target.kind), "connections");
+    let bar = progress_bar(common.progress, options.connections as u64, &format!("{:?}", target.slot), "connections");
     let opened = Arc::new(AtomicU64::new(0));
     let sockets = connect_all(options.connections, |i| {
         let (target, common, opened, bar) = (target.clone(), common.clone(), opened.clone(), bar.clone());
