@@ -25,12 +25,13 @@ fn temp_dir() -> tempfile::TempDir {
     tempfile::Builder::new().prefix("storage-").tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap()
 }
 
-/// The business time the server reports to a connecting agent.
-async fn business_now(addr: std::net::SocketAddr) -> u64 {
+/// The business time the server reports to a connecting agent, and that
+/// agent's connection: kept open by the caller so that its closing is not an
+/// input written at a moment the test does not control.
+async fn business_now(addr: std::net::SocketAddr) -> (u64, Client) {
     let mut sue = Client::connect(addr, "/v1/ws/agent?agent=sue", Side::Agent).await;
     let welcome = sue.expect("welcome").await;
-    sue.close().await;
-    welcome["now_ms"].as_u64().unwrap()
+    (welcome["now_ms"].as_u64().unwrap(), sue)
 }
 
 async fn ready(addr: std::net::SocketAddr) -> (u16, String) {
@@ -49,7 +50,11 @@ async fn a_failing_disk_refuses_new_work_loses_nothing_and_recovers() {
     let (mut other, _) = Client::customer(addr, "general").await;
     chat.customer.ok(json!({"type": "message", "text": "before the disk filled up"})).await;
     chat.agent.expect("customer_message").await;
-    let before = business_now(addr).await;
+    // Answered, so no reply timer fires (and is logged) at 600x while the disk
+    // is failing: the first write to fail must be the customer's m1.
+    chat.agent.ok(json!({"type": "reply", "session": chat.session, "text": "looking"})).await;
+    chat.customer.expect("agent_message").await;
+    let (before, _sue) = business_now(addr).await;
 
     // The disk fills up in the middle of a write.
     faults.fail_writes(WriteFault::Partial { bytes: 7 });
@@ -85,7 +90,7 @@ async fn a_failing_disk_refuses_new_work_loses_nothing_and_recovers() {
     other.ok(json!({"type": "message", "text": "and now?"})).await;
     // Business time stood still while the disk failed: 1.8 s of outage is 18
     // business minutes at this scale; everything else took a fraction of that.
-    let during = business_now(addr).await - before;
+    let during = business_now(addr).await.0 - before;
     assert!(during < 12 * 60_000, "business time ran during the outage: {during} ms");
 
     // Nothing acknowledged was lost: after a restart the history holds both messages.
@@ -100,7 +105,7 @@ async fn a_failing_disk_refuses_new_work_loses_nothing_and_recovers() {
         .iter()
         .map(|h| h["text"].as_str().unwrap())
         .collect();
-    assert_eq!(history, ["before the disk filled up", "written while the disk was full"]);
+    assert_eq!(history, ["before the disk filled up", "looking", "written while the disk was full"]);
     server.shutdown().await.unwrap();
 }
 
