@@ -18,7 +18,7 @@ const QUESTIONS_KEPT: usize = 20;
 /// The configured word lists, compiled once into one automaton that scans a
 /// message in a single pass. Matching ignores ASCII case; the Chinese lists
 /// have no case to ignore.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(super) struct Words {
     automaton: Option<AhoCorasick>,
     /// Patterns below this index are phone words; the rest are abusive words.

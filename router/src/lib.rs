@@ -82,7 +82,11 @@ use state::{Agent, AgentIdx, Group, GroupIdx, GroupSet, Phase, Presence, Session
 use timers::{Timer, Timers};
 
 /// The router core. See the module docs.
-#[derive(Debug)]
+///
+/// `Clone` is cheap next to a snapshot's encoding (texts and ids are shared
+/// `Arc`s): the server copies the router between two inputs and encodes the
+/// copy off its task.
+#[derive(Clone, Debug)]
 pub struct Router {
     config: RouterConfig,
     now: Millis,

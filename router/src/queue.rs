@@ -28,7 +28,7 @@ struct Entry {
     live: bool,
 }
 
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(crate) struct Queue {
     /// Indexed by `Priority as usize`; each sorted by `order`.
     by_priority: [VecDeque<Entry>; 3],

@@ -69,7 +69,7 @@ pub(crate) struct Shift {
     pub(crate) break_too_long_flagged: bool,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Agent {
     pub(crate) id: AgentId,
     pub(crate) name: Arc<str>,
@@ -130,7 +130,7 @@ impl Agent {
     }
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Group {
     pub(crate) id: GroupId,
     pub(crate) name: Arc<str>,
@@ -211,7 +211,7 @@ pub(crate) struct ComplaintState {
     pub(crate) raised: u8,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Session {
     pub(crate) id: SessionId,
     pub(crate) group: GroupIdx,

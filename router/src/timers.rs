@@ -83,7 +83,7 @@ impl Entry {
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(crate) struct Timers {
     heap: BinaryHeap<Reverse<Entry>>,
     /// Entries whose slot was cleared or re-armed (an estimate: entries of

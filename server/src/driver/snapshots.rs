@@ -1,10 +1,11 @@
 //! When to take a snapshot, and writing it off the driver's thread.
 //!
-//! A snapshot is the session layer's whole image at an lsn. It is encoded
-//! on the driver's thread (the state must not change meanwhile), kept until
-//! the log is on disk up to that lsn (a snapshot must never be ahead of the
-//! log it replaces), then written by a blocking task, which also deletes the
-//! log segments it makes unnecessary. One at a time.
+//! A snapshot is the session layer's whole image at an lsn. The driver
+//! copies the layer between two entries (the only pause it sees: frames are
+//! shared, not copied); a blocking task encodes the copy; the image is kept
+//! until the log is on disk up to that lsn (a snapshot must never be ahead
+//! of the log it replaces), then written by a blocking task, which also
+//! deletes the log segments it makes unnecessary. One at a time.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -13,9 +14,18 @@ use switchboard_storage::{SnapshotWritten, StorageError, Store};
 use tokio::sync::mpsc;
 
 use crate::journal::Lsn;
+use crate::session::SessionLayer;
 
 /// A snapshot's written result, back on the driver's loop.
 pub type Written = Result<SnapshotWritten, StorageError>;
+
+/// A copy encoded in the background, back on the driver's loop.
+#[derive(Debug)]
+pub struct Encoded {
+    pub lsn: Lsn,
+    pub image: Result<Vec<u8>, String>,
+    pub took: Duration,
+}
 
 #[derive(Debug)]
 pub struct Snapshots {
@@ -27,15 +37,19 @@ pub struct Snapshots {
     last_at: Instant,
     /// Encoded, waiting for the log to be on disk up to its lsn.
     pending: Option<(Lsn, Vec<u8>)>,
+    encoding: bool,
     writing: bool,
     done_tx: mpsc::UnboundedSender<Written>,
     pub done: mpsc::UnboundedReceiver<Written>,
+    encoded_tx: mpsc::UnboundedSender<Encoded>,
+    pub encoded: mpsc::UnboundedReceiver<Encoded>,
 }
 
 impl Snapshots {
     /// `store` is `None` in memory mode (never due). `last_lsn`: where the recovered state stands.
     pub fn new(store: Option<Arc<Store>>, every: u64, interval: Duration, last_lsn: Lsn) -> Snapshots {
         let (done_tx, done) = mpsc::unbounded_channel();
+        let (encoded_tx, encoded) = mpsc::unbounded_channel();
         Snapshots {
             store,
             every,
@@ -43,9 +57,12 @@ impl Snapshots {
             last_lsn,
             last_at: Instant::now(),
             pending: None,
+            encoding: false,
             writing: false,
             done_tx,
             done,
+            encoded_tx,
+            encoded,
         }
     }
 
@@ -54,17 +71,31 @@ impl Snapshots {
     pub fn due(&self, last: Lsn) -> bool {
         let behind = last.saturating_sub(self.last_lsn);
         self.store.is_some()
-            && !self.writing
-            && self.pending.is_none()
+            && !self.is_busy()
             && behind > 0
             && (behind >= self.every || self.last_at.elapsed() >= self.interval)
     }
 
-    /// Keeps an encoded snapshot of the state at `lsn` until the log is on disk that far.
-    pub fn taken(&mut self, lsn: Lsn, image: Vec<u8>) {
+    /// Encodes `copy`, the state at `lsn`, on a blocking task; the result
+    /// comes back through [`encoded`](Self::encoded).
+    pub fn encode(&mut self, lsn: Lsn, copy: SessionLayer) {
         self.last_lsn = lsn;
         self.last_at = Instant::now();
-        self.pending = Some((lsn, image));
+        self.encoding = true;
+        let encoded = self.encoded_tx.clone();
+        tokio::task::spawn_blocking(move || {
+            let started = Instant::now();
+            let image = copy.image();
+            // The copy is big: free it here, not on the driver's thread.
+            drop(copy);
+            drop(encoded.send(Encoded { lsn, image, took: started.elapsed() }));
+        });
+    }
+
+    /// The background encoding finished: keep the image until the log is on disk up to its lsn.
+    pub fn on_encoded(&mut self, lsn: Lsn, image: Option<Vec<u8>>) {
+        self.encoding = false;
+        self.pending = image.map(|image| (lsn, image));
     }
 
     /// Starts writing the pending snapshot once the log is on disk up to its lsn.
@@ -94,11 +125,37 @@ impl Snapshots {
     }
 
     pub fn is_busy(&self) -> bool {
-        self.writing || self.pending.is_some()
+        self.encoding || self.writing || self.pending.is_some()
     }
 
     /// The newest snapshot's lsn.
     pub fn last_lsn(&self) -> Lsn {
         self.last_lsn
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store() -> (tempfile::TempDir, Arc<Store>) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), switchboard_storage::OpenMode::ReadWrite).unwrap();
+        (dir, Arc::new(store))
+    }
+
+    #[test]
+    fn the_count_starts_from_the_snapshot_recovered_not_from_the_end_of_the_log() {
+        let (_dir, store) = store();
+        // Started from a snapshot at 100 with 250 entries replayed after it.
+        let snapshots = Snapshots::new(Some(store), 200, Duration::from_secs(3600), 100);
+        assert!(!snapshots.due(299), "199 entries since the snapshot");
+        assert!(snapshots.due(300), "200 entries since the snapshot, though only a few since the start");
+    }
+
+    #[test]
+    fn memory_mode_never_takes_one() {
+        let snapshots = Snapshots::new(None, 1, Duration::ZERO, 0);
+        assert!(!snapshots.due(1_000));
     }
 }

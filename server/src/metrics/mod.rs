@@ -102,7 +102,7 @@ pub const ALL: &[(&str, Kind, &str)] = &[
     (LOG_BYTES, Kind::Gauge, "Bytes of the input log's segment files."),
     (LOG_WRITE_ERRORS, Kind::Counter, "Failed writes or syncs of the input log (each retry counts)."),
     (STORAGE_HEALTHY, Kind::Gauge, "1 while the input log can be written, 0 while new work is refused."),
-    (SNAPSHOT_SECONDS, Kind::Histogram, "Real seconds to take a snapshot, by phase (encode, write)."),
+    (SNAPSHOT_SECONDS, Kind::Histogram, "Real seconds to take a snapshot, by phase (copy, encode, write)."),
     (SNAPSHOT_BYTES, Kind::Gauge, "Size of the newest snapshot."),
     (SNAPSHOTS, Kind::Counter, "Snapshots written."),
     (SNAPSHOT_ERRORS, Kind::Counter, "Snapshots that could not be written."),
@@ -311,7 +311,12 @@ impl Metrics {
         }
     }
 
-    /// A snapshot was encoded (on the router's task).
+    /// The driver copied its state for a snapshot (the only part it waits for).
+    pub fn snapshot_copied(&self, took: Duration) {
+        self.histogram(SNAPSHOT_SECONDS, &[("phase", "copy")]).record(took.as_secs_f64());
+    }
+
+    /// A copy was encoded for a snapshot (in the background).
     pub fn snapshot_encoded(&self, took: Duration, bytes: usize) {
         self.histogram(SNAPSHOT_SECONDS, &[("phase", "encode")]).record(took.as_secs_f64());
         self.gauge(SNAPSHOT_BYTES, &[]).set(bytes as f64);

@@ -79,6 +79,26 @@ impl SessionLayer {
         })
     }
 
+    /// A copy of the state to take an [`image`](Self::image) of elsewhere,
+    /// so that the driver waits only for the copy, not for the encoding
+    /// (frames are shared, not copied). Call between entries.
+    pub fn copy_for_image(&self) -> SessionLayer {
+        SessionLayer {
+            router: self.router.clone(),
+            config: self.config.clone(),
+            clock_scale: self.clock_scale,
+            conns: self.conns.clone(),
+            customers: self.customers.clone(),
+            tokens: self.tokens.clone(),
+            agents: self.agents.clone(),
+            supervisors: self.supervisors.clone(),
+            next_session: self.next_session,
+            last_conn: self.last_conn,
+            now: self.now,
+            actions: Default::default(),
+        }
+    }
+
     /// A layer from a snapshot; `clock_scale` is this run's (it is not state).
     pub fn from_image(bytes: &[u8], clock_scale: f64) -> Result<SessionLayer, String> {
         let image: Image = codec::decode_snapshot(bytes)?;

@@ -184,6 +184,7 @@ enum Owner {
 }
 
 /// A customer session's stream and resume token: deliberately not `Debug`.
+#[derive(Clone)]
 struct CustomerStream {
     stream: Stream,
     token: Token,

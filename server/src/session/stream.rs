@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 use super::{ConnId, Frame};
 
 /// Sequencing, replay and retry memory of one customer session or one agent.
-#[derive(Debug, Default, Serialize, Deserialize)]
+/// Cloning shares the frames (reference-counted), it does not copy them.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub(crate) struct Stream {
     pub(crate) seq: u64,
     replay: VecDeque<Replayable>,
@@ -19,7 +20,7 @@ pub(crate) struct Stream {
 }
 
 /// A frame kept for replay on resume.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 struct Replayable {
     /// The first seq this frame stands for: earlier than `seq` when it
     /// replaced superseded queue positions.

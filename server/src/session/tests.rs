@@ -206,3 +206,17 @@ fn only_supervisors_get_a_snapshot() {
     let sue = submit(&mut layer, 1, Request::AgentCommand { conn: 2, command: snapshot() });
     assert_eq!(types(&frames_to(&sue, 2)), ["snapshot", "ack"]);
 }
+
+#[test]
+fn a_copy_for_a_snapshot_images_the_state_it_was_taken_from_while_the_original_moves_on() {
+    let mut layer = layer();
+    join(&mut layer, 1);
+    submit(&mut layer, 0, Request::AgentOpen { conn: 2, agent: Some("ann".into()), last_seq: None });
+    submit(&mut layer, 10, Request::CustomerCommand { conn: 1, command: customer_says("m1", "where is my parcel") });
+    let before = layer.image().unwrap();
+    let copy = layer.copy_for_image();
+    submit(&mut layer, 20, Request::CustomerCommand { conn: 1, command: customer_says("m2", "hello?") });
+    join(&mut layer, 3);
+    assert_eq!(copy.image().unwrap(), before, "the copy is the state when it was taken");
+    assert_ne!(layer.image().unwrap(), before, "the original moved on");
+}
