@@ -128,7 +128,9 @@ impl Driver {
         let groups: Vec<&str> = opened.layer.router().config().groups.iter().map(|g| g.id.as_str()).collect();
         metrics.register_known_series(&groups);
         metrics.recovered(&opened.replay);
-        let last_lsn = opened.journal.last();
+        // Counted from the snapshot recovered, not from the log's end: a long replayed tail makes the
+        // next snapshot due soon, so the next start does not replay it again.
+        let last_lsn = opened.replay.snapshot_lsn.unwrap_or(0);
         Driver {
             layer: opened.layer,
             journal: opened.journal,
@@ -179,7 +181,8 @@ impl Driver {
             tokio::select! {
                 biased;
                 _ = shutdown.wait_for(|s| *s) => break,
-                Some(progress) = recv(&mut self.progress) => self.on_progress(progress),
+                Some(progress) = recv(&mut self.progress) => self.on_progresses(progress),
+                Some(encoded) = self.snapshots.encoded.recv() => self.on_snapshot_encoded(encoded),
                 Some(written) = self.snapshots.done.recv() => self.on_snapshot_written(written),
                 _ = housekeeping.tick() => self.housekeeping(),
                 _ = &mut wake, if self.armed.is_some() => {
@@ -187,7 +190,7 @@ impl Driver {
                     self.fire_due_timers();
                 }
                 input = inputs.recv() => match input {
-                    Some(input) => self.on_input(input),
+                    Some(input) => self.on_inputs(input, &mut inputs),
                     None => return,
                 },
             }
@@ -199,6 +202,20 @@ impl Driver {
         }
         self.finish(Instant::now() + shutdown_timeout).await;
         self.shutdown();
+    }
+
+    /// Takes `first` and whatever else is already queued (up to a bound), so
+    /// that the inputs that arrived together go to the log as one batch and
+    /// their frames to each socket together: one writer wake-up and one
+    /// progress report for the lot, not one per input.
+    fn on_inputs(&mut self, first: DriverInput, inputs: &mut mpsc::Receiver<DriverInput>) {
+        self.on_input(first);
+        for _ in 1..INPUT_BATCH {
+            let Ok(input) = inputs.try_recv() else { break };
+            // Memory mode releases at once; so frames keep flowing within the batch.
+            self.release();
+            self.on_input(input);
+        }
     }
 
     fn on_input(&mut self, input: DriverInput) {
@@ -354,6 +371,14 @@ impl Driver {
 
     // ---- the log ----
 
+    /// Takes `first` and every report already queued behind it.
+    fn on_progresses(&mut self, first: Progress) {
+        self.on_progress(first);
+        while let Some(progress) = self.progress.as_mut().and_then(|p| p.try_recv().ok()) {
+            self.on_progress(progress);
+        }
+    }
+
     fn on_progress(&mut self, progress: Progress) {
         self.metrics.log_progress(&progress);
         let was_healthy = self.journal.is_healthy();
@@ -377,16 +402,28 @@ impl Driver {
         self.snapshots.write_when_synced(self.journal.synced());
     }
 
+    /// Copies the state (the driver waits for that only) and has it encoded in the background.
     fn take_snapshot(&mut self) {
         let started = Instant::now();
-        match self.layer.image() {
+        let copy = self.layer.copy_for_image();
+        self.metrics.snapshot_copied(started.elapsed());
+        self.snapshots.encode(self.journal.last(), copy);
+    }
+
+    fn on_snapshot_encoded(&mut self, encoded: snapshots::Encoded) {
+        let image = match encoded.image {
             Ok(image) => {
-                self.metrics.snapshot_encoded(started.elapsed(), image.len());
-                self.snapshots.taken(self.journal.last(), image);
-                self.snapshots.write_when_synced(self.journal.synced());
+                self.metrics.snapshot_encoded(encoded.took, image.len());
+                Some(image)
             }
-            Err(e) => error!(error = %e, "the state could not be encoded for a snapshot"),
-        }
+            Err(e) => {
+                self.metrics.counter(metrics::SNAPSHOT_ERRORS, &[]).increment(1);
+                error!(error = %e, "the state could not be encoded for a snapshot");
+                None
+            }
+        };
+        self.snapshots.on_encoded(encoded.lsn, image);
+        self.snapshots.write_when_synced(self.journal.synced());
     }
 
     fn on_snapshot_written(&mut self, written: snapshots::Written) {
@@ -434,9 +471,10 @@ impl Driver {
             self.commit();
         }
         while self.snapshots.is_busy() {
-            match tokio::time::timeout_at(deadline, self.snapshots.done.recv()).await {
-                Ok(Some(written)) => self.on_snapshot_written(written),
-                _ => break,
+            tokio::select! {
+                Some(encoded) = self.snapshots.encoded.recv() => self.on_snapshot_encoded(encoded),
+                Some(written) = self.snapshots.done.recv() => self.on_snapshot_written(written),
+                _ = tokio::time::sleep_until(deadline) => break,
             }
         }
         let clean = self.journal.is_durable() && self.journal.is_healthy() && self.journal.is_idle();
@@ -471,6 +509,10 @@ impl Driver {
         }
     }
 }
+
+/// At most this many queued inputs are taken in one go before the log, the
+/// timers and shutdown get a look-in.
+const INPUT_BATCH: usize = 256;
 
 const STORAGE_DOWN: &str = "the server cannot save new work right now; try again shortly";
 
