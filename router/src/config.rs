@@ -3,7 +3,7 @@
 //! Every number in `domain.md` is here with its default. [`RouterConfig::validate`]
 //! refuses a config that cannot work, naming the key.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -420,18 +420,20 @@ impl RouterConfig {
 /// added, changed (naming the fields), and, when the same ones are listed,
 /// those moved to another position (positions are how saved state refers
 /// to them; after an addition or removal the moves would only be noise).
-fn roster_changes<T, I: PartialEq + std::fmt::Display>(
+fn roster_changes<T, I: Eq + std::hash::Hash + std::fmt::Display>(
     what: &str,
     old: &[T],
     new: &[T],
     id: impl Fn(&T) -> &I,
     differences: impl Fn(&T, &T) -> Vec<&'static str>,
 ) -> Vec<String> {
-    let find = |list: &[T], wanted: &I| list.iter().position(|x| id(x) == wanted);
+    // Indexed: a roster of tens of thousands of agents is checked at every start.
+    let old_positions: HashMap<&I, usize> = old.iter().enumerate().map(|(i, x)| (id(x), i)).collect();
+    let new_positions: HashMap<&I, usize> = new.iter().enumerate().map(|(i, x)| (id(x), i)).collect();
     let mut changes = Vec::new();
     let mut moves = Vec::new();
     for (i, o) in old.iter().enumerate() {
-        let Some(j) = find(new, id(o)) else {
+        let Some(&j) = new_positions.get(id(o)) else {
             changes.push(format!("{what} `{}` was removed", id(o)));
             continue;
         };
@@ -443,8 +445,11 @@ fn roster_changes<T, I: PartialEq + std::fmt::Display>(
             moves.push(format!("{what} `{}` moved from position {} to {}", id(o), i + 1, j + 1));
         }
     }
-    let added: Vec<String> =
-        new.iter().filter(|n| find(old, id(n)).is_none()).map(|n| format!("{what} `{}` was added", id(n))).collect();
+    let added: Vec<String> = new
+        .iter()
+        .filter(|n| !old_positions.contains_key(id(n)))
+        .map(|n| format!("{what} `{}` was added", id(n)))
+        .collect();
     if added.is_empty() && old.len() == new.len() {
         changes.extend(moves);
     }

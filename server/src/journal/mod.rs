@@ -156,7 +156,13 @@ impl Journal {
     /// Takes the writer's report; says whether more effects may now be released.
     pub fn on_progress(&mut self, progress: &Progress) -> bool {
         self.healthy = progress.is_healthy();
-        self.synced = self.synced.max(progress.synced_lsn);
+        // `none` never syncs, and promises nothing past a process crash: for it what is written
+        // counts as on disk, or no snapshot would ever be written and the log would grow forever.
+        let on_disk = match self.sync {
+            SyncPolicy::None => progress.written_lsn.max(progress.synced_lsn),
+            SyncPolicy::Always | SyncPolicy::Interval(_) => progress.synced_lsn,
+        };
+        self.synced = self.synced.max(on_disk);
         if self.in_flight.is_some_and(|lsn| progress.written_lsn >= lsn) {
             self.in_flight = None;
         }
@@ -193,4 +199,59 @@ pub fn progress_channel() -> (impl Fn(Progress) + Send + 'static, mpsc::Unbounde
 /// Now, in milliseconds since the Unix epoch (for operators' tools only: replay never reads it).
 pub fn wall_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO).as_millis() as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    /// A backend that takes everything and writes nothing (the reports are made up by the test).
+    #[derive(Debug)]
+    struct Nowhere;
+
+    impl LogBackend for Nowhere {
+        fn push(&mut self, _: RecordMeta, _: &[u8]) -> Result<(), String> {
+            Ok(())
+        }
+        fn submit(&mut self) -> Result<Option<Lsn>, String> {
+            Ok(None)
+        }
+        fn close(self: Box<Self>) -> Result<(), String> {
+            Ok(())
+        }
+    }
+
+    fn written_not_synced(lsn: Lsn) -> Progress {
+        Progress {
+            written_lsn: lsn,
+            synced_lsn: 0,
+            records: lsn,
+            bytes: 0,
+            write_duration: Duration::ZERO,
+            sync_duration: None,
+            log_bytes: 0,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn what_may_be_released_and_what_a_snapshot_may_stand_for_follow_the_sync_policy() {
+        // (policy, released after a write without sync, counted as on disk)
+        let cases = [
+            (SyncPolicy::Always, 0, 0),
+            (SyncPolicy::Interval(Duration::from_millis(10)), 5, 0),
+            // `none` never syncs: if written did not count, no snapshot would ever be written.
+            (SyncPolicy::None, 5, 5),
+        ];
+        for (sync, released, synced) in cases {
+            let mut journal = Journal::to_log(Box::new(Nowhere), sync, 0);
+            for _ in 0..5 {
+                journal.append(Millis(1), &Entry::Tick).unwrap();
+            }
+            journal.on_progress(&written_not_synced(5));
+            assert_eq!((journal.released(), journal.synced()), (released, synced), "{sync:?}");
+        }
+    }
 }
