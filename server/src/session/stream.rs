@@ -3,19 +3,25 @@
 //! commands.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
 use super::{ConnId, Frame};
 
 /// Sequencing, replay and retry memory of one customer session or one agent.
-/// Cloning shares the frames (reference-counted), it does not copy them.
+///
+/// The buffers are shared on clone and copied on the next write
+/// (`Arc::make_mut`): a snapshot clones every stream between two inputs, and
+/// copying thousands of buffers there would stop every chat for that long;
+/// this way each buffer is copied only if it changes while the snapshot is
+/// being encoded, one small copy at a time. Serialized as plain lists.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub(crate) struct Stream {
     pub(crate) seq: u64,
-    replay: VecDeque<Replayable>,
+    replay: Arc<VecDeque<Replayable>>,
     /// Ids (and a hash of the command) of recently accepted commands.
-    accepted: VecDeque<(Box<str>, u64)>,
+    accepted: Arc<VecDeque<(Box<str>, u64)>>,
     pub(crate) conn: Option<ConnId>,
 }
 
@@ -53,15 +59,16 @@ impl Stream {
     }
 
     pub(crate) fn remember(&mut self, id: &str, hash: u64, keep: usize) {
-        if self.accepted.len() >= keep {
-            self.accepted.pop_front();
+        let accepted = Arc::make_mut(&mut self.accepted);
+        if accepted.len() >= keep {
+            accepted.pop_front();
         }
-        self.accepted.push_back((id.into(), hash));
+        accepted.push_back((id.into(), hash));
     }
 
     /// A fresh start (not a resume): the client's ids start over too.
     pub(crate) fn forget_accepted(&mut self) {
-        self.accepted.clear();
+        self.accepted = Arc::default();
     }
 
     /// Is every message after `last_seq` still in the buffer (or replaced by a later one)?
@@ -90,13 +97,14 @@ impl Stream {
     pub(crate) fn keep_for_replay(&mut self, frame: Frame, keep: usize, kept: Kept) {
         let position = kept == Kept::Position;
         let mut from = self.seq;
-        if position && self.replay.back().is_some_and(|r| r.position) {
-            from = self.replay.pop_back().expect("checked").from;
+        let replay = Arc::make_mut(&mut self.replay);
+        if position && replay.back().is_some_and(|r| r.position) {
+            from = replay.pop_back().expect("checked").from;
         }
-        if self.replay.len() >= keep {
-            self.replay.pop_front();
+        if replay.len() >= keep {
+            replay.pop_front();
         }
-        self.replay.push_back(Replayable { from, seq: self.seq, frame, position });
+        replay.push_back(Replayable { from, seq: self.seq, frame, position });
     }
 }
 
@@ -160,6 +168,19 @@ mod tests {
         assert!(!s.was_accepted("a", 1), "the oldest id was forgotten");
         s.forget_accepted();
         assert!(!s.was_accepted("c", 1));
+    }
+
+    #[test]
+    fn a_clone_keeps_what_the_stream_held_when_it_was_taken() {
+        let mut s = Stream::default();
+        numbered(&mut s, "m", Kept::Plain);
+        s.remember("a", 1, 2);
+        let copy = s.clone();
+        numbered(&mut s, "m", Kept::Plain);
+        s.remember("b", 1, 2);
+        assert_eq!(copy.frames_after(0).iter().map(|f| f.as_str()).collect::<Vec<_>>(), ["m1"]);
+        assert!(!copy.was_accepted("b", 1));
+        assert_eq!(s.frames_after(0).len(), 2, "the original moved on");
     }
 
     #[test]
