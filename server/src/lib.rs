@@ -112,6 +112,7 @@ async fn serve(
         health,
         origins: gateway::origin::AllowedOrigins::from_config(&config.gateway),
         per_ip: gateway::per_ip::PerIpConnections::new(config.gateway.max_connections_per_ip),
+        identity: gateway::identity::IdentityVerifier::new(&config.customers),
     });
 
     let public_addr = listeners.public.local_addr()?;

@@ -1,6 +1,6 @@
 //! The gateway's limits against a real server on loopback: allowed origins,
 //! the per-connection command rate limit and flood close, the per-IP
-//! connection cap and the handshake timeout.
+//! connection cap, the handshake timeout, and verified customers.
 
 mod common;
 
@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use common::*;
 use serde_json::{json, Value};
+use switchboard_server::gateway::identity::identifier_hash;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -218,5 +219,63 @@ async fn a_handshake_that_stalls_is_dropped() {
     let (mut customer, _) = Client::customer(addr, "general").await;
     tokio::time::sleep(Duration::from_millis(800)).await;
     customer.ok(json!({"type": "ping"})).await;
+    server.shutdown().await.unwrap();
+}
+
+const SECRET: &str = "limits-test-identity-secret";
+
+fn verified_path(identifier: &str, hash: &str) -> String {
+    format!("/v1/ws/customer?group=general&name=Wei&identifier={identifier}&identifier_hash={hash}")
+}
+
+#[tokio::test]
+async fn a_verified_customer_reaches_the_agent_with_id_and_mark() {
+    let server = start(config(1.0, &format!("[customers]\nidentity_secret = \"{SECRET}\"\n"))).await;
+    let addr = server.public_addr;
+    let mut ann = Client::available_agent(addr, "ann").await;
+
+    let hash = identifier_hash(SECRET, "user-42");
+    let mut verified = Client::connect(addr, &verified_path("user-42", &hash), Side::Customer).await;
+    verified.expect("welcome").await;
+    let assigned = ann.expect("session_assigned").await;
+    assert_eq!(assigned["session"]["customer_id"], "user-42", "{assigned}");
+    assert_eq!(assigned["session"]["verified"], true, "{assigned}");
+    assert_eq!(assigned["session"]["customer_name"], "Wei");
+
+    let (mut unverified, _) = Client::customer(addr, "general").await;
+    let assigned = ann.expect("session_assigned").await;
+    assert_eq!(assigned["session"]["verified"], false, "{assigned}");
+    assert!(assigned["session"].get("customer_id").is_none(), "{assigned}");
+    unverified.ok(json!({"type": "ping"})).await;
+
+    // An agent who reconnects sees the same in `state`.
+    drop(ann);
+    let mut ann = Client::connect(addr, "/v1/ws/agent?agent=ann", Side::Agent).await;
+    ann.expect("welcome").await;
+    let state = ann.expect("state").await;
+    let sessions = state["sessions"].as_array().unwrap();
+    assert!(sessions.iter().any(|s| s["customer_id"] == "user-42" && s["verified"] == true), "{state}");
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_wrong_identifier_hash_is_refused_and_the_connection_closed() {
+    let server = start(config(1.0, &format!("[customers]\nidentity_secret = \"{SECRET}\"\n"))).await;
+    let addr = server.public_addr;
+    let for_someone_else = identifier_hash(SECRET, "user-43");
+    let forged = identifier_hash("a-guessed-secret-of-16+", "user-42");
+    let paths = [
+        verified_path("user-42", &for_someone_else),
+        verified_path("user-42", &forged),
+        verified_path("user-42", "not-hex"),
+        "/v1/ws/customer?group=general&identifier=user-42".to_owned(),
+    ];
+    for path in paths {
+        let mut c = Client::connect(addr, &path, Side::Customer).await;
+        let error = c.next().await;
+        assert_eq!(error["type"], "error", "{path}: {error}");
+        assert_eq!(error["code"], "identity_invalid", "{path}: {error}");
+        assert_eq!(c.expect_close().await, Some(1008), "{path}");
+    }
     server.shutdown().await.unwrap();
 }

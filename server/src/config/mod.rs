@@ -35,6 +35,7 @@ pub struct Config {
     pub shutdown_timeout: Duration,
     pub clock: ClockConfig,
     pub gateway: GatewayConfig,
+    pub customers: CustomersConfig,
     pub storage: StorageConfig,
     pub log: LogConfig,
     pub router: RouterConfig,
@@ -48,6 +49,7 @@ impl Default for Config {
             shutdown_timeout: Duration::from_secs(5),
             clock: ClockConfig::default(),
             gateway: GatewayConfig::default(),
+            customers: CustomersConfig::default(),
             storage: StorageConfig::default(),
             log: LogConfig::default(),
             router: RouterConfig::default(),
@@ -153,6 +155,39 @@ impl Default for GatewayConfig {
             flood_refusals: 100,
             flood_window: Duration::from_secs(10),
         }
+    }
+}
+
+/// Customers of the chat widget.
+#[derive(Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CustomersConfig {
+    /// The secret a host site shares with this server to vouch for its
+    /// signed-in users ("verified customers"): the site passes
+    /// `identifier` and `identifier_hash` = hex HMAC-SHA256(secret,
+    /// identifier). Empty: no customer can be verified, and a join that
+    /// claims an identity is refused. Better set by environment
+    /// (`SWITCHBOARD_CUSTOMERS__IDENTITY_SECRET`) than in a file.
+    pub identity_secret: String,
+}
+
+/// Never prints the secret.
+impl std::fmt::Debug for CustomersConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CustomersConfig").field("identity_secret_set", &!self.identity_secret.is_empty()).finish()
+    }
+}
+
+impl CustomersConfig {
+    /// A secret an attacker could guess would let anyone pose as any user.
+    fn validate(&self) -> Result<(), ConfigLoadError> {
+        if !self.identity_secret.is_empty() && self.identity_secret.len() < 16 {
+            return Err(ConfigLoadError::key(
+                "customers.identity_secret",
+                "is too short: use at least 16 characters (e.g. 32 random hex bytes)",
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -343,6 +378,7 @@ impl Config {
             ));
         }
         g.validate_limits()?;
+        self.customers.validate()?;
         self.storage.validate()?;
         if g.max_write_buffer_bytes <= g.write_buffer_bytes + g.max_message_bytes {
             return Err(ConfigLoadError::key(
@@ -568,5 +604,18 @@ mod tests {
         let err = Config::from_toml_str(&set("message_burst = 0")).unwrap_err();
         assert_eq!(err.key_name(), Some("gateway.message_burst"), "{err}");
         assert!(Config::from_toml_str(&set("message_rate = 0\nmessage_burst = 0")).is_ok(), "no limit, no burst");
+        let err = Config::from_toml_str(&format!("{MINIMAL}\n[customers]\nidentity_secret = \"short\"\n")).unwrap_err();
+        assert_eq!(err.key_name(), Some("customers.identity_secret"), "{err}");
+        assert!(!err.to_string().contains("short\""), "the secret is not echoed: {err}");
+    }
+
+    #[test]
+    fn the_identity_secret_comes_from_the_environment_and_is_never_printed() {
+        let mut table: toml::Table = MINIMAL.parse().unwrap();
+        let secret = "s3cret-from-the-environment";
+        let set = apply_env(&mut table, env(&[("SWITCHBOARD_CUSTOMERS__IDENTITY_SECRET", secret)])).unwrap();
+        let config = Config::from_table(table, &set).unwrap();
+        assert_eq!(config.customers.identity_secret, secret);
+        assert!(!format!("{config:?}").contains(secret));
     }
 }

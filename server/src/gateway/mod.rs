@@ -7,6 +7,7 @@
 //! the driver's input channel.
 
 pub mod connection;
+pub mod identity;
 pub mod origin;
 pub mod per_ip;
 pub mod rate;
@@ -51,6 +52,8 @@ pub struct AppState {
     pub origins: origin::AllowedOrigins,
     /// Open WebSockets per IP address (`gateway.max_connections_per_ip`).
     pub per_ip: Arc<per_ip::PerIpConnections>,
+    /// Checks verified customers' identifier hashes (`customers.identity_secret`).
+    pub identity: identity::IdentityVerifier,
 }
 
 /// What an admitted connection holds until it ends: its share of
@@ -178,6 +181,7 @@ async fn customer_ws(
     let open = match params.token {
         Some(token) => CustomerOpen::Resume { token, last_seq: params.last_seq.unwrap_or(0) },
         None => CustomerOpen::New {
+            identity: app.identity.verify(params.identifier.as_deref(), params.identifier_hash.as_deref()),
             group: params.group,
             name: params.name,
             priority: convert::priority_from_wire(params.priority.unwrap_or_default()),
