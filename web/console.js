@@ -456,6 +456,13 @@ function main() {
     if (Array.isArray(msg.transfer_agents)) directory.agents = msg.transfer_agents.filter((a) => a && typeof a.id === 'string' && (!me || a.id !== me.agent));
   }
 
+  // "✓ verified · user-42" or "(unverified)": whether the name can be trusted.
+  function identityTag(s) {
+    return s.verified
+      ? el('span', { class: 'tag tag-verified', 'data-identity': 'verified', title: 'Verified by the site the customer came from', text: `✓ verified · ${s.customerId}` })
+      : el('span', { class: 'tag tag-unverified', 'data-identity': 'unverified', title: 'The name is what the customer typed: not verified', text: '(unverified)' });
+  }
+
   function model(view, previous) {
     const clockSince = view.reply_clock_since_ms ?? view.unanswered_since_ms ?? null;
     for (const entry of view.history || []) clock.bound(entry.at_ms);
@@ -463,7 +470,11 @@ function main() {
     const s = {
       id: view.session,
       group: view.group,
-      customer: view.customer_name || `Customer #${view.session}`,
+      customer: view.customer_name || (view.verified && view.customer_id) || `Customer #${view.session}`,
+      // Verified: the host site vouched for this customer (HMAC of its id).
+      // Otherwise the name is only what the customer typed: marked as such.
+      verified: view.verified === true,
+      customerId: view.verified === true ? view.customer_id || null : null,
       priority: view.priority || 'normal',
       // The server's history, then our own replies it has not answered yet
       // (sent again after a reconnect) or refused: those exist only here.
@@ -517,6 +528,7 @@ function main() {
           el('span', { class: 'session-name', text: s.customer }),
           el('span', { class: `timer timer-${level}`, 'data-timer': String(s.id), 'data-level': level, text: timerText(s) })),
         el('span', { class: 'session-meta' },
+          identityTag(s),
           el('span', { class: 'tag', text: s.group }),
           s.priority !== 'normal' ? el('span', { class: `tag tag-${s.priority}`, text: s.priority }) : null,
           s.notes.length ? el('span', { class: 'tag tag-note', text: 'transferred' }) : null,
@@ -583,7 +595,7 @@ function main() {
     const head = el('div', { class: 'pane-head' },
       el('div', { class: 'pane-title' },
         el('h1', { text: s.customer }),
-        el('p', { class: 'muted' }, `#${s.id} · ${s.group}`, s.priority !== 'normal' ? el('span', { class: `tag tag-${s.priority}`, text: s.priority }) : null)),
+        el('p', { class: 'muted' }, `#${s.id} · ${s.group} `, identityTag(s), s.priority !== 'normal' ? el('span', { class: `tag tag-${s.priority}`, text: s.priority }) : null)),
       el('span', { class: `timer timer-big timer-${level}`, 'data-timer': String(s.id), 'data-level': level, 'aria-label': 'Reply timer', text: timerText(s) }),
       el('div', { class: 'pane-actions' },
         el('button', { class: 'btn', type: 'button', text: 'Ask resolved', onclick: () => askResolved(s) }),

@@ -5,6 +5,10 @@
 // Optional attributes: data-title="Customer service", data-name="Wei" (the
 // customer's name, if the site knows it), data-priority="high",
 // data-heartbeat-ms="25000" (how often to check that the connection lives).
+// Verified customers: data-identifier="user-42" data-identifier-hash="<hex
+// HMAC-SHA256 of the identifier with the server's customers.identity_secret,
+// computed by the site's server, never in the page>"; agents then see the id
+// marked verified. A wrong hash is refused (identity_invalid).
 //
 // It adds a chat button and a panel (inside a shadow root, so the site's CSS
 // and the widget's do not touch each other), talks to the server that served
@@ -24,6 +28,8 @@
     name: script.dataset.name || '',
     priority: script.dataset.priority || '',
     heartbeatMs: Number(script.dataset.heartbeatMs) || 25000,
+    identifier: script.dataset.identifier || '',
+    identifierHash: script.dataset.identifierHash || '',
   };
   const start = () => import(new URL('/wire.js', base).href)
     .then((wire) => mount(wire, base, config))
@@ -137,6 +143,10 @@ function mount(wire, base, config) {
         const q = new URLSearchParams({ group: config.group });
         if (S.name) q.set('name', S.name);
         if (config.priority) q.set('priority', config.priority);
+        if (config.identifier) {
+          q.set('identifier', config.identifier);
+          q.set('identifier_hash', config.identifierHash);
+        }
         return `${wsBase}/v1/ws/customer?${q}`;
       },
       onMessage: handle,
@@ -300,6 +310,7 @@ function mount(wire, base, config) {
     no_consent_pending: 'That request is no longer open.',
     no_resolve_request: 'That question is no longer open.',
     shutting_down: 'The service is restarting; please try again in a moment.',
+    rate_limited: 'You are sending messages too fast; please wait a moment.',
   };
   const errorText = (msg) => ERRORS[msg.code] || msg.message || msg.code;
 

@@ -21,6 +21,8 @@
 /** Close reasons (1008) after which reconnecting cannot help. */
 const FATAL_REASONS = new Set([
   'missing_group', 'unknown_group', 'invalid_token', 'missing_agent', 'unknown_agent', 'replaced',
+  // The same identifier hash would be refused again: the site must fix its page.
+  'identity_invalid',
 ]);
 
 /**

@@ -45,6 +45,14 @@ pub fn render(args: &GenConfigArgs) -> String {
     let _ = writeln!(out, "listen = \"{}\"", args.listen);
     let _ = writeln!(out, "admin_listen = \"{}\"", args.admin_listen);
     let _ = writeln!(out, "\n[clock]\nscale = {:?}", args.clock_scale);
+    // The harness's clients send no Origin (so any list passes them); every
+    // connection comes from 127.0.0.1; and the run measures the server, not
+    // its limiter: no per-IP cap, no command rate limit.
+    let _ = writeln!(
+        out,
+        "\n[gateway]\nallowed_origins = [\"http://{}\"]\nmax_connections_per_ip = 0\nmessage_rate = 0",
+        args.listen
+    );
     let _ = writeln!(out, "\n[log]\nfilter = \"warn\"");
     let _ = writeln!(out, "\n[[router.groups]]\nid = \"{}\"\nmax_queue = {}", args.group, args.max_queue);
     for i in 0..args.agents {

@@ -45,7 +45,7 @@ use switchboard_server::journal::{Journal, Lsn};
 use switchboard_server::router::config::Role;
 use switchboard_server::router::input::Priority;
 use switchboard_server::router::{AgentId, Millis, SessionId, SessionStatus};
-use switchboard_server::session::{ConnId, CustomerOpen, Entry, Request, SessionLayer};
+use switchboard_server::session::{ConnId, CustomerIdentity, CustomerOpen, Entry, Request, SessionLayer};
 use switchboard_storage::{Faults, Progress, Store};
 use tokio::sync::mpsc::UnboundedReceiver;
 
@@ -599,6 +599,7 @@ impl<'p> Traffic<'p> {
                     group: Some(self.plan.group.clone()),
                     name: Some(format!("Customer {}", self.customers)),
                     priority: Priority::Normal,
+                    identity: CustomerIdentity::Anonymous,
                 };
                 let Some(session) = gen.submit(now, Request::CustomerOpen { conn, open })? else {
                     bail!("customer {} was not let in", self.customers);

@@ -137,6 +137,13 @@ pub struct SessionView {
     pub group: String,
     #[serde(default)]
     pub customer_name: Option<String>,
+    /// The customer's id on the host site, when the site vouched for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_id: Option<String>,
+    /// True when the host site vouched for the customer (`customer_id`);
+    /// false: the name is only what the customer typed.
+    #[serde(default)]
+    pub verified: bool,
     pub priority: Priority,
     pub history: Vec<HistoryEntry>,
     pub notes: Vec<HandoffNote>,

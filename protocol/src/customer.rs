@@ -21,6 +21,12 @@ pub struct CustomerConnectParams {
     pub token: Option<String>,
     #[serde(default)]
     pub last_seq: Option<u64>,
+    /// A verified customer's id on the host site...
+    #[serde(default)]
+    pub identifier: Option<String>,
+    /// ...and hex HMAC-SHA256 of it with the site's identity secret.
+    #[serde(default)]
+    pub identifier_hash: Option<String>,
 }
 
 /// What a customer sends. Every command has an `id` and is answered by one `ack` or `error`.

@@ -95,4 +95,14 @@ pub mod code {
     /// The server cannot write its input log (disk full, I/O error): the
     /// command or connection was refused and changed nothing; retry shortly.
     pub const STORAGE_UNAVAILABLE: &str = "storage_unavailable";
+    /// The command was over the connection's rate limit and was not executed
+    /// (`gateway.message_rate`); a connection that keeps sending is closed with 1008.
+    pub const RATE_LIMITED: &str = "rate_limited";
+    /// A customer's `identifier` / `identifier_hash` did not verify: the join
+    /// is refused and the connection closed (1008).
+    pub const IDENTITY_INVALID: &str = "identity_invalid";
+    /// HTTP 403 before the upgrade: the page's `Origin` is not in `gateway.allowed_origins`.
+    pub const ORIGIN_NOT_ALLOWED: &str = "origin_not_allowed";
+    /// HTTP 429 before the upgrade: too many open connections from this IP address.
+    pub const TOO_MANY_CONNECTIONS: &str = "too_many_connections";
 }

@@ -169,7 +169,10 @@ fn count(output: &Output) {
 
 fn join(router: &mut Router, ids: &Ids, now: Millis, session: SessionId, group: GroupId) {
     router
-        .handle(now, Input::CustomerJoin { session, group, priority: Priority::Normal, customer_name: None })
+        .handle(
+            now,
+            Input::CustomerJoin { session, group, priority: Priority::Normal, customer_name: None, customer_id: None },
+        )
         .unwrap();
     router.handle(now, Input::CustomerMessage { session, text: ids.hello.clone() }).unwrap();
 }

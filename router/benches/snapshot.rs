@@ -88,7 +88,13 @@ fn live_router() -> Router {
     for s in 1..=SESSIONS {
         let group = groups[s as usize % GROUPS].clone();
         let customer_name = Some(format!("Customer {s}").into());
-        feed.input(Input::CustomerJoin { session: SessionId(s), group, priority: Priority::Normal, customer_name });
+        feed.input(Input::CustomerJoin {
+            session: SessionId(s),
+            group,
+            priority: Priority::Normal,
+            customer_name,
+            customer_id: None,
+        });
     }
     for turn in 0..HISTORY {
         for s in 1..=SESSIONS {

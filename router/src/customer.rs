@@ -11,13 +11,20 @@ use super::state::{Phase, Session};
 use super::timers::Timer;
 use super::Router;
 
+/// Who a joining customer is: the name they gave, and the host site's id
+/// for them when the site vouched for it.
+pub(super) struct Who {
+    pub(super) customer_name: Option<Arc<str>>,
+    pub(super) customer_id: Option<Arc<str>>,
+}
+
 impl Router {
     pub(super) fn customer_join(
         &mut self,
         session: SessionId,
         group: &GroupId,
         priority: Priority,
-        customer_name: Option<Arc<str>>,
+        who: Who,
     ) -> Result<(), RuleError> {
         let g = *self.group_index.get(group).ok_or_else(|| RuleError::UnknownGroup(group.clone()))?;
         if self.sessions.contains_key(&session) {
@@ -32,7 +39,8 @@ impl Router {
                 id: session,
                 group: g,
                 priority,
-                customer_name,
+                customer_name: who.customer_name,
+                customer_id: who.customer_id,
                 // Replaced by `enqueue` at once.
                 phase: Phase::Closed { reason: CloseReason::CustomerLeft, agent: None, can_rate: false, rated: false },
                 history: VecDeque::new(),

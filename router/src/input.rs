@@ -22,6 +22,10 @@ pub enum Input {
         group: GroupId,
         priority: Priority,
         customer_name: Option<Arc<str>>,
+        /// The customer's id on the host site, when the site vouched for it
+        /// (a verified customer); `None`: unverified, the name is only what
+        /// the customer typed.
+        customer_id: Option<Arc<str>>,
     },
     CustomerMessage {
         session: SessionId,

@@ -204,8 +204,8 @@ impl Router {
     pub fn handle(&mut self, now: Millis, input: Input) -> Result<(), RuleError> {
         self.advance(now);
         let result = match input {
-            Input::CustomerJoin { session, group, priority, customer_name } => {
-                self.customer_join(session, &group, priority, customer_name)
+            Input::CustomerJoin { session, group, priority, customer_name, customer_id } => {
+                self.customer_join(session, &group, priority, customer::Who { customer_name, customer_id })
             }
             Input::CustomerMessage { session, text } => self.customer_message(session, text),
             Input::CustomerTyping { session } => self.customer_typing(session),
@@ -526,6 +526,7 @@ impl Router {
             session: s.id,
             group: self.groups[s.group as usize].id.clone(),
             customer_name: s.customer_name.clone(),
+            customer_id: s.customer_id.clone(),
             priority: s.priority,
             history: s.history.iter().cloned().collect(),
             notes: s.notes.clone(),

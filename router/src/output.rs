@@ -160,6 +160,8 @@ pub struct SessionView {
     pub session: SessionId,
     pub group: GroupId,
     pub customer_name: Option<Arc<str>>,
+    /// The host site's id for a verified customer; `None`: unverified.
+    pub customer_id: Option<Arc<str>>,
     pub priority: Priority,
     pub history: Vec<HistoryEntry>,
     pub notes: Vec<HandoffNote>,

@@ -217,6 +217,8 @@ pub(crate) struct Session {
     pub(crate) group: GroupIdx,
     pub(crate) priority: Priority,
     pub(crate) customer_name: Option<Arc<str>>,
+    /// Set only for a verified customer (see `Input::CustomerJoin`).
+    pub(crate) customer_id: Option<Arc<str>>,
     pub(crate) phase: Phase,
     pub(crate) history: VecDeque<HistoryEntry>,
     pub(crate) notes: Vec<HandoffNote>,

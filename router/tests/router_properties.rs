@@ -1368,7 +1368,7 @@ impl Harness {
                     None => GroupId::new("nowhere"),
                 };
                 let customer_name = named.then(|| text("Li Lei"));
-                Input::CustomerJoin { session, group, priority: *priority, customer_name }
+                Input::CustomerJoin { session, group, priority: *priority, customer_name, customer_id: None }
             }
             Op::Message { session, text: t } => {
                 Input::CustomerMessage { session: self.session(session), text: text(CUSTOMER_TEXTS[*t]) }

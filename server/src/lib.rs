@@ -24,7 +24,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use anyhow::Context;
-use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch, Semaphore};
 use tokio::task::JoinHandle;
@@ -111,22 +110,19 @@ async fn serve(
         next_conn: AtomicU64::new(first_conn),
         permits: Arc::new(Semaphore::new(max_connections)),
         health,
+        origins: gateway::origin::AllowedOrigins::from_config(&config.gateway),
+        per_ip: gateway::per_ip::PerIpConnections::new(config.gateway.max_connections_per_ip),
+        identity: gateway::identity::IdentityVerifier::new(&config.customers),
     });
 
     let public_addr = listeners.public.local_addr()?;
     let admin_addr = listeners.admin.local_addr()?;
-    let nodelay = |tcp: &mut tokio::net::TcpStream| {
-        let _ = tcp.set_nodelay(true);
-    };
-    let stopped = |mut rx: watch::Receiver<bool>| async move {
-        let _ = rx.wait_for(|s| *s).await;
-    };
-    let public = axum::serve(listeners.public.tap_io(nodelay), gateway::public_routes(app.clone()))
-        .with_graceful_shutdown(stopped(stop_rx.clone()));
-    let admin = axum::serve(listeners.admin.tap_io(nodelay), gateway::admin_routes(metrics.clone()))
-        .with_graceful_shutdown(stopped(stop_rx.clone()));
-    let public_task = tokio::spawn(async move { public.await });
-    let admin_task = tokio::spawn(async move { admin.await });
+    let timeout = config.gateway.handshake_timeout;
+    let public = gateway::serve::serve(listeners.public, gateway::public_routes(app.clone()), timeout, stop_rx.clone());
+    let admin =
+        gateway::serve::serve(listeners.admin, gateway::admin_routes(metrics.clone()), timeout, stop_rx.clone());
+    let public_task = tokio::spawn(public);
+    let admin_task = tokio::spawn(admin);
     info!(%public_addr, %admin_addr, scale = config.clock.scale, storage = ?config.storage.mode, "switchboard listening");
 
     shutdown.await;
@@ -147,8 +143,8 @@ async fn serve(
         );
     }
     for task in [public_task, admin_task] {
-        if let Ok(Ok(Err(e))) = tokio::time::timeout_at(deadline, task).await {
-            warn!(error = %e, "listener ended with an error");
+        if let Ok(Err(e)) = tokio::time::timeout_at(deadline, task).await {
+            warn!(error = %e, "listener task failed");
         }
     }
     info!("stopped");

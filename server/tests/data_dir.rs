@@ -246,3 +246,22 @@ async fn the_log_tools_list_the_inputs_and_tell_a_sessions_story_without_its_wor
     assert_eq!(code, Some(2), "a bad --until is a usage error");
     assert!(err.contains("lsn:N"), "{err}");
 }
+
+/// A `data_dir` written by a release before verified customers (snapshot
+/// format 1) is refused at start-up, naming the snapshot and both versions,
+/// rather than misread (docs/durability.md).
+#[test]
+fn a_data_dir_of_an_older_format_is_refused_with_the_versions() {
+    use switchboard_server::journal::codec::SNAPSHOT_FORMAT;
+    use switchboard_storage::{OpenMode, Store};
+    let dir = temp_dir();
+    {
+        let store = Store::open(dir.path(), OpenMode::ReadWrite).unwrap();
+        // Format 1's version byte, then a body this release never reads.
+        store.write_snapshot(0, &[1, 0, 0, 0]).unwrap();
+    }
+    assert_eq!(SNAPSHOT_FORMAT, 2, "update this test and docs/durability.md with the format");
+    let stderr = refused_start(dir.path());
+    assert!(stderr.contains("has format 1") && stderr.contains("reads format 2"), "{stderr}");
+    assert!(stderr.contains(".snap"), "the snapshot is named: {stderr}");
+}

@@ -146,6 +146,13 @@ sync = "always"
 [log]
 filter = "warn"
 
+# Hundreds of clients on 127.0.0.1, sending as fast as the test goes: this
+# test is about durability, not the per-IP cap or the rate limit.
+[gateway]
+allowed_origins = ["http://{addr}"]
+max_connections_per_ip = 0
+message_rate = 0
+
 [router.rules]
 agent_grace = "10m"
 customer_grace = "30m"

@@ -16,7 +16,9 @@ use switchboard_protocol::customer::CustomerCommand;
 use switchboard_server::journal::codec;
 use switchboard_server::router::input::Priority;
 use switchboard_server::router::{Millis, Router, RouterConfig};
-use switchboard_server::session::{Action, CustomerOpen, Entry, Request, SessionConfig, SessionLayer};
+use switchboard_server::session::{
+    Action, CustomerIdentity, CustomerOpen, Entry, Request, SessionConfig, SessionLayer,
+};
 
 const ROSTER: &str = r#"
 [rules]
@@ -116,7 +118,13 @@ impl Live {
                 let conn = self.conn();
                 let group = Some(["general", "refunds"][*group as usize].to_owned());
                 let priority = [Priority::Normal, Priority::High, Priority::Urgent][*priority as usize];
-                Request::CustomerOpen { conn, open: CustomerOpen::New { group, name: Some("Wei".into()), priority } }
+                // Every other join is a verified customer: the outcome is logged, so a replay keeps it.
+                let identity = match conn % 2 {
+                    0 => CustomerIdentity::Verified(Arc::from(format!("user-{conn}"))),
+                    _ => CustomerIdentity::Anonymous,
+                };
+                let open = CustomerOpen::New { group, name: Some("Wei".into()), priority, identity };
+                Request::CustomerOpen { conn, open }
             }
             Op::Resume { customer, last_seq } => {
                 let i = pick(*customer, self.customers.len())?;

@@ -6,6 +6,7 @@
 // about a second and the 3-minute violation after about three.
 import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { expect } from './expect.mjs';
@@ -60,6 +61,29 @@ async function customerPage(name = 'Wei', options = {}) {
   await page.getByLabel('Your name (optional)').fill(name);
   await page.getByRole('button', { name: 'Start chat' }).click();
   return page;
+}
+
+/** Another site (its own origin) serving `html(url)`: `{ base, close() }`. */
+async function hostSite(html) {
+  const site = http.createServer((request, response) => {
+    response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    response.end(html(request.url));
+  });
+  await new Promise((resolve) => site.listen(0, '127.0.0.1', resolve));
+  return {
+    base: `http://127.0.0.1:${site.address().port}`,
+    close: async () => { site.closeAllConnections(); await new Promise((resolve) => site.close(resolve)); },
+  };
+}
+
+/** A page of `site` at `path`, in a browser context of its own. */
+async function sitePage(site, path) {
+  const context = await browser.person();
+  contexts.push(context);
+  const page = await context.newPage();
+  watchErrors(page, errors);
+  await page.goto(`${site.base}${path}`);
+  return { page, context };
 }
 
 const widgetLog = (page) => page.locator('.log .entry');
@@ -258,19 +282,11 @@ describe('widget and console', () => {
 
   test('the widget works embedded with one script tag in another site', { timeout: 60000 }, async () => {
     // Another origin: a plain page with nothing but the tag.
-    const site = http.createServer((request, response) => {
-      response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-      response.end(`<!doctype html><html><head><title>Another shop</title><style>button { all: unset; color: red; }</style></head>
+    const site = await hostSite(() => `<!doctype html><html><head><title>Another shop</title><style>button { all: unset; color: red; }</style></head>
         <body><h1>Another shop</h1><script src="${server.base}/widget.js" data-group="general" data-name="Guest 7" data-title="Help desk"></script></body></html>`);
-    });
-    await new Promise((resolve) => site.listen(0, '127.0.0.1', resolve));
     try {
       const alice = await agentPage('alice');
-      const context = await browser.person();
-      contexts.push(context);
-      const page = await context.newPage();
-      watchErrors(page, errors);
-      await page.goto(`http://127.0.0.1:${site.address().port}/`);
+      const { page } = await sitePage(site, '/');
       // The host page's CSS does not reach into the widget (shadow root).
       const launcher = page.getByRole('button', { name: 'Chat with us' });
       await expect(launcher).toBeVisible();
@@ -285,8 +301,40 @@ describe('widget and console', () => {
       await customerSays(page, 'hello from another site');
       await expect(alice.locator('.history .customer .bubble')).toHaveText(['hello from another site']);
     } finally {
-      site.closeAllConnections();
-      await new Promise((resolve) => site.close(resolve));
+      await site.close();
+    }
+  });
+
+  test('a verified customer from a site with data-identifier: the console shows the id and the mark; others are unverified', { timeout: 60000 }, async () => {
+    // The site's server computes the hash with the shared secret (test-config.toml); the page only carries it.
+    const secret = 'web-tests-identity-secret';
+    const hash = (id) => createHmac('sha256', secret).update(id).digest('hex');
+    const site = await hostSite((url) => `<!doctype html><html><head><title>Member shop</title></head>
+        <body><h1>Member shop</h1><script src="${server.base}/widget.js" data-group="general" data-name="Wei Zhang"
+          data-identifier="user-42" data-identifier-hash="${hash(url === '/forged' ? 'user-43' : 'user-42')}"></script></body></html>`);
+    try {
+      const alice = await agentPage('alice');
+      const { page, context } = await sitePage(site, '/');
+      await page.getByRole('button', { name: 'Chat with us' }).click();
+      await page.getByRole('button', { name: 'Start chat' }).click();
+      await expect(page.locator('.sub')).toHaveText('You are chatting with Alice');
+      await expect(alice.locator('.pane-title h1')).toHaveText('Wei Zhang');
+      await expect(alice.locator('.pane-title [data-identity]')).toHaveText('✓ verified · user-42');
+
+      // A customer of the demo shop gives only a name: marked unverified.
+      await customerPage('Wei');
+      const item = alice.locator('.session-item', { hasText: 'Wei' }).filter({ hasNotText: 'Zhang' });
+      await expect(item.locator('[data-identity]')).toHaveText('(unverified)');
+
+      // A hash made for someone else is refused, and the widget says the chat is unavailable.
+      const forged = await context.newPage();
+      watchErrors(forged, errors);
+      await forged.goto(`${site.base}/forged`);
+      await forged.getByRole('button', { name: 'Chat with us' }).click();
+      await forged.getByRole('button', { name: 'Start chat' }).click();
+      await expect(forged.locator('.banner')).toContainText('identity_invalid');
+    } finally {
+      await site.close();
     }
   });
 

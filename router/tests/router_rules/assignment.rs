@@ -167,6 +167,7 @@ fn joining_tells_position_and_estimate_and_errors_change_nothing() {
         group: GroupId::new("general"),
         priority: Priority::Normal,
         customer_name: None,
+        customer_id: None,
     });
     assert_eq!(dup.unwrap_err().code(), "session_exists");
     let unknown = sim.input(Input::CustomerJoin {
@@ -174,6 +175,7 @@ fn joining_tells_position_and_estimate_and_errors_change_nothing() {
         group: GroupId::new("nope"),
         priority: Priority::Normal,
         customer_name: None,
+        customer_id: None,
     });
     assert_eq!(unknown.unwrap_err().code(), "unknown_group");
     assert!(sim.out.is_empty(), "refused inputs produce nothing");
@@ -208,6 +210,7 @@ fn a_full_queue_refuses_new_customers() {
         group: GroupId::new("general"),
         priority: Priority::Normal,
         customer_name: None,
+        customer_id: None,
     });
     assert_eq!(r.unwrap_err(), RuleError::QueueFull(GroupId::new("general")));
 }

@@ -101,6 +101,7 @@ impl Sim {
             group: GroupId::new(group),
             priority,
             customer_name: Some(format!("customer {session}").into()),
+            customer_id: None,
         })
         .expect("join");
     }

@@ -147,6 +147,7 @@ fn a_consent_accepted_after_the_target_queue_filled_still_moves_the_session() {
         group: GroupId::new("refunds"),
         priority: Priority::Normal,
         customer_name: None,
+        customer_id: None,
     };
     assert_eq!(sim.customer(join).unwrap_err().code(), "queue_full");
     sim.customer(Input::CustomerConsent { session: SessionId(1), accept: true }).unwrap();

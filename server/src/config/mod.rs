@@ -35,6 +35,7 @@ pub struct Config {
     pub shutdown_timeout: Duration,
     pub clock: ClockConfig,
     pub gateway: GatewayConfig,
+    pub customers: CustomersConfig,
     pub storage: StorageConfig,
     pub log: LogConfig,
     pub router: RouterConfig,
@@ -48,6 +49,7 @@ impl Default for Config {
             shutdown_timeout: Duration::from_secs(5),
             clock: ClockConfig::default(),
             gateway: GatewayConfig::default(),
+            customers: CustomersConfig::default(),
             storage: StorageConfig::default(),
             log: LogConfig::default(),
             router: RouterConfig::default(),
@@ -101,9 +103,32 @@ pub struct GatewayConfig {
     /// Inputs waiting for the router task; readers wait when it is full.
     pub driver_queue: usize,
     /// Browser origins allowed to open WebSockets (`Origin` header), e.g.
-    /// `["https://shop.example"]`. Empty: any origin (the widget is embeddable
-    /// anywhere). Clients that send no `Origin` (non-browsers) are always allowed.
+    /// `["https://shop.example"]`: scheme, host and port must match exactly
+    /// (default ports normalised, host case-insensitive; see
+    /// `gateway::origin`). Clients that send no `Origin` (non-browsers) are
+    /// allowed. Empty only together with `allow_any_origin = true`.
     pub allowed_origins: Vec<String>,
+    /// Accept a WebSocket from any browser origin. Must be said explicitly:
+    /// an empty `allowed_origins` alone is a config error, so that nobody
+    /// opens the server to every site by leaving a list out.
+    pub allow_any_origin: bool,
+    /// Open WebSockets from one IP address at most (0: no limit). Generous by
+    /// default: many customers can share one NAT.
+    pub max_connections_per_ip: usize,
+    /// A TCP connection must send its complete HTTP request head (the
+    /// WebSocket handshake included) within this long, or it is dropped.
+    #[serde(with = "humantime_serde")]
+    pub handshake_timeout: Duration,
+    /// Commands (text or binary frames) per second each connection may send
+    /// on average (0: no limit)...
+    pub message_rate: u32,
+    /// ...with bursts of up to this many at once.
+    pub message_burst: u32,
+    /// A connection refused this many times (`rate_limited`) within
+    /// `flood_window` is flooding: it is closed with 1008.
+    pub flood_refusals: u32,
+    #[serde(with = "humantime_serde")]
+    pub flood_window: Duration,
 }
 
 impl Default for GatewayConfig {
@@ -122,7 +147,47 @@ impl Default for GatewayConfig {
             idle_timeout: Duration::from_secs(60),
             driver_queue: 65_536,
             allowed_origins: Vec::new(),
+            allow_any_origin: false,
+            max_connections_per_ip: 200,
+            handshake_timeout: Duration::from_secs(5),
+            message_rate: 20,
+            message_burst: 60,
+            flood_refusals: 100,
+            flood_window: Duration::from_secs(10),
         }
+    }
+}
+
+/// Customers of the chat widget.
+#[derive(Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CustomersConfig {
+    /// The secret a host site shares with this server to vouch for its
+    /// signed-in users ("verified customers"): the site passes
+    /// `identifier` and `identifier_hash` = hex HMAC-SHA256(secret,
+    /// identifier). Empty: no customer can be verified, and a join that
+    /// claims an identity is refused. Better set by environment
+    /// (`SWITCHBOARD_CUSTOMERS__IDENTITY_SECRET`) than in a file.
+    pub identity_secret: String,
+}
+
+/// Never prints the secret.
+impl std::fmt::Debug for CustomersConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CustomersConfig").field("identity_secret_set", &!self.identity_secret.is_empty()).finish()
+    }
+}
+
+impl CustomersConfig {
+    /// A secret an attacker could guess would let anyone pose as any user.
+    fn validate(&self) -> Result<(), ConfigLoadError> {
+        if !self.identity_secret.is_empty() && self.identity_secret.len() < 16 {
+            return Err(ConfigLoadError::key(
+                "customers.identity_secret",
+                "is too short: use at least 16 characters (e.g. 32 random hex bytes)",
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -312,6 +377,8 @@ impl Config {
                 "must be longer than gateway.ping_interval (a live client answers every ping)",
             ));
         }
+        g.validate_limits()?;
+        self.customers.validate()?;
         self.storage.validate()?;
         if g.max_write_buffer_bytes <= g.write_buffer_bytes + g.max_message_bytes {
             return Err(ConfigLoadError::key(
@@ -320,6 +387,39 @@ impl Config {
             ));
         }
         self.router.validate().map_err(|e| ConfigLoadError::key(format!("router.{}", e.key), e.problem))
+    }
+}
+
+impl GatewayConfig {
+    /// The origin list, the rate limit and the handshake timeout.
+    fn validate_limits(&self) -> Result<(), ConfigLoadError> {
+        if self.allowed_origins.is_empty() && !self.allow_any_origin {
+            return Err(ConfigLoadError::key(
+                "gateway.allowed_origins",
+                "is empty: list the sites that embed the widget (e.g. [\"https://shop.example\"]), \
+                 or set gateway.allow_any_origin = true to accept every origin",
+            ));
+        }
+        for (i, origin) in self.allowed_origins.iter().enumerate() {
+            crate::gateway::origin::Origin::parse(origin)
+                .map_err(|problem| ConfigLoadError::key(format!("gateway.allowed_origins[{i}]"), problem))?;
+        }
+        if self.handshake_timeout.is_zero() {
+            return Err(ConfigLoadError::key("gateway.handshake_timeout", "must be greater than zero"));
+        }
+        if self.message_rate > 0 && self.message_burst == 0 {
+            return Err(ConfigLoadError::key("gateway.message_burst", "must be at least 1 (when message_rate is set)"));
+        }
+        if self.message_rate > 0 && self.flood_refusals == 0 {
+            return Err(ConfigLoadError::key(
+                "gateway.flood_refusals",
+                "must be at least 1 (when message_rate is set)",
+            ));
+        }
+        if self.message_rate > 0 && self.flood_window.is_zero() {
+            return Err(ConfigLoadError::key("gateway.flood_window", "must be greater than zero"));
+        }
+        Ok(())
     }
 }
 
@@ -399,6 +499,8 @@ mod tests {
     use super::*;
 
     const MINIMAL: &str = r#"
+        [gateway]
+        allowed_origins = ["https://shop.example"]
         [[router.groups]]
         id = "general"
         [[router.agents]]
@@ -418,6 +520,10 @@ mod tests {
         assert_eq!(config.admin_listen, "127.0.0.1:9090".parse().unwrap());
         assert!(config.router.groups.len() >= 3);
         assert!(config.router.agents.iter().any(|a| a.role == crate::router::config::Role::Supervisor));
+        // The shipped config lets the server's own pages (demo shop, console) connect, and nothing else.
+        let own = format!("http://{}", config.listen);
+        assert!(config.gateway.allowed_origins.contains(&own), "{:?}", config.gateway.allowed_origins);
+        assert!(!config.gateway.allow_any_origin);
     }
 
     #[test]
@@ -442,7 +548,8 @@ mod tests {
 
     #[test]
     fn a_bad_value_names_its_key() {
-        let err = Config::from_toml_str(&format!("{MINIMAL}\n[gateway]\noutbound_queue = \"many\"\n")).unwrap_err();
+        let err =
+            Config::from_toml_str(&MINIMAL.replace("[gateway]", "[gateway]\noutbound_queue = \"many\"")).unwrap_err();
         assert_eq!(err.key_name(), Some("gateway.outbound_queue"), "{err}");
 
         let err = Config::from_toml_str(&format!("{MINIMAL}\n[router.rules]\nagent_grace = \"soon\"\n")).unwrap_err();
@@ -470,5 +577,45 @@ mod tests {
         let err = Config::from_table(table, &set).unwrap_err();
         assert!(err.to_string().contains("nope"), "{err}");
         assert!(err.to_string().contains("SWITCHBOARD_GATEWAY__NOPE"), "{err}");
+    }
+
+    #[test]
+    fn an_empty_origin_list_needs_allow_any_origin() {
+        let text = MINIMAL.replace("allowed_origins = [\"https://shop.example\"]", "allowed_origins = []");
+        let err = Config::from_toml_str(&text).unwrap_err();
+        assert_eq!(err.key_name(), Some("gateway.allowed_origins"), "{err}");
+        assert!(err.to_string().contains("allow_any_origin"), "the error says how to allow any: {err}");
+        let text = MINIMAL.replace("allowed_origins = [\"https://shop.example\"]", "allow_any_origin = true");
+        assert!(Config::from_toml_str(&text).unwrap().gateway.allow_any_origin);
+    }
+
+    #[test]
+    fn an_origin_that_is_not_one_names_its_entry() {
+        let text = MINIMAL.replace("\"https://shop.example\"", "\"https://shop.example\", \"shop.example/chat\"");
+        let err = Config::from_toml_str(&text).unwrap_err();
+        assert_eq!(err.key_name(), Some("gateway.allowed_origins[1]"), "{err}");
+    }
+
+    #[test]
+    fn limits_and_the_identity_secret_are_checked() {
+        let set = |line: &str| MINIMAL.replace("[gateway]", &format!("[gateway]\n{line}"));
+        let err = Config::from_toml_str(&set("handshake_timeout = \"0s\"")).unwrap_err();
+        assert_eq!(err.key_name(), Some("gateway.handshake_timeout"), "{err}");
+        let err = Config::from_toml_str(&set("message_burst = 0")).unwrap_err();
+        assert_eq!(err.key_name(), Some("gateway.message_burst"), "{err}");
+        assert!(Config::from_toml_str(&set("message_rate = 0\nmessage_burst = 0")).is_ok(), "no limit, no burst");
+        let err = Config::from_toml_str(&format!("{MINIMAL}\n[customers]\nidentity_secret = \"short\"\n")).unwrap_err();
+        assert_eq!(err.key_name(), Some("customers.identity_secret"), "{err}");
+        assert!(!err.to_string().contains("short\""), "the secret is not echoed: {err}");
+    }
+
+    #[test]
+    fn the_identity_secret_comes_from_the_environment_and_is_never_printed() {
+        let mut table: toml::Table = MINIMAL.parse().unwrap();
+        let secret = "s3cret-from-the-environment";
+        let set = apply_env(&mut table, env(&[("SWITCHBOARD_CUSTOMERS__IDENTITY_SECRET", secret)])).unwrap();
+        let config = Config::from_table(table, &set).unwrap();
+        assert_eq!(config.customers.identity_secret, secret);
+        assert!(!format!("{config:?}").contains(secret));
     }
 }

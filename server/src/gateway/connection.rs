@@ -12,14 +12,15 @@ use std::sync::Arc;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures_util::{SinkExt, StreamExt};
 use switchboard_protocol::{close_code, code, decode_agent_command, decode_customer_command};
-use tokio::sync::{mpsc, OwnedSemaphorePermit};
+use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tracing::debug;
 
-use super::AppState;
+use super::rate::{CommandLimiter, Verdict};
+use super::{AppState, Held};
 use crate::driver::outbox::{ConnState, Next, Outbox};
 use crate::driver::{ConnHandle, DriverInput, Outbound};
-use crate::metrics::CONNECTIONS_OPEN;
+use crate::metrics::{CONNECTIONS_OPEN, FLOOD_DISCONNECTS, RATE_LIMITED};
 use crate::session::{error_frame, Request};
 
 /// Hands an input to the driver: at once while its channel has room, else
@@ -58,10 +59,10 @@ pub async fn serve(
     socket: WebSocket,
     app: Arc<AppState>,
     role: Role,
-    permit: OwnedSemaphorePermit,
+    held: Held,
     open: impl FnOnce(ConnHandle) -> DriverInput,
 ) {
-    let _permit = permit;
+    let _held = held;
     let id = app.next_conn.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let open_gauge = app.metrics.gauge(CONNECTIONS_OPEN, &[("role", role.label())]);
     open_gauge.increment(1.0);
@@ -106,6 +107,8 @@ async fn read_loop(
     let deadline = tokio::time::sleep_until(idle_until);
     tokio::pin!(deadline);
     let mut errors_in_a_row = 0;
+    let mut limiter = CommandLimiter::new(&app.gateway);
+    let mut flooded = false;
     loop {
         let next = tokio::select! {
             biased;
@@ -152,6 +155,24 @@ async fn read_loop(
                 return;
             }
         };
+        if matches!(message, Message::Text(_) | Message::Binary(_)) {
+            // Closed for flooding: whatever still arrives is dropped unread.
+            if flooded {
+                continue;
+            }
+            match limiter.check(Instant::now()) {
+                Verdict::Pass => {}
+                Verdict::Refuse => {
+                    refuse_rate_limited(app, role, conn, &message).await;
+                    continue;
+                }
+                Verdict::Flooding => {
+                    close_flooding(app, role, conn, outbox);
+                    flooded = true;
+                    continue;
+                }
+            }
+        }
         match message {
             Message::Text(text) => {
                 let input = match role {
@@ -192,6 +213,48 @@ async fn read_loop(
             Message::Ping(_) | Message::Pong(_) | Message::Close(_) => {}
         }
     }
+}
+
+/// Refuses a frame over the rate limit with `rate_limited` (and its
+/// command's id, if it has one), through the driver so that the error keeps
+/// its place among the connection's replies. The command is not executed.
+async fn refuse_rate_limited(app: &AppState, role: Role, conn: u64, message: &Message) {
+    app.metrics.counter(RATE_LIMITED, &[("role", role.label())]).increment(1);
+    app.metrics.protocol_error(code::RATE_LIMITED);
+    let id = match message {
+        Message::Text(text) => command_id(role, text),
+        _ => None,
+    };
+    let (rate, burst) = (app.gateway.message_rate, app.gateway.message_burst);
+    let message =
+        format!("too many commands: at most {rate} per second (bursts of {burst}); this one was not executed");
+    let error = Request::FrameError { conn, id, code: code::RATE_LIMITED, message };
+    let _ = to_driver!(app, DriverInput::Request(error));
+}
+
+/// The id of a command, if the frame is one (or at least names one).
+fn command_id(role: Role, text: &str) -> Option<String> {
+    let decoded = match role {
+        Role::Customer => decode_customer_command(text).map(|c| Some(c.id().to_owned())),
+        Role::Agent => decode_agent_command(text).map(|c| Some(c.id().to_owned())),
+    };
+    decoded.unwrap_or_else(|e| e.id)
+}
+
+/// A connection that kept sending past its refusals: an error frame and
+/// close 1008. Straight from the reader, like a frame over the size limit:
+/// the connection ends, so nothing is left to keep in order.
+fn close_flooding(app: &AppState, role: Role, conn: u64, outbox: &Outbox) {
+    app.metrics.counter(FLOOD_DISCONNECTS, &[("role", role.label())]).increment(1);
+    app.metrics.protocol_error(code::RATE_LIMITED);
+    debug!(conn, "flooding past the rate limit: closing with 1008");
+    let window = app.gateway.flood_window;
+    let message = format!(
+        "closing: {} commands refused within {window:?} for going over the rate limit",
+        app.gateway.flood_refusals
+    );
+    send_error(outbox, None, code::RATE_LIMITED, &message);
+    let _ = outbox.try_send(Outbound::Close { code: close_code::POLICY_VIOLATION, reason: code::RATE_LIMITED });
 }
 
 /// An error frame straight from the reader (the driver never sees the bad frame).

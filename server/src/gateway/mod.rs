@@ -7,6 +7,11 @@
 //! the driver's input channel.
 
 pub mod connection;
+pub mod identity;
+pub mod origin;
+pub mod per_ip;
+pub mod rate;
+pub mod serve;
 
 use std::io;
 use std::net::SocketAddr;
@@ -15,7 +20,7 @@ use std::sync::Arc;
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{Query, State};
+use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -43,6 +48,20 @@ pub struct AppState {
     pub permits: Arc<Semaphore>,
     /// What `/readyz` reports: 503 once shutdown began or while the input log cannot be written.
     pub health: Arc<Health>,
+    /// `gateway.allowed_origins`, parsed.
+    pub origins: origin::AllowedOrigins,
+    /// Open WebSockets per IP address (`gateway.max_connections_per_ip`).
+    pub per_ip: Arc<per_ip::PerIpConnections>,
+    /// Checks verified customers' identifier hashes (`customers.identity_secret`).
+    pub identity: identity::IdentityVerifier,
+}
+
+/// What an admitted connection holds until it ends: its share of
+/// `max_connections` and of its address's `max_connections_per_ip`.
+#[derive(Debug)]
+pub struct Held {
+    pub permit: OwnedSemaphorePermit,
+    pub ip: per_ip::IpSlot,
 }
 
 /// Binds a listener the way the engineering notes ask: a 4096 backlog, address reuse.
@@ -99,40 +118,48 @@ fn permit(app: &AppState) -> Option<OwnedSemaphorePermit> {
     app.permits.clone().try_acquire_owned().ok()
 }
 
-/// Is the browser origin (if any) allowed to connect?
-fn origin_allowed(g: &GatewayConfig, headers: &HeaderMap) -> bool {
-    match headers.get(header::ORIGIN).map(|o| o.to_str()) {
-        None => true,
-        _ if g.allowed_origins.is_empty() => true,
-        Some(Ok(origin)) => g.allowed_origins.iter().any(|a| a.trim_end_matches('/') == origin),
-        Some(Err(_)) => false,
-    }
+/// The JSON body of a refusal before the upgrade: the same `code` and
+/// `message` as an `error` frame, so clients handle both alike.
+#[derive(serde::Serialize)]
+struct Refusal {
+    code: &'static str,
+    message: String,
 }
 
-fn forbidden_origin(app: &AppState) -> Response {
-    app.metrics.protocol_error("origin_not_allowed");
-    (StatusCode::FORBIDDEN, "origin not allowed").into_response()
+/// Refuses a handshake with an HTTP status and a `{code, message}` body.
+fn refuse_http(app: &AppState, status: StatusCode, error_code: &'static str, message: String) -> Box<Response> {
+    app.metrics.protocol_error(error_code);
+    Box::new((status, axum::Json(Refusal { code: error_code, message })).into_response())
 }
 
 /// What every WebSocket endpoint checks before upgrading: the origin, the
-/// socket limits, a connection permit and the query. `Err` is the response
-/// that refuses the connection.
+/// per-IP cap, the socket limits, a connection permit and the query. `Err`
+/// is the response that refuses the connection.
 fn admit<P>(
     ws: WebSocketUpgrade,
     app: &AppState,
+    peer: SocketAddr,
     headers: &HeaderMap,
     query: Result<Query<P>, QueryRejection>,
     endpoint: &str,
-) -> Result<(WebSocketUpgrade, OwnedSemaphorePermit, P), Box<Response>> {
-    if !origin_allowed(&app.gateway, headers) {
-        return Err(Box::new(forbidden_origin(app)));
+) -> Result<(WebSocketUpgrade, Held, P), Box<Response>> {
+    if app.origins.check(headers) == origin::Verdict::Refused {
+        debug!(endpoint, %peer, "origin not allowed");
+        let message = "this page's origin may not open chats here (gateway.allowed_origins)".to_owned();
+        return Err(refuse_http(app, StatusCode::FORBIDDEN, code::ORIGIN_NOT_ALLOWED, message));
     }
+    let Some(ip) = app.per_ip.try_take(peer.ip()) else {
+        debug!(endpoint, %peer, "too many connections from this address");
+        let limit = app.gateway.max_connections_per_ip;
+        let message = format!("at most {limit} open connections per IP address: close one or try again later");
+        return Err(refuse_http(app, StatusCode::TOO_MANY_REQUESTS, code::TOO_MANY_CONNECTIONS, message));
+    };
     let ws = limits(ws, &app.gateway);
     let Some(permit) = permit(app) else {
         return Err(Box::new(ws.on_upgrade(|socket| refuse(socket, code::OVERLOADED, close_code::TRY_AGAIN_LATER))));
     };
     match query {
-        Ok(Query(params)) => Ok((ws, permit, params)),
+        Ok(Query(params)) => Ok((ws, Held { permit, ip }, params)),
         Err(_) => {
             debug!(endpoint, "bad query");
             Err(Box::new(ws.on_upgrade(|socket| refuse(socket, code::INVALID_COMMAND, close_code::POLICY_VIOLATION))))
@@ -143,23 +170,25 @@ fn admit<P>(
 async fn customer_ws(
     ws: WebSocketUpgrade,
     State(app): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     query: Result<Query<CustomerConnectParams>, QueryRejection>,
 ) -> Response {
-    let (ws, permit, params) = match admit(ws, &app, &headers, query, "customer") {
+    let (ws, held, params) = match admit(ws, &app, peer, &headers, query, "customer") {
         Ok(admitted) => admitted,
         Err(refused) => return *refused,
     };
     let open = match params.token {
         Some(token) => CustomerOpen::Resume { token, last_seq: params.last_seq.unwrap_or(0) },
         None => CustomerOpen::New {
+            identity: app.identity.verify(params.identifier.as_deref(), params.identifier_hash.as_deref()),
             group: params.group,
             name: params.name,
             priority: convert::priority_from_wire(params.priority.unwrap_or_default()),
         },
     };
     ws.on_upgrade(move |socket| {
-        connection::serve(socket, app, Role::Customer, permit, move |conn| {
+        connection::serve(socket, app, Role::Customer, held, move |conn| {
             let request = Request::CustomerOpen { conn: conn.id, open };
             DriverInput::Open { conn, request }
         })
@@ -169,17 +198,18 @@ async fn customer_ws(
 async fn agent_ws(
     ws: WebSocketUpgrade,
     State(app): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     query: Result<Query<AgentConnectParams>, QueryRejection>,
 ) -> Response {
-    let (ws, permit, params) = match admit(ws, &app, &headers, query, "agent") {
+    let (ws, held, params) = match admit(ws, &app, peer, &headers, query, "agent") {
         Ok(admitted) => admitted,
         Err(refused) => return *refused,
     };
     // `params.token` is reserved for authentication (a later issue); it is never logged.
     let (agent, last_seq) = (params.agent, params.last_seq);
     ws.on_upgrade(move |socket| {
-        connection::serve(socket, app, Role::Agent, permit, move |conn| {
+        connection::serve(socket, app, Role::Agent, held, move |conn| {
             let request = Request::AgentOpen { conn: conn.id, agent, last_seq };
             DriverInput::Open { conn, request }
         })

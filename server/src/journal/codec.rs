@@ -9,11 +9,15 @@ use crate::session::Entry;
 
 /// The payload format of log records. Raised whenever [`Entry`] (or a type
 /// inside it) changes shape; a reader refuses versions it does not know.
-pub const ENTRY_FORMAT: u8 = 1;
+///
+/// 2: a customer's join records `customer_id` (verified customers).
+pub const ENTRY_FORMAT: u8 = 2;
 
 /// The payload format of snapshots (the session layer's image with the
 /// router's inside). Raised whenever their shape changes.
-pub const SNAPSHOT_FORMAT: u8 = 1;
+///
+/// 2: sessions keep `customer_id` (verified customers).
+pub const SNAPSHOT_FORMAT: u8 = 2;
 
 /// Encodes an entry into `buf` (cleared first), returning it.
 pub fn encode_entry(entry: &Entry, mut buf: Vec<u8>) -> Result<Vec<u8>, String> {
@@ -65,6 +69,7 @@ mod tests {
                 token: Token("ab".into()),
                 group: GroupId::new("general"),
                 customer_name: Some("Wei".into()),
+                customer_id: Some("user-42".into()),
                 priority: Priority::High,
             }),
             Entry::CustomerCommand {
@@ -84,7 +89,7 @@ mod tests {
             assert_eq!(format!("{back:?}"), format!("{entry:?}"));
             let mut foreign = bytes.clone();
             foreign[0] = ENTRY_FORMAT + 1;
-            assert!(decode_entry(&foreign).unwrap_err().contains("format 2"));
+            assert!(decode_entry(&foreign).unwrap_err().contains("format 3"));
             assert!(decode_entry(&bytes[..bytes.len() - 1]).is_err(), "a truncated record is refused");
         }
         assert!(decode_entry(&[]).is_err());

@@ -239,6 +239,8 @@ fn describe(entry: &Entry, owners: &Owners) -> String {
     match entry {
         Entry::CustomerJoin(j) => {
             let named = if j.customer_name.is_some() { ", named" } else { "" };
+            // Verified, not the id itself: the tools print no personal data.
+            let named = if j.customer_id.is_some() { format!("{named}, verified") } else { named.to_owned() };
             format!("conn {}: session {} joins {} ({:?} priority{named})", j.conn, j.session, j.group, j.priority)
         }
         Entry::CustomerResume { conn, session, last_seq } => {

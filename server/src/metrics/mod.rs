@@ -47,6 +47,8 @@ pub const CONNECTIONS_OPEN: &str = "switchboard_connections_open";
 pub const CONNECTIONS_TOTAL: &str = "switchboard_connections_total";
 pub const PROTOCOL_ERRORS: &str = "switchboard_protocol_errors_total";
 pub const SLOW_CONSUMERS: &str = "switchboard_slow_consumer_disconnects_total";
+pub const RATE_LIMITED: &str = "switchboard_rate_limited_total";
+pub const FLOOD_DISCONNECTS: &str = "switchboard_flood_disconnects_total";
 pub const LOG_APPEND: &str = "switchboard_log_append_seconds";
 pub const LOG_FSYNC: &str = "switchboard_log_fsync_seconds";
 pub const LOG_BATCH: &str = "switchboard_log_batch_records";
@@ -95,6 +97,8 @@ pub const ALL: &[(&str, Kind, &str)] = &[
     (CONNECTIONS_TOTAL, Kind::Counter, "WebSocket connections accepted, by role."),
     (PROTOCOL_ERRORS, Kind::Counter, "Error frames sent to clients, by code."),
     (SLOW_CONSUMERS, Kind::Counter, "Connections cut off because their outbound queue overflowed."),
+    (RATE_LIMITED, Kind::Counter, "Commands refused (not executed) for going over the connection's rate limit, by role."),
+    (FLOOD_DISCONNECTS, Kind::Counter, "Connections closed for flooding (too many rate-limit refusals in a window), by role."),
     (LOG_APPEND, Kind::Histogram, "Real seconds to write one batch of the input log (retries included)."),
     (LOG_FSYNC, Kind::Histogram, "Real seconds of one fdatasync of the input log."),
     (LOG_BATCH, Kind::Histogram, "Inputs per batch written to the log (group commit)."),
@@ -132,6 +136,10 @@ const KNOWN_PROTOCOL_CODES: &[&str] = &[
     switchboard_protocol::code::SLOW_CONSUMER,
     switchboard_protocol::code::IDLE_TIMEOUT,
     switchboard_protocol::code::STORAGE_UNAVAILABLE,
+    switchboard_protocol::code::RATE_LIMITED,
+    switchboard_protocol::code::IDENTITY_INVALID,
+    switchboard_protocol::code::ORIGIN_NOT_ALLOWED,
+    switchboard_protocol::code::TOO_MANY_CONNECTIONS,
     "not_your_session",
 ];
 
@@ -273,6 +281,8 @@ impl Metrics {
         }
         for r in ["customer", "agent"] {
             self.gauge(CONNECTIONS_OPEN, &[("role", r)]).set(0.0);
+            self.counter(RATE_LIMITED, &[("role", r)]).absolute(0);
+            self.counter(FLOOD_DISCONNECTS, &[("role", r)]).absolute(0);
         }
         for c in KNOWN_PROTOCOL_CODES {
             self.counter(PROTOCOL_ERRORS, &[("code", c)]).absolute(0);

@@ -49,14 +49,14 @@ impl SessionLayer {
     }
 
     fn customer_join(&mut self, join: Join) {
-        let Join { conn, session, token, group, customer_name, priority } = join;
+        let Join { conn, session, token, group, customer_name, customer_id, priority } = join;
         self.next_session = self.next_session.max(session.0 + 1);
-        let input = Input::CustomerJoin { session, group: group.clone(), priority, customer_name };
+        let input = Input::CustomerJoin { session, group: group.clone(), priority, customer_name, customer_id };
         if let Err(e) = self.router.handle(self.now, input) {
             self.actions.push_back(Action::Refused { code: e.code() });
             return self.refuse_open(conn, e.code(), &e.to_string());
         }
-        self.tokens.insert(token.clone(), session);
+        self.tokens.insert(token.digest(), session);
         self.customers.insert(session, CustomerStream { stream: Stream::connected_to(conn), token, group });
         self.conns.insert(conn, Owner::Customer(session));
         debug!(conn, session = session.0, "customer joined");
@@ -266,7 +266,7 @@ impl SessionLayer {
             return;
         }
         if let Some(c) = self.customers.remove(&session) {
-            self.tokens.remove(&c.token);
+            self.tokens.remove(&c.token.digest());
         }
     }
 }

@@ -169,6 +169,8 @@ pub fn view_to_wire(v: &SessionView) -> wire::SessionView {
         session: v.session.0,
         group: v.group.to_string(),
         customer_name: v.customer_name.as_deref().map(str::to_owned),
+        customer_id: v.customer_id.as_deref().map(str::to_owned),
+        verified: v.customer_id.is_some(),
         priority: priority_to_wire(v.priority),
         history: v.history.iter().map(history_to_wire).collect(),
         notes: v.notes.iter().map(note_to_wire).collect(),

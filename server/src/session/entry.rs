@@ -10,6 +10,8 @@
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 
 use super::ConnId;
 use crate::router::input::{Input, Priority};
@@ -86,6 +88,10 @@ pub struct Join {
     pub token: Token,
     pub group: GroupId,
     pub customer_name: Option<Arc<str>>,
+    /// The host site's id for a verified customer, checked before the entry
+    /// was made (the log holds the outcome, never the hash or the secret, so a
+    /// replay needs neither); `None`: unverified.
+    pub customer_id: Option<Arc<str>>,
     pub priority: Priority,
 }
 
@@ -110,6 +116,9 @@ pub struct SessionConfig {
 }
 
 /// A customer's resume token: 128 random bits, hex. A secret: never printed.
+/// Whoever holds it *is* the customer (it resumes the chat, history
+/// included), so it must be unguessable: 128 bits from a CSPRNG (rand's
+/// `ThreadRng`: ChaCha12 seeded and reseeded from the operating system).
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Token(pub Box<str>);
@@ -123,6 +132,34 @@ impl Token {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// The key of the session layer's token table.
+    pub fn digest(&self) -> TokenDigest {
+        TokenDigest::of(&self.0)
+    }
+
+    /// Is `presented` this token? In constant time for tokens of equal length
+    /// (the length is no secret: every token has 32 characters).
+    pub fn matches(&self, presented: &str) -> bool {
+        self.0.as_bytes().ct_eq(presented.as_bytes()).into()
+    }
+}
+
+/// SHA-256 of a resume token.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TokenDigest([u8; 32]);
+
+impl TokenDigest {
+    pub fn of(token: &str) -> TokenDigest {
+        TokenDigest(Sha256::digest(token.as_bytes()).into())
+    }
+}
+
+/// A digest is as good as a token for a lookup: never printed either.
+impl std::fmt::Debug for TokenDigest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TokenDigest(..)")
     }
 }
 

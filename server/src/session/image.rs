@@ -106,7 +106,7 @@ impl SessionLayer {
         let mut tokens = HashMap::with_capacity(image.customers.len());
         let mut customers = FxHashMap::default();
         for c in image.customers {
-            tokens.insert(c.token.clone(), c.session);
+            tokens.insert(c.token.digest(), c.session);
             customers.insert(c.session, CustomerStream { stream: c.stream, token: c.token, group: c.group });
         }
         let supervisors = supervisors_of(&router);

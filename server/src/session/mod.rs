@@ -48,11 +48,12 @@ use switchboard_protocol::agent::AgentCommand;
 use switchboard_protocol::customer::{CustomerCommand, ServerToCustomer};
 use switchboard_protocol::encode;
 
+pub use crate::gateway::identity::CustomerIdentity;
 use crate::router::config::Role;
 use crate::router::input::Priority;
 use crate::router::output::Event;
 use crate::router::{AgentId, GroupId, Millis, Router, SessionId};
-pub use entry::{Command, Entry, Join, SessionConfig, Token};
+pub use entry::{Command, Entry, Join, SessionConfig, Token, TokenDigest};
 use stream::Stream;
 
 /// Identifies one WebSocket connection. Ids keep rising across restarts
@@ -65,7 +66,7 @@ pub type Frame = axum::extract::ws::Utf8Bytes;
 
 /// How a customer connection starts.
 pub enum CustomerOpen {
-    New { group: Option<String>, name: Option<String>, priority: Priority },
+    New { group: Option<String>, name: Option<String>, priority: Priority, identity: CustomerIdentity },
     Resume { token: String, last_seq: u64 },
 }
 
@@ -73,9 +74,12 @@ pub enum CustomerOpen {
 impl std::fmt::Debug for CustomerOpen {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            CustomerOpen::New { group, priority, .. } => {
-                f.debug_struct("New").field("group", group).field("priority", priority).finish_non_exhaustive()
-            }
+            CustomerOpen::New { group, priority, identity, .. } => f
+                .debug_struct("New")
+                .field("group", group)
+                .field("priority", priority)
+                .field("verified", &matches!(identity, CustomerIdentity::Verified(_)))
+                .finish_non_exhaustive(),
             CustomerOpen::Resume { last_seq, .. } => {
                 f.debug_struct("Resume").field("last_seq", last_seq).finish_non_exhaustive()
             }
@@ -199,8 +203,12 @@ pub struct SessionLayer {
     clock_scale: f64,
     conns: FxHashMap<ConnId, Owner>,
     customers: FxHashMap<SessionId, CustomerStream>,
-    // Resume tokens come from clients: SipHash, not Fx.
-    tokens: HashMap<Token, SessionId>,
+    // Keyed by SHA-256 of the token, not the token: a table lookup compares
+    // keys with early-exit equality, and timing it could reveal how much of a
+    // guessed key matched. Comparing digests leaks only digest prefixes, which
+    // say nothing about the token; the stored token is then compared in
+    // constant time ([`Token::matches`]). SipHash, not Fx: keys come from clients.
+    tokens: HashMap<TokenDigest, SessionId>,
     agents: FxHashMap<AgentId, Stream>,
     supervisors: Vec<AgentId>,
     next_session: u64,

@@ -11,8 +11,8 @@ use switchboard_protocol::{close_code, code};
 use tracing::debug;
 
 use super::{
-    ack_frame, convert, error_frame, frame, stable_hash, Action, Command, ConnId, CustomerOpen, Entry, Join, Owner,
-    Request, SessionLayer, Token,
+    ack_frame, convert, error_frame, frame, stable_hash, Action, Command, ConnId, CustomerIdentity, CustomerOpen,
+    Entry, Join, Owner, Request, SessionLayer, Token, TokenDigest,
 };
 use crate::router::{AgentId, GroupId, Millis, RuleError, SessionId};
 
@@ -70,26 +70,42 @@ impl SessionLayer {
 
     fn prepare_customer_open(&mut self, conn: ConnId, open: CustomerOpen) -> Option<Entry> {
         match open {
-            CustomerOpen::New { group, name, priority } => {
+            CustomerOpen::New { group, name, priority, identity } => {
                 let Some(group) = group.filter(|g| !g.is_empty()) else {
                     self.refuse_open(conn, code::MISSING_GROUP, "give the skill group: /v1/ws/customer?group=...");
                     return None;
+                };
+                let customer_id = match identity {
+                    CustomerIdentity::Anonymous => None,
+                    CustomerIdentity::Verified(id) => Some(id),
+                    CustomerIdentity::Invalid(why) => {
+                        self.actions.push_back(Action::Refused { code: code::IDENTITY_INVALID });
+                        self.refuse_open(conn, code::IDENTITY_INVALID, &format!("customer identity refused: {why}"));
+                        return None;
+                    }
                 };
                 let customer_name = name
                     .map(|n| n.trim().chars().take(MAX_NAME_CHARS).collect::<String>())
                     .filter(|n| !n.is_empty())
                     .map(|n| Arc::from(n.as_str()));
                 let (group, session, token) = (GroupId::new(&group), SessionId(self.next_session), Token::mint());
-                Some(Entry::CustomerJoin(Join { conn, session, token, group, customer_name, priority }))
+                Some(Entry::CustomerJoin(Join { conn, session, token, group, customer_name, customer_id, priority }))
             }
-            CustomerOpen::Resume { token, last_seq } => match self.tokens.get(&Token(token.into())) {
-                Some(&session) => Some(Entry::CustomerResume { conn, session, last_seq }),
+            CustomerOpen::Resume { token, last_seq } => match self.session_for_token(&token) {
+                Some(session) => Some(Entry::CustomerResume { conn, session, last_seq }),
                 None => {
                     self.refuse_open(conn, code::INVALID_TOKEN, "unknown resume token, or the session is gone");
                     None
                 }
             },
         }
+    }
+
+    /// The session a presented resume token opens: found by digest, then
+    /// confirmed by a constant-time comparison (see `SessionLayer::tokens`).
+    fn session_for_token(&self, presented: &str) -> Option<SessionId> {
+        let session = *self.tokens.get(&TokenDigest::of(presented))?;
+        self.customers.get(&session)?.token.matches(presented).then_some(session)
     }
 
     fn prepare_customer_command(&mut self, conn: ConnId, command: CustomerCommand) -> Option<Entry> {

@@ -55,8 +55,12 @@ fn types(frames: &[Value]) -> Vec<&str> {
 }
 
 fn join(layer: &mut SessionLayer, conn: ConnId) -> (Value, Vec<Action>) {
-    let open =
-        CustomerOpen::New { group: Some("general".into()), name: Some(" Wei ".into()), priority: Priority::Normal };
+    let open = CustomerOpen::New {
+        group: Some("general".into()),
+        name: Some(" Wei ".into()),
+        priority: Priority::Normal,
+        identity: CustomerIdentity::Anonymous,
+    };
     let actions = submit(layer, 0, Request::CustomerOpen { conn, open });
     let welcome = frames_to(&actions, conn).remove(0);
     (welcome, actions)
@@ -84,7 +88,12 @@ fn a_new_customer_gets_a_welcome_with_a_token_then_numbered_news() {
 #[test]
 fn a_missing_group_or_an_unknown_token_is_refused_without_an_entry() {
     let mut layer = layer();
-    let open = CustomerOpen::New { group: None, name: None, priority: Priority::Normal };
+    let open = CustomerOpen::New {
+        group: None,
+        name: None,
+        priority: Priority::Normal,
+        identity: CustomerIdentity::Anonymous,
+    };
     assert!(layer.prepare(Millis(0), Request::CustomerOpen { conn: 1, open }).is_none());
     let open = CustomerOpen::Resume { token: "nope".into(), last_seq: 0 };
     assert!(layer.prepare(Millis(0), Request::CustomerOpen { conn: 2, open }).is_none());
@@ -219,4 +228,97 @@ fn a_copy_for_a_snapshot_images_the_state_it_was_taken_from_while_the_original_m
     join(&mut layer, 3);
     assert_eq!(copy.image().unwrap(), before, "the copy is the state when it was taken");
     assert_ne!(layer.image().unwrap(), before, "the original moved on");
+}
+
+fn closes(actions: &[Action]) -> Vec<(&'static str, u16)> {
+    actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Close { reason, code, .. } => Some((*reason, *code)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn resume_tokens_are_128_random_bits_in_hex() {
+    let tokens: std::collections::HashSet<String> = (0..2000).map(|_| Token::mint().as_str().to_owned()).collect();
+    assert_eq!(tokens.len(), 2000, "no repeats");
+    for t in &tokens {
+        assert_eq!(t.len(), 32, "128 bits as hex: {t}");
+        assert!(t.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)), "{t}");
+    }
+    // Every bit position varies across tokens (a constant or counter-like part would not).
+    let ones: Vec<usize> = (0..128)
+        .map(|bit| tokens.iter().filter(|t| u128::from_str_radix(t, 16).unwrap() >> bit & 1 == 1).count())
+        .collect();
+    assert!(ones.iter().all(|&n| (800..1200).contains(&n)), "bit frequencies {ones:?}");
+}
+
+#[test]
+fn a_token_differing_in_one_character_is_refused() {
+    let mut layer = layer();
+    let (welcome, _) = join(&mut layer, 1);
+    let token = welcome["token"].as_str().unwrap().to_owned();
+    for i in [0, 15, 31] {
+        let mut near = token.clone().into_bytes();
+        near[i] = if near[i] == b'0' { b'1' } else { b'0' };
+        let open = CustomerOpen::Resume { token: String::from_utf8(near).unwrap(), last_seq: 0 };
+        assert!(layer.prepare(Millis(0), Request::CustomerOpen { conn: 2, open }).is_none(), "char {i}");
+        let actions: Vec<Action> = std::iter::from_fn(|| layer.poll_action()).collect();
+        assert_eq!(closes(&actions), [("invalid_token", 1008)]);
+    }
+    for wrong in [&token[..31], &format!("{token}0"), &token.to_uppercase(), ""] {
+        let open = CustomerOpen::Resume { token: wrong.to_owned(), last_seq: 0 };
+        assert!(layer.prepare(Millis(0), Request::CustomerOpen { conn: 2, open }).is_none(), "{wrong}");
+    }
+    let open = CustomerOpen::Resume { token, last_seq: 0 };
+    assert!(matches!(
+        layer.prepare(Millis(0), Request::CustomerOpen { conn: 3, open }),
+        Some(Entry::CustomerResume { .. })
+    ));
+}
+
+/// A layer where agent `ann` is connected on `conn` and available.
+fn layer_with_ann_available_on(conn: ConnId) -> SessionLayer {
+    let mut layer = layer();
+    submit(&mut layer, 0, Request::AgentOpen { conn, agent: Some("ann".into()), last_seq: None });
+    let available = agent_command(serde_json::json!({"type": "set_availability", "id": "a1", "state": "available"}));
+    submit(&mut layer, 0, Request::AgentCommand { conn, command: available });
+    layer
+}
+
+fn open_as(identity: CustomerIdentity) -> CustomerOpen {
+    CustomerOpen::New { group: Some("general".into()), name: Some("Wei".into()), priority: Priority::Normal, identity }
+}
+
+#[test]
+fn a_verified_customer_reaches_the_agent_with_id_and_mark_and_an_invalid_claim_is_refused() {
+    let mut layer = layer_with_ann_available_on(10);
+
+    let verified = open_as(CustomerIdentity::Verified("user-42".into()));
+    let entry = layer.prepare(Millis(1), Request::CustomerOpen { conn: 1, open: verified }).unwrap();
+    let Entry::CustomerJoin(join) = &entry else { panic!("a join: {entry:?}") };
+    assert_eq!(join.customer_id.as_deref(), Some("user-42"), "the log records the outcome");
+    layer.apply(Millis(1), entry);
+    let actions: Vec<Action> = std::iter::from_fn(|| layer.poll_action()).collect();
+    let assigned = frames_to(&actions, 10).into_iter().find(|f| f["type"] == "session_assigned").unwrap();
+    assert_eq!(assigned["session"]["customer_id"], "user-42", "{assigned}");
+    assert_eq!(assigned["session"]["verified"], true, "{assigned}");
+
+    let invalid = open_as(CustomerIdentity::Invalid("identifier_hash does not match the identifier"));
+    assert!(layer.prepare(Millis(2), Request::CustomerOpen { conn: 2, open: invalid }).is_none());
+    let actions: Vec<Action> = std::iter::from_fn(|| layer.poll_action()).collect();
+    assert_eq!(closes(&actions), [("identity_invalid", 1008)]);
+    assert_eq!(frames_to(&actions, 2)[0]["code"], "identity_invalid");
+}
+
+#[test]
+fn an_unverified_customer_is_shown_as_unverified() {
+    let mut layer = layer_with_ann_available_on(10);
+    let actions = submit(&mut layer, 1, Request::CustomerOpen { conn: 1, open: open_as(CustomerIdentity::Anonymous) });
+    let assigned = frames_to(&actions, 10).into_iter().find(|f| f["type"] == "session_assigned").unwrap();
+    assert_eq!(assigned["session"]["verified"], false, "{assigned}");
+    assert!(assigned["session"].get("customer_id").is_none(), "{assigned}");
+    assert_eq!(assigned["session"]["customer_name"], "Wei");
 }

@@ -72,10 +72,32 @@ pub fn config(scale: f64, extra: &str) -> Config {
     let text = format!(
         "listen = \"127.0.0.1:0\"\nadmin_listen = \"127.0.0.1:0\"\nshutdown_timeout = \"3s\"\n[clock]\nscale = {scale}\n[storage]\nsync = \"none\"\n{extra}\n{ROSTER}"
     );
+    let text = with_test_limits(&text);
     let mut config = Config::from_toml_str(&text).unwrap_or_else(|e| panic!("test config: {e}\n{text}"));
     // Test clients that are no longer polled never answer a close: do not wait long for them.
     config.gateway.close_timeout = Duration::from_millis(300);
     config
+}
+
+/// The gateway limits of test servers, unless `extra` sets them:
+/// - an origin list: the test clients send no `Origin` (so it changes nothing
+///   for them), but a config must name its origins or say `allow_any_origin`
+///   to start at all;
+/// - no per-IP cap and no command rate limit: every test client comes from
+///   127.0.0.1, and several tests send thousands of commands as fast as they
+///   can (slow readers, floods of replies). `tests/limits.rs` tests the limits.
+fn with_test_limits(text: &str) -> String {
+    let mut table: toml::Table = text.parse().unwrap_or_else(|e| panic!("test config: {e}\n{text}"));
+    let gateway = table.entry("gateway").or_insert_with(|| toml::Value::Table(toml::Table::new()));
+    if let toml::Value::Table(gateway) = gateway {
+        if !gateway.contains_key("allowed_origins") && !gateway.contains_key("allow_any_origin") {
+            let origins = vec![toml::Value::String("http://127.0.0.1".to_owned())];
+            gateway.insert("allowed_origins".to_owned(), toml::Value::Array(origins));
+        }
+        gateway.entry("max_connections_per_ip").or_insert(toml::Value::Integer(0));
+        gateway.entry("message_rate").or_insert(toml::Value::Integer(0));
+    }
+    table.to_string()
 }
 
 /// A server in this process, on its own fresh `data_dir` (removed when the
