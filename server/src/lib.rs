@@ -6,6 +6,7 @@
 //! signal. [`start`] does the same in the background and hands back the bound
 //! addresses, for tests and embedding.
 
+pub mod auth;
 pub mod config;
 pub mod driver;
 pub mod gateway;
@@ -87,6 +88,8 @@ async fn serve(
         tokio::task::spawn_blocking(move || journal::recovery::open(&config, hooks.storage_faults)).await??
     };
     let metrics = Metrics::new();
+    // After recovery opened (and locked) the data_dir, where a generated secret lives.
+    let auth = Arc::new(auth::Auth::new(&config, metrics.clone())?);
     let health = Arc::new(Health::default());
     let (driver_tx, driver_rx) = mpsc::channel(config.gateway.driver_queue);
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -111,6 +114,7 @@ async fn serve(
         next_conn: AtomicU64::new(first_conn),
         permits: Arc::new(Semaphore::new(max_connections)),
         health,
+        auth: auth.clone(),
     });
 
     let public_addr = listeners.public.local_addr()?;
@@ -121,9 +125,11 @@ async fn serve(
     let stopped = |mut rx: watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
     };
-    let public = axum::serve(listeners.public.tap_io(nodelay), gateway::public_routes(app.clone()))
-        .with_graceful_shutdown(stopped(stop_rx.clone()));
-    let admin = axum::serve(listeners.admin.tap_io(nodelay), gateway::admin_routes(metrics.clone()))
+    // The peer address is the login rate limit's key.
+    let public_routes = gateway::public_routes(app.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let public =
+        axum::serve(listeners.public.tap_io(nodelay), public_routes).with_graceful_shutdown(stopped(stop_rx.clone()));
+    let admin = axum::serve(listeners.admin.tap_io(nodelay), gateway::admin_routes(metrics.clone(), auth))
         .with_graceful_shutdown(stopped(stop_rx.clone()));
     let public_task = tokio::spawn(async move { public.await });
     let admin_task = tokio::spawn(async move { admin.await });

@@ -52,6 +52,7 @@ async fn sigterm_tells_clients_and_exits_cleanly() {
         .env("SWITCHBOARD_ADMIN_LISTEN", "127.0.0.1:0")
         .env("SWITCHBOARD_LOG__FORMAT", "json")
         .env("SWITCHBOARD_SHUTDOWN_TIMEOUT", "3s")
+        .env("SWITCHBOARD_AUTH__SECRET", common::TEST_SECRET)
         .env("RUST_LOG", "info")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

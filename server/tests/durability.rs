@@ -146,6 +146,9 @@ sync = "always"
 [log]
 filter = "warn"
 
+[auth]
+secret = "{secret}"
+
 [router.rules]
 agent_grace = "10m"
 customer_grace = "30m"
@@ -160,7 +163,8 @@ id = "general"
 name = "General"
 "#,
         WARNING_MS / 1000,
-        VIOLATION_MS / 1000
+        VIOLATION_MS / 1000,
+        secret = common::TEST_SECRET,
     );
     for i in 0..agents {
         text += &format!(
@@ -482,7 +486,7 @@ enum Ended {
 }
 
 async fn open(url: &str) -> Result<Ws, String> {
-    match timeout(FRAME_WAIT, tokio_tungstenite::connect_async(url)).await {
+    match timeout(FRAME_WAIT, tokio_tungstenite::connect_async(common::with_token(url))).await {
         Ok(Ok((ws, _))) => Ok(ws),
         Ok(Err(e)) => Err(e.to_string()),
         Err(_) => Err("the WebSocket handshake timed out".into()),

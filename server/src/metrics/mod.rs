@@ -47,6 +47,8 @@ pub const CONNECTIONS_OPEN: &str = "switchboard_connections_open";
 pub const CONNECTIONS_TOTAL: &str = "switchboard_connections_total";
 pub const PROTOCOL_ERRORS: &str = "switchboard_protocol_errors_total";
 pub const SLOW_CONSUMERS: &str = "switchboard_slow_consumer_disconnects_total";
+pub const LOGIN_FAILURES: &str = "switchboard_login_failures_total";
+pub const PASSWORD_CHECKS: &str = "switchboard_password_checks_total";
 pub const LOG_APPEND: &str = "switchboard_log_append_seconds";
 pub const LOG_FSYNC: &str = "switchboard_log_fsync_seconds";
 pub const LOG_BATCH: &str = "switchboard_log_batch_records";
@@ -95,6 +97,8 @@ pub const ALL: &[(&str, Kind, &str)] = &[
     (CONNECTIONS_TOTAL, Kind::Counter, "WebSocket connections accepted, by role."),
     (PROTOCOL_ERRORS, Kind::Counter, "Error frames sent to clients, by code."),
     (SLOW_CONSUMERS, Kind::Counter, "Connections cut off because their outbound queue overflowed."),
+    (LOGIN_FAILURES, Kind::Counter, "Refused sign-ins and token renewals, by reason."),
+    (PASSWORD_CHECKS, Kind::Counter, "Argon2 password verifications run (a dummy hash for unknown agents)."),
     (LOG_APPEND, Kind::Histogram, "Real seconds to write one batch of the input log (retries included)."),
     (LOG_FSYNC, Kind::Histogram, "Real seconds of one fdatasync of the input log."),
     (LOG_BATCH, Kind::Histogram, "Inputs per batch written to the log (group commit)."),
@@ -121,6 +125,10 @@ const LATENCY_BUCKETS: &[f64] = &[0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
 const SNAPSHOT_BUCKETS: &[f64] = &[0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
 /// Records per log batch (group commit).
 const BATCH_BUCKETS: &[f64] = &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0, 1024.0, 4096.0];
+
+/// Why a sign-in or renewal was refused (the `reason` of `LOGIN_FAILURES`).
+pub const LOGIN_FAILURE_REASONS: [&str; 4] =
+    ["invalid_credentials", "login_rate_limited", "agent_disabled", "token_invalid"];
 
 /// Protocol error codes that get a zero-valued series from the start.
 const KNOWN_PROTOCOL_CODES: &[&str] = &[
@@ -278,6 +286,10 @@ impl Metrics {
             self.counter(PROTOCOL_ERRORS, &[("code", c)]).absolute(0);
         }
         self.counter(SLOW_CONSUMERS, &[]).absolute(0);
+        for r in LOGIN_FAILURE_REASONS {
+            self.counter(LOGIN_FAILURES, &[("reason", r)]).absolute(0);
+        }
+        self.counter(PASSWORD_CHECKS, &[]).absolute(0);
         self.counter(LOG_RECORDS, &[]).absolute(0);
         self.counter(LOG_WRITE_ERRORS, &[]).absolute(0);
         self.gauge(STORAGE_HEALTHY, &[]).set(1.0);

@@ -11,10 +11,16 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use switchboard_protocol::agent::ServerToAgent;
 use switchboard_protocol::customer::ServerToCustomer;
+use switchboard_server::auth::token::Signer;
+use switchboard_server::auth::Role;
 use switchboard_server::config::Config;
+use switchboard_server::config::Secret;
 use switchboard_server::{RunningServer, TestHooks};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::handshake::client::Request;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
@@ -67,12 +73,47 @@ role = "supervisor"
 groups = []
 "#;
 
+/// The `[auth] secret` of every test server, so tests can mint tokens.
+pub const TEST_SECRET: &str = "test-secret-test-secret-test-secret-0123456789";
+
+/// A valid token for `agent`: supervisor for the test supervisors (`sue`), agent otherwise.
+pub fn token_for(agent: &str) -> String {
+    let role = if agent == "sue" { Role::Supervisor } else { Role::Agent };
+    token_with_role(agent, role)
+}
+
+pub fn token_with_role(agent: &str, role: Role) -> String {
+    Signer::hs256(TEST_SECRET.as_bytes(), Duration::from_secs(3600)).issue(agent, role).token
+}
+
+/// The handshake request for `url`: an agent URL (`/v1/ws/agent?agent=X`)
+/// gets X's token in `Sec-WebSocket-Protocol`, as the browser console sends it.
+pub fn with_token(url: &str) -> Request {
+    let agent =
+        url.contains("/v1/ws/agent").then(|| url.split(['?', '&']).find_map(|p| p.strip_prefix("agent="))).flatten();
+    match agent {
+        Some(agent) => with_bearer(url, &token_for(agent)),
+        None => url.into_client_request().expect("a valid WebSocket URL"),
+    }
+}
+
+/// The handshake request for `url` offering `["switchboard", "bearer.<token>"]`.
+pub fn with_bearer(url: &str, token: &str) -> Request {
+    let mut request = url.into_client_request().expect("a valid WebSocket URL");
+    let offer = HeaderValue::from_str(&format!("switchboard, bearer.{token}")).expect("a token is header-safe");
+    request.headers_mut().insert("sec-websocket-protocol", offer);
+    request
+}
+
 /// A config on ephemeral ports with `scale` and extra TOML (top-level keys and sections) merged in.
 pub fn config(scale: f64, extra: &str) -> Config {
     let text = format!(
         "listen = \"127.0.0.1:0\"\nadmin_listen = \"127.0.0.1:0\"\nshutdown_timeout = \"3s\"\n[clock]\nscale = {scale}\n[storage]\nsync = \"none\"\n{extra}\n{ROSTER}"
     );
     let mut config = Config::from_toml_str(&text).unwrap_or_else(|e| panic!("test config: {e}\n{text}"));
+    if config.auth.secret.is_none() && config.auth.public_key_file.is_none() {
+        config.auth.secret = Some(Secret(TEST_SECRET.into()));
+    }
     // Test clients that are no longer polled never answer a close: do not wait long for them.
     config.gateway.close_timeout = Duration::from_millis(300);
     config
@@ -129,9 +170,14 @@ pub struct Client {
 }
 
 impl Client {
+    /// Connects; an agent URL carries that agent's token (see [`with_token`]).
     pub async fn connect(addr: SocketAddr, path_and_query: &str, side: Side) -> Client {
-        let url = format!("ws://{addr}{path_and_query}");
-        let (ws, _) = tokio_tungstenite::connect_async(url).await.expect("websocket connects");
+        Client::connect_with(with_token(&format!("ws://{addr}{path_and_query}")), side).await
+    }
+
+    /// Connects with exactly this handshake request (the attack tests choose the token).
+    pub async fn connect_with(request: Request, side: Side) -> Client {
+        let (ws, _) = tokio_tungstenite::connect_async(request).await.expect("websocket connects");
         Client { ws, side, pending: VecDeque::new(), next_id: 1, seqs: Vec::new() }
     }
 
