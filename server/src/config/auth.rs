@@ -139,3 +139,46 @@ fn check_phc(hash: &str) -> Result<(), String> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+
+    fn roster(alice_extra: &str) -> String {
+        format!(
+            "[[router.groups]]\nid = \"general\"\n\n[[router.agents]]\nid = \"alice\"\ngroups = [{{ group = \"general\" }}]\n{alice_extra}\n\n[[router.agents]]\nid = \"root\"\nrole = \"admin\"\ngroups = []\n"
+        )
+    }
+
+    const HASH_A: &str =
+        "$argon2id$v=19$m=19456,t=2,p=1$gmQlF1u2Tx6i63Lq5DYIuQ$aHs7x3/nkf+6l7+93RQEQbVLfzmSDxfT6F245w+dN4U";
+    const HASH_B: &str =
+        "$argon2id$v=19$m=19456,t=2,p=1$vWfhPdM5ehJBU751T8qvLA$uOwAMdsyLBJjcEAKs6m3xCjbpTcekQXdtU1Kva85q98";
+
+    #[test]
+    fn passwords_and_admins_stay_out_of_the_router_and_a_new_password_is_no_roster_change() {
+        let a = Config::from_toml_str(&roster(&format!("password_hash = \"{HASH_A}\""))).unwrap();
+        let b = Config::from_toml_str(&roster(&format!("password_hash = \"{HASH_B}\""))).unwrap();
+        assert_eq!(a.accounts.password_hashes["alice"].0, HASH_A);
+        assert!(a.accounts.admins.contains("root"));
+        assert_eq!(
+            a.router.agents[1].role,
+            crate::router::config::Role::Supervisor,
+            "an admin is a supervisor to the router"
+        );
+        assert_eq!(a.router.same_roster(&b.router), Ok(()));
+        assert!(!format!("{a:?}").contains(HASH_A), "Debug hides the hashes");
+    }
+
+    #[test]
+    fn bad_auth_values_name_their_key() {
+        let err = Config::from_toml_str(&roster("password_hash = \"hunter2\"")).unwrap_err();
+        assert_eq!(err.key_name(), Some("router.agents[0].password_hash"), "{err}");
+        let err = Config::from_toml_str(&format!("[auth]\nsecret = \"short\"\n{}", roster(""))).unwrap_err();
+        assert_eq!(err.key_name(), Some("auth.secret"), "{err}");
+        let err = Config::from_toml_str(&format!("[auth]\npublic_key_file = \"k.pem\"\n{}", roster(""))).unwrap_err();
+        assert_eq!(err.key_name(), Some("auth.public_key_alg"), "{err}");
+        let err = Config::from_toml_str(&format!("[auth]\npublic_key_alg = \"HS256\"\n{}", roster(""))).unwrap_err();
+        assert_eq!(err.key_name(), Some("auth.public_key_alg"), "{err}");
+    }
+}

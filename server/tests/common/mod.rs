@@ -420,3 +420,44 @@ pub async fn wait_for_sample(admin: SocketAddr, series: &str, value: f64) -> Str
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// An HTTP/1.1 answer: status, head (lower-cased header lines) and body.
+pub struct HttpAnswer {
+    pub status: u16,
+    pub head: String,
+    pub body: String,
+}
+
+impl HttpAnswer {
+    /// The body as JSON (`Null` if it is not JSON).
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or(Value::Null)
+    }
+
+    /// A header's value (name in lower case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.head.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(':').map(str::trim))
+    }
+}
+
+/// `POST path` with a JSON body and optional bearer token.
+pub async fn http_post(addr: SocketAddr, path: &str, bearer: Option<&str>, body: &str) -> HttpAnswer {
+    let mut stream = TcpStream::connect(addr).await.expect("http connect");
+    let auth = bearer.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n{auth}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    tokio::time::timeout(WAIT, stream.read_to_end(&mut response)).await.expect("http response in time").unwrap();
+    let response = String::from_utf8(response).expect("utf-8 response");
+    let (head, body) = response.split_once("\r\n\r\n").expect("http head and body");
+    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).expect("status code");
+    HttpAnswer { status, head: head.to_lowercase(), body: body.to_owned() }
+}
+
+/// `POST /v1/login`.
+pub async fn login(addr: SocketAddr, agent: &str, password: &str) -> HttpAnswer {
+    http_post(addr, "/v1/login", None, &json!({"agent": agent, "password": password}).to_string()).await
+}
