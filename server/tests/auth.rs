@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -277,7 +277,7 @@ async fn a_disabled_agent_is_cut_off_refused_and_stays_disabled_after_a_restart(
 }
 
 /// An openssl key pair in `dir`: (private PEM, public PEM file).
-fn key_pair(dir: &Path, algorithm: &[&str]) -> (Vec<u8>, std::path::PathBuf) {
+fn key_pair(dir: &Path, algorithm: &[&str]) -> (Vec<u8>, PathBuf) {
     let private = dir.join("private.pem");
     let public = dir.join("public.pem");
     let run = |args: &[&str]| {
@@ -292,56 +292,57 @@ fn key_pair(dir: &Path, algorithm: &[&str]) -> (Vec<u8>, std::path::PathBuf) {
     (std::fs::read(&private).unwrap(), public)
 }
 
-fn external_config(public: &Path, alg: KeyAlgorithm) -> Config {
+/// A server that takes tokens signed by a fresh openssl key of `alg`, its
+/// `data_dir` in the key's folder: (server, private PEM, public PEM, folder).
+async fn external_server(alg: KeyAlgorithm) -> (common::TestServer, Vec<u8>, Vec<u8>, tempfile::TempDir) {
+    let dir = tempfile::Builder::new().prefix("keys-").tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let genpkey: &[&str] = match alg {
+        KeyAlgorithm::RS256 => &["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"],
+        KeyAlgorithm::EdDSA => &["-algorithm", "ed25519"],
+    };
+    let (private, public) = key_pair(dir.path(), genpkey);
     let mut config = auth_config("");
     config.auth.secret = None;
-    config.auth.public_key_file = Some(public.to_owned());
+    config.auth.public_key_file = Some(public.clone());
     config.auth.public_key_alg = Some(alg);
-    config
+    config.storage.data_dir = dir.path().join("data");
+    let server = start(config).await;
+    (server, private, std::fs::read(&public).unwrap(), dir)
+}
+
+fn sign_with(alg: KeyAlgorithm, claims: &Value, private: &[u8]) -> String {
+    let (header, key) = match alg {
+        KeyAlgorithm::RS256 => (Header::new(Algorithm::RS256), EncodingKey::from_rsa_pem(private).unwrap()),
+        KeyAlgorithm::EdDSA => (Header::new(Algorithm::EdDSA), EncodingKey::from_ed_pem(private).unwrap()),
+    };
+    jsonwebtoken::encode(&header, claims, &key).unwrap()
 }
 
 #[tokio::test]
 async fn an_external_key_is_the_only_verifier_and_its_algorithm_is_pinned() {
-    let dir = tempfile::Builder::new().prefix("keys-").tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
-    let (private, public) = key_pair(dir.path(), &["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"]);
-    let server = start(external_config(&public, KeyAlgorithm::RS256)).await;
-    let url = agent_url(server.public_addr, "");
     let hour = unix_now() + 3600;
+    for alg in [KeyAlgorithm::RS256, KeyAlgorithm::EdDSA] {
+        let (server, private, public_pem, dir) = external_server(alg).await;
+        let url = agent_url(server.public_addr, "");
+        let signed = sign_with(alg, &claims("ann", "agent", hour), &private);
+        let mut ann = Client::connect_with(with_bearer(&url, &signed), Side::Agent).await;
+        assert_eq!(ann.expect("welcome").await["agent"], "ann", "{alg:?}");
 
-    let rs256 = jsonwebtoken::encode(
-        &Header::new(Algorithm::RS256),
-        &claims("ann", "agent", hour),
-        &EncodingKey::from_rsa_pem(&private).unwrap(),
-    )
-    .unwrap();
-    let mut ann = Client::connect_with(with_bearer(&url, &rs256), Side::Agent).await;
-    assert_eq!(ann.expect("welcome").await["agent"], "ann");
-
-    // Key confusion: HS256 "signed" with the public key's PEM bytes.
-    let public_pem = std::fs::read(&public).unwrap();
-    refused_handshake(&url, Some(&hs256(&claims("ben", "agent", hour), &public_pem)), "token_invalid").await;
-    // Tokens of the embedded secret are not accepted beside the external key.
-    refused_handshake(&url, Some(&token_for("ben")), "token_invalid").await;
-    refused_handshake(&url, Some(&alg_none(&claims("ben", "agent", hour))), "token_invalid").await;
-    // The company's backend issues tokens: no login here.
-    let answer = login(server.public_addr, "ann", ANN_PASSWORD).await;
-    assert_eq!((answer.status, answer.json()["code"].clone()), (404, json!("login_disabled")));
-    assert!(!dir.path().join("auth-secret").exists());
-
-    let dir = tempfile::Builder::new().prefix("keys-").tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
-    let (private, public) = key_pair(dir.path(), &["-algorithm", "ed25519"]);
-    let server = start(external_config(&public, KeyAlgorithm::EdDSA)).await;
-    let url = agent_url(server.public_addr, "");
-    let eddsa = jsonwebtoken::encode(
-        &Header::new(Algorithm::EdDSA),
-        &claims("ben", "agent", hour),
-        &EncodingKey::from_ed_pem(&private).unwrap(),
-    )
-    .unwrap();
-    let mut ben = Client::connect_with(with_bearer(&url, &eddsa), Side::Agent).await;
-    assert_eq!(ben.expect("welcome").await["agent"], "ben");
-    let public_pem = std::fs::read(&public).unwrap();
-    refused_handshake(&url, Some(&hs256(&claims("ann", "agent", hour), &public_pem)), "token_invalid").await;
+        // Key confusion: HS256 "signed" with the public key's PEM bytes.
+        let confused = hs256(&claims("ben", "agent", hour), &public_pem);
+        refused_handshake(&url, Some(&confused), "token_invalid").await;
+        // Tokens of an embedded secret are not accepted beside the external key.
+        refused_handshake(&url, Some(&token_for("ben")), "token_invalid").await;
+        refused_handshake(&url, Some(&alg_none(&claims("ben", "agent", hour))), "token_invalid").await;
+        // The company's backend issues tokens: no login, no renewal, no secret here.
+        let answer = login(server.public_addr, "ann", ANN_PASSWORD).await;
+        assert_eq!((answer.status, answer.json()["code"].clone()), (404, json!("login_disabled")));
+        let renew = http_post(server.public_addr, "/v1/token/renew", Some(&signed), "").await;
+        assert_eq!(renew.json()["code"], "login_disabled");
+        assert!(!dir.path().join("data/auth-secret").exists());
+        // In-band renewal takes the company's tokens.
+        ann.ok(json!({"type": "token", "token": sign_with(alg, &claims("ann", "agent", hour), &private)})).await;
+    }
 }
 
 #[tokio::test]

@@ -387,15 +387,20 @@ pub async fn assigned_chat(addr: SocketAddr, agent: &str, group: &str) -> Assign
 
 /// `GET path` on `addr` over plain HTTP/1.1; returns (status, body).
 pub async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
+    let answer = http_exchange(addr, format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n")).await;
+    (answer.status, answer.body)
+}
+
+/// Sends one raw HTTP/1.1 request and reads the whole answer.
+async fn http_exchange(addr: SocketAddr, request: String) -> HttpAnswer {
     let mut stream = TcpStream::connect(addr).await.expect("http connect");
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
     stream.write_all(request.as_bytes()).await.unwrap();
     let mut response = Vec::new();
     tokio::time::timeout(WAIT, stream.read_to_end(&mut response)).await.expect("http response in time").unwrap();
     let response = String::from_utf8(response).expect("utf-8 response");
     let (head, body) = response.split_once("\r\n\r\n").expect("http head and body");
     let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).expect("status code");
-    (status, body.to_owned())
+    HttpAnswer { status, head: head.to_lowercase(), body: body.to_owned() }
 }
 
 /// The value of one sample line of `/metrics` (exact name and labels), if present.
@@ -442,19 +447,12 @@ impl HttpAnswer {
 
 /// `POST path` with a JSON body and optional bearer token.
 pub async fn http_post(addr: SocketAddr, path: &str, bearer: Option<&str>, body: &str) -> HttpAnswer {
-    let mut stream = TcpStream::connect(addr).await.expect("http connect");
     let auth = bearer.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
     let request = format!(
         "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n{auth}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut response = Vec::new();
-    tokio::time::timeout(WAIT, stream.read_to_end(&mut response)).await.expect("http response in time").unwrap();
-    let response = String::from_utf8(response).expect("utf-8 response");
-    let (head, body) = response.split_once("\r\n\r\n").expect("http head and body");
-    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).expect("status code");
-    HttpAnswer { status, head: head.to_lowercase(), body: body.to_owned() }
+    http_exchange(addr, request).await
 }
 
 /// `POST /v1/login`.
