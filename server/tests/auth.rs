@@ -103,6 +103,13 @@ async fn every_bad_token_is_refused_with_its_code() {
     assert_eq!(welcome["agent"], "ann");
     assert_eq!(welcome["role"], "agent");
     ann.ok(json!({"type": "ping"})).await;
+    // Programs that can set headers may send `Authorization: Bearer` instead.
+    let mut request =
+        tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(url.as_str()).unwrap();
+    let header = format!("Bearer {}", token_for("ben")).parse().unwrap();
+    request.headers_mut().insert("authorization", header);
+    let mut ben = Client::connect_with(request, Side::Agent).await;
+    assert_eq!(ben.expect("welcome").await["agent"], "ben");
 
     let metrics = common::http_get(server.admin_addr, "/metrics").await.1;
     assert!(sample(&metrics, "switchboard_protocol_errors_total{code=\"token_invalid\"}").unwrap() >= 5.0);

@@ -141,6 +141,11 @@ const KNOWN_PROTOCOL_CODES: &[&str] = &[
     switchboard_protocol::code::IDLE_TIMEOUT,
     switchboard_protocol::code::STORAGE_UNAVAILABLE,
     "not_your_session",
+    // Refused agent tokens: an alert on a burst of these is an alert on forged or stolen tokens.
+    switchboard_protocol::code::TOKEN_MISSING,
+    switchboard_protocol::code::TOKEN_INVALID,
+    switchboard_protocol::code::TOKEN_EXPIRED,
+    switchboard_protocol::code::AGENT_DISABLED,
 ];
 
 /// The server's metrics: a private recorder and its render handle. Cheap to clone.
