@@ -119,9 +119,13 @@ async fn try_login(auth: &Arc<Auth>, peer: SocketAddr, body: &[u8]) -> Result<Js
     }
     let stored = auth.accounts.get(&agent).and_then(|a| a.password_hash.clone());
     let password = request.password;
-    // Argon2 takes tens of milliseconds of CPU by design: off the async threads.
+    // Argon2 takes tens of milliseconds of CPU by design: off the async threads, a few at a time.
+    let slot = auth.password_slots.acquire().await.map_err(|_| {
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, code::SHUTTING_DOWN, "the server is shutting down")
+    })?;
     let matches =
         tokio::task::spawn_blocking(move || password::verify(stored.as_ref(), &password)).await.unwrap_or(false);
+    drop(slot);
     auth.password_checked();
     if !matches {
         auth.login_failed(http_code::INVALID_CREDENTIALS);

@@ -85,6 +85,10 @@ pub struct Auth {
     accounts: BTreeMap<String, Account>,
     disabled: DisabledAgents,
     limits: LoginLimits,
+    /// Argon2 runs at once: each takes ~19 MiB and a core for tens of
+    /// milliseconds, so a flood of logins from many addresses waits here
+    /// instead of exhausting memory and the blocking pool.
+    password_slots: tokio::sync::Semaphore,
     metrics: Metrics,
 }
 
@@ -107,7 +111,16 @@ impl Auth {
         let disabled_path =
             (config.storage.mode == StorageMode::File).then(|| config.storage.data_dir.join(disabled::DISABLED_FILE));
         let disabled = DisabledAgents::load(disabled_path).context("cannot read the disabled agents list")?;
-        Ok(Auth { verifier, signer, accounts: accounts(config), disabled, limits: LoginLimits::new(config), metrics })
+        let cores = std::thread::available_parallelism().map_or(2, usize::from);
+        Ok(Auth {
+            verifier,
+            signer,
+            accounts: accounts(config),
+            disabled,
+            limits: LoginLimits::new(config),
+            password_slots: tokio::sync::Semaphore::new(cores),
+            metrics,
+        })
     }
 
     /// Checks a bearer token: valid, of a roster agent with the roster's role, not disabled.
