@@ -171,6 +171,28 @@ mod tests {
     }
 
     #[test]
+    fn the_default_config_signs_in_with_the_documented_demo_passwords() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/default.toml");
+        let config = Config::load(Some(&path), Vec::new()).unwrap();
+        for agent in &config.router.agents {
+            let id = agent.id.as_str();
+            let hash = config.accounts.password_hashes.get(id).unwrap_or_else(|| panic!("{id} has no password"));
+            assert!(crate::auth::password::verify(Some(hash), &format!("{id}-demo")), "{id}: README says {id}-demo");
+        }
+        assert!(config.accounts.admins.contains("sam"));
+    }
+
+    #[test]
+    fn the_secret_can_come_from_the_environment() {
+        let mut table: toml::Table = roster("").parse().unwrap();
+        let secret = "an-environment-secret-of-enough-bytes-0123";
+        let set =
+            crate::config::apply_env(&mut table, [("SWITCHBOARD_AUTH__SECRET".to_owned(), secret.to_owned())]).unwrap();
+        let config = Config::from_table(table, &set).unwrap();
+        assert_eq!(config.auth.secret.unwrap().0, secret);
+    }
+
+    #[test]
     fn bad_auth_values_name_their_key() {
         let err = Config::from_toml_str(&roster("password_hash = \"hunter2\"")).unwrap_err();
         assert_eq!(err.key_name(), Some("router.agents[0].password_hash"), "{err}");
