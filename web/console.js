@@ -192,23 +192,29 @@ async function authRequest(path, { body, headers = {} }) {
 
 /**
  * Keeps a token fresh: renews it a little before it expires (a third of
- * what is left, at most a minute ahead), hands each new one to `onToken`,
- * and calls `onLost(refusal)` when it cannot be renewed any more.
+ * what is left, at most five minutes ahead: browsers delay the timers of a
+ * background tab by up to a minute, and an agent's console often is one),
+ * hands each new one to `onToken`, and calls `onLost(refusal)` when it
+ * cannot be renewed any more.
  */
 export class TokenKeeper {
   constructor({ token, expiresAt, onToken, onLost }) {
     Object.assign(this, { token, expiresAt, onToken, onLost, timer: null, stopped: false });
+    // Back in front (or awake again): a late timer is re-armed from now at once.
+    this.onVisible = () => { if (!document.hidden && this.timer) this.schedule(); };
+    document.addEventListener('visibilitychange', this.onVisible);
     this.schedule();
   }
 
   schedule() {
     const left = this.expiresAt - Date.now();
-    const lead = Math.min(60000, Math.max(1000, left / 3));
+    const lead = Math.min(5 * 60000, Math.max(1000, left / 3));
     clearTimeout(this.timer);
     this.timer = setTimeout(() => this.renew(), Math.max(0, left - lead));
   }
 
   async renew() {
+    this.timer = null; // in flight: nothing to re-arm until it answers
     try {
       const fresh = await renewToken(this.token);
       if (this.stopped) return; // signed out while the request was on its way
@@ -230,6 +236,7 @@ export class TokenKeeper {
 
   stop() {
     this.stopped = true;
+    document.removeEventListener('visibilitychange', this.onVisible);
     clearTimeout(this.timer);
     this.timer = null;
   }
