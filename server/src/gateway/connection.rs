@@ -56,7 +56,8 @@ impl Role {
 }
 
 /// What an agent connection's token allows, and until when. The gateway
-/// keeps it, so authentication never reaches the session layer or the log.
+/// keeps it (boxed: customers' connections, the many, pay one pointer), so
+/// authentication never reaches the session layer or the log.
 #[derive(Debug)]
 pub struct Guard {
     identity: Identity,
@@ -96,7 +97,7 @@ fn expiry_instant(unix_secs: u64) -> Instant {
 }
 
 /// Completes when the disabled list changes (never without a guard).
-async fn disabled_changed(guard: &mut Option<Guard>) {
+async fn disabled_changed(guard: &mut Option<Box<Guard>>) {
     let Some(g) = guard else { return std::future::pending().await };
     if g.disabled.changed().await.is_err() {
         std::future::pending::<()>().await;
@@ -110,7 +111,7 @@ pub async fn serve(
     app: Arc<AppState>,
     role: Role,
     permit: OwnedSemaphorePermit,
-    guard: Option<Guard>,
+    guard: Option<Box<Guard>>,
     open: impl FnOnce(ConnHandle) -> DriverInput,
 ) {
     let _permit = permit;
@@ -148,7 +149,7 @@ async fn read_loop(
     role: Role,
     conn: u64,
     outbox: &Outbox,
-    mut guard: Option<Guard>,
+    mut guard: Option<Box<Guard>>,
 ) {
     // Three deadlines on one timer (a timer per idle connection is memory):
     // any frame (a pong too) proves the peer alive, so silence past
@@ -156,7 +157,7 @@ async fn read_loop(
     // client has `close_timeout` to answer it; an agent's token expires.
     let mut idle_until = Instant::now() + app.gateway.idle_timeout;
     let mut close_by: Option<Instant> = None;
-    let next_deadline = |idle_until: Instant, close_by: Option<Instant>, guard: &Option<Guard>| {
+    let next_deadline = |idle_until: Instant, close_by: Option<Instant>, guard: &Option<Box<Guard>>| {
         let until = close_by.map_or(idle_until, |by| by.min(idle_until));
         guard.as_ref().map_or(until, |g| g.expires.min(until))
     };
@@ -275,7 +276,12 @@ async fn read_loop(
 /// Decodes an agent's frame and checks it against the token: a `token`
 /// command renews the connection's token and goes on as a `ping` (acked in
 /// order, never logged); a command the role may not send is refused.
-fn agent_request(app: &AppState, conn: u64, guard: &mut Option<Guard>, text: &str) -> Result<Request, DecodeError> {
+fn agent_request(
+    app: &AppState,
+    conn: u64,
+    guard: &mut Option<Box<Guard>>,
+    text: &str,
+) -> Result<Request, DecodeError> {
     let command = decode_agent_command(text)?;
     let Some(g) = guard.as_mut() else {
         return Ok(Request::AgentCommand { conn, command });

@@ -198,7 +198,7 @@ async fn agent_ws(
     let (agent, last_seq) = (Some(identity.agent.clone()), params.last_seq);
     ws.on_upgrade(move |socket| {
         let guard = connection::Guard::new(identity, &app.auth);
-        connection::serve(socket, app, Role::Agent, permit, Some(guard), move |conn| {
+        connection::serve(socket, app, Role::Agent, permit, Some(Box::new(guard)), move |conn| {
             let request = Request::AgentOpen { conn: conn.id, agent, last_seq };
             DriverInput::Open { conn, request }
         })
