@@ -155,7 +155,7 @@ run_pair() {
     steal_before=$(steal)
     echo "== $name: $scenario against sync = $mode ${SERVER_ENV:+($SERVER_ENV) }baseline memory ($ROUNDS rounds; steal before $steal_before)" >&2
     timeout --kill-after=10 "$bound" "$LT" "$scenario" \
-        --url "ws://127.0.0.1:$DUR_PORT" --admin-url "http://127.0.0.1:$DUR_ADMIN" \
+        --url "ws://127.0.0.1:$DUR_PORT" --admin-url "http://127.0.0.1:$DUR_ADMIN" --server-config "$CONFIG" \
         --baseline "ws://127.0.0.1:$MEM_PORT" --baseline-protocol switchboard \
         --rounds "$ROUNDS" --quiet --json "$OUT/storage-$name.json" "$@" | tee "$OUT/storage-$name.txt"
     echo "machine steal (/proc/stat cpu, ticks): before $steal_before after $(steal)" | tee -a "$OUT/storage-$name.txt"

@@ -95,32 +95,151 @@ export function connectionBadge(status, detail) {
   return el('span', { class: `conn conn-${kind}`, role: 'status', 'data-status': status }, el('span', { class: 'dot', 'aria-hidden': 'true' }), text);
 }
 
-/** The sign-in screen; calls `onSubmit({agent, token})`. */
+/**
+ * The sign-in screen. `onSubmit({agent, password})` returns a promise; while
+ * it runs the button is disabled, and if it rejects its text is shown.
+ */
 export function signInView({ title, subtitle, onSubmit, error, agent }) {
+  const problem = el('p', { class: 'form-error', role: 'alert', hidden: !error, text: error || '' });
+  const button = el('button', { class: 'btn btn-primary btn-block', type: 'submit', text: 'Sign in' });
   const form = el('form', { class: 'signin-card', 'aria-labelledby': 'signin-title' },
     el('div', { class: 'brand-mark', 'aria-hidden': 'true', text: 'S' }),
     el('h1', { id: 'signin-title', text: title }),
     el('p', { class: 'muted', text: subtitle }),
-    error ? el('p', { class: 'form-error', role: 'alert', text: error }) : null,
+    problem,
     el('label', { class: 'field' }, el('span', { text: 'Agent ID' }),
       el('input', { name: 'agent', required: true, autocomplete: 'username', value: agent || '', autofocus: true, spellcheck: 'false' })),
-    el('label', { class: 'field' }, el('span', {}, 'Token ', el('small', { class: 'muted', text: '(reserved, not checked yet)' })),
-      el('input', { name: 'token', type: 'password', autocomplete: 'current-password' })),
-    el('button', { class: 'btn btn-primary btn-block', type: 'submit', text: 'Sign in' }));
-  form.addEventListener('submit', (event) => {
+    el('label', { class: 'field' }, el('span', { text: 'Password' }),
+      el('input', { name: 'password', type: 'password', required: true, autocomplete: 'current-password' })),
+    button);
+  form.addEventListener('submit', async (event) => {
     event.preventDefault();
     const data = new FormData(form);
     const id = String(data.get('agent') || '').trim();
-    if (id) onSubmit({ agent: id, token: String(data.get('token') || '') });
+    if (!id) return;
+    button.disabled = true;
+    button.textContent = 'Signing in…';
+    try {
+      await onSubmit({ agent: id, password: String(data.get('password') || '') });
+    } catch (failure) {
+      problem.textContent = signInText(failure);
+      problem.hidden = false;
+      form.elements.password.value = '';
+      form.elements.password.focus();
+    } finally {
+      button.disabled = false;
+      button.textContent = 'Sign in';
+    }
   });
   return el('main', { class: 'signin' }, form);
 }
 
-export function agentUrl(agent, token, lastSeq) {
+/** The agent endpoint's URL: never the token (URLs end up in access logs). */
+export function agentUrl(agent, lastSeq) {
   const q = new URLSearchParams({ agent });
-  if (token) q.set('token', token);
   if (lastSeq) q.set('last_seq', String(lastSeq));
   return `${wsOrigin(location.href)}/v1/ws/agent?${q}`;
+}
+
+/** The subprotocols that carry the token: the server selects `switchboard`. */
+export const tokenProtocols = (token) => ['switchboard', `bearer.${token}`];
+
+/** What each sign-in and token refusal means to a person (docs/security.md). */
+const SIGNIN_TEXT = {
+  invalid_credentials: 'Wrong agent ID or password.',
+  login_rate_limited: 'Too many sign-in attempts.',
+  agent_disabled: 'This account has been disabled. Ask an admin.',
+  token_expired: 'Your session has expired: sign in again.',
+  token_invalid: 'Your session is no longer valid: sign in again.',
+  token_missing: 'Sign in first.',
+  token_not_yet_valid: 'Your sign-in is not valid yet: check this computer\'s clock.',
+  unknown_agent: 'This account is not in the roster.',
+  forbidden: 'This account may not do that.',
+  login_disabled: 'Sign in through your company\'s sign-in page.',
+  network: 'The server cannot be reached. Check your connection and try again.',
+};
+
+/** A refusal (`{code, message, retryAfter}`) as a sentence. */
+export function signInText(failure) {
+  const code = (failure && failure.code) || 'internal';
+  const text = SIGNIN_TEXT[code] || `Sign-in failed: ${(failure && failure.message) || code}.`;
+  return code === 'login_rate_limited' && failure.retryAfter ? `${text} Try again in ${failure.retryAfter} s.` : text;
+}
+
+/** `POST /v1/login`: resolves to `{token, expires_at, role}`, rejects with `{code, message}`. */
+export function login(agent, password) {
+  return authRequest('/v1/login', { body: JSON.stringify({ agent, password }) });
+}
+
+/** `POST /v1/token/renew` with the current token. */
+export function renewToken(token) {
+  return authRequest('/v1/token/renew', { headers: { Authorization: `Bearer ${token}` } });
+}
+
+async function authRequest(path, { body, headers = {} }) {
+  let response;
+  try {
+    response = await fetch(path, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body, cache: 'no-store', credentials: 'omit' });
+  } catch (_) {
+    throw { code: 'network', message: 'the server cannot be reached' };
+  }
+  let answer = null;
+  try { answer = await response.json(); } catch (_) { /* not JSON */ }
+  if (response.ok && answer && answer.token) return answer;
+  const retryAfter = Number(response.headers.get('Retry-After')) || 0;
+  throw { code: (answer && answer.code) || 'internal', message: (answer && answer.message) || `HTTP ${response.status}`, retryAfter };
+}
+
+/**
+ * Keeps a token fresh: renews it a little before it expires (a third of
+ * what is left, at most five minutes ahead: browsers delay the timers of a
+ * background tab by up to a minute, and an agent's console often is one),
+ * hands each new one to `onToken`, and calls `onLost(refusal)` when it
+ * cannot be renewed any more.
+ */
+export class TokenKeeper {
+  constructor({ token, expiresAt, onToken, onLost }) {
+    Object.assign(this, { token, expiresAt, onToken, onLost, timer: null, stopped: false });
+    // Back in front (or awake again): a late timer is re-armed from now at once.
+    this.onVisible = () => { if (!document.hidden && this.timer) this.schedule(); };
+    document.addEventListener('visibilitychange', this.onVisible);
+    this.schedule();
+  }
+
+  schedule() {
+    const left = this.expiresAt - Date.now();
+    const lead = Math.min(5 * 60000, Math.max(1000, left / 3));
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.renew(), Math.max(0, left - lead));
+  }
+
+  async renew() {
+    this.timer = null; // in flight: nothing to re-arm until it answers
+    try {
+      const fresh = await renewToken(this.token);
+      if (this.stopped) return; // signed out while the request was on its way
+      this.token = fresh.token;
+      this.expiresAt = fresh.expires_at;
+      this.onToken(fresh);
+      this.schedule();
+    } catch (refusal) {
+      if (this.stopped) return;
+      // A network blip: try again shortly while the token still holds.
+      const transient = refusal.code === 'network' || refusal.code === 'internal';
+      if (transient && this.expiresAt - Date.now() > 1500) {
+        this.timer = setTimeout(() => this.renew(), 1000);
+        return;
+      }
+      this.onLost(refusal);
+    }
+  }
+
+  stop() {
+    this.stopped = true;
+    document.removeEventListener('visibilitychange', this.onVisible);
+    clearTimeout(this.timer);
+    this.timer = null;
+  }
 }
 
 export const FLAG_TEXT = {
@@ -198,31 +317,49 @@ function main() {
   let replaying = false;
 
 
+  let keeper = null; // renews the token before it expires
+
   function showSignIn(error) {
     app.replaceChildren(signInView({
-      title: 'Agent console', subtitle: 'Sign in with your agent ID to start taking chats.',
-      error, agent: store.agent, onSubmit: ({ agent, token }) => start(agent, token),
+      title: 'Agent console', subtitle: 'Sign in with your agent ID and password to start taking chats.',
+      error, agent: store.agent || store.lastAgent,
+      onSubmit: async ({ agent, password }) => {
+        const issued = await login(agent, password);
+        store.auth = { token: issued.token, expiresAt: issued.expires_at };
+        start(agent);
+      },
     }));
     const field = app.querySelector('input[name="agent"]');
     if (field) field.focus();
   }
 
-  function start(agent, token) {
+  function start(agent) {
     store.agent = agent;
-    store.token = token || '';
+    store.lastAgent = agent;
     if (store.lastSeqFor !== agent) { store.lastSeq = 0; store.lastSeqFor = agent; }
     saveStore(store);
     buildShell();
     hold = null;
+    keeper = new TokenKeeper({
+      ...store.auth,
+      onToken: (fresh) => {
+        store.auth = { token: fresh.token, expiresAt: fresh.expires_at };
+        saveStore(store);
+        // The live connection takes the new token too (else it closes at the old one's expiry).
+        if (client) client.send({ type: 'token', token: fresh.token });
+      },
+      onLost: (refusal) => signOut(signInText(refusal)),
+    });
     client = new Wire({
       idPrefix: 'a',
       lastSeq: store.lastSeq || 0,
-      url: () => agentUrl(agent, store.token, client.lastSeq),
+      url: () => agentUrl(agent, client.lastSeq),
+      protocols: () => tokenProtocols(store.auth.token),
       onMessage: handle,
       onStatus: (status, detail) => {
         conn = { status, detail };
-        if (status === 'failed' && (detail.reason === 'unknown_agent' || detail.reason === 'missing_agent')) {
-          signOut(`No agent "${agent}" in the roster.`);
+        if (status === 'failed' && detail.reason !== 'replaced') {
+          signOut(signInText({ code: detail.reason, message: detail.error && detail.error.message }));
           return;
         }
         renderTop();
@@ -246,7 +383,10 @@ function main() {
   function signOut(error) {
     if (client) client.stop();
     client = null;
+    if (keeper) keeper.stop();
+    keeper = null;
     delete store.agent;
+    delete store.auth;
     store.lastSeq = 0;
     saveStore(store);
     sessions.clear();
@@ -863,8 +1003,10 @@ function main() {
     if (!flags.length) flagList.append(el('li', { class: 'empty', text: 'None this session. Keep it that way.' }));
   }
 
-  // Signed in before (a reload): reconnect at once, resuming after the last seq seen.
-  if (store.agent) start(store.agent, store.token); else showSignIn();
+  // Signed in before (a reload) with a token still valid: reconnect at once,
+  // resuming after the last seq seen.
+  if (store.agent && store.auth && store.auth.expiresAt > Date.now() + 1000) start(store.agent);
+  else showSignIn(store.auth ? signInText({ code: 'token_expired' }) : undefined);
 
   // Debug and test hook.
   window.switchboardConsole = { sessions: () => [...sessions.values()].map((s) => ({ ...s })), clock };

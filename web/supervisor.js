@@ -6,6 +6,7 @@
 import { Wire, el, formatDuration } from '/wire.js';
 import {
   toast, loadStore, saveStore, signInView, agentUrl, connectionBadge, FLAG_TEXT, SIGNAL_TEXT, errorText,
+  login, signInText, tokenProtocols, TokenKeeper,
 } from '/console.js';
 
 const app = document.getElementById('app');
@@ -23,10 +24,18 @@ const SNAPSHOT_EVERY = 2000;
 
 const sup = store[KEY] || {};
 
+let keeper = null; // renews the token before it expires
+
 function showSignIn(error) {
   app.replaceChildren(signInView({
-    title: 'Supervisor view', subtitle: 'Sign in with a supervisor ID from the roster.', error,
-    agent: sup.agent || store.agent, onSubmit: ({ agent, token }) => start(agent, token),
+    title: 'Supervisor view', subtitle: 'Sign in with a supervisor ID and password from the roster.', error,
+    agent: sup.agent || sup.lastAgent || store.agent,
+    onSubmit: async ({ agent, password }) => {
+      const issued = await login(agent, password);
+      if (issued.role === 'agent') throw { code: 'forbidden', message: 'not a supervisor' };
+      sup.auth = { token: issued.token, expiresAt: issued.expires_at };
+      start(agent);
+    },
   }));
   const field = app.querySelector('input[name="agent"]');
   if (field) field.focus();
@@ -34,11 +43,20 @@ function showSignIn(error) {
 
 function persist() { store[KEY] = sup; saveStore(store); }
 
-function start(agent, token) {
+function start(agent) {
   if (sup.agent !== agent) { sup.lastSeq = 0; sup.events = []; }
   sup.agent = agent;
-  sup.token = token || '';
+  sup.lastAgent = agent;
   persist();
+  keeper = new TokenKeeper({
+    ...sup.auth,
+    onToken: (fresh) => {
+      sup.auth = { token: fresh.token, expiresAt: fresh.expires_at };
+      persist();
+      if (client) client.send({ type: 'token', token: fresh.token });
+    },
+    onLost: (refusal) => signOut(signInText(refusal)),
+  });
   // Events already seen (kept across reloads, since seq-deduplicated replays skip them).
   events.length = 0;
   for (const e of (sup.events || []).slice().reverse()) record(e, false);
@@ -50,12 +68,13 @@ function start(agent, token) {
   client = new Wire({
     idPrefix: 's',
     lastSeq: sup.lastSeq || 0,
-    url: () => agentUrl(agent, sup.token, client.lastSeq),
+    url: () => agentUrl(agent, client.lastSeq),
+    protocols: () => tokenProtocols(sup.auth.token),
     onMessage: handle,
     onStatus: (status, detail) => {
       conn = { status, detail };
-      if (status === 'failed' && (detail.reason === 'unknown_agent' || detail.reason === 'missing_agent')) {
-        signOut(`No "${agent}" in the roster.`);
+      if (status === 'failed' && detail.reason !== 'replaced') {
+        signOut(signInText({ code: detail.reason, message: detail.error && detail.error.message }));
         return;
       }
       renderTop();
@@ -68,7 +87,10 @@ function start(agent, token) {
 function signOut(error) {
   if (client) client.stop();
   client = null;
+  if (keeper) keeper.stop();
+  keeper = null;
   delete sup.agent;
+  delete sup.auth;
   sup.lastSeq = 0;
   sup.events = [];
   persist();
@@ -243,5 +265,6 @@ setInterval(() => {
   for (const node of document.querySelectorAll('[data-at]')) node.textContent = `${node.dataset.prefix || ''}${ago(Number(node.dataset.at))}`;
 }, 1000);
 
-// Signed in before (a reload): reconnect at once.
-if (sup.agent) start(sup.agent, sup.token); else showSignIn();
+// Signed in before (a reload) with a token still valid: reconnect at once.
+if (sup.agent && sup.auth && sup.auth.expiresAt > Date.now() + 1000) start(sup.agent);
+else showSignIn(sup.auth ? signInText({ code: 'token_expired' }) : undefined);

@@ -18,11 +18,16 @@
 // - tells its user about connection states: connecting, open, retrying, closed,
 //   and (`onHold`) while commands wait for the server to take them again.
 
-/** Close reasons (1008) after which reconnecting cannot help. */
+/**
+ * Close reasons (1008) after which reconnecting cannot help: among them every
+ * refusal of an agent's token (docs/security.md), after which the page signs
+ * in again.
+ */
 const FATAL_REASONS = new Set([
   'missing_group', 'unknown_group', 'invalid_token', 'missing_agent', 'unknown_agent', 'replaced',
   // The same identifier hash would be refused again: the site must fix its page.
   'identity_invalid',
+  'token_missing', 'token_invalid', 'token_expired', 'token_not_yet_valid', 'agent_disabled', 'forbidden',
 ]);
 
 /**
@@ -38,6 +43,8 @@ export class Wire {
   /**
    * @param {object} options
    * @param {() => string} options.url  the WebSocket URL for the next attempt (it may carry last_seq)
+   * @param {() => string[]} [options.protocols]  WebSocket subprotocols to offer (an agent's token
+   *   travels as `bearer.<token>`: browsers cannot set headers, and URLs end up in logs)
    * @param {(msg: object) => void} options.onMessage  every server message, in order, deduplicated by seq
    * @param {(status: string, detail?: object) => void} [options.onStatus]
    * @param {number} [options.lastSeq]  highest seq already processed (from storage)
@@ -110,7 +117,8 @@ export class Wire {
     this.pingSentAt = 0;
     let socket;
     try {
-      socket = new WebSocket(this.options.url());
+      const protocols = this.options.protocols ? this.options.protocols() : undefined;
+      socket = new WebSocket(this.options.url(), protocols);
     } catch (error) {
       this.scheduleRetry();
       return;
@@ -279,8 +287,9 @@ export class Wire {
    */
   send(fields, callback) {
     const command = { ...fields, id: this.nextId() };
-    // Ephemeral commands are not worth resending: a typing hint, a probe, a read.
-    const ephemeral = command.type === 'typing' || command.type === 'ping' || command.type === 'snapshot';
+    // Ephemeral commands are not worth resending: a typing hint, a probe, a read,
+    // a renewed token (a new connection offers the newest token anyway).
+    const ephemeral = ['typing', 'ping', 'snapshot', 'token'].includes(command.type);
     if (!ephemeral) {
       this.pending.set(command.id, command);
       this.persist();

@@ -21,6 +21,8 @@ use switchboard_protocol::agent::{AgentCommand, AvailabilityRequest, ServerToAge
 use switchboard_protocol::common::SessionStatus;
 use switchboard_protocol::customer::{CustomerCommand, ServerToCustomer};
 use switchboard_protocol::encode;
+use switchboard_server::auth::token::Signer;
+use switchboard_server::auth::Role as TokenRole;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -230,11 +232,33 @@ pub fn decode_for_agent(kind: Kind, text: &str) -> Incoming {
 pub struct Names {
     pub group: String,
     pub agent_prefix: String,
+    /// Signs the agents' tokens (`None`: agents connect without one and are refused).
+    pub tokens: Option<AgentTokens>,
 }
 
 impl Names {
     pub fn agent_id(&self, index: usize) -> String {
         format!("{}{index:05}", self.agent_prefix)
+    }
+
+    /// A token for agent `index`, if the harness knows the server's secret.
+    pub fn agent_token(&self, index: usize) -> Option<String> {
+        Some(self.tokens.as_ref()?.signer.issue(&self.agent_id(index), TokenRole::Agent).token)
+    }
+}
+
+/// Mints agents' tokens with the server's `[auth] secret`, as `/v1/login` would.
+#[derive(Clone, Debug)]
+pub struct AgentTokens {
+    signer: Arc<Signer>,
+}
+
+/// Load runs may last long: their tokens outlive any run.
+const LOAD_TOKEN_TTL: Duration = Duration::from_secs(24 * 3600);
+
+impl AgentTokens {
+    pub fn new(secret: &[u8]) -> AgentTokens {
+        AgentTokens { signer: Arc::new(Signer::hs256(secret, LOAD_TOKEN_TTL)) }
     }
 }
 
@@ -283,7 +307,8 @@ pub async fn read_until<T>(
 /// for the acknowledgement.
 pub async fn connect_agent(target: &Target, names: &Names, index: usize, sources: &Sources) -> anyhow::Result<Ws> {
     let path = agent_path(target.kind, names, index, &format!("p{index}"));
-    let mut ws = net::connect(&target.endpoint, &path, index, sources).await?;
+    let token = if target.kind == Kind::Server { names.agent_token(index) } else { None };
+    let mut ws = net::connect_with_token(&target.endpoint, &path, token.as_deref(), index, sources).await?;
     if target.kind == Kind::Server {
         let command = AgentCommand::SetAvailability {
             id: unique_id("avail"),

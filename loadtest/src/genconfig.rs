@@ -33,6 +33,10 @@ pub struct GenConfigArgs {
     /// Admin listener (/metrics).
     #[arg(long, default_value = "127.0.0.1:9090")]
     pub admin_listen: String,
+    /// The `[auth] secret` (default: 256 random bits); the harness reads it
+    /// back with --server-config to sign the agents' tokens.
+    #[arg(long)]
+    pub auth_secret: Option<String>,
     /// Where to write it (default: stdout).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -54,6 +58,9 @@ pub fn render(args: &GenConfigArgs) -> String {
         args.listen
     );
     let _ = writeln!(out, "\n[log]\nfilter = \"warn\"");
+    let secret = args.auth_secret.clone().unwrap_or_else(random_secret);
+    let _ = writeln!(out, "\n# Agents' tokens are signed with this (switchboard-loadtest --server-config reads it).");
+    let _ = writeln!(out, "[auth]\nsecret = \"{secret}\"");
     let _ = writeln!(out, "\n[[router.groups]]\nid = \"{}\"\nmax_queue = {}", args.group, args.max_queue);
     for i in 0..args.agents {
         let _ = writeln!(
@@ -63,6 +70,11 @@ pub fn render(args: &GenConfigArgs) -> String {
         );
     }
     out
+}
+
+/// 256 random bits as hex.
+fn random_secret() -> String {
+    rand::random::<[u8; 32]>().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 pub fn run(args: &GenConfigArgs) -> anyhow::Result<()> {
@@ -89,6 +101,7 @@ mod tests {
             clock_scale: 600.0,
             listen: "127.0.0.1:8080".into(),
             admin_listen: "127.0.0.1:9090".into(),
+            auth_secret: None,
             out: None,
         };
         let text = render(&args);
@@ -98,5 +111,8 @@ mod tests {
         assert_eq!(agents.len(), 3);
         assert_eq!(agents[2]["id"].as_str(), Some("lt-agent-00002"));
         assert_eq!(agents[0]["capacity"].as_integer(), Some(4));
+        // The server accepts it, and agents' tokens can be signed with its secret.
+        let config = switchboard_server::config::Config::from_toml_str(&text).unwrap();
+        assert_eq!(config.auth.secret.unwrap().0.len(), 64);
     }
 }

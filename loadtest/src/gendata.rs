@@ -702,6 +702,7 @@ mod tests {
             clock_scale: 1.0,
             listen: "127.0.0.1:0".into(),
             admin_listen: "127.0.0.1:0".into(),
+            auth_secret: None,
             out: None,
         };
         Config::from_toml_str(&render(&args)).unwrap()

@@ -213,12 +213,34 @@ struct CommonArgs {
     /// Agents are roster ids PREFIX00000, PREFIX00001...
     #[arg(long, default_value = "lt-agent-")]
     agent_prefix: String,
+    /// The server's config (as `gen-config` wrote it): agents connect with
+    /// tokens signed by its `[auth] secret`.
+    #[arg(long)]
+    server_config: Option<PathBuf>,
+    /// The server's `[auth] secret`, if not read from --server-config.
+    #[arg(long, env = "SWITCHBOARD_AUTH__SECRET", hide_env_values = true)]
+    auth_secret: Option<String>,
     /// Seconds to pause between runs so the previous one's sockets are gone.
     #[arg(long, default_value_t = 2.0)]
     pause: f64,
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
+}
+
+/// What signs the agents' tokens: --auth-secret, else the server config's `[auth] secret`.
+fn agent_tokens(args: &CommonArgs) -> anyhow::Result<Option<clients::AgentTokens>> {
+    if let Some(secret) = &args.auth_secret {
+        return Ok(Some(clients::AgentTokens::new(secret.as_bytes())));
+    }
+    let Some(path) = &args.server_config else { return Ok(None) };
+    let config = switchboard_server::config::Config::load(Some(path), std::env::vars())
+        .with_context(|| format!("--server-config {}", path.display()))?;
+    let secret = config
+        .auth
+        .secret
+        .with_context(|| format!("--server-config {}: no [auth] secret to sign agents' tokens with", path.display()))?;
+    Ok(Some(clients::AgentTokens::new(secret.0.as_bytes())))
 }
 
 fn main() -> anyhow::Result<()> {
@@ -444,7 +466,11 @@ async fn run(plan: Plan) -> anyhow::Result<()> {
         }
     }
     let common = Common {
-        names: Names { group: common_args.group.clone(), agent_prefix: common_args.agent_prefix.clone() },
+        names: Names {
+            group: common_args.group.clone(),
+            agent_prefix: common_args.agent_prefix.clone(),
+            tokens: agent_tokens(&common_args)?,
+        },
         sources,
         progress: !common_args.quiet,
         admin: Some(common_args.admin_url.clone()),

@@ -6,7 +6,11 @@ use std::time::Duration;
 
 use anyhow::{bail, Context as _};
 use futures_util::{SinkExt as _, StreamExt as _};
+use switchboard_protocol as protocol;
 use tokio::net::{TcpSocket, TcpStream};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+use tokio_tungstenite::tungstenite::http::header::SEC_WEBSOCKET_PROTOCOL;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
@@ -95,6 +99,18 @@ impl Sources {
 
 /// Opens a WebSocket to `endpoint` + `path_and_query`, client socket number `index`.
 pub async fn connect(endpoint: &Endpoint, path_and_query: &str, index: usize, sources: &Sources) -> anyhow::Result<Ws> {
+    connect_with_token(endpoint, path_and_query, None, index, sources).await
+}
+
+/// [`connect`] offering `token` the way the agent console does
+/// (`Sec-WebSocket-Protocol: switchboard, bearer.<token>`).
+pub async fn connect_with_token(
+    endpoint: &Endpoint,
+    path_and_query: &str,
+    token: Option<&str>,
+    index: usize,
+    sources: &Sources,
+) -> anyhow::Result<Ws> {
     let socket = if endpoint.addr.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
     if let (Some(source), true) = (sources.pick(index), endpoint.addr.is_ipv4()) {
         socket.bind(SocketAddr::new(IpAddr::V4(source), 0)).with_context(|| format!("binding to {source}"))?;
@@ -105,9 +121,14 @@ pub async fn connect(endpoint: &Endpoint, path_and_query: &str, index: usize, so
         .with_context(|| format!("connecting to {}", endpoint.addr))?;
     stream.set_nodelay(true)?;
     let url = format!("{}{}", endpoint.base, path_and_query);
+    let mut request = url.as_str().into_client_request()?;
+    if let Some(token) = token {
+        let offer = format!("{}, {}{token}", protocol::SUBPROTOCOL, protocol::BEARER_SUBPROTOCOL_PREFIX);
+        request.headers_mut().insert(SEC_WEBSOCKET_PROTOCOL, HeaderValue::from_str(&offer)?);
+    }
     let (ws, _) = tokio::time::timeout(
         Duration::from_secs(10),
-        tokio_tungstenite::client_async_with_config(url.as_str(), stream, Some(ws_config())),
+        tokio_tungstenite::client_async_with_config(request, stream, Some(ws_config())),
     )
     .await
     .context("WebSocket handshake timed out after 10 s")?

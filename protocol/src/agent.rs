@@ -9,9 +9,10 @@ use crate::common::{
 
 /// Query parameters of `GET /v1/ws/agent`.
 ///
-/// `agent` is the roster id. `token` is reserved for authentication (a later
-/// version will require it; an `Authorization: Bearer ...` header will be
-/// accepted as well); today it is not checked. `last_seq` is the highest `seq`
+/// `agent` is optional: the agent is the signed token's `sub` (the token
+/// travels in the `Sec-WebSocket-Protocol` header, never in the URL); when
+/// given, `agent` must match it. `token` is not read (query strings end up in
+/// access logs). `last_seq` is the highest `seq`
 /// the client has seen on an earlier connection, to replay what it missed.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AgentConnectParams {
@@ -70,12 +71,26 @@ pub enum AgentCommand {
     Ping { id: ClientId },
     /// Supervisors only: every group and agent at a glance, answered by a `snapshot` message, then the `ack`.
     Snapshot { id: ClientId },
+    /// A renewed token for this connection (from `POST /v1/token/renew`), so
+    /// it outlives the old token's expiry. Checked by the gateway; acked.
+    Token { id: ClientId, token: BearerToken },
+}
+
+/// A signed token on the wire. `Debug` hides it: tokens are never logged.
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct BearerToken(pub String);
+
+impl std::fmt::Debug for BearerToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BearerToken(***)")
+    }
 }
 
 impl AgentCommand {
     /// Every `type` this endpoint accepts.
     pub const TYPES: &'static [&'static str] =
-        &["set_availability", "reply", "typing", "ask_resolved", "transfer", "close", "ping", "snapshot"];
+        &["set_availability", "reply", "typing", "ask_resolved", "transfer", "close", "ping", "snapshot", "token"];
 
     pub fn id(&self) -> &str {
         match self {
@@ -86,7 +101,8 @@ impl AgentCommand {
             | AgentCommand::Transfer { id, .. }
             | AgentCommand::Close { id, .. }
             | AgentCommand::Ping { id }
-            | AgentCommand::Snapshot { id } => id,
+            | AgentCommand::Snapshot { id }
+            | AgentCommand::Token { id, .. } => id,
         }
     }
 }

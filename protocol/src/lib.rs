@@ -105,4 +105,28 @@ pub mod code {
     pub const ORIGIN_NOT_ALLOWED: &str = "origin_not_allowed";
     /// HTTP 429 before the upgrade: too many open connections from this IP address.
     pub const TOO_MANY_CONNECTIONS: &str = "too_many_connections";
+    /// The agent is not in the roster (at the handshake, from the token's `sub`).
+    pub const UNKNOWN_AGENT: &str = "unknown_agent";
+    /// An agent or supervisor connected without a token (see `docs/security.md`).
+    pub const TOKEN_MISSING: &str = "token_missing";
+    /// The token is malformed, badly signed, of another algorithm, or names no role.
+    pub const TOKEN_INVALID: &str = "token_invalid";
+    /// The token has expired (at the handshake, or on a live connection not renewed in time).
+    pub const TOKEN_EXPIRED: &str = "token_expired";
+    /// The token is not valid yet (`nbf` or `iat` in the future).
+    pub const TOKEN_NOT_YET_VALID: &str = "token_not_yet_valid";
+    /// The agent has been disabled by an admin.
+    pub const AGENT_DISABLED: &str = "agent_disabled";
+    /// The token's role may not do this (an agent asking for the snapshot, a
+    /// token for another agent than `?agent=`, or a renewal for someone else).
+    pub const FORBIDDEN: &str = "forbidden";
 }
+
+/// The WebSocket subprotocol agents and supervisors offer, beside `bearer.<token>`.
+pub const SUBPROTOCOL: &str = "switchboard";
+/// The prefix of the subprotocol value that carries the token.
+pub const BEARER_SUBPROTOCOL_PREFIX: &str = "bearer.";
+/// `POST`: agent id and password for a token.
+pub const LOGIN_PATH: &str = "/v1/login";
+/// `POST` with `Authorization: Bearer`: a fresh token.
+pub const RENEW_PATH: &str = "/v1/token/renew";

@@ -6,6 +6,7 @@
 //! signal. [`start`] does the same in the background and hands back the bound
 //! addresses, for tests and embedding.
 
+pub mod auth;
 pub mod config;
 pub mod driver;
 pub mod gateway;
@@ -86,6 +87,8 @@ async fn serve(
         tokio::task::spawn_blocking(move || journal::recovery::open(&config, hooks.storage_faults)).await??
     };
     let metrics = Metrics::new();
+    // After recovery opened (and locked) the data_dir, where a generated secret lives.
+    let auth = Arc::new(auth::Auth::new(&config, metrics.clone())?);
     let health = Arc::new(Health::default());
     let (driver_tx, driver_rx) = mpsc::channel(config.gateway.driver_queue);
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -113,14 +116,16 @@ async fn serve(
         origins: gateway::origin::AllowedOrigins::from_config(&config.gateway),
         per_ip: gateway::per_ip::PerIpConnections::new(config.gateway.max_connections_per_ip),
         identity: gateway::identity::IdentityVerifier::new(&config.customers),
+        auth: auth.clone(),
     });
 
     let public_addr = listeners.public.local_addr()?;
     let admin_addr = listeners.admin.local_addr()?;
     let timeout = config.gateway.handshake_timeout;
+    // The accept loop hands every handler the peer address: the per-IP cap's and the login rate limit's key.
     let public = gateway::serve::serve(listeners.public, gateway::public_routes(app.clone()), timeout, stop_rx.clone());
     let admin =
-        gateway::serve::serve(listeners.admin, gateway::admin_routes(metrics.clone()), timeout, stop_rx.clone());
+        gateway::serve::serve(listeners.admin, gateway::admin_routes(metrics.clone(), auth), timeout, stop_rx.clone());
     let public_task = tokio::spawn(public);
     let admin_task = tokio::spawn(admin);
     info!(%public_addr, %admin_addr, scale = config.clock.scale, storage = ?config.storage.mode, "switchboard listening");

@@ -34,6 +34,9 @@ enum Command {
     /// Operators' tools on a data_dir's input log (read-only: safe on a copy or beside a running server).
     #[command(subcommand)]
     Log(LogCommand),
+    /// Reads a password (without echo on a terminal, else one line of stdin) and
+    /// prints its argon2id hash for a roster entry's `password_hash`.
+    HashPassword,
 }
 
 #[derive(Debug, Subcommand)]
@@ -67,6 +70,9 @@ enum LogCommand {
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    if let Some(Command::HashPassword) = args.command {
+        return hash_password();
+    }
     if let Some(Command::Log(command)) = args.command {
         // The tools read the config only to find the data_dir.
         let data_dir = match args.data_dir {
@@ -140,6 +146,30 @@ fn log_tool(command: LogCommand, data_dir: PathBuf) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("switchboard log: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn hash_password() -> ExitCode {
+    use std::io::IsTerminal;
+    let read = if std::io::stdin().is_terminal() {
+        rpassword::prompt_password("password: ")
+    } else {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line).map(|_| line.trim_end_matches(['\r', '\n']).to_owned())
+    };
+    match read {
+        Ok(password) if !password.is_empty() => {
+            println!("{}", switchboard_server::auth::password::hash(&password));
+            ExitCode::SUCCESS
+        }
+        Ok(_) => {
+            eprintln!("switchboard hash-password: the password is empty");
+            ExitCode::from(2)
+        }
+        Err(e) => {
+            eprintln!("switchboard hash-password: cannot read the password: {e}");
             ExitCode::from(2)
         }
     }

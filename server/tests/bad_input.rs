@@ -95,7 +95,7 @@ async fn bad_connection_requests_are_refused_with_a_code_and_1008() {
         ("/v1/ws/customer?group=nope", Side::Customer, "unknown_group"),
         ("/v1/ws/customer?token=0000&last_seq=3", Side::Customer, "invalid_token"),
         ("/v1/ws/customer?group=general&priority=extreme", Side::Customer, "invalid_command"),
-        ("/v1/ws/agent", Side::Agent, "missing_agent"),
+        ("/v1/ws/agent", Side::Agent, "token_missing"),
         ("/v1/ws/agent?agent=mallory", Side::Agent, "unknown_agent"),
     ];
     for (path, side, code) in cases {

@@ -52,6 +52,7 @@ async fn sigterm_tells_clients_and_exits_cleanly() {
         .env("SWITCHBOARD_ADMIN_LISTEN", "127.0.0.1:0")
         .env("SWITCHBOARD_LOG__FORMAT", "json")
         .env("SWITCHBOARD_SHUTDOWN_TIMEOUT", "3s")
+        .env("SWITCHBOARD_AUTH__SECRET", common::TEST_SECRET)
         .env("RUST_LOG", "info")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -94,4 +95,19 @@ async fn sigterm_tells_clients_and_exits_cleanly() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert!(exit.success(), "{exit:?}");
+}
+
+#[test]
+fn hash_password_prints_an_argon2id_hash_of_the_line_it_reads() {
+    use std::io::Write;
+    let mut child =
+        Command::new(BIN).arg("hash-password").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+    child.stdin.take().unwrap().write_all(b"s3cret pass\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let hash = String::from_utf8(out.stdout).unwrap();
+    assert!(hash.starts_with("$argon2id$"), "{hash}");
+    let stored = switchboard_server::config::Secret(hash.trim().to_owned());
+    assert!(switchboard_server::auth::password::verify(Some(&stored), "s3cret pass"));
+    assert!(!switchboard_server::auth::password::verify(Some(&stored), "s3cret pass\n"));
 }

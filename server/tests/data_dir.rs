@@ -33,6 +33,7 @@ fn switchboard(data_dir: &Path) -> Command {
         .env("SWITCHBOARD_ADMIN_LISTEN", "127.0.0.1:0")
         .env("SWITCHBOARD_LOG__FORMAT", "json")
         .env("SWITCHBOARD_STORAGE__SNAPSHOT_EVERY", "1000000")
+        .env("SWITCHBOARD_AUTH__SECRET", common::TEST_SECRET)
         .env("RUST_LOG", "info");
     command
 }

@@ -153,6 +153,9 @@ allowed_origins = ["http://{addr}"]
 max_connections_per_ip = 0
 message_rate = 0
 
+[auth]
+secret = "{secret}"
+
 [router.rules]
 agent_grace = "10m"
 customer_grace = "30m"
@@ -167,7 +170,8 @@ id = "general"
 name = "General"
 "#,
         WARNING_MS / 1000,
-        VIOLATION_MS / 1000
+        VIOLATION_MS / 1000,
+        secret = common::TEST_SECRET,
     );
     for i in 0..agents {
         text += &format!(
@@ -489,7 +493,7 @@ enum Ended {
 }
 
 async fn open(url: &str) -> Result<Ws, String> {
-    match timeout(FRAME_WAIT, tokio_tungstenite::connect_async(url)).await {
+    match timeout(FRAME_WAIT, tokio_tungstenite::connect_async(common::with_token(url))).await {
         Ok(Ok((ws, _))) => Ok(ws),
         Ok(Err(e)) => Err(e.to_string()),
         Err(_) => Err("the WebSocket handshake timed out".into()),

@@ -10,7 +10,7 @@ import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { expect } from './expect.mjs';
-import { launchBrowser, startProxy, startServer, watchErrors } from './harness.mjs';
+import { demoPassword, launchBrowser, startProxy, startServer, watchErrors } from './harness.mjs';
 
 let browser;
 let server;
@@ -45,6 +45,7 @@ async function open(path, { expected = [], setup } = {}) {
 async function agentPage(id, { available = true, ...options } = {}) {
   const page = await open('/agent', options);
   await page.getByLabel('Agent ID').fill(id);
+  await page.getByLabel('Password').fill(demoPassword(id));
   await page.getByRole('button', { name: 'Sign in' }).click();
   await expect(page.locator('.conn')).toHaveText('Connected');
   if (available) {
@@ -465,6 +466,7 @@ describe('widget and console', () => {
   test('the 1-minute warning and the 3-minute violation show on a scaled clock, and the supervisor sees it', { timeout: 60000 }, async () => {
     const supervisor = await open('/supervisor');
     await supervisor.getByLabel('Agent ID').fill('sam');
+    await supervisor.getByLabel('Password').fill(demoPassword('sam'));
     await supervisor.getByRole('button', { name: 'Sign in' }).click();
     await expect(supervisor.locator('.conn')).toHaveText('Connected');
 
@@ -523,6 +525,7 @@ describe('widget and console', () => {
   test('closing with the customer unanswered raises a conduct flag shown to the agent and the supervisor', { timeout: 60000 }, async () => {
     const supervisor = await open('/supervisor');
     await supervisor.getByLabel('Agent ID').fill('sam');
+    await supervisor.getByLabel('Password').fill(demoPassword('sam'));
     await supervisor.getByRole('button', { name: 'Sign in' }).click();
     const alice = await agentPage('alice');
     const customer = await customerPage('Jo');
@@ -559,11 +562,67 @@ describe('widget and console', () => {
       site.closeAllConnections();
       await new Promise((resolve) => site.close(resolve));
     }
-    const page = await open('/agent');
+    const page = await open('/agent', { expected: [/status of 401/] });
     await page.getByLabel('Agent ID').fill('mallory');
+    await page.getByLabel('Password').fill(demoPassword('mallory'));
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await expect(page.getByRole('alert')).toHaveText('No agent "mallory" in the roster.');
+    await expect(page.getByRole('alert')).toHaveText('Wrong agent ID or password.');
     await expect(page.getByLabel('Agent ID')).toBeVisible();
+  });
+
+  test('sign-in: refusals said plainly, the token renewed before it expires, a disabled agent signed out, sign out forgets the token', { timeout: 60000 }, async () => {
+    // Tokens of 3 s: the console must renew them itself, on the live connection too.
+    await server.stop();
+    server = await startServer({ env: { SWITCHBOARD_AUTH__TOKEN_TTL: '3s' } });
+    const refusedFetch = [/status of 40[13]/];
+    const page = await open('/agent', { expected: refusedFetch });
+    const auth = () => page.evaluate(() => (JSON.parse(sessionStorage.getItem('switchboard.console') || '{}')).auth);
+    await page.getByLabel('Agent ID').fill('alice');
+    await page.getByLabel('Password').fill('not her password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect(page.getByLabel('Password')).toHaveValue('');
+    await expect(page.getByRole('alert')).toHaveText('Wrong agent ID or password.');
+    assert.equal(await auth(), undefined, 'no token after a refusal');
+
+    await page.getByLabel('Password').fill(demoPassword('alice'));
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect(page.locator('.conn')).toHaveText('Connected');
+    const first = await auth();
+    assert.ok(first.token && first.expiresAt > Date.now(), 'the token is kept in sessionStorage');
+    // Past two expiries of the first token: renewed each time, the connection never dropped.
+    await page.waitForTimeout(6500);
+    await expect(page.locator('.conn')).toHaveText('Connected');
+    const renewed = await auth();
+    assert.notEqual(renewed.token, first.token);
+    assert.ok(renewed.expiresAt > first.expiresAt);
+    await page.getByRole('button', { name: 'Available', exact: true }).click();
+    await expect(page.locator('.state-pill')).toHaveText('Available');
+
+    // An admin (sam) disables alice: her console is cut off and says why.
+    const admin = await fetch(`${server.base}/v1/login`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ agent: 'sam', password: demoPassword('sam') }),
+    }).then((r) => r.json());
+    const adminApi = (action) => fetch(`http://127.0.0.1:${server.adminPort}/v1/admin/agents/alice/${action}`, {
+      method: 'POST', headers: { authorization: `Bearer ${admin.token}` },
+    });
+    assert.equal((await adminApi('disable')).status, 200);
+    await expect(page.getByRole('alert')).toHaveText('This account has been disabled. Ask an admin.');
+    await expect(page.getByLabel('Password')).toBeVisible();
+    assert.equal(await auth(), undefined, 'signed out: the token is gone');
+    await page.getByLabel('Password').fill(demoPassword('alice'));
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    // A refused sign-in clears the password: the answer has come.
+    await expect(page.getByLabel('Password')).toHaveValue('');
+    await expect(page.getByRole('alert')).toHaveText('This account has been disabled. Ask an admin.');
+
+    // Enabled again: sign in, then sign out forgets the token.
+    assert.equal((await adminApi('enable')).status, 200);
+    await page.getByLabel('Password').fill(demoPassword('alice'));
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect(page.locator('.conn')).toHaveText('Connected');
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await expect(page.getByLabel('Password')).toBeVisible();
+    assert.equal(await auth(), undefined);
   });
 
   test('an agent signed in twice: the older window says so and can take over again', { timeout: 60000 }, async () => {
@@ -598,6 +657,7 @@ describe('widget and console', () => {
     const agent = await person('/agent');
     await audit(agent, 'sign-in');
     await agent.getByLabel('Agent ID').fill('alice');
+    await agent.getByLabel('Password').fill(demoPassword('alice'));
     await agent.getByRole('button', { name: 'Sign in' }).click();
     await expect(agent.locator('.conn')).toHaveText('Connected');
     await audit(agent, 'console, offline');
@@ -631,6 +691,7 @@ describe('widget and console', () => {
 
     const supervisor = await person('/supervisor');
     await supervisor.getByLabel('Agent ID').fill('sam');
+    await supervisor.getByLabel('Password').fill(demoPassword('sam'));
     await supervisor.getByRole('button', { name: 'Sign in' }).click();
     await expect(supervisor.locator('tr[data-agent="alice"]')).toHaveCount(1);
     await audit(supervisor, 'supervisor view');

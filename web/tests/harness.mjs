@@ -12,6 +12,9 @@ import { chromium } from 'playwright-core';
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const repo = path.resolve(here, '..', '..');
 
+/** The roster passwords of test-config.toml (and the demo config): "<id>-demo". */
+export const demoPassword = (id) => `${id}-demo`;
+
 export function serverBinary() {
   if (process.env.WEB_TEST_SERVER_BIN) return process.env.WEB_TEST_SERVER_BIN;
   const target = process.env.CARGO_TARGET_DIR || path.join(repo, 'target');

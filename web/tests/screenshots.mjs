@@ -6,7 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from './expect.mjs';
-import { launchBrowser, repo, startServer } from './harness.mjs';
+import { demoPassword, launchBrowser, repo, startServer } from './harness.mjs';
 
 const out = path.join(repo, 'docs', 'screenshots');
 mkdirSync(out, { recursive: true });
@@ -32,6 +32,7 @@ async function signIn(pathname, id) {
   const page = await context.newPage();
   await page.goto(`${server.base}${pathname}`);
   await page.getByLabel('Agent ID').fill(id);
+  await page.getByLabel('Password').fill(demoPassword(id));
   await page.getByRole('button', { name: 'Sign in' }).click();
   await expect(page.locator('.conn')).toHaveText('Connected');
   return page;

@@ -17,6 +17,9 @@ use serde::Deserialize;
 
 use crate::router::config::RouterConfig;
 
+mod auth;
+pub use auth::{Accounts, AuthConfig, KeyAlgorithm, Secret, MIN_SECRET_BYTES};
+
 /// Environment variables with this prefix override config keys.
 pub const ENV_PREFIX: &str = "SWITCHBOARD_";
 /// Environment variables with the prefix that are not config keys.
@@ -38,7 +41,14 @@ pub struct Config {
     pub customers: CustomersConfig,
     pub storage: StorageConfig,
     pub log: LogConfig,
+    pub auth: AuthConfig,
     pub router: RouterConfig,
+    /// What the roster says about signing in (`password_hash`, `role = "admin"`),
+    /// taken out of `[[router.agents]]` before the router reads it: the router
+    /// knows nothing of authentication, and a new password must not count as a
+    /// roster change that refuses a restart.
+    #[serde(skip)]
+    pub accounts: Accounts,
 }
 
 impl Default for Config {
@@ -52,7 +62,9 @@ impl Default for Config {
             customers: CustomersConfig::default(),
             storage: StorageConfig::default(),
             log: LogConfig::default(),
+            auth: AuthConfig::default(),
             router: RouterConfig::default(),
+            accounts: Accounts::default(),
         }
     }
 }
@@ -328,8 +340,9 @@ impl Config {
         Config::from_table(table, &HashSet::new())
     }
 
-    fn from_table(table: toml::Table, from_env: &HashSet<String>) -> Result<Config, ConfigLoadError> {
-        let config: Config = serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
+    fn from_table(mut table: toml::Table, from_env: &HashSet<String>) -> Result<Config, ConfigLoadError> {
+        let accounts = Accounts::take_from(&mut table)?;
+        let mut config: Config = serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
             let key = e.path().to_string();
             let mut problem = e.into_inner().to_string();
             if let Some(var) = from_env.iter().find(|k| key == **k || key.starts_with(&format!("{k}."))) {
@@ -337,6 +350,7 @@ impl Config {
             }
             ConfigLoadError::key(key, problem)
         })?;
+        config.accounts = accounts;
         config.validate()?;
         Ok(config)
     }
@@ -380,6 +394,7 @@ impl Config {
         g.validate_limits()?;
         self.customers.validate()?;
         self.storage.validate()?;
+        self.auth.validate()?;
         if g.max_write_buffer_bytes <= g.write_buffer_bytes + g.max_message_bytes {
             return Err(ConfigLoadError::key(
                 "gateway.max_write_buffer_bytes",

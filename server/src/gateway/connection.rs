@@ -11,13 +11,15 @@ use std::sync::Arc;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures_util::{SinkExt, StreamExt};
-use switchboard_protocol::{close_code, code, decode_agent_command, decode_customer_command};
-use tokio::sync::mpsc;
+use switchboard_protocol::agent::AgentCommand;
+use switchboard_protocol::{close_code, code, decode_agent_command, decode_customer_command, DecodeError};
+use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tracing::debug;
 
 use super::rate::{CommandLimiter, Verdict};
 use super::{AppState, Held};
+use crate::auth::{Auth, Identity, Refusal};
 use crate::driver::outbox::{ConnState, Next, Outbox};
 use crate::driver::{ConnHandle, DriverInput, Outbound};
 use crate::metrics::{CONNECTIONS_OPEN, FLOOD_DISCONNECTS, RATE_LIMITED};
@@ -54,12 +56,63 @@ impl Role {
     }
 }
 
-/// Runs a connection to its end. `open` builds the driver's first input from the connection handle.
+/// What an agent connection's token allows, and until when. The gateway
+/// keeps it (boxed: customers' connections, the many, pay one pointer), so
+/// authentication never reaches the session layer or the log.
+#[derive(Debug)]
+pub struct Guard {
+    identity: Identity,
+    /// When the token expires, on the monotonic clock.
+    expires: Instant,
+    /// Changes when an admin disables or enables an agent.
+    disabled: watch::Receiver<u64>,
+}
+
+impl Guard {
+    pub fn new(identity: Identity, auth: &Auth) -> Guard {
+        let mut disabled = auth.disabled_changes();
+        disabled.mark_unchanged();
+        Guard { expires: expiry_instant(identity.expires_at), identity, disabled }
+    }
+
+    /// Takes a renewed token (already checked) for this connection.
+    fn renew(&mut self, identity: Identity) {
+        self.expires = expiry_instant(identity.expires_at);
+        self.identity = identity;
+    }
+
+    /// Why the token's role may not send `command`, if it may not: refused
+    /// before the driver sees it. (The router refuses supervisors' serving
+    /// commands itself, with `supervisor_cannot_serve`.)
+    fn refusal_for(&self, command: &AgentCommand) -> Option<Refusal> {
+        let supervising = matches!(command, AgentCommand::Snapshot { .. });
+        (supervising && !self.identity.role.may_supervise())
+            .then(|| Refusal::new(code::SUPERVISORS_ONLY, "the snapshot is for supervisors"))
+    }
+}
+
+/// A Unix time in seconds as an `Instant`.
+fn expiry_instant(unix_secs: u64) -> Instant {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    Instant::now() + std::time::Duration::from_secs(unix_secs).saturating_sub(now)
+}
+
+/// Completes when the disabled list changes (never without a guard).
+async fn disabled_changed(guard: &mut Option<Box<Guard>>) {
+    let Some(g) = guard else { return std::future::pending().await };
+    if g.disabled.changed().await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+/// Runs a connection to its end. `open` builds the driver's first input from
+/// the connection handle; `guard` is an agent's checked token.
 pub async fn serve(
     socket: WebSocket,
     app: Arc<AppState>,
     role: Role,
     held: Held,
+    guard: Option<Box<Guard>>,
     open: impl FnOnce(ConnHandle) -> DriverInput,
 ) {
     let _held = held;
@@ -76,7 +129,7 @@ pub async fn serve(
     let mut writer = tokio::spawn(write_loop(sink, outbox.clone(), ping_interval));
 
     if to_driver!(app, open(handle)).is_ok() {
-        read_loop(stream, &app, role, id, &outbox).await;
+        read_loop(stream, &app, role, id, &outbox, guard).await;
         let _ = to_driver!(app, DriverInput::Request(Request::Closed { conn: id }));
     } else {
         let _ = outbox.try_send(Outbound::Close { code: close_code::GOING_AWAY, reason: code::SHUTTING_DOWN });
@@ -97,14 +150,19 @@ async fn read_loop(
     role: Role,
     conn: u64,
     outbox: &Outbox,
+    mut guard: Option<Box<Guard>>,
 ) {
-    // Two deadlines on one timer (a timer per idle connection is memory):
+    // Three deadlines on one timer (a timer per idle connection is memory):
     // any frame (a pong too) proves the peer alive, so silence past
-    // `idle_timeout` means it is gone; and once our close frame is out, the
-    // client has `close_timeout` to answer it.
+    // `idle_timeout` means it is gone; once our close frame is out, the
+    // client has `close_timeout` to answer it; an agent's token expires.
     let mut idle_until = Instant::now() + app.gateway.idle_timeout;
     let mut close_by: Option<Instant> = None;
-    let deadline = tokio::time::sleep_until(idle_until);
+    let next_deadline = |idle_until: Instant, close_by: Option<Instant>, guard: &Option<Box<Guard>>| {
+        let until = close_by.map_or(idle_until, |by| by.min(idle_until));
+        guard.as_ref().map_or(until, |g| g.expires.min(until))
+    };
+    let deadline = tokio::time::sleep_until(next_deadline(idle_until, close_by, &guard));
     tokio::pin!(deadline);
     let mut errors_in_a_row = 0;
     let mut limiter = CommandLimiter::new(&app.gateway);
@@ -118,13 +176,30 @@ async fn read_loop(
                     ConnState::CloseSent => {
                         let by = Instant::now() + app.gateway.close_timeout;
                         close_by = Some(by);
+                        guard = None;
                         deadline.as_mut().reset(by.min(idle_until));
                     }
                     ConnState::Open => {}
                 }
                 continue;
             }
+            () = disabled_changed(&mut guard) => {
+                if guard.as_ref().is_some_and(|g| app.auth.is_disabled(&g.identity.agent)) {
+                    let refusal = Refusal::new(code::AGENT_DISABLED, "this agent has been disabled by an admin");
+                    close_for(app, outbox, conn, &refusal);
+                    guard = None;
+                    deadline.as_mut().reset(next_deadline(idle_until, close_by, &guard));
+                }
+                continue;
+            }
             () = &mut deadline => {
+                if close_by.is_none() && guard.as_ref().is_some_and(|g| g.expires <= Instant::now()) {
+                    let refusal = Refusal::new(code::TOKEN_EXPIRED, "your token expired: renew it before it does");
+                    close_for(app, outbox, conn, &refusal);
+                    guard = None;
+                    deadline.as_mut().reset(next_deadline(idle_until, close_by, &guard));
+                    continue;
+                }
                 if close_by.is_none() {
                     debug!(conn, "no frame within the idle timeout: dropping the connection");
                     app.metrics.protocol_error(code::IDLE_TIMEOUT);
@@ -134,7 +209,7 @@ async fn read_loop(
             next = stream.next() => next,
         };
         idle_until = Instant::now() + app.gateway.idle_timeout;
-        deadline.as_mut().reset(close_by.map_or(idle_until, |by| by.min(idle_until)));
+        deadline.as_mut().reset(next_deadline(idle_until, close_by, &guard));
         let message = match next {
             None => return,
             Some(Ok(m)) => {
@@ -179,8 +254,12 @@ async fn read_loop(
                     Role::Customer => {
                         decode_customer_command(&text).map(|command| Request::CustomerCommand { conn, command })
                     }
-                    Role::Agent => decode_agent_command(&text).map(|command| Request::AgentCommand { conn, command }),
+                    Role::Agent => agent_request(app, conn, &mut guard, &text),
                 };
+                if guard.as_ref().is_some_and(|g| g.expires > Instant::now()) {
+                    // A renewal may have moved the expiry.
+                    deadline.as_mut().reset(next_deadline(idle_until, close_by, &guard));
+                }
                 match input {
                     Ok(request) => {
                         if let Err(input) = to_driver!(app, DriverInput::Request(request)) {
@@ -255,6 +334,45 @@ fn close_flooding(app: &AppState, role: Role, conn: u64, outbox: &Outbox) {
     );
     send_error(outbox, None, code::RATE_LIMITED, &message);
     let _ = outbox.try_send(Outbound::Close { code: close_code::POLICY_VIOLATION, reason: code::RATE_LIMITED });
+}
+
+/// Decodes an agent's frame and checks it against the token: a `token`
+/// command renews the connection's token and goes on as a `ping` (acked in
+/// order, never logged); a command the role may not send is refused.
+fn agent_request(
+    app: &AppState,
+    conn: u64,
+    guard: &mut Option<Box<Guard>>,
+    text: &str,
+) -> Result<Request, DecodeError> {
+    let command = decode_agent_command(text)?;
+    let Some(g) = guard.as_mut() else {
+        return Ok(Request::AgentCommand { conn, command });
+    };
+    let refused = |refusal: Refusal, id: &str| DecodeError {
+        code: refusal.code,
+        message: refusal.message,
+        id: Some(id.to_owned()),
+    };
+    match command {
+        AgentCommand::Token { id, token } => {
+            let renewed = app.auth.check_renewal(&g.identity, Some(&token.0)).map_err(|r| refused(r, &id))?;
+            g.renew(renewed);
+            Ok(Request::AgentCommand { conn, command: AgentCommand::Ping { id } })
+        }
+        command => match g.refusal_for(&command) {
+            Some(refusal) => Err(refused(refusal, command.id())),
+            None => Ok(Request::AgentCommand { conn, command }),
+        },
+    }
+}
+
+/// Ends a connection whose token no longer allows it: an error frame, then close 1008.
+fn close_for(app: &AppState, outbox: &Outbox, conn: u64, refusal: &Refusal) {
+    debug!(conn, code = refusal.code, "closing an agent connection");
+    app.metrics.protocol_error(refusal.code);
+    send_error(outbox, None, refusal.code, &refusal.message);
+    let _ = outbox.try_send(Outbound::Close { code: close_code::POLICY_VIOLATION, reason: refusal.code });
 }
 
 /// An error frame straight from the reader (the driver never sees the bad frame).

@@ -31,6 +31,7 @@ use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 use tracing::debug;
 
+use crate::auth::{Auth, Identity, Refusal};
 use crate::config::GatewayConfig;
 use crate::driver::{DriverInput, Health};
 use crate::metrics::Metrics;
@@ -54,6 +55,8 @@ pub struct AppState {
     pub per_ip: Arc<per_ip::PerIpConnections>,
     /// Checks verified customers' identifier hashes (`customers.identity_secret`).
     pub identity: identity::IdentityVerifier,
+    /// Tokens, roles and disabled agents: who may connect as whom.
+    pub auth: Arc<Auth>,
 }
 
 /// What an admitted connection holds until it ends: its share of
@@ -74,24 +77,28 @@ pub fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
 
 /// The public routes: WebSockets and health.
 pub fn public_routes(app: Arc<AppState>) -> axum::Router {
+    let auth = app.auth.clone();
     axum::Router::new()
         .route(switchboard_protocol::CUSTOMER_WS_PATH, get(customer_ws))
         .route(switchboard_protocol::AGENT_WS_PATH, get(agent_ws))
         .route(switchboard_protocol::HEALTHZ_PATH, get(|| async { "ok" }))
         .route(switchboard_protocol::READYZ_PATH, get(readyz))
         .with_state(app)
+        .merge(crate::auth::http::public_routes(auth))
         .merge(crate::web::routes())
 }
 
-/// The admin routes: `/metrics`.
-pub fn admin_routes(metrics: Metrics) -> axum::Router {
-    axum::Router::new().route(
-        "/metrics",
-        get(move || {
-            let metrics = metrics.clone();
-            async move { ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], metrics.render()) }
-        }),
-    )
+/// The admin routes: `/metrics`, and disabling agents (with an admin token).
+pub fn admin_routes(metrics: Metrics, auth: Arc<Auth>) -> axum::Router {
+    axum::Router::new()
+        .route(
+            "/metrics",
+            get(move || {
+                let metrics = metrics.clone();
+                async move { ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], metrics.render()) }
+            }),
+        )
+        .merge(crate::auth::http::admin_routes(auth))
 }
 
 async fn readyz(State(app): State<Arc<AppState>>) -> Response {
@@ -121,7 +128,7 @@ fn permit(app: &AppState) -> Option<OwnedSemaphorePermit> {
 /// The JSON body of a refusal before the upgrade: the same `code` and
 /// `message` as an `error` frame, so clients handle both alike.
 #[derive(serde::Serialize)]
-struct Refusal {
+struct RefusalBody {
     code: &'static str,
     message: String,
 }
@@ -129,7 +136,7 @@ struct Refusal {
 /// Refuses a handshake with an HTTP status and a `{code, message}` body.
 fn refuse_http(app: &AppState, status: StatusCode, error_code: &'static str, message: String) -> Box<Response> {
     app.metrics.protocol_error(error_code);
-    Box::new((status, axum::Json(Refusal { code: error_code, message })).into_response())
+    Box::new((status, axum::Json(RefusalBody { code: error_code, message })).into_response())
 }
 
 /// What every WebSocket endpoint checks before upgrading: the origin, the
@@ -188,7 +195,7 @@ async fn customer_ws(
         },
     };
     ws.on_upgrade(move |socket| {
-        connection::serve(socket, app, Role::Customer, held, move |conn| {
+        connection::serve(socket, app, Role::Customer, held, None, move |conn| {
             let request = Request::CustomerOpen { conn: conn.id, open };
             DriverInput::Open { conn, request }
         })
@@ -202,25 +209,66 @@ async fn agent_ws(
     headers: HeaderMap,
     query: Result<Query<AgentConnectParams>, QueryRejection>,
 ) -> Response {
+    // Browsers offer ["switchboard", "bearer.<token>"]; the server selects "switchboard".
+    let ws = ws.protocols([switchboard_protocol::SUBPROTOCOL]);
+    let token = handshake_token(&headers).map(str::to_owned);
     let (ws, held, params) = match admit(ws, &app, peer, &headers, query, "agent") {
         Ok(admitted) => admitted,
         Err(refused) => return *refused,
     };
-    // `params.token` is reserved for authentication (a later issue); it is never logged.
-    let (agent, last_seq) = (params.agent, params.last_seq);
+    // `params.token` is never read: a token in a URL ends up in access logs.
+    let identity = match admit_agent(&app.auth, token.as_deref(), params.agent.as_deref()) {
+        Ok(identity) => identity,
+        Err(refusal) => {
+            debug!(code = refusal.code, "agent connection refused");
+            app.metrics.protocol_error(refusal.code);
+            return ws.on_upgrade(move |socket| refuse_with(socket, refusal, close_code::POLICY_VIOLATION));
+        }
+    };
+    let (agent, last_seq) = (Some(identity.agent.clone()), params.last_seq);
     ws.on_upgrade(move |socket| {
-        connection::serve(socket, app, Role::Agent, held, move |conn| {
+        let guard = connection::Guard::new(identity, &app.auth);
+        connection::serve(socket, app, Role::Agent, held, Some(Box::new(guard)), move |conn| {
             let request = Request::AgentOpen { conn: conn.id, agent, last_seq };
             DriverInput::Open { conn, request }
         })
     })
 }
 
+/// The token of a WebSocket handshake: the `bearer.` subprotocol (browsers),
+/// else an `Authorization: Bearer` header (other programs).
+fn handshake_token(headers: &HeaderMap) -> Option<&str> {
+    let offered = headers
+        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .find_map(|p| p.trim().strip_prefix(switchboard_protocol::BEARER_SUBPROTOCOL_PREFIX));
+    offered.or_else(|| crate::auth::http::bearer(headers))
+}
+
+/// The agent a handshake may connect as: the token's `sub`, which `?agent=` must match if given.
+fn admit_agent(auth: &Auth, token: Option<&str>, asked: Option<&str>) -> Result<Identity, Refusal> {
+    let identity = auth.check(token)?;
+    match asked.filter(|a| !a.is_empty()) {
+        Some(asked) if asked != identity.agent => {
+            Err(Refusal::new(code::FORBIDDEN, "the token is for another agent than `agent` in the URL"))
+        }
+        _ => Ok(identity),
+    }
+}
+
 /// Refuses a connection that never reached the driver: an error frame and a close.
-async fn refuse(mut socket: WebSocket, error_code: &'static str, close: u16) {
-    let error = error_frame(None, error_code, format!("connection refused: {error_code}"));
+async fn refuse(socket: WebSocket, error_code: &'static str, close: u16) {
+    refuse_with(socket, Refusal::new(error_code, format!("connection refused: {error_code}")), close).await;
+}
+
+/// [`refuse`] with a message of its own.
+async fn refuse_with(mut socket: WebSocket, refusal: Refusal, close: u16) {
+    let error = error_frame(None, refusal.code, refusal.message);
     let _ = socket.send(Message::Text(error)).await;
-    let _ = socket.send(Message::Close(Some(CloseFrame { code: close, reason: error_code.into() }))).await;
+    let reason = refusal.code;
+    let _ = socket.send(Message::Close(Some(CloseFrame { code: close, reason: reason.into() }))).await;
     // Wait briefly for the client's close frame so the close is clean.
     let _ =
         tokio::time::timeout(std::time::Duration::from_secs(2), async { while socket.recv().await.is_some() {} }).await;

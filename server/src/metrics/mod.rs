@@ -49,6 +49,8 @@ pub const PROTOCOL_ERRORS: &str = "switchboard_protocol_errors_total";
 pub const SLOW_CONSUMERS: &str = "switchboard_slow_consumer_disconnects_total";
 pub const RATE_LIMITED: &str = "switchboard_rate_limited_total";
 pub const FLOOD_DISCONNECTS: &str = "switchboard_flood_disconnects_total";
+pub const LOGIN_FAILURES: &str = "switchboard_login_failures_total";
+pub const PASSWORD_CHECKS: &str = "switchboard_password_checks_total";
 pub const LOG_APPEND: &str = "switchboard_log_append_seconds";
 pub const LOG_FSYNC: &str = "switchboard_log_fsync_seconds";
 pub const LOG_BATCH: &str = "switchboard_log_batch_records";
@@ -99,6 +101,8 @@ pub const ALL: &[(&str, Kind, &str)] = &[
     (SLOW_CONSUMERS, Kind::Counter, "Connections cut off because their outbound queue overflowed."),
     (RATE_LIMITED, Kind::Counter, "Commands refused (not executed) for going over the connection's rate limit, by role."),
     (FLOOD_DISCONNECTS, Kind::Counter, "Connections closed for flooding (too many rate-limit refusals in a window), by role."),
+    (LOGIN_FAILURES, Kind::Counter, "Refused sign-ins and token renewals, by reason."),
+    (PASSWORD_CHECKS, Kind::Counter, "Argon2 password verifications run (a dummy hash for unknown agents)."),
     (LOG_APPEND, Kind::Histogram, "Real seconds to write one batch of the input log (retries included)."),
     (LOG_FSYNC, Kind::Histogram, "Real seconds of one fdatasync of the input log."),
     (LOG_BATCH, Kind::Histogram, "Inputs per batch written to the log (group commit)."),
@@ -126,6 +130,10 @@ const SNAPSHOT_BUCKETS: &[f64] = &[0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0
 /// Records per log batch (group commit).
 const BATCH_BUCKETS: &[f64] = &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0, 1024.0, 4096.0];
 
+/// Why a sign-in or renewal was refused (the `reason` of `LOGIN_FAILURES`).
+pub const LOGIN_FAILURE_REASONS: [&str; 4] =
+    ["invalid_credentials", "login_rate_limited", "agent_disabled", "token_invalid"];
+
 /// Protocol error codes that get a zero-valued series from the start.
 const KNOWN_PROTOCOL_CODES: &[&str] = &[
     switchboard_protocol::code::INVALID_JSON,
@@ -141,6 +149,11 @@ const KNOWN_PROTOCOL_CODES: &[&str] = &[
     switchboard_protocol::code::ORIGIN_NOT_ALLOWED,
     switchboard_protocol::code::TOO_MANY_CONNECTIONS,
     "not_your_session",
+    // Refused agent tokens: an alert on a burst of these is an alert on forged or stolen tokens.
+    switchboard_protocol::code::TOKEN_MISSING,
+    switchboard_protocol::code::TOKEN_INVALID,
+    switchboard_protocol::code::TOKEN_EXPIRED,
+    switchboard_protocol::code::AGENT_DISABLED,
 ];
 
 /// The server's metrics: a private recorder and its render handle. Cheap to clone.
@@ -288,6 +301,10 @@ impl Metrics {
             self.counter(PROTOCOL_ERRORS, &[("code", c)]).absolute(0);
         }
         self.counter(SLOW_CONSUMERS, &[]).absolute(0);
+        for r in LOGIN_FAILURE_REASONS {
+            self.counter(LOGIN_FAILURES, &[("reason", r)]).absolute(0);
+        }
+        self.counter(PASSWORD_CHECKS, &[]).absolute(0);
         self.counter(LOG_RECORDS, &[]).absolute(0);
         self.counter(LOG_WRITE_ERRORS, &[]).absolute(0);
         self.gauge(STORAGE_HEALTHY, &[]).set(1.0);

@@ -333,7 +333,7 @@ pub fn agent_input(agent: &AgentId, command: &AgentCommand) -> Option<Input> {
         AgentCommand::Close { session, reason, .. } => {
             Input::AgentClose { agent, session: SessionId(*session), reason: close_reason_from_wire(*reason) }
         }
-        AgentCommand::Ping { .. } | AgentCommand::Snapshot { .. } => return None,
+        AgentCommand::Ping { .. } | AgentCommand::Snapshot { .. } | AgentCommand::Token { .. } => return None,
     })
 }
 

@@ -145,6 +145,12 @@ impl SessionLayer {
             self.supervisor_snapshot(now, conn, &agent, id.to_owned());
             return None;
         }
+        if let AgentCommand::Token { .. } = command {
+            // The gateway checks tokens and passes a `ping` on in their place:
+            // authentication stays out of the session layer and its log.
+            self.refuse_command(conn, id, code::INTERNAL, "tokens are checked by the gateway");
+            return None;
+        }
         let Some(input) = convert::agent_input(&agent, &command) else {
             self.answer(conn, ack_frame(id.to_owned(), false));
             return None;

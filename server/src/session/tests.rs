@@ -217,6 +217,17 @@ fn only_supervisors_get_a_snapshot() {
 }
 
 #[test]
+fn a_token_command_never_becomes_a_logged_entry() {
+    // The gateway checks tokens and passes a ping on instead; one that got here anyway is refused, not logged.
+    let mut layer = layer();
+    submit(&mut layer, 0, Request::AgentOpen { conn: 1, agent: Some("ann".into()), last_seq: None });
+    let command = agent_command(serde_json::json!({"type": "token", "id": "t1", "token": "eyJ.x.y"}));
+    assert!(layer.prepare(Millis(1), Request::AgentCommand { conn: 1, command: command.clone() }).is_none());
+    let answer = submit(&mut layer, 1, Request::AgentCommand { conn: 1, command });
+    assert_eq!(frames_to(&answer, 1)[0]["code"], "internal");
+}
+
+#[test]
 fn a_copy_for_a_snapshot_images_the_state_it_was_taken_from_while_the_original_moves_on() {
     let mut layer = layer();
     join(&mut layer, 1);

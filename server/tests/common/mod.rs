@@ -11,10 +11,16 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use switchboard_protocol::agent::ServerToAgent;
 use switchboard_protocol::customer::ServerToCustomer;
+use switchboard_server::auth::token::Signer;
+use switchboard_server::auth::Role;
 use switchboard_server::config::Config;
+use switchboard_server::config::Secret;
 use switchboard_server::{RunningServer, TestHooks};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::handshake::client::Request;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
@@ -67,6 +73,38 @@ role = "supervisor"
 groups = []
 "#;
 
+/// The `[auth] secret` of every test server, so tests can mint tokens.
+pub const TEST_SECRET: &str = "test-secret-test-secret-test-secret-0123456789";
+
+/// A valid token for `agent`: supervisor for the test supervisors (`sue`), agent otherwise.
+pub fn token_for(agent: &str) -> String {
+    let role = if agent == "sue" { Role::Supervisor } else { Role::Agent };
+    token_with_role(agent, role)
+}
+
+pub fn token_with_role(agent: &str, role: Role) -> String {
+    Signer::hs256(TEST_SECRET.as_bytes(), Duration::from_secs(3600)).issue(agent, role).token
+}
+
+/// The handshake request for `url`: an agent URL (`/v1/ws/agent?agent=X`)
+/// gets X's token in `Sec-WebSocket-Protocol`, as the browser console sends it.
+pub fn with_token(url: &str) -> Request {
+    let agent =
+        url.contains("/v1/ws/agent").then(|| url.split(['?', '&']).find_map(|p| p.strip_prefix("agent="))).flatten();
+    match agent {
+        Some(agent) => with_bearer(url, &token_for(agent)),
+        None => url.into_client_request().expect("a valid WebSocket URL"),
+    }
+}
+
+/// The handshake request for `url` offering `["switchboard", "bearer.<token>"]`.
+pub fn with_bearer(url: &str, token: &str) -> Request {
+    let mut request = url.into_client_request().expect("a valid WebSocket URL");
+    let offer = HeaderValue::from_str(&format!("switchboard, bearer.{token}")).expect("a token is header-safe");
+    request.headers_mut().insert("sec-websocket-protocol", offer);
+    request
+}
+
 /// A config on ephemeral ports with `scale` and extra TOML (top-level keys and sections) merged in.
 pub fn config(scale: f64, extra: &str) -> Config {
     let text = format!(
@@ -74,6 +112,9 @@ pub fn config(scale: f64, extra: &str) -> Config {
     );
     let text = with_test_limits(&text);
     let mut config = Config::from_toml_str(&text).unwrap_or_else(|e| panic!("test config: {e}\n{text}"));
+    if config.auth.secret.is_none() && config.auth.public_key_file.is_none() {
+        config.auth.secret = Some(Secret(TEST_SECRET.into()));
+    }
     // Test clients that are no longer polled never answer a close: do not wait long for them.
     config.gateway.close_timeout = Duration::from_millis(300);
     config
@@ -151,9 +192,14 @@ pub struct Client {
 }
 
 impl Client {
+    /// Connects; an agent URL carries that agent's token (see [`with_token`]).
     pub async fn connect(addr: SocketAddr, path_and_query: &str, side: Side) -> Client {
-        let url = format!("ws://{addr}{path_and_query}");
-        let (ws, _) = tokio_tungstenite::connect_async(url).await.expect("websocket connects");
+        Client::connect_with(with_token(&format!("ws://{addr}{path_and_query}")), side).await
+    }
+
+    /// Connects with exactly this handshake request (the attack tests choose the token).
+    pub async fn connect_with(request: Request, side: Side) -> Client {
+        let (ws, _) = tokio_tungstenite::connect_async(request).await.expect("websocket connects");
         Client { ws, side, pending: VecDeque::new(), next_id: 1, seqs: Vec::new() }
     }
 
@@ -363,15 +409,20 @@ pub async fn assigned_chat(addr: SocketAddr, agent: &str, group: &str) -> Assign
 
 /// `GET path` on `addr` over plain HTTP/1.1; returns (status, body).
 pub async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
+    let answer = http_exchange(addr, format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n")).await;
+    (answer.status, answer.body)
+}
+
+/// Sends one raw HTTP/1.1 request and reads the whole answer.
+async fn http_exchange(addr: SocketAddr, request: String) -> HttpAnswer {
     let mut stream = TcpStream::connect(addr).await.expect("http connect");
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
     stream.write_all(request.as_bytes()).await.unwrap();
     let mut response = Vec::new();
     tokio::time::timeout(WAIT, stream.read_to_end(&mut response)).await.expect("http response in time").unwrap();
     let response = String::from_utf8(response).expect("utf-8 response");
     let (head, body) = response.split_once("\r\n\r\n").expect("http head and body");
     let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).expect("status code");
-    (status, body.to_owned())
+    HttpAnswer { status, head: head.to_lowercase(), body: body.to_owned() }
 }
 
 /// The value of one sample line of `/metrics` (exact name and labels), if present.
@@ -395,4 +446,38 @@ pub async fn wait_for_sample(admin: SocketAddr, series: &str, value: f64) -> Str
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// An HTTP/1.1 answer: status, head (lower-cased header lines) and body.
+pub struct HttpAnswer {
+    pub status: u16,
+    pub head: String,
+    pub body: String,
+}
+
+impl HttpAnswer {
+    /// The body as JSON (`Null` if it is not JSON).
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or(Value::Null)
+    }
+
+    /// A header's value (name in lower case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.head.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(':').map(str::trim))
+    }
+}
+
+/// `POST path` with a JSON body and optional bearer token.
+pub async fn http_post(addr: SocketAddr, path: &str, bearer: Option<&str>, body: &str) -> HttpAnswer {
+    let auth = bearer.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n{auth}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    http_exchange(addr, request).await
+}
+
+/// `POST /v1/login`.
+pub async fn login(addr: SocketAddr, agent: &str, password: &str) -> HttpAnswer {
+    http_post(addr, "/v1/login", None, &json!({"agent": agent, "password": password}).to_string()).await
 }
