@@ -76,14 +76,14 @@ impl Snapshots {
             && (behind >= self.every || self.last_at.elapsed() >= self.interval)
     }
 
-    /// Encodes `copy`, the state at `lsn`, on a blocking task; the result
+    /// Encodes `copy`, the state at `lsn`, on a background thread; the result
     /// comes back through [`encoded`](Self::encoded).
     pub fn encode(&mut self, lsn: Lsn, copy: SessionLayer) {
         self.last_lsn = lsn;
         self.last_at = Instant::now();
         self.encoding = true;
         let encoded = self.encoded_tx.clone();
-        tokio::task::spawn_blocking(move || {
+        in_background("snapshot-encode", move || {
             let started = Instant::now();
             let image = copy.image();
             // The copy is big: free it here, not on the driver's thread.
@@ -107,7 +107,7 @@ impl Snapshots {
         let (lsn, image) = self.pending.take().expect("checked");
         let (store, done) = (store.clone(), self.done_tx.clone());
         self.writing = true;
-        tokio::task::spawn_blocking(move || drop(done.send(store.write_snapshot(lsn, &image))));
+        in_background("snapshot-write", move || drop(done.send(store.write_snapshot(lsn, &image))));
     }
 
     /// Writes a snapshot of the state at `lsn` now (the log must be on disk
@@ -134,6 +134,59 @@ impl Snapshots {
     }
 }
 
+/// Runs `work` on a thread of its own at a lower CPU priority than the
+/// server's other threads. Snapshots are background work: when the machine
+/// is saturated, the live chats must have the cores and a snapshot may take
+/// longer (the log keeps everything until it is written). A thread that
+/// cannot be started runs the work on tokio's blocking pool instead.
+fn in_background(name: &str, work: impl FnOnce() + Send + 'static) {
+    let work = std::sync::Arc::new(std::sync::Mutex::new(Some(work)));
+    let on_thread = work.clone();
+    let spawned = std::thread::Builder::new().name(name.to_owned()).spawn(move || {
+        lower_priority();
+        if let Some(work) = on_thread.lock().ok().and_then(|mut w| w.take()) {
+            work();
+        }
+    });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, thread = name, "no thread for background work: using the blocking pool");
+        tokio::task::spawn_blocking(move || {
+            if let Some(work) = work.lock().ok().and_then(|mut w| w.take()) {
+                work();
+            }
+        });
+    }
+}
+
+/// Nice value of the snapshot threads: about a tenth of a core's share against the server's threads when
+/// every core is busy, all of any idle core.
+const BACKGROUND_NICE: i32 = 10;
+
+/// Never raises the priority: a server started niced keeps its snapshots at
+/// least as nice as itself (as root, setpriority could lower it).
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+fn lower_priority() {
+    let nice = thread_nice().map_or(BACKGROUND_NICE, |now| now.max(BACKGROUND_NICE));
+    // SAFETY: setpriority only reads its arguments; on Linux, PRIO_PROCESS with
+    // who = 0 sets the calling thread's nice value (a per-thread attribute), not
+    // the whole process's. Raising a nice value needs no privilege; if it fails
+    // the snapshot merely runs at normal priority.
+    let _ = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, nice) };
+}
+
+/// The calling thread's nice value, from `/proc/thread-self/stat` (field 19).
+#[cfg(target_os = "linux")]
+fn thread_nice() -> Option<i32> {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").ok()?;
+    // The command name (field 2) is in parentheses and may hold spaces: count from after it.
+    let after_name = &stat[stat.rfind(')')? + 2..];
+    after_name.split_whitespace().nth(16)?.parse().ok()
+}
+
+#[cfg(not(target_os = "linux"))]
+fn lower_priority() {}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,6 +204,20 @@ mod tests {
         let snapshots = Snapshots::new(Some(store), 200, Duration::from_secs(3600), 100);
         assert!(!snapshots.due(299), "199 entries since the snapshot");
         assert!(snapshots.due(300), "200 entries since the snapshot, though only a few since the start");
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn background_work_runs_on_its_own_thread_at_a_lower_priority() {
+        let caller = thread_nice().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let report = move || drop(tx.send((std::thread::current().name().map(str::to_owned), thread_nice())));
+        in_background("test-background", report);
+        let (name, nice) = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+        assert_eq!(name.as_deref(), Some("test-background"));
+        // At least BACKGROUND_NICE: a test run that is itself niced stays as nice as it was.
+        assert_eq!(nice, Some(BACKGROUND_NICE.max(caller)), "the snapshot threads yield to the live chats");
+        assert_eq!(thread_nice(), Some(caller), "the caller's priority is untouched");
     }
 
     #[test]
