@@ -146,7 +146,7 @@ mod tests {
 
     fn roster(alice_extra: &str) -> String {
         format!(
-            "[[router.groups]]\nid = \"general\"\n\n[[router.agents]]\nid = \"alice\"\ngroups = [{{ group = \"general\" }}]\n{alice_extra}\n\n[[router.agents]]\nid = \"root\"\nrole = \"admin\"\ngroups = []\n"
+            "[gateway]\nallowed_origins = [\"https://shop.example\"]\n\n[[router.groups]]\nid = \"general\"\n\n[[router.agents]]\nid = \"alice\"\ngroups = [{{ group = \"general\" }}]\n{alice_extra}\n\n[[router.agents]]\nid = \"root\"\nrole = \"admin\"\ngroups = []\n"
         )
     }
 
