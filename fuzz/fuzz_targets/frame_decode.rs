@@ -23,8 +23,8 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let json: Option<serde_json::Value> = serde_json::from_str(text).ok();
-    check(text, json.as_ref(), decode_customer_command(text), |t| decode_customer_command(t), |c| c.id().to_owned());
-    check(text, json.as_ref(), decode_agent_command(text), |t| decode_agent_command(t), |c| c.id().to_owned());
+    check(text, json.as_ref(), decode_customer_command(text), decode_customer_command, |c| c.id().to_owned());
+    check(text, json.as_ref(), decode_agent_command(text), decode_agent_command, |c| c.id().to_owned());
 });
 
 fn check<T: PartialEq + std::fmt::Debug + serde::Serialize>(

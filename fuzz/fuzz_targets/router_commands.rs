@@ -371,7 +371,7 @@ fuzz_target!(|steps: Vec<Step>| {
     }
     // A restore rebuilds the complaint word automaton (milliseconds under
     // ASan, thirty times a short run): checked for one input in eight.
-    if steps.len() % 8 == 0 {
+    if steps.len().is_multiple_of(8) {
         harness.check_restore();
     }
 });
