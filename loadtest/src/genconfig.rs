@@ -27,6 +27,14 @@ pub struct GenConfigArgs {
     /// Business time per real time (600: one business minute per 100 ms).
     #[arg(long, default_value_t = 1.0)]
     pub clock_scale: f64,
+    /// `gateway.message_rate`: commands/s per connection (0: no limit, for
+    /// measuring the server; `flood` needs the limit on, e.g. the default 20).
+    #[arg(long, default_value_t = 0)]
+    pub message_rate: u32,
+    /// Attacker agents for the `flood` scenario, in their own group `attack`
+    /// (ids `lt-attack-00000`...), with room for 50 sessions each.
+    #[arg(long, default_value_t = 0)]
+    pub attack_agents: usize,
     /// Public listener.
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub listen: String,
@@ -54,8 +62,8 @@ pub fn render(args: &GenConfigArgs) -> String {
     // its limiter: no per-IP cap, no command rate limit.
     let _ = writeln!(
         out,
-        "\n[gateway]\nallowed_origins = [\"http://{}\"]\nmax_connections_per_ip = 0\nmessage_rate = 0",
-        args.listen
+        "\n[gateway]\nallowed_origins = [\"http://{}\"]\nmax_connections_per_ip = 0\nmessage_rate = {}",
+        args.listen, args.message_rate
     );
     let _ = writeln!(out, "\n[log]\nfilter = \"warn\"");
     let secret = args.auth_secret.clone().unwrap_or_else(random_secret);
@@ -68,6 +76,16 @@ pub fn render(args: &GenConfigArgs) -> String {
             "\n[[router.agents]]\nid = \"{}{i:05}\"\ncapacity = {}\ngroups = [{{ group = \"{}\" }}]",
             args.agent_prefix, args.capacity, args.group
         );
+    }
+    if args.attack_agents > 0 {
+        let _ = writeln!(out, "\n# The flood scenario's attackers, apart from the load's agents.");
+        let _ = writeln!(out, "[[router.groups]]\nid = \"attack\"\nmax_queue = 1000");
+        for i in 0..args.attack_agents {
+            let _ = writeln!(
+                out,
+                "\n[[router.agents]]\nid = \"lt-attack-{i:05}\"\ncapacity = 50\ngroups = [{{ group = \"attack\" }}]"
+            );
+        }
     }
     out
 }
@@ -102,6 +120,8 @@ mod tests {
             listen: "127.0.0.1:8080".into(),
             admin_listen: "127.0.0.1:9090".into(),
             auth_secret: None,
+            message_rate: 0,
+            attack_agents: 0,
             out: None,
         };
         let text = render(&args);
@@ -114,5 +134,15 @@ mod tests {
         // The server accepts it, and agents' tokens can be signed with its secret.
         let config = switchboard_server::config::Config::from_toml_str(&text).unwrap();
         assert_eq!(config.auth.secret.unwrap().0.len(), 64);
+        assert_eq!(config.gateway.message_rate, 0);
+
+        // flood's config: the rate limit on, and the attackers' group and agent.
+        let text = render(&GenConfigArgs { message_rate: 20, attack_agents: 1, ..args });
+        let config = switchboard_server::config::Config::from_toml_str(&text).unwrap();
+        assert_eq!(config.gateway.message_rate, 20);
+        let parsed: toml::Table = text.parse().unwrap();
+        let agents = parsed["router"]["agents"].as_array().unwrap();
+        assert_eq!(agents[3]["id"].as_str(), Some("lt-attack-00000"));
+        assert_eq!(parsed["router"]["groups"].as_array().unwrap()[1]["id"].as_str(), Some("attack"));
     }
 }

@@ -703,6 +703,8 @@ mod tests {
             listen: "127.0.0.1:0".into(),
             admin_listen: "127.0.0.1:0".into(),
             auth_secret: None,
+            message_rate: 0,
+            attack_agents: 0,
             out: None,
         };
         Config::from_toml_str(&render(&args)).unwrap()

@@ -5,6 +5,7 @@
 //! See `docs/performance.md` and the README for how to run it.
 
 mod clients;
+mod flood;
 mod genconfig;
 mod gendata;
 mod net;
@@ -127,6 +128,18 @@ enum Scenario {
         #[arg(long, default_value_t = 5.0)]
         sample_every: f64,
     },
+    /// The relay load with a flooding customer (`--flood-rate` commands/s) and an
+    /// agent that never reads beside it, against the same load without them on
+    /// the same server (the "baseline" column), alternating: relay latency of
+    /// everyone else, and what happened to the attackers.
+    Flood {
+        #[command(flatten)]
+        common: CommonArgs,
+        #[command(flatten)]
+        relay: RelayArgs,
+        #[command(flatten)]
+        attack: AttackArgs,
+    },
     /// Write a server config for load runs: one skill group and a roster of N agents.
     GenConfig(genconfig::GenConfigArgs),
     /// Write a realistic data_dir (input log and snapshots) without the network:
@@ -166,6 +179,29 @@ struct RelayArgs {
     /// Bytes of chat text per message.
     #[arg(long, default_value_t = 100)]
     size: usize,
+}
+
+#[derive(Debug, Args, Clone)]
+struct AttackArgs {
+    /// Commands per second from the flooding customer.
+    #[arg(long, default_value_t = 10_000.0)]
+    flood_rate: f64,
+    /// Customers writing to the agent that never reads.
+    #[arg(long, default_value_t = 20)]
+    peers: usize,
+    /// Messages per second from each of them (keep it under the server's `gateway.message_rate`).
+    #[arg(long, default_value_t = 15.0)]
+    peer_rate: f64,
+    /// Characters of text per message from each of them (at most the server's
+    /// `router.rules.message_max_chars`, 5,000 by default).
+    #[arg(long, default_value_t = 4_800)]
+    peer_size: usize,
+    /// The attackers' own skill group (`gen-config --attack-agents 1` writes it).
+    #[arg(long, default_value = "attack")]
+    attack_group: String,
+    /// The non-reading agent is roster id PREFIX00000.
+    #[arg(long, default_value = "lt-attack-")]
+    attack_prefix: String,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -297,6 +333,29 @@ impl Plan {
                 let connections = 2 * relay.pairs + 2 * (churn_rate * (churn_hold + 1.0)).ceil() as usize;
                 ("soak", common, Options::Relay(options), connections)
             }
+            Scenario::Flood { common, relay, attack } => {
+                let mut options = relay_options(&relay)?;
+                if attack.peers == 0 || attack.peers > 1000 {
+                    bail!("--peers must be 1 to 1000");
+                }
+                if attack.peer_size > 60_000 {
+                    bail!("--peer-size must stay under the 64 KiB frame limit");
+                }
+                options.attack = Some(flood::AttackOptions {
+                    flood_rate: rate("flood-rate", attack.flood_rate)?,
+                    peers: attack.peers,
+                    peer_rate: rate("peer-rate", attack.peer_rate)?,
+                    peer_size: attack.peer_size,
+                    group: attack.attack_group,
+                    agent_prefix: attack.attack_prefix,
+                });
+                if common.baseline != "auto" || common.baseline_only {
+                    bail!("flood compares the server with and without attackers: --baseline and --baseline-only do not apply");
+                }
+                // Pairs, the non-reader, its peers, the flooder (and its next connection).
+                let connections = 2 * relay.pairs + attack.peers + 3;
+                ("flood", common, Options::Relay(options), connections)
+            }
             Scenario::Assign { common, agents, rate: arrivals, duration, hold, burst } => {
                 let options = scenarios::AssignOptions {
                     agents,
@@ -394,6 +453,7 @@ fn relay_options(args: &RelayArgs) -> anyhow::Result<scenarios::RelayOptions> {
         sample_every: None,
         churn_rate: 0.0,
         churn_hold: Duration::ZERO,
+        attack: None,
     })
 }
 
@@ -451,6 +511,10 @@ async fn run(plan: Plan) -> anyhow::Result<()> {
     }
     let mut _baseline_process = None;
     match common_args.baseline.as_str() {
+        // flood: the same server, without the attackers, is the baseline.
+        _ if name == "flood" => {
+            targets.push(target(Kind::Server, Kind::Baseline, &common_args.url, common_args.server_pid)?)
+        }
         "none" => {}
         "auto" => {
             let (process, url) = start_baseline()?;
@@ -587,7 +651,7 @@ mod tests {
 
     #[test]
     fn defaults_make_a_plan_for_every_scenario() {
-        for scenario in ["relay", "assign", "idle", "timers", "metrics", "soak"] {
+        for scenario in ["relay", "assign", "idle", "timers", "metrics", "soak", "flood"] {
             let plan = plan(&[scenario]).unwrap_or_else(|error| panic!("{scenario}: {error:#}"));
             assert_eq!(plan.name, scenario);
             assert_eq!(plan.pause, Duration::from_secs(2));
@@ -620,6 +684,9 @@ mod tests {
             (&["relay", "--baseline-only", "--baseline", "none"], "nothing to measure"),
             (&["relay", "--admin-url", "http://192.0.2.1:9090"], "--admin-url"),
             (&["metrics", "--probe-rate", "0"], "--probe-rate"),
+            (&["flood", "--flood-rate", "0"], "--flood-rate"),
+            (&["flood", "--peers", "0"], "--peers"),
+            (&["flood", "--baseline", "none"], "do not apply"),
             (&["soak", "--churn-hold=-1"], "--churn-hold"),
             (&["assign", "--hold", "NaN"], "--hold"),
             (&["idle", "--settle", "inf"], "--settle"),

@@ -117,6 +117,8 @@ pub struct RelayOptions {
     /// `soak`: customers arriving (and leaving after `churn_hold`) per second besides the relay pairs.
     pub churn_rate: f64,
     pub churn_hold: Duration,
+    /// `flood`: attackers beside the load, in the runs against the server slot only.
+    pub attack: Option<crate::flood::AttackOptions>,
 }
 
 /// relay: `pairs` customers each in a session with one agent, sending chat
@@ -227,6 +229,18 @@ pub async fn relay(target: &Target, common: &Common, options: &RelayOptions) -> 
     let probe = match (options.metrics_probe_rate, target.slot, &common.admin) {
         (Some(rate), Kind::Server, Some(admin)) => {
             Some(tokio::spawn(probe_metrics(admin.clone(), rate, start, options.warmup, side_stop.clone())))
+        }
+        _ => None,
+    };
+    // flood: both runs read the attack counters of /metrics; only the server
+    // slot's run has attackers (the baseline slot is the same server without them).
+    let attack_before = match (&options.attack, &common.admin) {
+        (Some(_), Some(admin)) => crate::flood::read_attack_series(admin).await,
+        _ => None,
+    };
+    let attackers = match (&options.attack, target.slot) {
+        (Some(attack), Kind::Server) => {
+            Some(crate::flood::start(target, &common.names, &common.sources, attack, side_stop.clone()))
         }
         _ => None,
     };
@@ -341,6 +355,25 @@ pub async fn relay(target: &Target, common: &Common, options: &RelayOptions) -> 
         }
     }
     result.samples = samples;
+    if options.attack.is_some() {
+        let counters = match attackers {
+            Some((counters, mut set)) => {
+                let deadline = Instant::now() + Duration::from_secs(10);
+                while tokio::time::timeout_at(deadline.into(), set.join_next()).await.ok().flatten().is_some() {}
+                set.abort_all();
+                counters
+            }
+            None => Arc::default(),
+        };
+        // Give the server a moment to count the last disconnects.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let after = match &common.admin {
+            Some(admin) => crate::flood::read_attack_series(admin).await,
+            None => None,
+        };
+        let delta = attack_before.zip(after).map(|(before, after)| std::array::from_fn(|i| after[i] - before[i]));
+        crate::flood::report(&mut result, &counters, delta);
+    }
 
     // Closing: dropping the last order senders ends every connection task.
     drop(customer_orders);
