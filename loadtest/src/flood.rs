@@ -114,7 +114,11 @@ pub fn start(
             stop.clone(),
         ));
     }
-    set.spawn(flooder(target.clone(), names, sources.clone(), options.flood_rate, counters.clone(), stop));
+    // The flooder has a loopback address of its own, as an attacker would: the server keeps new customer
+    // connections from a flooding address out for `gateway.flood_window`, and the load's own clients (who
+    // do not flood) must not share that address.
+    let flooder_source = Sources::new(1, FLOODER_SOURCE);
+    set.spawn(flooder(target.clone(), names, flooder_source, options.flood_rate, counters.clone(), stop));
     (counters, set)
 }
 
@@ -156,6 +160,9 @@ async fn stopped_by(deadline: Instant, stop: &AtomicBool) -> bool {
     }
     stop.load(Ordering::Relaxed)
 }
+
+/// The flooder's source address number (127.0.37.1), above what `--source-ips` ranges use in practice.
+const FLOODER_SOURCE: u32 = 9_000;
 
 /// The flooder: a customer sending `rate` commands/s, resuming after every close.
 async fn flooder(

@@ -117,6 +117,7 @@ async fn serve(
         per_ip: gateway::per_ip::PerIpConnections::new(config.gateway.max_connections_per_ip),
         identity: gateway::identity::IdentityVerifier::new(&config.customers),
         auth: auth.clone(),
+        flood_cooldown: gateway::cooldown::FloodCooldown::new(config.gateway.flood_window),
     });
 
     let public_addr = listeners.public.local_addr()?;

@@ -95,14 +95,15 @@ async fn any_origin_only_when_said_so() {
     server.shutdown().await.unwrap();
 }
 
-const RATE: &str = "[gateway]\nmessage_rate = 2\nmessage_burst = 10\nflood_refusals = 30\nflood_window = \"10s\"\n";
+const RATE: &str = "[gateway]\nmessage_rate = 2\nmessage_burst = 10\nflood_refusals = 30\nflood_window = \"2s\"\n";
 
 #[tokio::test]
 async fn a_burst_beyond_the_bucket_is_refused_and_a_flood_is_closed_while_other_chats_go_on() {
     let server = start(config(1.0, RATE)).await;
     let addr = server.public_addr;
     let mut ann = Client::available_agent(addr, "ann").await;
-    let (mut flooder, _) = Client::customer(addr, "general").await;
+    let (mut flooder, welcome) = Client::customer(addr, "general").await;
+    let token = welcome["token"].as_str().unwrap().to_owned();
     flooder.expect("assigned").await;
     ann.expect("session_assigned").await;
 
@@ -126,12 +127,19 @@ async fn a_burst_beyond_the_bucket_is_refused_and_a_flood_is_closed_while_other_
     assert!((10..=11).contains(&acked), "{acked} acked");
     assert!(refused.iter().all(|&i| i >= 10), "the burst passes first: refused {refused:?}");
 
+    // A chat that was going on before the flood, from the same address.
+    let mut ben = Client::available_agent(addr, "ben").await;
+    let (mut other, _) = Client::customer(addr, "general").await;
+    other.expect("assigned").await;
+    let session = ben.expect("session_assigned").await["session"]["session"].as_u64().unwrap();
+
     // A customer sending 200 more at once is flooding: closed with 1008.
     for i in 0..200 {
         flooder.send(&json!({"type": "message", "id": format!("m{i}"), "text": "spam"})).await;
     }
     // expect_close keeps the frames it passes: the last error before the close says why.
     assert_eq!(flooder.expect_close().await, Some(1008));
+    let closed = std::time::Instant::now();
     let mut last_error = Value::Null;
     while flooder.has_pending("error") {
         let e = flooder.expect("error").await;
@@ -142,10 +150,6 @@ async fn a_burst_beyond_the_bucket_is_refused_and_a_flood_is_closed_while_other_
     assert_eq!(last_error["code"], "rate_limited", "{last_error}");
 
     // Another customer's chat is not slowed or refused.
-    let mut ben = Client::available_agent(addr, "ben").await;
-    let (mut other, _) = Client::customer(addr, "general").await;
-    other.expect("assigned").await;
-    let session = ben.expect("session_assigned").await["session"]["session"].as_u64().unwrap();
     other.ok(json!({"type": "message", "text": "hello"})).await;
     assert_eq!(ben.expect("customer_message").await["text"], "hello");
     ben.ok(json!({"type": "reply", "session": session, "text": "hi"})).await;
@@ -154,6 +158,18 @@ async fn a_burst_beyond_the_bucket_is_refused_and_a_flood_is_closed_while_other_
     let metrics =
         wait_for_sample(server.admin_addr, "switchboard_flood_disconnects_total{role=\"customer\"}", 1.0).await;
     assert!(sample(&metrics, "switchboard_rate_limited_total{role=\"customer\"}").unwrap() >= 20.0);
+
+    // No new customer connection from the flooder's address within flood_window, a resume
+    // or a new session (else every reconnect would bring a fresh burst); afterwards as usual.
+    let resume = format!("/v1/ws/customer?token={token}&last_seq=0");
+    for path in [resume.as_str(), "/v1/ws/customer?group=general"] {
+        let (status, body) = handshake(addr, path, None).await;
+        assert_eq!(status, 429, "{path} {:?} after the flood close", closed.elapsed());
+        assert_eq!(body.unwrap()["code"], "rate_limited");
+    }
+    tokio::time::sleep(Duration::from_secs(2).saturating_sub(closed.elapsed())).await;
+    let mut back = Client::connect(addr, &resume, Side::Customer).await;
+    assert_eq!(back.expect("welcome").await["resumed"], true, "after the window the session resumes");
     server.shutdown().await.unwrap();
 }
 

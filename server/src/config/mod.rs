@@ -139,6 +139,7 @@ pub struct GatewayConfig {
     /// A connection refused this many times (`rate_limited`) within
     /// `flood_window` is flooding: it is closed with 1008.
     pub flood_refusals: u32,
+    /// ...and then may not reconnect for as long (an agent by id, customers by address).
     #[serde(with = "humantime_serde")]
     pub flood_window: Duration,
 }

@@ -17,6 +17,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tracing::debug;
 
+use super::cooldown::Who;
 use super::rate::{CommandLimiter, Verdict};
 use super::{AppState, Held};
 use crate::auth::{Auth, Identity, Refusal};
@@ -115,7 +116,7 @@ pub async fn serve(
     guard: Option<Box<Guard>>,
     open: impl FnOnce(ConnHandle) -> DriverInput,
 ) {
-    let _held = held;
+    let held = held;
     let id = app.next_conn.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let open_gauge = app.metrics.gauge(CONNECTIONS_OPEN, &[("role", role.label())]);
     open_gauge.increment(1.0);
@@ -129,7 +130,7 @@ pub async fn serve(
     let mut writer = tokio::spawn(write_loop(sink, outbox.clone(), ping_interval));
 
     if to_driver!(app, open(handle)).is_ok() {
-        read_loop(stream, &app, role, id, &outbox, guard).await;
+        read_loop(stream, &app, role, id, &outbox, guard, held.who).await;
         let _ = to_driver!(app, DriverInput::Request(Request::Closed { conn: id }));
     } else {
         let _ = outbox.try_send(Outbound::Close { code: close_code::GOING_AWAY, reason: code::SHUTTING_DOWN });
@@ -151,6 +152,7 @@ async fn read_loop(
     conn: u64,
     outbox: &Outbox,
     mut guard: Option<Box<Guard>>,
+    who: Option<Who>,
 ) {
     // Three deadlines on one timer (a timer per idle connection is memory):
     // any frame (a pong too) proves the peer alive, so silence past
@@ -243,6 +245,10 @@ async fn read_loop(
                 }
                 Verdict::Flooding => {
                     close_flooding(app, role, conn, outbox);
+                    // Penalized at once, not when the close completes: a reconnect may come first.
+                    if let Some(who) = who {
+                        app.flood_cooldown.penalize(who);
+                    }
                     flooded = true;
                     continue;
                 }

@@ -7,6 +7,7 @@
 //! the driver's input channel.
 
 pub mod connection;
+pub mod cooldown;
 pub mod identity;
 pub mod origin;
 pub mod per_ip;
@@ -57,6 +58,8 @@ pub struct AppState {
     pub identity: identity::IdentityVerifier,
     /// Tokens, roles and disabled agents: who may connect as whom.
     pub auth: Arc<Auth>,
+    /// Who was closed for flooding, and until when they may not reconnect.
+    pub flood_cooldown: cooldown::FloodCooldown,
 }
 
 /// What an admitted connection holds until it ends: its share of
@@ -65,6 +68,8 @@ pub struct AppState {
 pub struct Held {
     pub permit: OwnedSemaphorePermit,
     pub ip: per_ip::IpSlot,
+    /// Who the connection speaks for, once known: closed for flooding, they wait out the cooldown.
+    pub who: Option<cooldown::Who>,
 }
 
 /// Binds a listener the way the engineering notes ask: a 4096 backlog, address reuse.
@@ -166,7 +171,7 @@ fn admit<P>(
         return Err(Box::new(ws.on_upgrade(|socket| refuse(socket, code::OVERLOADED, close_code::TRY_AGAIN_LATER))));
     };
     match query {
-        Ok(Query(params)) => Ok((ws, Held { permit, ip }, params)),
+        Ok(Query(params)) => Ok((ws, Held { permit, ip, who: None }, params)),
         Err(_) => {
             debug!(endpoint, "bad query");
             Err(Box::new(ws.on_upgrade(|socket| refuse(socket, code::INVALID_COMMAND, close_code::POLICY_VIOLATION))))
@@ -181,10 +186,15 @@ async fn customer_ws(
     headers: HeaderMap,
     query: Result<Query<CustomerConnectParams>, QueryRejection>,
 ) -> Response {
-    let (ws, held, params) = match admit(ws, &app, peer, &headers, query, "customer") {
+    let (ws, mut held, params) = match admit(ws, &app, peer, &headers, query, "customer") {
         Ok(admitted) => admitted,
         Err(refused) => return *refused,
     };
+    let who = cooldown::Who::customers_at(peer.ip());
+    if let Some(refused) = cooling_down(&app, who) {
+        return *refused;
+    }
+    held.who = Some(who);
     let open = match params.token {
         Some(token) => CustomerOpen::Resume { token, last_seq: params.last_seq.unwrap_or(0) },
         None => CustomerOpen::New {
@@ -212,7 +222,7 @@ async fn agent_ws(
     // Browsers offer ["switchboard", "bearer.<token>"]; the server selects "switchboard".
     let ws = ws.protocols([switchboard_protocol::SUBPROTOCOL]);
     let token = handshake_token(&headers).map(str::to_owned);
-    let (ws, held, params) = match admit(ws, &app, peer, &headers, query, "agent") {
+    let (ws, mut held, params) = match admit(ws, &app, peer, &headers, query, "agent") {
         Ok(admitted) => admitted,
         Err(refused) => return *refused,
     };
@@ -225,6 +235,11 @@ async fn agent_ws(
             return ws.on_upgrade(move |socket| refuse_with(socket, refusal, close_code::POLICY_VIOLATION));
         }
     };
+    let who = cooldown::Who::agent(&identity.agent);
+    if let Some(refused) = cooling_down(&app, who) {
+        return *refused;
+    }
+    held.who = Some(who);
     let (agent, last_seq) = (Some(identity.agent.clone()), params.last_seq);
     ws.on_upgrade(move |socket| {
         let guard = connection::Guard::new(identity, &app.auth);
@@ -233,6 +248,17 @@ async fn agent_ws(
             DriverInput::Open { conn, request }
         })
     })
+}
+
+/// Refuses a reconnect of someone closed for flooding until `gateway.flood_window` has passed.
+fn cooling_down(app: &AppState, who: cooldown::Who) -> Option<Box<Response>> {
+    let left = app.flood_cooldown.remaining(who)?;
+    let message = format!(
+        "closed for flooding: reconnect in {} s, and send at most {} commands a second",
+        left.as_secs() + 1,
+        app.gateway.message_rate
+    );
+    Some(refuse_http(app, StatusCode::TOO_MANY_REQUESTS, code::RATE_LIMITED, message))
 }
 
 /// The token of a WebSocket handshake: the `bearer.` subprotocol (browsers),
