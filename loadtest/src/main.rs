@@ -666,7 +666,7 @@ mod tests {
     }
 
     #[test]
-    fn a_switchboard_server_can_be_the_baseline() {
+    fn another_server_of_ours_can_be_the_baseline() {
         let against_memory =
             plan(&["assign", "--baseline", "ws://127.0.0.1:18300", "--baseline-protocol", "switchboard"]).unwrap();
         assert_eq!(against_memory.common.baseline_protocol, BaselineProtocol::Switchboard);

