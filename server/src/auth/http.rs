@@ -56,7 +56,7 @@ impl From<Refusal> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = Json(json!({"code": self.refusal.code, "message": self.refusal.message}));
+        let body = Json(self.refusal);
         match self.retry_after_secs {
             Some(secs) => (self.status, [(header::RETRY_AFTER, secs.to_string())], body).into_response(),
             None => (self.status, body).into_response(),

@@ -47,8 +47,9 @@ impl Role {
     }
 }
 
-/// Why a token, a sign-in or a command was refused: a stable code and a sentence.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Why a token, a sign-in, a command or a handshake was refused: a stable
+/// code and a sentence; serialized as the `{code, message}` body of HTTP refusals.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Refusal {
     pub code: &'static str,
     pub message: String,

@@ -43,6 +43,8 @@ pub struct Snapshots {
     pub done: mpsc::UnboundedReceiver<Written>,
     encoded_tx: mpsc::UnboundedSender<Encoded>,
     pub encoded: mpsc::UnboundedReceiver<Encoded>,
+    /// Encodes and writes, one job at a time (`None` in memory mode).
+    worker: Option<Background>,
 }
 
 impl Snapshots {
@@ -50,7 +52,9 @@ impl Snapshots {
     pub fn new(store: Option<Arc<Store>>, every: u64, interval: Duration, last_lsn: Lsn) -> Snapshots {
         let (done_tx, done) = mpsc::unbounded_channel();
         let (encoded_tx, encoded) = mpsc::unbounded_channel();
+        let worker = store.as_ref().map(|_| Background::start("snapshots").expect("a thread for snapshots"));
         Snapshots {
+            worker,
             store,
             every,
             interval,
@@ -83,13 +87,19 @@ impl Snapshots {
         self.last_at = Instant::now();
         self.encoding = true;
         let encoded = self.encoded_tx.clone();
-        in_background("snapshot-encode", move || {
+        self.run(move || {
             let started = Instant::now();
             let image = copy.image();
             // The copy is big: free it here, not on the driver's thread.
             drop(copy);
             drop(encoded.send(Encoded { lsn, image, took: started.elapsed() }));
         });
+    }
+
+    fn run(&self, job: impl FnOnce() + Send + 'static) {
+        if let Some(worker) = &self.worker {
+            worker.run(job);
+        }
     }
 
     /// The background encoding finished: keep the image until the log is on disk up to its lsn.
@@ -107,7 +117,7 @@ impl Snapshots {
         let (lsn, image) = self.pending.take().expect("checked");
         let (store, done) = (store.clone(), self.done_tx.clone());
         self.writing = true;
-        in_background("snapshot-write", move || drop(done.send(store.write_snapshot(lsn, &image))));
+        self.run(move || drop(done.send(store.write_snapshot(lsn, &image))));
     }
 
     /// Writes a snapshot of the state at `lsn` now (the log must be on disk
@@ -134,31 +144,38 @@ impl Snapshots {
     }
 }
 
-/// Runs `work` on a thread of its own at a lower CPU priority than the
-/// server's other threads. Snapshots are background work: when the machine
-/// is saturated, the live chats must have the cores and a snapshot may take
-/// longer (the log keeps everything until it is written). A thread that
-/// cannot be started runs the work on tokio's blocking pool instead.
-fn in_background(name: &str, work: impl FnOnce() + Send + 'static) {
-    let work = std::sync::Arc::new(std::sync::Mutex::new(Some(work)));
-    let on_thread = work.clone();
-    let spawned = std::thread::Builder::new().name(name.to_owned()).spawn(move || {
-        lower_priority();
-        if let Some(work) = on_thread.lock().ok().and_then(|mut w| w.take()) {
-            work();
-        }
-    });
-    if let Err(e) = spawned {
-        tracing::warn!(error = %e, thread = name, "no thread for background work: using the blocking pool");
-        tokio::task::spawn_blocking(move || {
-            if let Some(work) = work.lock().ok().and_then(|mut w| w.take()) {
-                work();
+/// A thread of its own, at a lower CPU priority than the server's other
+/// threads, that runs jobs in order. Snapshots are background work: when the
+/// machine is saturated, the live chats must have the cores and a snapshot
+/// may take longer (the log keeps everything until it is written). The
+/// thread ends when the sender is dropped.
+#[derive(Debug)]
+struct Background {
+    jobs: std::sync::mpsc::Sender<Job>,
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+impl Background {
+    fn start(name: &str) -> std::io::Result<Background> {
+        let (jobs, queue) = std::sync::mpsc::channel::<Job>();
+        std::thread::Builder::new().name(name.to_owned()).spawn(move || {
+            lower_priority();
+            for job in queue {
+                job();
             }
-        });
+        })?;
+        Ok(Background { jobs })
+    }
+
+    fn run(&self, job: impl FnOnce() + Send + 'static) {
+        if self.jobs.send(Box::new(job)).is_err() {
+            tracing::error!("the snapshot thread has stopped: no more snapshots until a restart");
+        }
     }
 }
 
-/// Nice value of the snapshot threads: about a tenth of a core's share against the server's threads when
+/// Nice value of the snapshot thread: about a tenth of a core's share against the server's threads when
 /// every core is busy, all of any idle core.
 const BACKGROUND_NICE: i32 = 10;
 
@@ -208,11 +225,12 @@ mod tests {
 
     #[test]
     #[cfg(target_os = "linux")]
-    fn background_work_runs_on_its_own_thread_at_a_lower_priority() {
+    fn background_jobs_run_on_a_thread_of_their_own_at_a_lower_priority() {
         let caller = thread_nice().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
         let report = move || drop(tx.send((std::thread::current().name().map(str::to_owned), thread_nice())));
-        in_background("test-background", report);
+        let worker = Background::start("test-background").unwrap();
+        worker.run(report);
         let (name, nice) = rx.recv_timeout(Duration::from_secs(10)).unwrap();
         assert_eq!(name.as_deref(), Some("test-background"));
         // At least BACKGROUND_NICE: a test run that is itself niced stays as nice as it was.

@@ -116,7 +116,6 @@ pub async fn serve(
     guard: Option<Box<Guard>>,
     open: impl FnOnce(ConnHandle) -> DriverInput,
 ) {
-    let held = held;
     let id = app.next_conn.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let open_gauge = app.metrics.gauge(CONNECTIONS_OPEN, &[("role", role.label())]);
     open_gauge.increment(1.0);
@@ -260,12 +259,16 @@ async fn read_loop(
                     Role::Customer => {
                         decode_customer_command(&text).map(|command| Request::CustomerCommand { conn, command })
                     }
-                    Role::Agent => agent_request(app, conn, &mut guard, &text),
+                    Role::Agent => {
+                        let expires = guard.as_ref().map(|g| g.expires);
+                        let request = agent_request(app, conn, &mut guard, &text);
+                        if guard.as_ref().map(|g| g.expires) != expires {
+                            // A renewal moved the expiry.
+                            deadline.as_mut().reset(next_deadline(idle_until, close_by, &guard));
+                        }
+                        request
+                    }
                 };
-                if guard.as_ref().is_some_and(|g| g.expires > Instant::now()) {
-                    // A renewal may have moved the expiry.
-                    deadline.as_mut().reset(next_deadline(idle_until, close_by, &guard));
-                }
                 match input {
                     Ok(request) => {
                         if let Err(input) = to_driver!(app, DriverInput::Request(request)) {
@@ -331,15 +334,12 @@ fn command_id(role: Role, text: &str) -> Option<String> {
 /// the connection ends, so nothing is left to keep in order.
 fn close_flooding(app: &AppState, role: Role, conn: u64, outbox: &Outbox) {
     app.metrics.counter(FLOOD_DISCONNECTS, &[("role", role.label())]).increment(1);
-    app.metrics.protocol_error(code::RATE_LIMITED);
-    debug!(conn, "flooding past the rate limit: closing with 1008");
     let window = app.gateway.flood_window;
     let message = format!(
         "closing: {} commands refused within {window:?} for going over the rate limit",
         app.gateway.flood_refusals
     );
-    send_error(outbox, None, code::RATE_LIMITED, &message);
-    let _ = outbox.try_send(Outbound::Close { code: close_code::POLICY_VIOLATION, reason: code::RATE_LIMITED });
+    close_for(app, outbox, conn, &Refusal::new(code::RATE_LIMITED, message));
 }
 
 /// Decodes an agent's frame and checks it against the token: a `token`
@@ -373,9 +373,10 @@ fn agent_request(
     }
 }
 
-/// Ends a connection whose token no longer allows it: an error frame, then close 1008.
+/// Ends a connection that may not go on (a token that no longer allows it,
+/// flooding): an error frame, then close 1008.
 fn close_for(app: &AppState, outbox: &Outbox, conn: u64, refusal: &Refusal) {
-    debug!(conn, code = refusal.code, "closing an agent connection");
+    debug!(conn, code = refusal.code, "closing the connection");
     app.metrics.protocol_error(refusal.code);
     send_error(outbox, None, refusal.code, &refusal.message);
     let _ = outbox.try_send(Outbound::Close { code: close_code::POLICY_VIOLATION, reason: refusal.code });

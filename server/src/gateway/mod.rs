@@ -130,18 +130,11 @@ fn permit(app: &AppState) -> Option<OwnedSemaphorePermit> {
     app.permits.clone().try_acquire_owned().ok()
 }
 
-/// The JSON body of a refusal before the upgrade: the same `code` and
-/// `message` as an `error` frame, so clients handle both alike.
-#[derive(serde::Serialize)]
-struct RefusalBody {
-    code: &'static str,
-    message: String,
-}
-
-/// Refuses a handshake with an HTTP status and a `{code, message}` body.
+/// Refuses a handshake with an HTTP status and a `{code, message}` body:
+/// the same fields as an `error` frame, so clients handle both alike.
 fn refuse_http(app: &AppState, status: StatusCode, error_code: &'static str, message: String) -> Box<Response> {
     app.metrics.protocol_error(error_code);
-    Box::new((status, axum::Json(RefusalBody { code: error_code, message })).into_response())
+    Box::new((status, axum::Json(Refusal::new(error_code, message))).into_response())
 }
 
 /// What every WebSocket endpoint checks before upgrading: the origin, the
