@@ -306,10 +306,9 @@ async fn non_reader(
     }
 }
 
-/// Messages a peer sends in one session before it leaves and joins again:
-/// the non-reader's `state` on sign-in carries its sessions' history, and
-/// must stay under the server's `gateway.max_write_buffer_bytes` (4 MiB) for
-/// the sign-in to succeed (20 peers x 30 x 4,800 characters = 2.9 MB).
+/// Messages a peer sends in one session before it leaves and joins again,
+/// so that the non-reader's chats keep turning over (new sessions, new
+/// `state` frames on sign-in) rather than one long history.
 const PEER_MESSAGES_PER_SESSION: u64 = 30;
 
 /// A customer in the attackers' group (so assigned to the non-reader) sending

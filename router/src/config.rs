@@ -77,6 +77,10 @@ pub struct Rules {
     pub default_wait_per_position: Duration,
     /// Messages kept per session (oldest dropped first); travels with transfers.
     pub max_history: usize,
+    /// Bytes of message text kept per session (UTF-8; oldest messages dropped
+    /// first): bounds the memory of a chat and the size of an agent's
+    /// `state` frame. At least 4 x `message_max_chars`.
+    pub max_history_bytes: usize,
     pub transfers: TransferRules,
     pub breaks: BreakRules,
     pub shedding: SheddingRules,
@@ -101,6 +105,7 @@ impl Default for Rules {
             queue_update_front: 10,
             default_wait_per_position: Duration::from_secs(30),
             max_history: 200,
+            max_history_bytes: 64 * 1024,
             transfers: TransferRules::default(),
             breaks: BreakRules::default(),
             shedding: SheddingRules::default(),
@@ -315,6 +320,15 @@ impl Rules {
         }
         if r.max_history == 0 {
             return refuse("rules.max_history", "must be at least 1");
+        }
+        if r.max_history_bytes < r.message_max_chars.saturating_mul(4) {
+            return refuse(
+                "rules.max_history_bytes",
+                format!(
+                    "must hold the longest message: at least 4 x rules.message_max_chars = {}",
+                    r.message_max_chars.saturating_mul(4)
+                ),
+            );
         }
         if r.queue_update_interval.is_zero() {
             return refuse("rules.queue_update_interval", "must be greater than zero");

@@ -44,6 +44,7 @@ impl Router {
                 // Replaced by `enqueue` at once.
                 phase: Phase::Closed { reason: CloseReason::CustomerLeft, agent: None, can_rate: false, rated: false },
                 history: VecDeque::new(),
+                history_bytes: 0,
                 notes: Vec::new(),
                 unanswered_since: None,
                 reply_clock_since: None,

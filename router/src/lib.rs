@@ -275,10 +275,9 @@ impl Router {
         rules.validate()?;
         self.complaint_words = complaint::Words::new(&rules.complaint);
         self.config.rules = rules;
-        let max = self.config.rules.max_history;
+        let limits = HistoryLimits::of(&self.config.rules);
         for s in self.sessions.values_mut() {
-            let excess = s.history.len().saturating_sub(max);
-            s.history.drain(..excess);
+            limits.trim(s, 0);
         }
         // The eligible sets are ordered by the strategy's key.
         self.rebuild_eligible();
@@ -540,15 +539,48 @@ impl Router {
     }
 
     fn push_history(&mut self, session: SessionId, from: Speaker, text: Arc<str>) {
-        let max = self.config.rules.max_history;
+        let limits = HistoryLimits::of(&self.config.rules);
         let now = self.now;
         let s = self.session_mut(session);
-        if s.history.len() == max {
-            s.history.pop_front();
-        }
+        limits.trim(s, text.len());
+        s.history_bytes += text.len();
         s.history.push_back(HistoryEntry { at: now, from, text });
     }
+}
 
+/// How much history a session keeps: `rules.max_history` entries and
+/// `rules.max_history_bytes` bytes of text, oldest dropped first. The byte
+/// bound is what keeps an agent's `state` frame (every open session with its
+/// history) within what the gateway can send.
+#[derive(Clone, Copy)]
+struct HistoryLimits {
+    entries: usize,
+    bytes: usize,
+}
+
+impl HistoryLimits {
+    fn of(rules: &Rules) -> HistoryLimits {
+        HistoryLimits { entries: rules.max_history, bytes: rules.max_history_bytes }
+    }
+
+    /// Drops the oldest entries until `incoming` more bytes (and one more
+    /// entry, when `incoming` is not zero) fit. A single message always
+    /// fits: `validate` keeps the byte bound above the longest message.
+    fn trim(self, s: &mut Session, incoming: usize) {
+        let room_for = usize::from(incoming > 0);
+        while let Some(oldest) = s.history.front() {
+            let too_many = s.history.len() + room_for > self.entries;
+            let too_big = s.history_bytes + incoming > self.bytes;
+            if !too_many && !too_big {
+                break;
+            }
+            s.history_bytes -= oldest.text.len();
+            s.history.pop_front();
+        }
+    }
+}
+
+impl Router {
     /// Ends a session (from any open phase) and tells everyone concerned.
     fn close(&mut self, session: SessionId, reason: CloseReason) {
         let Some(s) = self.sessions.get(&session) else { return };

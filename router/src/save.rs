@@ -385,8 +385,9 @@ impl Router {
         {
             return inconsistent(format!("session {id}: an agent, group or pending transfer that does not exist"));
         }
-        if s.history.len() > self.config.rules.max_history {
-            return inconsistent(format!("session {id}: {} history entries kept", s.history.len()));
+        let bytes: usize = s.history.iter().map(|e| e.text.len()).sum();
+        if s.history.len() > self.config.rules.max_history || bytes > self.config.rules.max_history_bytes {
+            return inconsistent(format!("session {id}: {} history entries of {bytes} bytes kept", s.history.len()));
         }
         let consent_timer = s.consent.as_deref().and_then(|c| c.timer);
         let deadlines = [s.reply_timer, s.idle_timer, s.grace_timer, s.forget_timer, consent_timer, overflow_timer];
@@ -427,6 +428,7 @@ impl Router {
             customer_name: s.customer_name,
             customer_id: s.customer_id,
             phase,
+            history_bytes: history.iter().map(|e| e.text.len()).sum(),
             history,
             notes,
             unanswered_since: s.unanswered_since,

@@ -221,6 +221,8 @@ pub(crate) struct Session {
     pub(crate) customer_id: Option<Arc<str>>,
     pub(crate) phase: Phase,
     pub(crate) history: VecDeque<HistoryEntry>,
+    /// The bytes of text in `history`, kept within `rules.max_history_bytes`.
+    pub(crate) history_bytes: usize,
     pub(crate) notes: Vec<HandoffNote>,
     /// The customer's oldest unanswered message.
     pub(crate) unanswered_since: Option<Millis>,

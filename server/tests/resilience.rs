@@ -318,3 +318,32 @@ async fn a_session_the_router_has_forgotten_can_no_longer_be_resumed() {
     }
     server.shutdown().await.unwrap();
 }
+
+/// An agent's `state` frame carries every open chat's whole history: no cap
+/// on outgoing frames may lock them out (here 4.5 MB, above the 4 MiB that
+/// used to be the limit), and the router's `max_history_bytes` is what
+/// bounds it.
+#[tokio::test]
+async fn an_agent_whose_chats_hold_megabytes_of_history_signs_in_again() {
+    let rules = "[router.rules]\nagent_grace = \"60s\"\nmessage_max_chars = 15000\nmax_history = 400\nmax_history_bytes = 8000000\n";
+    let server = start(config(1.0, rules)).await;
+    let addr = server.public_addr;
+    let AssignedChat { agent: ann, mut customer, session, .. } = assigned_chat(addr, "ann", "general").await;
+    drop(ann);
+    let long = "x".repeat(15_000);
+    for _ in 0..300 {
+        customer.ok(json!({"type": "message", "text": long})).await;
+    }
+
+    let mut ann = Client::connect(addr, "/v1/ws/agent?agent=ann", Side::Agent).await;
+    ann.expect("welcome").await;
+    let state = ann.expect("state").await;
+    let frame_bytes = state.to_string().len();
+    assert!(frame_bytes > 4_500_000, "the state frame is {frame_bytes} bytes");
+    let sessions = state["sessions"].as_array().unwrap();
+    assert_eq!(sessions[0]["session"], session);
+    assert_eq!(sessions[0]["history"].as_array().unwrap().len(), 300, "every message kept and sent");
+    ann.ok(json!({"type": "reply", "session": session, "text": "Sorry for the wait."})).await;
+    assert_eq!(customer.expect("agent_message").await["text"], "Sorry for the wait.");
+    server.shutdown().await.unwrap();
+}

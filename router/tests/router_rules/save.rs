@@ -222,3 +222,42 @@ fn a_lower_max_history_trims_histories_at_once() {
     assert_eq!(history.len(), 1);
     assert_eq!(&*history[0].text, "Checking, one moment.", "the newest entry is kept");
 }
+
+#[test]
+fn a_chat_keeps_at_most_max_history_bytes_of_text_newest_first() {
+    let mut cfg = small();
+    cfg.rules.message_max_chars = 10;
+    cfg.rules.max_history_bytes = 45;
+    let mut sim = Sim::new(cfg);
+    sim.online("alice");
+    sim.join(1, "general");
+    for i in 0..20 {
+        sim.say(1, &format!("message {i:02}")).unwrap(); // 10 bytes each
+    }
+    let history = sim.router.session_view(SessionId(1)).unwrap().history;
+    let bytes: usize = history.iter().map(|e| e.text.len()).sum();
+    assert_eq!(history.len(), 4, "four 10-byte messages fit in 45 bytes, a fifth does not");
+    assert!(bytes <= 45, "{bytes} bytes kept");
+    assert_eq!(&*history[3].text, "message 19", "the newest is kept");
+    assert_eq!(&*history[0].text, "message 16", "the oldest go first");
+}
+
+#[test]
+fn a_lower_max_history_bytes_trims_histories_at_once() {
+    let mut sim = busy();
+    let longest = sim.router.session_view(SessionId(1)).unwrap().history.last().unwrap().text.len();
+    let rules = Rules { max_history_bytes: longest, message_max_chars: 1, ..sim.router.config().rules.clone() };
+    sim.router.set_rules(rules).unwrap();
+    let history = sim.router.session_view(SessionId(1)).unwrap().history;
+    assert_eq!(history.len(), 1);
+    assert_eq!(&*history[0].text, "Checking, one moment.", "the newest entry is kept");
+}
+
+#[test]
+fn max_history_bytes_must_hold_the_longest_message() {
+    let mut sim = busy();
+    let rules = Rules { max_history_bytes: 19_999, message_max_chars: 5000, ..sim.router.config().rules.clone() };
+    let err = sim.router.set_rules(rules).unwrap_err();
+    assert_eq!(err.key, "rules.max_history_bytes");
+    assert!(err.problem.contains("20000"), "{}", err.problem);
+}

@@ -98,8 +98,11 @@ pub struct GatewayConfig {
     pub max_connections: usize,
     pub read_buffer_bytes: usize,
     pub write_buffer_bytes: usize,
-    /// Largest outgoing backlog inside the WebSocket layer (must hold the largest message).
-    pub max_write_buffer_bytes: usize,
+    /// Removed: the WebSocket layer no longer refuses an outgoing frame for
+    /// its size (an agent's `state` frame is bounded by the router's
+    /// `rules.max_history_bytes`, a connection's backlog by `outbound_queue`).
+    /// Still parsed so that a config that sets it gets a clear error.
+    pub max_write_buffer_bytes: Option<usize>,
     /// Largest incoming frame and message; bigger closes the connection with 1009.
     pub max_message_bytes: usize,
     /// How long to wait for the client's close frame after the server sent one.
@@ -153,7 +156,7 @@ impl Default for GatewayConfig {
             max_connections: 19_000,
             read_buffer_bytes: 4096,
             write_buffer_bytes: 4096,
-            max_write_buffer_bytes: 4 * 1024 * 1024,
+            max_write_buffer_bytes: None,
             max_message_bytes: switchboard_protocol::MAX_FRAME_BYTES,
             close_timeout: Duration::from_secs(2),
             ping_interval: Duration::from_secs(20),
@@ -396,10 +399,11 @@ impl Config {
         self.customers.validate()?;
         self.storage.validate()?;
         self.auth.validate()?;
-        if g.max_write_buffer_bytes <= g.write_buffer_bytes + g.max_message_bytes {
+        if g.max_write_buffer_bytes.is_some() {
             return Err(ConfigLoadError::key(
                 "gateway.max_write_buffer_bytes",
-                "must exceed gateway.write_buffer_bytes + gateway.max_message_bytes",
+                "was removed: outgoing frames are no longer refused for their size (an agent's `state` \
+                 frame is bounded by router.rules.max_history_bytes); delete the key",
             ));
         }
         self.router.validate().map_err(|e| ConfigLoadError::key(format!("router.{}", e.key), e.problem))
@@ -603,6 +607,14 @@ mod tests {
         assert!(err.to_string().contains("allow_any_origin"), "the error says how to allow any: {err}");
         let text = MINIMAL.replace("allowed_origins = [\"https://shop.example\"]", "allow_any_origin = true");
         assert!(Config::from_toml_str(&text).unwrap().gateway.allow_any_origin);
+    }
+
+    #[test]
+    fn the_removed_write_buffer_cap_is_refused_with_what_replaced_it() {
+        let text = MINIMAL.replace("[gateway]", "[gateway]\nmax_write_buffer_bytes = 4194304");
+        let err = Config::from_toml_str(&text).unwrap_err();
+        assert_eq!(err.key_name(), Some("gateway.max_write_buffer_bytes"), "{err}");
+        assert!(err.to_string().contains("max_history_bytes"), "{err}");
     }
 
     #[test]

@@ -116,11 +116,15 @@ async fn readyz(State(app): State<Arc<AppState>>) -> Response {
     }
 }
 
-/// Applies the buffer and size limits to an upgrade.
+/// Applies the buffer and size limits to an upgrade. No outgoing frame is
+/// refused for its size: the router's rules bound every frame (an agent's
+/// `state` carries each open chat's history, at most
+/// `rules.max_history_bytes` each), and `outbound_queue` bounds how many
+/// wait, so a cap here could only lock an agent with long chats out.
 fn limits(ws: WebSocketUpgrade, g: &GatewayConfig) -> WebSocketUpgrade {
     ws.read_buffer_size(g.read_buffer_bytes)
         .write_buffer_size(g.write_buffer_bytes)
-        .max_write_buffer_size(g.max_write_buffer_bytes)
+        .max_write_buffer_size(usize::MAX)
         .max_message_size(g.max_message_bytes)
         .max_frame_size(g.max_message_bytes)
 }

@@ -17,7 +17,8 @@ pub const ENTRY_FORMAT: u8 = 2;
 /// router's inside). Raised whenever their shape changes.
 ///
 /// 2: sessions keep `customer_id` (verified customers).
-pub const SNAPSHOT_FORMAT: u8 = 2;
+/// 3: the rules gain `max_history_bytes`; sessions' histories are bounded by it.
+pub const SNAPSHOT_FORMAT: u8 = 3;
 
 /// Encodes an entry into `buf` (cleared first), returning it.
 pub fn encode_entry(entry: &Entry, mut buf: Vec<u8>) -> Result<Vec<u8>, String> {
