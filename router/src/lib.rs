@@ -53,6 +53,7 @@ pub mod ids;
 pub mod input;
 pub mod output;
 mod queue;
+pub mod roster;
 mod save;
 pub mod snapshot;
 mod state;
@@ -78,7 +79,7 @@ pub use snapshot::{AgentRecord, AgentSnapshot, GroupSnapshot, SessionStatus, Sna
 pub use time::Millis;
 
 use queue::Queue;
-use state::{Agent, AgentIdx, Group, GroupIdx, GroupSet, Phase, Presence, Session, Shift};
+use state::{Agent, AgentIdx, Group, GroupIdx, GroupSet, Phase, Presence, Session};
 use timers::{Timer, Timers};
 
 /// The router core. See the module docs.
@@ -147,32 +148,11 @@ impl Router {
         }
         let mut agents = Vec::with_capacity(config.agents.len());
         for (i, a) in config.agents.iter().enumerate() {
-            let memberships: Vec<(GroupIdx, u8)> = a.groups.iter().map(|m| (group_index[&m.group], m.level)).collect();
-            for &(g, _) in &memberships {
+            let agent = Agent::from_config(a, &group_index);
+            for &(g, _) in &agent.memberships {
                 groups[g as usize].members.push(i as AgentIdx);
             }
-            agents.push(Agent {
-                id: a.id.clone(),
-                name: Arc::from(a.name.as_deref().unwrap_or(a.id.as_str())),
-                role: a.role,
-                capacity: a.capacity,
-                memberships,
-                connected: false,
-                presence: Presence::Offline,
-                // Room for a full load up front (bounded for huge capacities):
-                // no reallocation on the assignment path.
-                sessions: Vec::with_capacity((a.capacity as usize).min(32)),
-                last_assign_seq: 0,
-                last_assigned_at: None,
-                listed: None,
-                grace_timer: None,
-                break_timer: None,
-                shift: Shift::default(),
-                sheds: VecDeque::new(),
-                record: AgentRecord::default(),
-                reported_state: AgentState::Offline,
-                counted_on_duty: false,
-            });
+            agents.push(agent);
         }
         let agent_index = agents.iter().enumerate().map(|(i, a)| (a.id.clone(), i as AgentIdx)).collect();
         let complaint_words = complaint::Words::new(&config.rules.complaint);
@@ -295,6 +275,7 @@ impl Router {
         let agents = self
             .agents
             .iter()
+            .filter(|a| !a.retired)
             .map(|a| AgentSnapshot {
                 id: a.id.clone(),
                 name: a.name.clone(),
@@ -509,7 +490,11 @@ impl Router {
     }
 
     fn agent_idx(&self, agent: &AgentId) -> Result<AgentIdx, RuleError> {
-        self.agent_index.get(agent).copied().ok_or_else(|| RuleError::UnknownAgent(agent.clone()))
+        self.agent_index
+            .get(agent)
+            .copied()
+            .filter(|&a| !self.agents[a as usize].retired)
+            .ok_or_else(|| RuleError::UnknownAgent(agent.clone()))
     }
 
     fn session(&self, session: SessionId) -> Result<&Session, RuleError> {

@@ -494,4 +494,10 @@ pub enum Event {
         agent: AgentId,
         count: u32,
     },
+    /// The roster changed ([`crate::Router::change_roster`]): how many agents.
+    RosterChanged {
+        added: u32,
+        changed: u32,
+        removed: u32,
+    },
 }

@@ -114,6 +114,7 @@ struct SavedAgent<'a> {
     record: Cow<'a, AgentRecord>,
     reported_state: AgentState,
     counted_on_duty: bool,
+    retired: bool,
 }
 
 /// A group's state; what the group is comes from the config.
@@ -317,6 +318,13 @@ impl Router {
         agent.record = record;
         agent.reported_state = saved.reported_state;
         agent.counted_on_duty = saved.counted_on_duty;
+        if saved.retired {
+            if agent.connected || !agent.sessions.is_empty() || agent.listed.is_some() || agent.counted_on_duty {
+                return inconsistent(format!("agent {a}: retired, but connected, listed or serving"));
+            }
+            self.leave_groups(a);
+            self.agents[a as usize].retired = true;
+        }
         Ok(())
     }
 
@@ -544,6 +552,7 @@ fn save_agent(a: &super::state::Agent) -> SavedAgent<'_> {
         record: Cow::Borrowed(&a.record),
         reported_state: a.reported_state,
         counted_on_duty: a.counted_on_duty,
+        retired: a.retired,
     }
 }
 

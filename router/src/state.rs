@@ -95,6 +95,8 @@ pub(crate) struct Agent {
     pub(crate) reported_state: AgentState,
     /// Counted as on duty in its groups' `on_duty` (see [`Agent::is_on_duty`]).
     pub(crate) counted_on_duty: bool,
+    /// Removed from the roster ([`crate::roster`]): keeps its position only.
+    pub(crate) retired: bool,
 }
 
 impl Agent {

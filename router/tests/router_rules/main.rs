@@ -12,5 +12,6 @@ mod config;
 mod customer;
 mod presence;
 mod reply_timers;
+mod roster;
 mod save;
 mod transfers;

@@ -1,0 +1,214 @@
+//! Roster changes while the router runs ([`Router::change_roster`]): agents
+//! added, changed (name, role, capacity, groups) or removed.
+//!
+//! Saved state and timers refer to agents by position, so a removed agent
+//! keeps its place as a *retired* entry: offline, in no group, refused as an
+//! unknown agent, left out of snapshots and rosters shown to anyone. Naming
+//! them in the roster again brings them back (offline, with their record).
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use rustc_hash::FxHashMap;
+
+use super::config::{AgentConfig, ConfigError, RouterConfig};
+use super::dispatch;
+use super::ids::AgentId;
+use super::output::{AgentState, Event, QueueReason};
+use super::AgentRecord;
+use super::state::{Agent, AgentIdx, GroupIdx, Presence, Shift};
+use super::time::Millis;
+use super::Router;
+
+/// What [`Router::change_roster`] did, by agent id, in roster order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RosterChange {
+    pub added: Vec<AgentId>,
+    /// Name, role, capacity or groups changed (a retired agent named again counts here too).
+    pub changed: Vec<AgentId>,
+    /// Removed from the roster: their open sessions went back to the front of their queues.
+    pub removed: Vec<AgentId>,
+}
+
+impl RosterChange {
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty() && self.changed.is_empty() && self.removed.is_empty()
+    }
+}
+
+impl Agent {
+    /// A new roster entry: offline, no sessions, no record.
+    pub(crate) fn from_config(a: &AgentConfig, group_index: &FxHashMap<super::ids::GroupId, GroupIdx>) -> Agent {
+        Agent {
+            id: a.id.clone(),
+            name: Arc::from(a.name.as_deref().unwrap_or(a.id.as_str())),
+            role: a.role,
+            capacity: a.capacity,
+            memberships: a.groups.iter().map(|m| (group_index[&m.group], m.level)).collect(),
+            connected: false,
+            presence: Presence::Offline,
+            // Room for a full load up front (bounded for huge capacities):
+            // no reallocation on the assignment path.
+            sessions: Vec::with_capacity((a.capacity as usize).min(32)),
+            last_assign_seq: 0,
+            last_assigned_at: None,
+            listed: None,
+            grace_timer: None,
+            break_timer: None,
+            shift: Shift::default(),
+            sheds: VecDeque::new(),
+            record: AgentRecord::default(),
+            reported_state: AgentState::Offline,
+            counted_on_duty: false,
+            retired: false,
+        }
+    }
+}
+
+impl Router {
+    /// Makes `agents` the roster, matching agents by id (their order does not
+    /// matter). Refused, changing nothing, when the resulting config does not
+    /// validate (an unknown group, a zero capacity, a duplicate id...).
+    ///
+    /// A removed agent is cut off at once, without a grace period and
+    /// without a conduct flag (it is not their doing): their open sessions
+    /// go back to the front of their groups' queues with history and notes.
+    /// A changed agent keeps their sessions and presence; a lower capacity
+    /// only stops new assignments until their load is below it.
+    pub fn change_roster(&mut self, now: Millis, agents: &[AgentConfig]) -> Result<RosterChange, ConfigError> {
+        let merged = self.merged_roster(agents);
+        RouterConfig { agents: merged.clone(), ..self.config.clone() }.validate()?;
+        self.advance(now);
+        let wanted: FxHashMap<&AgentId, &AgentConfig> = agents.iter().map(|a| (&a.id, a)).collect();
+        let mut change = RosterChange::default();
+        for a in 0..self.agents.len() as AgentIdx {
+            let id = self.agents[a as usize].id.clone();
+            match wanted.get(&id) {
+                None if !self.agents[a as usize].retired => {
+                    self.retire(a);
+                    change.removed.push(id);
+                }
+                None => {}
+                Some(cfg) if self.agents[a as usize].retired || self.config.agents[a as usize] != **cfg => {
+                    self.reconfigure(a, cfg);
+                    change.changed.push(id);
+                }
+                Some(_) => {}
+            }
+        }
+        for cfg in agents {
+            if !self.agent_index.contains_key(&cfg.id) {
+                self.add_agent(cfg);
+                change.added.push(cfg.id.clone());
+            }
+        }
+        self.config.agents = merged;
+        if !change.is_empty() {
+            // New or freer agents may take waiting customers anywhere.
+            for g in 0..self.groups.len() {
+                self.dirty_groups.insert(g as GroupIdx);
+            }
+            let counts = |v: &Vec<AgentId>| v.len() as u32;
+            self.event(Event::RosterChanged {
+                added: counts(&change.added),
+                changed: counts(&change.changed),
+                removed: counts(&change.removed),
+            });
+        }
+        self.settle();
+        Ok(change)
+    }
+
+    /// The router's own roster after the change: every agent it has ever
+    /// had, in its order (retired ones keep their old entry), then the new.
+    fn merged_roster(&self, agents: &[AgentConfig]) -> Vec<AgentConfig> {
+        let wanted: FxHashMap<&AgentId, &AgentConfig> = agents.iter().map(|a| (&a.id, a)).collect();
+        let mut merged: Vec<AgentConfig> =
+            self.config.agents.iter().map(|old| wanted.get(&old.id).map_or(old, |new| *new).clone()).collect();
+        merged.extend(agents.iter().filter(|a| !self.agent_index.contains_key(&a.id)).cloned());
+        merged
+    }
+
+    /// Is `agent` on the roster now (known and not retired)?
+    pub fn on_roster(&self, agent: &AgentId) -> bool {
+        self.agent_index.get(agent).is_some_and(|&a| !self.agents[a as usize].retired)
+    }
+
+    /// The roster as it is now: the config's agents without the retired.
+    pub fn roster(&self) -> impl Iterator<Item = &AgentConfig> {
+        self.config.agents.iter().zip(&self.agents).filter(|(_, a)| !a.retired).map(|(c, _)| c)
+    }
+
+    fn add_agent(&mut self, cfg: &AgentConfig) {
+        let a = self.agents.len() as AgentIdx;
+        self.agents.push(Agent::from_config(cfg, &self.group_index));
+        self.agent_index.insert(cfg.id.clone(), a);
+        self.join_groups(a);
+    }
+
+    /// Takes the agent off duty and out of every queue's reach, then hands
+    /// their sessions back to the queues.
+    fn retire(&mut self, a: AgentIdx) {
+        let ag = &mut self.agents[a as usize];
+        self.timers.disarm(&mut ag.grace_timer);
+        ag.connected = false;
+        let sessions = ag.sessions.clone();
+        // Front insertion reverses order, so walk from the newest to keep the oldest first.
+        for &s in sessions.iter().rev() {
+            self.release(s, a);
+            self.enqueue(s, true, QueueReason::AgentLost);
+        }
+        let ag = &mut self.agents[a as usize];
+        ag.presence = Presence::Offline;
+        ag.shift = Shift::default();
+        self.timers.disarm(&mut ag.break_timer);
+        self.refresh_agent(a);
+        self.leave_groups(a);
+        self.agents[a as usize].retired = true;
+    }
+
+    /// New name, role, capacity and groups for an agent (bringing a retired
+    /// one back); sessions and presence are kept.
+    fn reconfigure(&mut self, a: AgentIdx, cfg: &AgentConfig) {
+        self.leave_groups(a);
+        let fresh = Agent::from_config(cfg, &self.group_index);
+        let ag = &mut self.agents[a as usize];
+        ag.retired = false;
+        ag.name = fresh.name;
+        ag.role = fresh.role;
+        ag.capacity = fresh.capacity;
+        ag.memberships = fresh.memberships;
+        self.join_groups(a);
+    }
+
+    /// Removes the agent from their groups: member lists, eligible sets, on-duty counts.
+    pub(crate) fn leave_groups(&mut self, a: AgentIdx) {
+        let ag = &self.agents[a as usize];
+        let (listed, on_duty, memberships) = (ag.listed, ag.counted_on_duty, ag.memberships.clone());
+        for (g, level) in memberships {
+            if let Some((load, seq)) = listed {
+                let key = self.agent_key(a, level, load, seq);
+                dispatch::remove_from(&mut self.groups[g as usize].eligible, &key);
+            }
+            let group = &mut self.groups[g as usize];
+            group.members.retain(|&m| m != a);
+            if on_duty {
+                group.on_duty -= 1;
+            }
+        }
+        let ag = &mut self.agents[a as usize];
+        ag.listed = None;
+        ag.counted_on_duty = false;
+        ag.memberships.clear();
+    }
+
+    /// Adds the agent to the groups of their memberships and lists them as
+    /// their state allows.
+    fn join_groups(&mut self, a: AgentIdx) {
+        for i in 0..self.agents[a as usize].memberships.len() {
+            let g = self.agents[a as usize].memberships[i].0;
+            self.groups[g as usize].members.push(a);
+        }
+        self.refresh_agent(a);
+    }
+}
