@@ -414,23 +414,22 @@ impl RouterConfig {
 }
 
 impl RouterConfig {
-    /// Whether `new` has the same skill groups and roster as `self` (the
-    /// config a router was saved with), in the same order: a saved router
-    /// can resume under `new` only then, since its state refers to groups
-    /// and agents by position. Rules may differ ([`super::Router::set_rules`]
-    /// applies them). `Err` says in one sentence what changed, naming each
-    /// group or agent, for the operator.
-    pub fn same_roster(&self, new: &RouterConfig) -> Result<(), String> {
-        let mut changes = roster_changes("group", &self.groups, &new.groups, |g| &g.id, group_differences);
-        changes.extend(roster_changes("agent", &self.agents, &new.agents, |a| &a.id, agent_differences));
+    /// Whether `new` has the same skill groups as `self` (the config a
+    /// router was saved with), in the same order: a saved router can resume
+    /// under `new` only then, since its state refers to groups by position.
+    /// Rules may differ ([`super::Router::set_rules`] applies them), and so
+    /// may the agents ([`super::Router::change_roster`]). `Err` says in one
+    /// sentence what changed, naming each group, for the operator.
+    pub fn same_groups(&self, new: &RouterConfig) -> Result<(), String> {
+        let changes = roster_changes("group", &self.groups, &new.groups, |g| &g.id, group_differences);
         if changes.is_empty() {
             return Ok(());
         }
-        Err(format!("the skill groups or the roster changed since the state was saved: {}", changes.join("; ")))
+        Err(format!("the skill groups changed since the state was saved: {}", changes.join("; ")))
     }
 }
 
-/// What changed between two lists of groups or agents: those removed,
+/// What changed between two lists of groups: those removed,
 /// added, changed (naming the fields), and, when the same ones are listed,
 /// those moved to another position (positions are how saved state refers
 /// to them; after an addition or removal the moves would only be noise).
@@ -478,16 +477,6 @@ fn group_differences(a: &GroupConfig, b: &GroupConfig) -> Vec<&'static str> {
         ("overflow_to", a.overflow_to != b.overflow_to),
         ("overflow_after", a.overflow_after != b.overflow_after),
         ("service_hours", a.service_hours != b.service_hours),
-    ];
-    fields.into_iter().filter(|(_, differs)| *differs).map(|(name, _)| name).collect()
-}
-
-fn agent_differences(a: &AgentConfig, b: &AgentConfig) -> Vec<&'static str> {
-    let fields = [
-        ("name", a.name != b.name),
-        ("role", a.role != b.role),
-        ("capacity", a.capacity != b.capacity),
-        ("groups", a.groups != b.groups),
     ];
     fields.into_iter().filter(|(_, differs)| *differs).map(|(name, _)| name).collect()
 }

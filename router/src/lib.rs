@@ -32,8 +32,8 @@
 //! continuation. Bytes that are not a saved router of this format (truncated,
 //! another format version, indexes out of range, disagreeing records) are
 //! refused with an error, never a panic. [`Router::set_rules`] applies new
-//! rules to a restored router; groups and roster cannot change
-//! ([`RouterConfig::same_roster`] says what did).
+//! rules to a restored router and [`Router::change_roster`] a new roster;
+//! groups cannot change ([`RouterConfig::same_groups`] says what did).
 //!
 //! Code map: `dispatch.rs` (queues, agent choice, assignment, queue
 //! positions), `customer.rs` and `agent.rs` (one handler per input),
@@ -239,8 +239,8 @@ impl Router {
     }
 
     /// Replaces the rules, e.g. when a restart resumes a saved router under
-    /// an edited config (check [`RouterConfig::same_roster`] first: groups and
-    /// roster cannot change). Refused, changing nothing, when
+    /// an edited config (check [`RouterConfig::same_groups`] first: groups
+    /// cannot change). Refused, changing nothing, when
     /// [`Rules::validate`] refuses them.
     ///
     /// Timers already armed keep their deadlines: a reply warning armed

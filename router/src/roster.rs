@@ -15,9 +15,9 @@ use super::config::{AgentConfig, ConfigError, RouterConfig};
 use super::dispatch;
 use super::ids::AgentId;
 use super::output::{AgentState, Event, QueueReason};
-use super::AgentRecord;
 use super::state::{Agent, AgentIdx, GroupIdx, Presence, Shift};
 use super::time::Millis;
+use super::AgentRecord;
 use super::Router;
 
 /// What [`Router::change_roster`] did, by agent id, in roster order.
@@ -78,29 +78,17 @@ impl Router {
     pub fn change_roster(&mut self, now: Millis, agents: &[AgentConfig]) -> Result<RosterChange, ConfigError> {
         let merged = self.merged_roster(agents);
         RouterConfig { agents: merged.clone(), ..self.config.clone() }.validate()?;
+        let change = self.roster_change(agents);
         self.advance(now);
         let wanted: FxHashMap<&AgentId, &AgentConfig> = agents.iter().map(|a| (&a.id, a)).collect();
-        let mut change = RosterChange::default();
-        for a in 0..self.agents.len() as AgentIdx {
-            let id = self.agents[a as usize].id.clone();
-            match wanted.get(&id) {
-                None if !self.agents[a as usize].retired => {
-                    self.retire(a);
-                    change.removed.push(id);
-                }
-                None => {}
-                Some(cfg) if self.agents[a as usize].retired || self.config.agents[a as usize] != **cfg => {
-                    self.reconfigure(a, cfg);
-                    change.changed.push(id);
-                }
-                Some(_) => {}
-            }
+        for id in &change.removed {
+            self.retire(self.agent_index[id]);
         }
-        for cfg in agents {
-            if !self.agent_index.contains_key(&cfg.id) {
-                self.add_agent(cfg);
-                change.added.push(cfg.id.clone());
-            }
+        for id in &change.changed {
+            self.reconfigure(self.agent_index[id], wanted[id]);
+        }
+        for id in &change.added {
+            self.add_agent(wanted[id]);
         }
         self.config.agents = merged;
         if !change.is_empty() {
@@ -108,15 +96,30 @@ impl Router {
             for g in 0..self.groups.len() {
                 self.dirty_groups.insert(g as GroupIdx);
             }
-            let counts = |v: &Vec<AgentId>| v.len() as u32;
+            let count = |v: &Vec<AgentId>| v.len() as u32;
             self.event(Event::RosterChanged {
-                added: counts(&change.added),
-                changed: counts(&change.changed),
-                removed: counts(&change.removed),
+                added: count(&change.added),
+                changed: count(&change.changed),
+                removed: count(&change.removed),
             });
         }
         self.settle();
         Ok(change)
+    }
+
+    /// What [`Router::change_roster`] would do with `agents`, changing nothing.
+    pub fn roster_change(&self, agents: &[AgentConfig]) -> RosterChange {
+        let wanted: FxHashMap<&AgentId, &AgentConfig> = agents.iter().map(|a| (&a.id, a)).collect();
+        let mut change = RosterChange::default();
+        for (agent, old) in self.agents.iter().zip(&self.config.agents) {
+            match wanted.get(&agent.id) {
+                None if !agent.retired => change.removed.push(agent.id.clone()),
+                Some(new) if agent.retired || old != *new => change.changed.push(agent.id.clone()),
+                _ => {}
+            }
+        }
+        change.added = agents.iter().filter(|a| !self.agent_index.contains_key(&a.id)).map(|a| a.id.clone()).collect();
+        change
     }
 
     /// The router's own roster after the change: every agent it has ever

@@ -92,7 +92,7 @@ pub struct SavedRouter<'a> {
 
 impl SavedRouter<'_> {
     /// The config the router was saved with: compare it with the new one
-    /// ([`RouterConfig::same_roster`]) before resuming.
+    /// ([`RouterConfig::same_groups`]) before resuming.
     pub fn config(&self) -> &RouterConfig {
         &self.config
     }

@@ -12,6 +12,7 @@ pub mod driver;
 pub mod gateway;
 pub mod journal;
 pub mod metrics;
+pub mod reload;
 pub mod session;
 pub mod web;
 
@@ -125,8 +126,12 @@ async fn serve(
     let timeout = config.gateway.handshake_timeout;
     // The accept loop hands every handler the peer address: the per-IP cap's and the login rate limit's key.
     let public = gateway::serve::serve(listeners.public, gateway::public_routes(app.clone()), timeout, stop_rx.clone());
-    let admin =
-        gateway::serve::serve(listeners.admin, gateway::admin_routes(metrics.clone(), auth), timeout, stop_rx.clone());
+    let reloader = Arc::new(reload::Reloader::new(&config, app.driver.clone(), auth.clone(), metrics.clone()));
+    let admin_routes = gateway::admin_routes(metrics.clone(), auth).merge(reload::admin_routes(reloader.clone()));
+    let admin = gateway::serve::serve(listeners.admin, admin_routes, timeout, stop_rx.clone());
+    if config.source.is_some() {
+        reload::reload_on_sighup(reloader);
+    }
     let public_task = tokio::spawn(public);
     let admin_task = tokio::spawn(admin);
     info!(%public_addr, %admin_addr, scale = config.clock.scale, storage = ?config.storage.mode, "switchboard listening");

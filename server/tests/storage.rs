@@ -159,28 +159,32 @@ async fn a_clean_restart_and_a_replay_of_the_log_give_the_state_that_was_saved()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn new_rules_apply_after_a_restart_but_a_changed_roster_is_refused_naming_the_change() {
+async fn new_rules_and_roster_apply_after_a_restart_but_changed_groups_are_refused_naming_the_change() {
     let dir = temp_dir();
     let server = start(durable(1.0, dir.path(), "")).await;
     let chat = common::assigned_chat(server.public_addr, "ann", "general").await;
     drop(chat);
     server.shutdown().await.unwrap();
 
-    // Rules may change: logged at start-up, in force from then on.
-    let server =
-        start(durable(1.0, dir.path(), "[router.rules]\nreply_warning = \"2m\"\nreply_violation = \"4m\"\n")).await;
+    // Rules and roster may change: logged at start-up, in force from then on.
+    let mut changed = durable(1.0, dir.path(), "[router.rules]\nreply_warning = \"2m\"\nreply_violation = \"4m\"\n");
+    changed.router.agents.retain(|a| a.id.as_str() != "ben");
+    let server = start(changed).await;
     let mut ann = Client::connect(server.public_addr, "/v1/ws/agent?agent=ann", Side::Agent).await;
     let welcome = ann.expect("welcome").await;
     assert_eq!(welcome["reply_warning_ms"], 120_000, "{welcome}");
     assert_eq!(ann.expect("state").await["sessions"].as_array().unwrap().len(), 1, "the chat survived");
+    let mut ben = Client::connect(server.public_addr, "/v1/ws/agent?agent=ben", Side::Agent).await;
+    assert_eq!(ben.expect("error").await["code"], "unknown_agent", "ben left the roster");
     ann.close().await;
     server.shutdown().await.unwrap();
 
-    // The roster may not: the start-up refuses, saying what changed and what to do.
+    // The skill groups may not: the start-up refuses, saying what changed and what to do.
     let mut changed = durable(1.0, dir.path(), "");
-    changed.router.agents.retain(|a| a.id.as_str() != "ben");
+    changed.router.groups.retain(|g| g.id.as_str() != "logistics");
+    changed.router.agents.retain(|a| a.groups.iter().all(|m| m.group.as_str() != "logistics"));
     let err = recovery::open(&changed, Faults::default()).unwrap_err().to_string();
-    assert!(err.contains("agent `ben` was removed") || err.contains("agent ben was removed"), "{err}");
+    assert!(err.contains("group `logistics` was removed"), "{err}");
     assert!(err.contains("move") && err.contains(&dir.path().display().to_string()), "{err}");
 }
 

@@ -68,7 +68,11 @@ fn a_changed_agent_keeps_their_chats_and_serves_their_new_groups() {
     let done = change(&mut sim, &[("alice", &["refunds"], 1), ("bob", &["general"], 2), ("carol", &["refunds"], 2)]);
     assert_eq!(done.changed, vec![id("alice")]);
     assert_eq!(sim.sessions_of("alice"), vec![1], "her general chat stays hers");
-    assert_eq!(sim.status(2).map(|s| matches!(s, SessionStatus::Waiting { .. })), Some(true), "capacity 1, already serving one");
+    assert_eq!(
+        sim.status(2).map(|s| matches!(s, SessionStatus::Waiting { .. })),
+        Some(true),
+        "capacity 1, already serving one"
+    );
     sim.reply("alice", 1, "Done, goodbye.").unwrap();
     sim.close("alice", 1).unwrap();
     assert_eq!(sim.sessions_of("alice"), vec![2], "free again: she takes the refunds customer");

@@ -36,9 +36,14 @@ impl DisabledAgents {
         self.ids.read().expect("disabled list lock").contains(agent)
     }
 
-    /// Tells when the list changes (a connection then checks its agent).
+    /// Tells when the list (or the roster) changes: a connection then checks its agent.
     pub fn subscribe(&self) -> watch::Receiver<u64> {
         self.changed.subscribe()
+    }
+
+    /// Wakes every connection to check its agent again (the roster changed).
+    pub fn notify(&self) {
+        self.changed.send_modify(|n| *n += 1);
     }
 
     pub fn disable(&self, agent: &str) -> std::io::Result<()> {

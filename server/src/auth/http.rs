@@ -32,14 +32,14 @@ pub mod http_code {
 
 /// A refusal as an HTTP answer.
 #[derive(Debug)]
-struct ApiError {
+pub(crate) struct ApiError {
     status: StatusCode,
     refusal: Refusal,
     retry_after_secs: Option<u64>,
 }
 
 impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+    pub(crate) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
         ApiError { status, refusal: Refusal::new(code, message), retry_after_secs: None }
     }
 }
@@ -117,7 +117,7 @@ async fn try_login(auth: &Arc<Auth>, peer: SocketAddr, body: &[u8]) -> Result<Js
         e.retry_after_secs = Some(secs);
         return Err(e);
     }
-    let stored = auth.accounts.get(&agent).and_then(|a| a.password_hash.clone());
+    let stored = auth.accounts().get(&agent).and_then(|a| a.password_hash.clone());
     let password = request.password;
     // Argon2 takes tens of milliseconds of CPU by design: off the async threads, a few at a time.
     let slot = auth.password_slots.acquire().await.map_err(|_| {
@@ -179,7 +179,8 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
 }
 
-fn admin(auth: &Auth, headers: &HeaderMap) -> Result<Identity, ApiError> {
+/// The caller's identity, if it is an admin's valid token.
+pub(crate) fn admin(auth: &Auth, headers: &HeaderMap) -> Result<Identity, ApiError> {
     let identity = auth.check(bearer(headers))?;
     if identity.role != Role::Admin {
         return Err(Refusal::new(code::FORBIDDEN, "this endpoint is for admins").into());

@@ -12,6 +12,7 @@ pub mod token;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
+use std::sync::RwLock;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -83,7 +84,8 @@ pub struct Auth {
     verifier: Verifier,
     /// `None` with an external key: that company's backend issues the tokens.
     signer: Option<Signer>,
-    accounts: BTreeMap<String, Account>,
+    /// Replaced whole when the config is reloaded.
+    accounts: RwLock<BTreeMap<String, Account>>,
     disabled: DisabledAgents,
     limits: LoginLimits,
     /// Argon2 runs at once: each takes ~19 MiB and a core for tens of
@@ -116,7 +118,7 @@ impl Auth {
         Ok(Auth {
             verifier,
             signer,
-            accounts: accounts(config),
+            accounts: RwLock::new(accounts(config)),
             disabled,
             limits: LoginLimits::new(config),
             password_slots: tokio::sync::Semaphore::new(cores),
@@ -128,17 +130,37 @@ impl Auth {
     pub fn check(&self, token: Option<&str>) -> Result<Identity, Refusal> {
         let token = token.ok_or_else(|| Refusal::new(code::TOKEN_MISSING, "sign in first: no token was given"))?;
         let claims = self.verifier.verify(token)?;
-        let account = self
-            .accounts
-            .get(&claims.sub)
-            .ok_or_else(|| Refusal::new(code::UNKNOWN_AGENT, "the token names no agent of the roster"))?;
-        if account.role != claims.role {
-            return Err(Refusal::new(code::FORBIDDEN, "the token's role is not the roster's role for this agent"));
+        let identity = Identity { agent: claims.sub, role: claims.role, expires_at: claims.exp };
+        self.may_stay(&identity)?;
+        Ok(identity)
+    }
+
+    /// Whether a checked identity still holds: its agent on the roster with
+    /// the same role, and not disabled. Live connections ask again whenever
+    /// the roster or the disabled list changes.
+    pub fn may_stay(&self, identity: &Identity) -> Result<(), Refusal> {
+        let role = self.accounts().get(&identity.agent).map(|a| a.role);
+        match role {
+            None => Err(Refusal::new(code::UNKNOWN_AGENT, "the token names no agent of the roster")),
+            Some(role) if role != identity.role => {
+                Err(Refusal::new(code::FORBIDDEN, "the token's role is not the roster's role for this agent"))
+            }
+            Some(_) if self.disabled.contains(&identity.agent) => {
+                Err(Refusal::new(code::AGENT_DISABLED, "this agent has been disabled by an admin"))
+            }
+            Some(_) => Ok(()),
         }
-        if self.disabled.contains(&claims.sub) {
-            return Err(Refusal::new(code::AGENT_DISABLED, "this agent has been disabled by an admin"));
-        }
-        Ok(Identity { agent: claims.sub, role: claims.role, expires_at: claims.exp })
+    }
+
+    /// Takes the roster's accounts (passwords, roles) from a reloaded config
+    /// and tells every live connection to check its agent again.
+    pub fn replace_accounts(&self, config: &Config) {
+        *self.accounts.write().expect("accounts lock") = accounts(config);
+        self.disabled.notify();
+    }
+
+    fn accounts(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<String, Account>> {
+        self.accounts.read().expect("accounts lock")
     }
 
     /// A token for a live connection: it must be valid and name the connection's agent.
@@ -160,7 +182,7 @@ impl Auth {
     }
 
     pub fn knows(&self, agent: &str) -> bool {
-        self.accounts.contains_key(agent)
+        self.accounts().contains_key(agent)
     }
 
     pub(crate) fn disabled(&self) -> &DisabledAgents {
@@ -169,7 +191,7 @@ impl Auth {
 
     /// A new token for a checked identity (the role is the roster's).
     fn issue(&self, agent: &str) -> Option<Issued> {
-        let role = self.accounts.get(agent)?.role;
+        let role = self.accounts().get(agent)?.role;
         Some(self.signer.as_ref()?.issue(agent, role))
     }
 

@@ -49,6 +49,10 @@ pub struct Config {
     /// roster change that refuses a restart.
     #[serde(skip)]
     pub accounts: Accounts,
+    /// The file this config was read from: what a reload reads again
+    /// (`None`: built from a string, nothing to reload).
+    #[serde(skip)]
+    pub source: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -65,6 +69,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             router: RouterConfig::default(),
             accounts: Accounts::default(),
+            source: None,
         }
     }
 }
@@ -333,7 +338,9 @@ impl Config {
             None => toml::Table::new(),
         };
         let overridden = apply_env(&mut table, env)?;
-        Config::from_table(table, &overridden)
+        let mut config = Config::from_table(table, &overridden)?;
+        config.source = path.map(Path::to_owned);
+        Ok(config)
     }
 
     /// Parses a TOML text (no environment), validates. For tests and embedding.

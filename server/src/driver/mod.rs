@@ -24,14 +24,16 @@ use std::time::Duration;
 use rustc_hash::FxHashMap;
 use switchboard_protocol::{close_code, code};
 use switchboard_storage::Progress;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 use tracing::{error, info, warn};
 
-use crate::journal::recovery::Opened;
+use crate::config::Config;
+use crate::journal::recovery::{config_entries, Opened};
 use crate::journal::{Journal, Lsn};
 use crate::metrics::{self, Metrics};
 use crate::router::output::Event;
+use crate::router::roster::RosterChange;
 use crate::router::Millis;
 use crate::session::{shutdown_frame, Action, ConnId, Entry, Frame, Request, SessionLayer};
 use clock::Clock;
@@ -65,6 +67,24 @@ pub enum DriverInput {
     Open { conn: ConnHandle, request: Request },
     /// Anything else a connection says or does.
     Request(Request),
+    /// Apply a reloaded config's rules and roster ([`crate::reload`]).
+    Reconfigure { config: Box<Config>, reply: oneshot::Sender<Result<Reconfigured, NotReconfigured>> },
+}
+
+/// Why a reloaded config was not applied (nothing changed).
+#[derive(Debug)]
+pub enum NotReconfigured {
+    /// The skill groups differ (the message names each change).
+    GroupsChanged(String),
+    /// The log cannot be written: nothing is applied that a restart would lose.
+    StorageDown,
+}
+
+/// What a reload changed in the running state.
+#[derive(Debug)]
+pub struct Reconfigured {
+    pub roster: RosterChange,
+    pub rules_changed: bool,
 }
 
 /// What `/readyz` reports, shared with the gateway.
@@ -226,6 +246,10 @@ impl Driver {
                 request
             }
             DriverInput::Request(request) => request,
+            DriverInput::Reconfigure { config, reply } => {
+                let _ = reply.send(self.reconfigure(&config, started));
+                return;
+            }
         };
         let closed = match request {
             Request::Closed { conn } => Some(conn),
@@ -235,6 +259,24 @@ impl Driver {
         if let Some(conn) = closed {
             self.outboxes.remove(&conn);
         }
+    }
+
+    /// Logs and applies what a reloaded config changes (rules, roster), or
+    /// refuses it whole: skill groups cannot change while chats refer to
+    /// them, and nothing is applied that the log cannot keep.
+    fn reconfigure(&mut self, config: &Config, started: Instant) -> Result<Reconfigured, NotReconfigured> {
+        self.layer.router().config().same_groups(&config.router).map_err(NotReconfigured::GroupsChanged)?;
+        if !self.journal.is_healthy() {
+            return Err(NotReconfigured::StorageDown);
+        }
+        let roster = self.layer.router().roster_change(&config.router.agents);
+        let entries = config_entries(&self.layer, config);
+        let rules_changed = entries.iter().any(|e| matches!(e, Entry::Configure { .. }));
+        let now = self.clock.now();
+        for entry in entries {
+            self.log_and_apply(now, entry, started);
+        }
+        Ok(Reconfigured { roster, rules_changed })
     }
 
     /// Hands a request to the session layer: answered at once if it changes

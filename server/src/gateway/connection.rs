@@ -65,7 +65,7 @@ pub struct Guard {
     identity: Identity,
     /// When the token expires, on the monotonic clock.
     expires: Instant,
-    /// Changes when an admin disables or enables an agent.
+    /// Changes when an admin disables or enables an agent, or the roster is reloaded.
     disabled: watch::Receiver<u64>,
 }
 
@@ -98,8 +98,8 @@ fn expiry_instant(unix_secs: u64) -> Instant {
     Instant::now() + std::time::Duration::from_secs(unix_secs).saturating_sub(now)
 }
 
-/// Completes when the disabled list changes (never without a guard).
-async fn disabled_changed(guard: &mut Option<Box<Guard>>) {
+/// Completes when the disabled list or the roster changes (never without a guard).
+async fn access_changed(guard: &mut Option<Box<Guard>>) {
     let Some(g) = guard else { return std::future::pending().await };
     if g.disabled.changed().await.is_err() {
         std::future::pending::<()>().await;
@@ -184,9 +184,8 @@ async fn read_loop(
                 }
                 continue;
             }
-            () = disabled_changed(&mut guard) => {
-                if guard.as_ref().is_some_and(|g| app.auth.is_disabled(&g.identity.agent)) {
-                    let refusal = Refusal::new(code::AGENT_DISABLED, "this agent has been disabled by an admin");
+            () = access_changed(&mut guard) => {
+                if let Some(Err(refusal)) = guard.as_ref().map(|g| app.auth.may_stay(&g.identity)) {
                     close_for(app, outbox, conn, &refusal);
                     guard = None;
                     deadline.as_mut().reset(next_deadline(idle_until, close_by, &guard));

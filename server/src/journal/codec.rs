@@ -11,13 +11,14 @@ use crate::session::Entry;
 /// inside it) changes shape; a reader refuses versions it does not know.
 ///
 /// 2: a customer's join records `customer_id` (verified customers).
-pub const ENTRY_FORMAT: u8 = 2;
+/// 3: `Entry::Roster` (the roster changed at a restart or a reload).
+pub const ENTRY_FORMAT: u8 = 3;
 
 /// The payload format of snapshots (the session layer's image with the
 /// router's inside). Raised whenever their shape changes.
 ///
 /// 2: sessions keep `customer_id` (verified customers).
-/// 3: the rules gain `max_history_bytes`; sessions' histories are bounded by it.
+/// 3: the rules gain `max_history_bytes`; agents may be retired (removed from the roster).
 pub const SNAPSHOT_FORMAT: u8 = 3;
 
 /// Encodes an entry into `buf` (cleared first), returning it.

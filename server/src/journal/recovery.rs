@@ -57,7 +57,7 @@ pub enum RecoveryError {
     #[error("log record {lsn}: {problem}")]
     Record { lsn: Lsn, problem: String },
     #[error("{change}; restore the previous config, or move {data_dir} aside to start with no live chats")]
-    RosterChanged { data_dir: PathBuf, change: String },
+    GroupsChanged { data_dir: PathBuf, change: String },
 }
 
 /// Opens the configured storage and recovers the state to resume.
@@ -116,8 +116,8 @@ fn from_data_dir(config: &Config, faults: Faults) -> Result<Opened, RecoveryErro
     layer
         .router()
         .config()
-        .same_roster(&config.router)
-        .map_err(|change| RecoveryError::RosterChanged { data_dir: data_dir.clone(), change })?;
+        .same_groups(&config.router)
+        .map_err(|change| RecoveryError::GroupsChanged { data_dir: data_dir.clone(), change })?;
     let first_entries = first_entries(&layer, config);
     let store = Arc::new(store);
     let fresh = snapshot_lsn.is_none() && records == 0;
@@ -171,6 +171,16 @@ fn report(report: &RecoveryReport) {
 /// The config changes to log (rules and session limits may change across a
 /// restart; groups and roster may not), then the restart itself.
 fn first_entries(layer: &SessionLayer, config: &Config) -> Vec<Entry> {
+    let mut entries = config_entries(layer, config);
+    entries.push(Entry::Restarted);
+    entries
+}
+
+/// The entries that bring a layer (recovered, or running when the config
+/// is reloaded) to `config`: new rules or session limits, a new roster.
+/// Empty when neither changed. The skill groups are checked apart: they
+/// cannot change without a fresh `data_dir`.
+pub fn config_entries(layer: &SessionLayer, config: &Config) -> Vec<Entry> {
     let mut entries = Vec::new();
     let encoded = |rules: &crate::router::Rules| postcard::to_allocvec(rules).ok();
     let rules_changed = encoded(&layer.router().config().rules) != encoded(&config.router.rules);
@@ -178,7 +188,9 @@ fn first_entries(layer: &SessionLayer, config: &Config) -> Vec<Entry> {
         entries
             .push(Entry::Configure { rules: Box::new(config.router.rules.clone()), session: session_config(config) });
     }
-    entries.push(Entry::Restarted);
+    if !layer.router().roster_change(&config.router.agents).is_empty() {
+        entries.push(Entry::Roster { agents: config.router.agents.clone() });
+    }
     entries
 }
 

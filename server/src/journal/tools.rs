@@ -257,7 +257,8 @@ fn describe(entry: &Entry, owners: &Owners) -> String {
         Entry::SlowConsumer { conn } => format!("conn {conn} ({}) cut off: it did not read", owners.name(*conn)),
         Entry::Tick => "timers due".to_owned(),
         Entry::Restarted => "the server started again: every earlier connection ended".to_owned(),
-        Entry::Configure { .. } => "rules or session limits changed at start".to_owned(),
+        Entry::Configure { .. } => "rules or session limits changed (restart or reload)".to_owned(),
+        Entry::Roster { agents } => format!("the roster changed (restart or reload): {} agents", agents.len()),
     }
 }
 

@@ -51,6 +51,7 @@ pub const RATE_LIMITED: &str = "switchboard_rate_limited_total";
 pub const FLOOD_DISCONNECTS: &str = "switchboard_flood_disconnects_total";
 pub const LOGIN_FAILURES: &str = "switchboard_login_failures_total";
 pub const PASSWORD_CHECKS: &str = "switchboard_password_checks_total";
+pub const CONFIG_RELOADS: &str = "switchboard_config_reloads_total";
 pub const LOG_APPEND: &str = "switchboard_log_append_seconds";
 pub const LOG_FSYNC: &str = "switchboard_log_fsync_seconds";
 pub const LOG_BATCH: &str = "switchboard_log_batch_records";
@@ -103,6 +104,7 @@ pub const ALL: &[(&str, Kind, &str)] = &[
     (FLOOD_DISCONNECTS, Kind::Counter, "Connections closed for flooding (too many rate-limit refusals in a window), by role."),
     (LOGIN_FAILURES, Kind::Counter, "Refused sign-ins and token renewals, by reason."),
     (PASSWORD_CHECKS, Kind::Counter, "Argon2 password verifications run (a dummy hash for unknown agents)."),
+    (CONFIG_RELOADS, Kind::Counter, "Config reloads (SIGHUP or the admin API), by outcome."),
     (LOG_APPEND, Kind::Histogram, "Real seconds to write one batch of the input log (retries included)."),
     (LOG_FSYNC, Kind::Histogram, "Real seconds of one fdatasync of the input log."),
     (LOG_BATCH, Kind::Histogram, "Inputs per batch written to the log (group commit)."),
@@ -133,6 +135,9 @@ const BATCH_BUCKETS: &[f64] = &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256
 /// Why a sign-in or renewal was refused (the `reason` of `LOGIN_FAILURES`).
 pub const LOGIN_FAILURE_REASONS: [&str; 4] =
     ["invalid_credentials", "login_rate_limited", "agent_disabled", "token_invalid"];
+
+/// How a config reload ended (the `outcome` of `CONFIG_RELOADS`).
+pub const RELOAD_OUTCOMES: [&str; 2] = ["applied", "refused"];
 
 /// Protocol error codes that get a zero-valued series from the start.
 const KNOWN_PROTOCOL_CODES: &[&str] = &[
@@ -305,6 +310,9 @@ impl Metrics {
             self.counter(LOGIN_FAILURES, &[("reason", r)]).absolute(0);
         }
         self.counter(PASSWORD_CHECKS, &[]).absolute(0);
+        for outcome in RELOAD_OUTCOMES {
+            self.counter(CONFIG_RELOADS, &[("outcome", outcome)]).absolute(0);
+        }
         self.counter(LOG_RECORDS, &[]).absolute(0);
         self.counter(LOG_WRITE_ERRORS, &[]).absolute(0);
         self.gauge(STORAGE_HEALTHY, &[]).set(1.0);
@@ -407,6 +415,7 @@ impl Metrics {
             | Event::AgentStateChanged { .. }
             | Event::AvailabilityRequested { .. }
             | Event::SessionsShed { .. }
+            | Event::RosterChanged { .. }
             | Event::SessionForgotten { .. } => {}
         }
     }

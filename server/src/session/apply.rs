@@ -40,6 +40,7 @@ impl SessionLayer {
             Entry::Tick => self.router.handle_timeout(now),
             Entry::Restarted => self.restarted(),
             Entry::Configure { rules, session } => self.configure(*rules, session),
+            Entry::Roster { agents } => self.change_roster(&agents),
         }
         self.route_outputs();
     }
@@ -98,7 +99,7 @@ impl SessionLayer {
     }
 
     fn agent_open(&mut self, conn: ConnId, agent: AgentId, last_seq: Option<u64>) {
-        let Some(roster) = self.router.config().agents.iter().find(|a| a.id == agent) else { return };
+        let Some(roster) = self.router.roster().find(|a| a.id == agent) else { return };
         let (name, role) = (roster.name.clone().unwrap_or_else(|| agent.to_string()), roster.role);
         let resumed = self.agents.contains_key(&agent);
         let stream = self.agents.entry(agent.clone()).or_default();
@@ -117,7 +118,7 @@ impl SessionLayer {
         self.conns.insert(conn, Owner::Agent(agent.clone()));
         info!(conn, agent = %agent, resumed, "agent connected");
         let rules = &self.router.config().rules;
-        let (transfer_groups, transfer_agents) = convert::transfer_targets(self.router.config(), &agent);
+        let (transfer_groups, transfer_agents) = convert::transfer_targets(&self.router, &agent);
         let welcome = ServerToAgent::Welcome {
             agent: agent.to_string(),
             name,
@@ -212,6 +213,16 @@ impl SessionLayer {
             warn!(key = %e.key, problem = %e.problem, "logged rules refused: keeping the rules in force");
         }
         self.config = session;
+    }
+
+    fn change_roster(&mut self, agents: &[crate::router::AgentConfig]) {
+        match self.router.change_roster(self.now, agents) {
+            Ok(change) => {
+                self.supervisors = super::supervisors_of(&self.router);
+                info!(added = ?change.added, changed = ?change.changed, removed = ?change.removed, "roster changed");
+            }
+            Err(e) => warn!(key = %e.key, problem = %e.problem, "logged roster refused: keeping the roster in force"),
+        }
     }
 
     /// Tells the router that the owner's connection is gone (if it was the current one).

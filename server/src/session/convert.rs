@@ -10,13 +10,14 @@ use switchboard_protocol::agent::{AgentCommand, AvailabilityRequest, ServerToAge
 use switchboard_protocol::common as wire;
 use switchboard_protocol::customer::ServerToCustomer;
 
-use crate::router::config::{Role, RouterConfig};
+use crate::router::config::Role;
 use crate::router::input::{AgentCloseReason, Availability, Input, Priority, TransferTarget};
 use crate::router::output::{
     AgentNotice, AgentState, CloseReason, ComplaintSignal, ConductFlag, ConductKind, ConsentOutcome, CustomerNotice,
     HandoffNote, HistoryEntry, SessionEndedWhy, SessionView, Speaker, SupervisorNotice,
 };
 use crate::router::snapshot::SessionStatus;
+use crate::router::Router;
 use crate::router::{AgentId, GroupId, SessionId};
 
 /// Longest break reason kept (longer reasons are cut).
@@ -404,19 +405,19 @@ pub const TRANSFER_AGENTS_MAX: usize = 200;
 /// of the roster (supervisors do not take sessions), with display names;
 /// colleagues who share a skill group with `agent` first, at most
 /// [`TRANSFER_AGENTS_MAX`].
-pub fn transfer_targets(config: &RouterConfig, agent: &AgentId) -> (Vec<wire::GroupInfo>, Vec<wire::AgentInfo>) {
-    let groups = config
+pub fn transfer_targets(router: &Router, agent: &AgentId) -> (Vec<wire::GroupInfo>, Vec<wire::AgentInfo>) {
+    let groups = router
+        .config()
         .groups
         .iter()
         .map(|g| wire::GroupInfo { id: g.id.to_string(), name: g.name.clone().unwrap_or_else(|| g.id.to_string()) })
         .collect();
-    let own: Vec<&GroupId> = config
-        .agents
-        .iter()
+    let own: Vec<&GroupId> = router
+        .roster()
         .find(|a| a.id == *agent)
         .map(|a| a.groups.iter().map(|m| &m.group).collect())
         .unwrap_or_default();
-    let others = config.agents.iter().filter(|a| a.role == Role::Agent && a.id != *agent);
+    let others = router.roster().filter(|a| a.role == Role::Agent && a.id != *agent);
     let (colleagues, rest): (Vec<_>, Vec<_>) = others.partition(|a| a.groups.iter().any(|m| own.contains(&&m.group)));
     let agents = colleagues
         .into_iter()
@@ -434,7 +435,7 @@ pub fn transfer_targets(config: &RouterConfig, agent: &AgentId) -> (Vec<wire::Gr
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::router::config::{AgentConfig, GroupConfig, Membership};
+    use crate::router::config::{AgentConfig, GroupConfig, Membership, RouterConfig};
 
     fn agent(id: &str, group: &str) -> AgentConfig {
         AgentConfig {
@@ -461,7 +462,7 @@ mod tests {
         agents.push(agent("bob", "general"));
         let config =
             RouterConfig { rules: Default::default(), groups: vec![group("general"), group("refunds")], agents };
-        let (groups, listed) = transfer_targets(&config, &AgentId::new("alice"));
+        let (groups, listed) = transfer_targets(&Router::new(config).unwrap(), &AgentId::new("alice"));
         assert_eq!(groups.len(), 2);
         assert_eq!(listed.len(), TRANSFER_AGENTS_MAX);
         assert_eq!(listed[0].id, "bob", "the colleague of a shared group comes first");

@@ -15,7 +15,7 @@ use subtle::ConstantTimeEq;
 
 use super::ConnId;
 use crate::router::input::{Input, Priority};
-use crate::router::{AgentId, GroupId, Rules, SessionId};
+use crate::router::{AgentConfig, AgentId, GroupId, Rules, SessionId};
 
 /// One logged input. Connection ids are those of the process that logged
 /// it; [`Entry::Restarted`] ends them all.
@@ -55,10 +55,15 @@ pub enum Entry {
     Tick,
     /// The process started again: every connection of the previous run is gone.
     Restarted,
-    /// The rules or the session layer's limits changed at a restart.
+    /// The rules or the session layer's limits changed at a restart or a reload.
     Configure {
         rules: Box<Rules>,
         session: SessionConfig,
+    },
+    /// The roster changed at a restart or a reload: the whole new list
+    /// (the router matches agents by id).
+    Roster {
+        agents: Vec<AgentConfig>,
     },
 }
 
@@ -76,6 +81,7 @@ impl Entry {
             Entry::Tick => "tick",
             Entry::Restarted => "restarted",
             Entry::Configure { .. } => "configure",
+            Entry::Roster { .. } => "roster",
         }
     }
 }

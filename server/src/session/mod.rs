@@ -293,7 +293,7 @@ enum Resumed {
 }
 
 fn supervisors_of(router: &Router) -> Vec<AgentId> {
-    router.config().agents.iter().filter(|a| a.role == Role::Supervisor).map(|a| a.id.clone()).collect()
+    router.roster().filter(|a| a.role == Role::Supervisor).map(|a| a.id.clone()).collect()
 }
 
 /// An `error` frame; its JSON is the same on both endpoints.

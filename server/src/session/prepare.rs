@@ -59,7 +59,8 @@ impl SessionLayer {
             | Entry::SlowConsumer { .. }
             | Entry::Tick
             | Entry::Restarted
-            | Entry::Configure { .. }) => Some(entry),
+            | Entry::Configure { .. }
+            | Entry::Roster { .. }) => Some(entry),
         }
     }
 
@@ -130,7 +131,7 @@ impl SessionLayer {
             return None;
         };
         let agent = AgentId::new(&agent);
-        if !self.router.config().agents.iter().any(|a| a.id == agent) {
+        if !self.router.on_roster(&agent) {
             self.refuse_open(conn, RuleError::UnknownAgent(agent).code(), "no such agent in the roster");
             return None;
         }

@@ -120,6 +120,27 @@ pub fn config(scale: f64, extra: &str) -> Config {
     config
 }
 
+/// A config file in `dir` (the same settings as [`config`], the test secret
+/// and `dir/data` as its `data_dir`, `roster` in place of [`ROSTER`]), loaded
+/// the way the binary loads one: what a reload reads again.
+pub fn config_file(dir: &Path, extra: &str, roster: &str) -> (std::path::PathBuf, Config) {
+    let data_dir = dir.join("data");
+    let text = format!(
+        "listen = \"127.0.0.1:0\"\nadmin_listen = \"127.0.0.1:0\"\nshutdown_timeout = \"3s\"\n[clock]\nscale = 600.0\n\
+         [storage]\nsync = \"none\"\ndata_dir = {data_dir:?}\n[auth]\nsecret = \"{TEST_SECRET}\"\n{extra}\n{roster}"
+    );
+    let path = dir.join("switchboard.toml");
+    std::fs::write(&path, with_test_limits(&text)).unwrap();
+    let mut config = Config::load(Some(&path), std::iter::empty()).unwrap_or_else(|e| panic!("test config: {e}"));
+    config.gateway.close_timeout = Duration::from_millis(300);
+    (path, config)
+}
+
+/// Rewrites a config file made by [`config_file`] with another roster (and extra settings).
+pub fn rewrite_config_file(dir: &Path, extra: &str, roster: &str) {
+    config_file(dir, extra, roster);
+}
+
 /// The gateway limits of test servers, unless `extra` sets them:
 /// - an origin list: the test clients send no `Origin` (so it changes nothing
 ///   for them), but a config must name its origins or say `allow_any_origin`
