@@ -119,3 +119,115 @@ fn a_saved_router_keeps_its_changed_roster() {
     let shown: Vec<_> = restored.roster().map(|a| a.id.clone()).collect();
     assert_eq!(shown, vec![id("bob"), id("carol"), id("zoe")]);
 }
+
+/// A step of the roster property: chats coming and going while the roster
+/// changes under them.
+#[derive(Clone, Debug)]
+enum Step {
+    Join {
+        group: usize,
+    },
+    Online {
+        agent: usize,
+    },
+    Offline {
+        agent: usize,
+    },
+    Reply {
+        agent: usize,
+        session: u64,
+    },
+    Close {
+        agent: usize,
+        session: u64,
+    },
+    /// Keep the agents whose bit is set (alice, bob, carol, zoe), with these capacities.
+    Roster {
+        keep: u8,
+        capacities: [u32; 4],
+    },
+    Wait {
+        secs: u64,
+    },
+}
+
+const NAMES: [&str; 4] = ["alice", "bob", "carol", "zoe"];
+const HOMES: [&str; 4] = ["general", "general", "refunds", "refunds"];
+
+fn step() -> impl proptest::strategy::Strategy<Value = Step> {
+    use proptest::prelude::*;
+    prop_oneof![
+        3 => (0usize..2).prop_map(|group| Step::Join { group }),
+        3 => (0usize..4).prop_map(|agent| Step::Online { agent }),
+        1 => (0usize..4).prop_map(|agent| Step::Offline { agent }),
+        3 => (0usize..4, 1u64..12).prop_map(|(agent, session)| Step::Reply { agent, session }),
+        2 => (0usize..4, 1u64..12).prop_map(|(agent, session)| Step::Close { agent, session }),
+        2 => (any::<u8>(), [1u32..4, 1u32..4, 1u32..4, 1u32..4]).prop_map(|(keep, capacities)| Step::Roster { keep, capacities }),
+        2 => (1u64..90).prop_map(|secs| Step::Wait { secs }),
+    ]
+}
+
+fn run(sim: &mut Sim, step: &Step, next_session: &mut u64) {
+    match *step {
+        Step::Join { group } => {
+            sim.join(*next_session, ["general", "refunds"][group]);
+            *next_session += 1;
+        }
+        Step::Online { agent } => {
+            if sim.router.on_roster(&id(NAMES[agent])) {
+                sim.online(NAMES[agent]);
+            }
+        }
+        Step::Offline { agent } => {
+            let _ = sim.input(Input::AgentDisconnected { agent: id(NAMES[agent]) });
+        }
+        Step::Reply { agent, session } => {
+            let _ = sim.reply(NAMES[agent], session, "On it.");
+        }
+        Step::Close { agent, session } => {
+            let _ = sim.close(NAMES[agent], session);
+        }
+        Step::Roster { keep, capacities } => {
+            let kept: Vec<(&str, &[&str], u32)> = (0..4)
+                .filter(|i| keep & (1 << i) != 0)
+                .map(|i| (NAMES[i], std::slice::from_ref(&HOMES[i]), capacities[i]))
+                .collect();
+            change(sim, &kept);
+        }
+        Step::Wait { secs: s } => sim.advance(secs(s)),
+    }
+}
+
+/// Whatever the roster did, the state stays one a restart can resume (the
+/// restore checks every cross-reference: owners, agents' session lists,
+/// queue orders), saving it again gives the same bytes, and nobody off the
+/// roster holds a chat, is listed for one, or is shown.
+fn check(sim: &Sim) {
+    let bytes = postcard::to_allocvec(&sim.router).expect("saves");
+    let restored: Router = postcard::from_bytes(&bytes).unwrap_or_else(|e| panic!("restores: {e}"));
+    assert_eq!(postcard::to_allocvec(&restored).unwrap(), bytes);
+    let shown: Vec<AgentId> = sim.router.snapshot(sim.now).agents.into_iter().map(|a| a.id).collect();
+    for name in NAMES {
+        let on = sim.router.on_roster(&id(name));
+        assert_eq!(shown.contains(&id(name)), on, "{name} shown exactly while on the roster");
+        if !on {
+            assert!(sim.router.agent_sessions(&id(name)).unwrap_or_default().is_empty(), "{name} is off the roster");
+        }
+    }
+    let agents_total: u32 = sim.router.snapshot(sim.now).groups.iter().map(|g| g.agents.values().sum::<u32>()).sum();
+    let members = sim.router.roster().map(|a| a.groups.len() as u32).sum::<u32>();
+    assert_eq!(agents_total, members, "each group counts exactly its rostered members");
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(200))]
+    #[test]
+    fn roster_changes_under_live_chats_keep_the_state_whole(steps in proptest::collection::vec(step(), 1..60)) {
+        let mut sim = Sim::new(small());
+        let mut next_session = 1;
+        for step in &steps {
+            run(&mut sim, step, &mut next_session);
+            check(&sim);
+        }
+    }
+}
