@@ -11,13 +11,17 @@ use crate::session::Entry;
 /// inside it) changes shape; a reader refuses versions it does not know.
 ///
 /// 2: a customer's join records `customer_id` (verified customers).
-pub const ENTRY_FORMAT: u8 = 2;
+/// 3: the rules a start-up logs gain `closes.unresponsive_after`,
+///    `complaint.repeat_lookback` and `complaint.question_min_chars`.
+pub const ENTRY_FORMAT: u8 = 3;
 
 /// The payload format of snapshots (the session layer's image with the
 /// router's inside). Raised whenever their shape changes.
 ///
 /// 2: sessions keep `customer_id` (verified customers).
-pub const SNAPSHOT_FORMAT: u8 = 2;
+/// 3: the saved config's rules gain `closes.unresponsive_after`,
+///    `complaint.repeat_lookback` and `complaint.question_min_chars`.
+pub const SNAPSHOT_FORMAT: u8 = 3;
 
 /// Encodes an entry into `buf` (cleared first), returning it.
 pub fn encode_entry(entry: &Entry, mut buf: Vec<u8>) -> Result<Vec<u8>, String> {
