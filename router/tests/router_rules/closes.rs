@@ -218,9 +218,13 @@ impl Model {
 proptest! {
     #[test]
     fn an_agent_close_is_flagged_exactly_as_the_rule_says(
-        steps in prop::collection::vec(step(), 0..12),
+        mut steps in prop::collection::vec(step(), 0..12),
+        // Often end on a reply and a wait at the 3-minute boundary, which
+        // random waits alone rarely hit.
+        ending in prop::option::of(prop_oneof![Just(179_999u64), Just(180_000), 0u64..240_000]),
         reason in prop::sample::select(REASONS.to_vec()),
     ) {
+        steps.extend(ending.into_iter().flat_map(|wait| [Step::AgentReplies, Step::Wait(wait)]));
         let mut cfg = small();
         cfg.rules.customer_idle = secs(24 * 3600); // no idle close within the story
         let mut sim = Sim::new(cfg);
