@@ -267,6 +267,15 @@ pub enum ServerToAgent {
         agent: Option<String>,
         signal: ComplaintSignal,
     },
+    /// Supervisors only: an agent closed a session as `duplicate` or
+    /// `abusive`, a cause the router cannot check (no conduct flag).
+    AlertClosedWithCause {
+        seq: u64,
+        agent: String,
+        session: SessionId,
+        group: String,
+        reason: AgentCloseReason,
+    },
 }
 
 impl ServerToAgent {
@@ -287,7 +296,8 @@ impl ServerToAgent {
             | ServerToAgent::ConductFlagged { seq, .. }
             | ServerToAgent::AlertSlowReply { seq, .. }
             | ServerToAgent::AlertConductFlagged { seq, .. }
-            | ServerToAgent::AlertComplaintTendency { seq, .. } => Some(seq),
+            | ServerToAgent::AlertComplaintTendency { seq, .. }
+            | ServerToAgent::AlertClosedWithCause { seq, .. } => Some(seq),
             ServerToAgent::Welcome { .. }
             | ServerToAgent::Ack { .. }
             | ServerToAgent::Error { .. }

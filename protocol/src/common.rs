@@ -170,6 +170,8 @@ pub enum ConductKind {
     BreakTooLong,
     CloseUnanswered,
     CloseUnconfirmed,
+    CloseUnresponsiveTooSoon,
+    CloseWithoutCause,
     DisconnectShedding,
 }
 

@@ -8,7 +8,7 @@ use super::error::RuleError;
 use super::ids::{AgentId, SessionId};
 use super::input::{AgentCloseReason, Availability};
 use super::output::{
-    AgentNotice, CloseReason, ConductKind, CustomerNotice, Event, HandoffNote, QueueReason, SessionEndedWhy, Speaker,
+    AgentNotice, CloseReason, CustomerNotice, Event, HandoffNote, QueueReason, SessionEndedWhy, Speaker,
     SupervisorNotice, TransferKind,
 };
 use super::state::{AgentIdx, GroupIdx, PendingConsent, Phase, Presence, Shift, TransferRecord};
@@ -348,15 +348,9 @@ impl Router {
         reason: AgentCloseReason,
     ) -> Result<(), RuleError> {
         let a = self.owned(agent, session)?;
-        let s = &self.sessions[&session];
-        let flag = if s.unanswered_since.is_some() {
-            Some(ConductKind::CloseUnanswered)
-        } else if !s.resolve_confirmed && s.grace_timer.is_none() {
-            Some(ConductKind::CloseUnconfirmed)
-        } else {
-            None
-        };
+        let flag = self.close_flag(session, reason);
         self.close(session, CloseReason::Agent(reason));
+        self.report_close(a, session, reason);
         if let Some(kind) = flag {
             self.flag(a, Some(session), kind);
         }

@@ -12,9 +12,6 @@ use super::ids::SessionId;
 use super::output::ComplaintSignal;
 use super::Router;
 
-/// Recent normalised questions kept per session for the repeat rule.
-const QUESTIONS_KEPT: usize = 20;
-
 /// The configured word lists, compiled once into one automaton that scans a
 /// message in a single pass. Matching ignores ASCII case; the Chinese lists
 /// have no case to ignore.
@@ -63,8 +60,8 @@ impl Words {
 
 /// A hash of the message's letters and digits, lower-cased, so "Where is my
 /// refund?" and "where is my refund" count as the same question. `None` for
-/// messages too short to be a question.
-fn question_hash(text: &str) -> Option<u64> {
+/// messages with fewer than `min_chars` of them: too short to be a question.
+fn question_hash(text: &str, min_chars: u32) -> Option<u64> {
     let mut h = FxHasher::default();
     let mut chars = 0;
     for c in text.chars().filter(|c| c.is_alphanumeric()) {
@@ -73,7 +70,7 @@ fn question_hash(text: &str) -> Option<u64> {
             chars += 1;
         }
     }
-    (chars >= 2).then(|| h.finish())
+    (chars >= min_chars).then(|| h.finish())
 }
 
 impl Router {
@@ -90,18 +87,24 @@ impl Router {
         if abusive {
             hits.push(ComplaintSignal::AbusiveLanguage);
         }
-        let (repeat_threshold, burst_messages, burst_window) =
-            (rules.repeat_threshold as usize, rules.burst_messages as usize, rules.burst_window);
+        let (repeat_threshold, lookback, burst_messages, burst_window) = (
+            rules.repeat_threshold as usize,
+            rules.repeat_lookback as usize,
+            rules.burst_messages as usize,
+            rules.burst_window,
+        );
+        let question = question_hash(text, rules.question_min_chars);
         let state = self.sessions.get_mut(&session).expect("present").complaint.get_or_insert_default();
-        if let Some(h) = question_hash(text) {
+        if let Some(h) = question {
             let seen = state.recent_questions.iter().filter(|&&q| q == h).count();
             if seen + 1 >= repeat_threshold {
                 hits.push(ComplaintSignal::RepeatedQuestion);
             }
-            if state.recent_questions.len() == QUESTIONS_KEPT {
+            state.recent_questions.push_back(h);
+            // `while`: the lookback may have shrunk since (new rules on a restart).
+            while state.recent_questions.len() > lookback {
                 state.recent_questions.pop_front();
             }
-            state.recent_questions.push_back(h);
         }
         state.recent_messages.push_back(now);
         while state.recent_messages.front().is_some_and(|&t| now.since(t) > burst_window) {

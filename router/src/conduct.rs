@@ -2,10 +2,10 @@
 //! the agent and to supervisors, and kept in the agent's record.
 
 use super::ids::SessionId;
-use super::input::TransferTarget;
+use super::input::{AgentCloseReason, TransferTarget};
 use super::output::{AgentNotice, ConductFlag, ConductKind, Event, SupervisorNotice};
 use super::snapshot::AgentRecord;
-use super::state::{AgentIdx, GroupIdx, Presence};
+use super::state::{AgentIdx, GroupIdx, Phase, Presence, Session};
 use super::timers::Timer;
 use super::{Output, Router};
 
@@ -121,9 +121,74 @@ impl Router {
         }
     }
 
+    /// Which agent-close rule closing `session` now for `reason` breaks, if
+    /// any. The handbook forbids closing without cause: a message left
+    /// unanswered always counts; `resolved` and `other` name no cause the
+    /// router can see, so they need the customer's confirmation;
+    /// `customer_unresponsive` needs the customer really silent; `duplicate`
+    /// and `abusive` are causes (supervisors are told, see [`Self::report_close`]).
+    pub(super) fn close_flag(&self, session: SessionId, reason: AgentCloseReason) -> Option<ConductKind> {
+        let s = &self.sessions[&session];
+        if s.unanswered_since.is_some() {
+            return Some(ConductKind::CloseUnanswered);
+        }
+        match reason {
+            AgentCloseReason::Resolved if !s.resolve_confirmed => Some(ConductKind::CloseUnconfirmed),
+            AgentCloseReason::Other if !s.resolve_confirmed => Some(ConductKind::CloseWithoutCause),
+            AgentCloseReason::CustomerUnresponsive if !self.customer_silent(s) => {
+                Some(ConductKind::CloseUnresponsiveTooSoon)
+            }
+            _ => None,
+        }
+    }
+
+    /// Has the customer been silent `rules.closes.unresponsive_after` since
+    /// the current agent's last message? (An agent who never wrote has asked
+    /// the customer nothing to be unresponsive to.) Called with no message
+    /// unanswered, so the customer has written nothing since that message.
+    fn customer_silent(&self, s: &Session) -> bool {
+        let Phase::Assigned { since: assigned, .. } = s.phase else { return false };
+        let after = self.config.rules.closes.unresponsive_after;
+        s.last_agent_reply.is_some_and(|at| at >= assigned && self.now.since(at) >= after)
+    }
+
+    /// Tells supervisors of a close for a cause the router cannot check, so
+    /// that someone can: it is no flag, and no longer visible anywhere else.
+    pub(super) fn report_close(&mut self, agent: AgentIdx, session: SessionId, reason: AgentCloseReason) {
+        if !matches!(reason, AgentCloseReason::Duplicate | AgentCloseReason::Abusive) {
+            return;
+        }
+        let agent = self.agents[agent as usize].id.clone();
+        let group = self.groups[self.sessions[&session].group as usize].id.clone();
+        self.emit(Output::ToSupervisors {
+            notice: SupervisorNotice::ClosedWithCause { agent, session, group, reason },
+        });
+    }
+
     /// The home group of an agent: where a transfer to them lands when they
     /// are not in the session's group.
     pub(super) fn home_group(&self, agent: AgentIdx) -> Option<GroupIdx> {
         self.agents[agent as usize].memberships.first().map(|(g, _)| *g)
+    }
+}
+
+impl ConductKind {
+    /// The config keys (their paths under the server's `router.`) whose
+    /// numbers decide this flag; `docs/domain.md` names them beside the kind,
+    /// and a test holds it to that.
+    pub fn rule_keys(self) -> &'static [&'static str] {
+        use ConductKind::*;
+        match self {
+            TransferWithoutConsent | CloseUnanswered | CloseUnconfirmed | CloseWithoutCause => &[],
+            TransferPingPong => &["rules.transfers.ping_pong_window"],
+            TransferDumpingLateSession => &["rules.reply_warning"],
+            TransferTooMany => &["rules.transfers.max_per_session"],
+            BreakWhileCustomersWait => &["rules.breaks.blocked_wait"],
+            BreakAfterAssignment => &["rules.breaks.after_assignment"],
+            BreakTooMany => &["rules.breaks.max_per_shift"],
+            BreakTooLong => &["rules.breaks.max_total_per_shift"],
+            CloseUnresponsiveTooSoon => &["rules.closes.unresponsive_after"],
+            DisconnectShedding => &["rules.agent_grace", "rules.shedding.window", "rules.shedding.max_sheds"],
+        }
     }
 }

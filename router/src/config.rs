@@ -85,6 +85,7 @@ pub struct Rules {
     pub breaks: BreakRules,
     pub shedding: SheddingRules,
     pub complaint: ComplaintRules,
+    pub closes: CloseRules,
 }
 
 impl Default for Rules {
@@ -110,6 +111,7 @@ impl Default for Rules {
             breaks: BreakRules::default(),
             shedding: SheddingRules::default(),
             complaint: ComplaintRules::default(),
+            closes: CloseRules::default(),
         }
     }
 }
@@ -163,6 +165,7 @@ impl Default for BreakRules {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SheddingRules {
+    /// How far back grace expiries are counted.
     #[serde(with = "humantime_serde")]
     pub window: Duration,
     /// This many grace expiries that moved sessions to others, within `window`, raise a flag.
@@ -183,8 +186,13 @@ pub struct ComplaintRules {
     pub phone_words: Vec<String>,
     /// Abusive words or phrases (matched case-insensitively).
     pub abusive_words: Vec<String>,
-    /// The same question this many times is a signal.
+    /// The same question this many times is a signal...
     pub repeat_threshold: u32,
+    /// ...counting among the customer's last this many questions.
+    pub repeat_lookback: u32,
+    /// A message with fewer letters and digits than this is not a question
+    /// (an "ok" or "?" repeated is no complaint).
+    pub question_min_chars: u32,
     /// This many customer messages...
     pub burst_messages: u32,
     /// ...within this window is a signal.
@@ -199,9 +207,28 @@ impl Default for ComplaintRules {
             phone_words: words(&["call me", "phone call", "phone me", "give me a call", "电话", "打给我", "来电"]),
             abusive_words: words(&["idiot", "stupid", "useless", "damn", "scam", "垃圾", "骗子", "傻", "废物", "滚"]),
             repeat_threshold: 3,
+            repeat_lookback: 20,
+            question_min_chars: 2,
             burst_messages: 6,
             burst_window: Duration::from_secs(20),
         }
+    }
+}
+
+/// When an agent's close is a conduct flag, beyond the rules that need no
+/// number (an unanswered message; `resolved` or `other` unconfirmed).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CloseRules {
+    /// A close as `customer_unresponsive` needs the customer silent this
+    /// long since the closing agent's last message.
+    #[serde(with = "humantime_serde")]
+    pub unresponsive_after: Duration,
+}
+
+impl Default for CloseRules {
+    fn default() -> Self {
+        CloseRules { unresponsive_after: Duration::from_secs(180) }
     }
 }
 
@@ -336,14 +363,68 @@ impl Rules {
         if r.consent_timeout.is_zero() {
             return refuse("rules.consent_timeout", "must be greater than zero");
         }
-        if r.complaint.repeat_threshold < 2 {
-            return refuse("rules.complaint.repeat_threshold", "must be at least 2");
+        self.validate_conduct()?;
+        self.complaint.validate()
+    }
+
+    /// The conduct rules' windows must be open and their counts reachable.
+    fn validate_conduct(&self) -> Result<(), ConfigError> {
+        let windows = [
+            ("rules.transfers.ping_pong_window", self.transfers.ping_pong_window),
+            ("rules.breaks.after_assignment", self.breaks.after_assignment),
+            ("rules.breaks.max_total_per_shift", self.breaks.max_total_per_shift),
+            ("rules.shedding.window", self.shedding.window),
+            ("rules.closes.unresponsive_after", self.closes.unresponsive_after),
+        ];
+        if let Some((key, _)) = windows.iter().find(|(_, window)| window.is_zero()) {
+            return refuse(*key, "must be greater than zero");
         }
-        if r.complaint.burst_messages < 2 {
-            return refuse("rules.complaint.burst_messages", "must be at least 2");
+        let counts = [
+            ("rules.transfers.max_per_session", self.transfers.max_per_session),
+            ("rules.breaks.max_per_shift", self.breaks.max_per_shift),
+            ("rules.shedding.max_sheds", self.shedding.max_sheds),
+        ];
+        if let Some((key, _)) = counts.iter().find(|(_, count)| *count == 0) {
+            return refuse(*key, "must be at least 1");
         }
-        if r.transfers.max_per_session == 0 {
-            return refuse("rules.transfers.max_per_session", "must be at least 1");
+        Ok(())
+    }
+}
+
+/// Most messages or questions one session remembers for a complaint rule:
+/// they are kept (and saved) per open session.
+pub const MAX_REMEMBERED_PER_SESSION: u32 = 1000;
+
+impl ComplaintRules {
+    fn validate(&self) -> Result<(), ConfigError> {
+        for (list, words) in [("phone_words", &self.phone_words), ("abusive_words", &self.abusive_words)] {
+            if let Some(i) = words.iter().position(|w| w.trim().is_empty()) {
+                return refuse(format!("rules.complaint.{list}[{i}]"), "must not be blank");
+            }
+        }
+        let least = [
+            ("rules.complaint.repeat_threshold", self.repeat_threshold, 2, ""),
+            (
+                "rules.complaint.repeat_lookback",
+                self.repeat_lookback,
+                self.repeat_threshold.saturating_sub(1),
+                " (rules.complaint.repeat_threshold - 1: fewer earlier questions never make a repeat)",
+            ),
+            ("rules.complaint.question_min_chars", self.question_min_chars, 1, ""),
+            ("rules.complaint.burst_messages", self.burst_messages, 2, ""),
+        ];
+        if let Some((key, _, min, why)) = least.iter().find(|(_, value, min, _)| value < min) {
+            return refuse(*key, format!("must be at least {min}{why}"));
+        }
+        let kept = [
+            ("rules.complaint.repeat_lookback", self.repeat_lookback),
+            ("rules.complaint.burst_messages", self.burst_messages),
+        ];
+        if let Some((key, _)) = kept.iter().find(|(_, value)| *value > MAX_REMEMBERED_PER_SESSION) {
+            return refuse(*key, format!("must be at most {MAX_REMEMBERED_PER_SESSION} (remembered per open session)"));
+        }
+        if self.burst_window.is_zero() {
+            return refuse("rules.complaint.burst_window", "must be greater than zero");
         }
         Ok(())
     }

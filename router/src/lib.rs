@@ -65,7 +65,10 @@ use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
-pub use config::{AgentConfig, AssignmentStrategy, ConfigError, GroupConfig, Membership, Role, RouterConfig, Rules};
+pub use config::{
+    AgentConfig, AssignmentStrategy, BreakRules, CloseRules, ComplaintRules, ConfigError, GroupConfig, Membership,
+    Role, RouterConfig, Rules, SheddingRules, TransferRules,
+};
 pub use error::RuleError;
 pub use ids::{AgentId, GroupId, SessionId};
 pub use input::{AgentCloseReason, Availability, Input, Priority, Rating, TransferTarget};

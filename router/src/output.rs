@@ -149,9 +149,28 @@ pub enum SessionEndedWhy {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SupervisorNotice {
-    SlowReply { agent: AgentId, session: SessionId, group: GroupId },
-    ConductFlagged { flag: ConductFlag },
-    ComplaintTendency { session: SessionId, group: GroupId, agent: Option<AgentId>, signal: ComplaintSignal },
+    SlowReply {
+        agent: AgentId,
+        session: SessionId,
+        group: GroupId,
+    },
+    ConductFlagged {
+        flag: ConductFlag,
+    },
+    ComplaintTendency {
+        session: SessionId,
+        group: GroupId,
+        agent: Option<AgentId>,
+        signal: ComplaintSignal,
+    },
+    /// An agent closed a session for a cause the router cannot check
+    /// (`duplicate`, `abusive`): no conduct flag, but a supervisor may review it.
+    ClosedWithCause {
+        agent: AgentId,
+        session: SessionId,
+        group: GroupId,
+        reason: super::input::AgentCloseReason,
+    },
 }
 
 /// A session as an agent sees it when it arrives.
@@ -237,6 +256,20 @@ pub enum CloseReason {
 }
 
 impl CloseReason {
+    pub const ALL: [CloseReason; 8] = {
+        use super::input::AgentCloseReason as A;
+        [
+            CloseReason::Agent(A::Resolved),
+            CloseReason::Agent(A::CustomerUnresponsive),
+            CloseReason::Agent(A::Duplicate),
+            CloseReason::Agent(A::Abusive),
+            CloseReason::Agent(A::Other),
+            CloseReason::CustomerLeft,
+            CloseReason::CustomerIdle,
+            CloseReason::CustomerLost,
+        ]
+    };
+
     /// A small fixed label set for metrics.
     pub fn label(self) -> &'static str {
         use super::input::AgentCloseReason as A;
@@ -336,14 +369,24 @@ pub enum ConductKind {
     BreakTooLong,
     /// Closed while the customer's last message was unanswered.
     CloseUnanswered,
-    /// Closed without the customer confirming the problem was resolved.
+    /// Closed as `resolved` without the customer confirming it.
     CloseUnconfirmed,
     /// Disconnects repeatedly made sessions flow to other agents.
     DisconnectShedding,
+    // Added after the first release: new kinds go last, as saved state
+    // (postcard) numbers the kinds in declaration order.
+    /// Closed as `customer_unresponsive` before the customer had been silent
+    /// `rules.closes.unresponsive_after` since the agent's last message.
+    CloseUnresponsiveTooSoon,
+    /// Closed as `other` (no cause given) without the customer confirming the
+    /// problem was resolved.
+    CloseWithoutCause,
 }
 
 impl ConductKind {
-    pub const ALL: [ConductKind; 11] = [
+    /// Every kind, by category: the one list that the wire, metrics and
+    /// `docs/domain.md` (and its test) agree on.
+    pub const ALL: [ConductKind; 13] = [
         ConductKind::TransferWithoutConsent,
         ConductKind::TransferPingPong,
         ConductKind::TransferDumpingLateSession,
@@ -354,6 +397,8 @@ impl ConductKind {
         ConductKind::BreakTooLong,
         ConductKind::CloseUnanswered,
         ConductKind::CloseUnconfirmed,
+        ConductKind::CloseUnresponsiveTooSoon,
+        ConductKind::CloseWithoutCause,
         ConductKind::DisconnectShedding,
     ];
 
@@ -365,7 +410,7 @@ impl ConductKind {
                 "malicious_transfer"
             }
             BreakWhileCustomersWait | BreakAfterAssignment | BreakTooMany | BreakTooLong => "abusive_break",
-            CloseUnanswered | CloseUnconfirmed => "agent_close",
+            CloseUnanswered | CloseUnconfirmed | CloseUnresponsiveTooSoon | CloseWithoutCause => "agent_close",
             DisconnectShedding => "disconnect_shedding",
         }
     }
@@ -383,6 +428,8 @@ impl ConductKind {
             BreakTooLong => "break_too_long",
             CloseUnanswered => "close_unanswered",
             CloseUnconfirmed => "close_unconfirmed",
+            CloseUnresponsiveTooSoon => "close_unresponsive_too_soon",
+            CloseWithoutCause => "close_without_cause",
             DisconnectShedding => "disconnect_shedding",
         }
     }

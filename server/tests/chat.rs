@@ -4,7 +4,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{assigned_chat, config, start, AssignedChat, Client};
+use common::{assigned_chat, config, start, wait_for_sample, AssignedChat, Client};
 use serde_json::json;
 
 #[tokio::test]
@@ -176,6 +176,44 @@ async fn one_minute_warning_and_three_minute_violation_on_a_scaled_clock() {
     ann.expect("customer_message").await;
     ann.ok(json!({"type": "reply", "session": session, "text": "You are welcome."})).await;
     ann.expect_none("reply_warning", Duration::from_millis(250)).await;
+    server.shutdown().await.unwrap();
+}
+
+/// An agent close is a conduct flag only without cause (docs/domain.md):
+/// `duplicate` is a cause, told to supervisors and counted by reason;
+/// `customer_unresponsive` right after the agent's message is no cause.
+#[tokio::test]
+async fn a_close_with_a_cause_is_no_flag_and_supervisors_see_it() {
+    let server = start(config(1.0, "")).await;
+    let addr = server.public_addr;
+    let mut sue = Client::agent(addr, "sue").await;
+    let AssignedChat { agent: mut ann, mut customer, session, .. } = assigned_chat(addr, "ann", "general").await;
+    customer.ok(json!({"type": "message", "text": "Where is my refund?"})).await;
+    ann.expect("customer_message").await;
+    ann.ok(json!({"type": "reply", "session": session, "text": "You are being helped in your other chat."})).await;
+    ann.ok(json!({"type": "close", "session": session, "reason": "duplicate"})).await;
+    assert_eq!(customer.expect("closed").await["reason"], "agent_duplicate");
+    let alert = sue.expect("alert_closed_with_cause").await;
+    assert_eq!(
+        (&alert["agent"], &alert["session"], &alert["group"], &alert["reason"]),
+        (&json!("ann"), &json!(session), &json!("general"), &json!("duplicate"))
+    );
+    wait_for_sample(server.admin_addr, "switchboard_sessions_closed_total{reason=\"agent_duplicate\"}", 1.0).await;
+
+    let (mut second, welcome) = Client::customer(addr, "general").await;
+    let second_session = welcome["session"].as_u64().unwrap();
+    second.expect("assigned").await;
+    ann.expect("session_assigned").await;
+    ann.ok(json!({"type": "reply", "session": second_session, "text": "Hello, how can I help?"})).await;
+    ann.ok(json!({"type": "close", "session": second_session, "reason": "customer_unresponsive"})).await;
+    // The first flag on ann's stream is this one: the duplicate close raised none.
+    let flag = ann.expect("conduct_flagged").await["flag"].clone();
+    assert_eq!(
+        (&flag["kind"], &flag["category"], &flag["session"]),
+        (&json!("close_unresponsive_too_soon"), &json!("agent_close"), &json!(second_session))
+    );
+    assert_eq!(sue.expect("alert_conduct_flagged").await["flag"], flag);
+    assert!(!sue.has_pending("alert_closed_with_cause"), "a flagged close is told once, as a flag");
     server.shutdown().await.unwrap();
 }
 

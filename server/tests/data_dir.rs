@@ -248,9 +248,9 @@ async fn the_log_tools_list_the_inputs_and_tell_a_sessions_story_without_its_wor
     assert!(err.contains("lsn:N"), "{err}");
 }
 
-/// A `data_dir` written by a release before verified customers (snapshot
-/// format 1) is refused at start-up, naming the snapshot and both versions,
-/// rather than misread (docs/durability.md).
+/// A `data_dir` written by an older release (here snapshot format 1, before
+/// verified customers) is refused at start-up, naming the snapshot and both
+/// versions, rather than misread (docs/durability.md).
 #[test]
 fn a_data_dir_of_an_older_format_is_refused_with_the_versions() {
     use switchboard_server::journal::codec::SNAPSHOT_FORMAT;
@@ -261,8 +261,8 @@ fn a_data_dir_of_an_older_format_is_refused_with_the_versions() {
         // Format 1's version byte, then a body this release never reads.
         store.write_snapshot(0, &[1, 0, 0, 0]).unwrap();
     }
-    assert_eq!(SNAPSHOT_FORMAT, 2, "update this test and docs/durability.md with the format");
+    assert_eq!(SNAPSHOT_FORMAT, 3, "update this test and docs/durability.md with the format");
     let stderr = refused_start(dir.path());
-    assert!(stderr.contains("has format 1") && stderr.contains("reads format 2"), "{stderr}");
+    assert!(stderr.contains("has format 1") && stderr.contains("reads format 3"), "{stderr}");
     assert!(stderr.contains(".snap"), "the snapshot is named: {stderr}");
 }

@@ -102,3 +102,63 @@ fn an_assigned_session_with_a_signal_is_raised_on_the_agents_list() {
     sim.say(1, "useless!").unwrap();
     assert!(signals(&sim).is_empty(), "each signal is raised once per session");
 }
+
+/// A router whose complaint rules are changed by `change`.
+fn with_complaint_rules(change: impl FnOnce(&mut ComplaintRules)) -> Sim {
+    let mut cfg = small();
+    change(&mut cfg.rules.complaint);
+    let mut sim = Sim::new(cfg);
+    sim.join(1, "general");
+    sim
+}
+
+#[test]
+fn the_word_lists_are_the_configured_ones() {
+    let mut sim = with_complaint_rules(|c| {
+        c.phone_words = vec!["ring me".into()];
+        c.abusive_words = vec!["rubbish".into()];
+    });
+    sim.say(1, "call me, this is a scam").unwrap();
+    assert!(signals(&sim).is_empty(), "the built-in words are replaced, not added to");
+    sim.say(1, "Ring me: your shop is RUBBISH").unwrap();
+    assert_eq!(signals(&sim), vec![ComplaintSignal::PhoneRequest, ComplaintSignal::AbusiveLanguage]);
+}
+
+#[test]
+fn a_repeat_counts_only_within_the_lookback() {
+    let ask_with_gap = |sim: &mut Sim, gap: usize| {
+        sim.say(1, "where is my refund").unwrap();
+        for i in 0..gap {
+            sim.say(1, &format!("other question {i}")).unwrap();
+            sim.advance(secs(10)); // no burst
+        }
+    };
+    // Default lookback 20: asked three times with 5 other questions between.
+    let mut sim = with_complaint_rules(|_| {});
+    for _ in 0..3 {
+        ask_with_gap(&mut sim, 5);
+    }
+    assert_eq!(signals(&sim), vec![ComplaintSignal::RepeatedQuestion]);
+    // Lookback 5: the earlier asks have dropped out of sight.
+    let mut sim = with_complaint_rules(|c| c.repeat_lookback = 5);
+    for _ in 0..3 {
+        ask_with_gap(&mut sim, 5);
+    }
+    assert!(signals(&sim).is_empty());
+}
+
+#[test]
+fn short_messages_are_no_questions_below_question_min_chars() {
+    let mut sim = with_complaint_rules(|_| {});
+    for _ in 0..3 {
+        sim.say(1, "ok").unwrap();
+        sim.advance(secs(10));
+    }
+    assert_eq!(signals(&sim), vec![ComplaintSignal::RepeatedQuestion], "2 letters are a question by default");
+    let mut sim = with_complaint_rules(|c| c.question_min_chars = 3);
+    for _ in 0..3 {
+        sim.say(1, "ok").unwrap();
+        sim.advance(secs(10));
+    }
+    assert!(signals(&sim).is_empty());
+}

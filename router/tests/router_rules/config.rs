@@ -52,6 +52,43 @@ fn bad_configs_name_the_key() {
     assert_eq!(refused(cfg).key, "groups");
 }
 
+/// A change to the rules that makes them invalid.
+type Spoil = fn(&mut Rules);
+
+#[test]
+fn every_conduct_and_complaint_key_is_checked_and_named() {
+    let zero = Duration::ZERO;
+    let cases: [(&str, Spoil); 15] = [
+        ("rules.transfers.ping_pong_window", |r| r.transfers.ping_pong_window = Duration::ZERO),
+        ("rules.transfers.max_per_session", |r| r.transfers.max_per_session = 0),
+        ("rules.breaks.after_assignment", |r| r.breaks.after_assignment = Duration::ZERO),
+        ("rules.breaks.max_per_shift", |r| r.breaks.max_per_shift = 0),
+        ("rules.breaks.max_total_per_shift", |r| r.breaks.max_total_per_shift = Duration::ZERO),
+        ("rules.shedding.window", |r| r.shedding.window = Duration::ZERO),
+        ("rules.shedding.max_sheds", |r| r.shedding.max_sheds = 0),
+        ("rules.closes.unresponsive_after", |r| r.closes.unresponsive_after = Duration::ZERO),
+        ("rules.complaint.phone_words[1]", |r| r.complaint.phone_words[1] = "  ".into()),
+        ("rules.complaint.abusive_words[0]", |r| r.complaint.abusive_words[0] = String::new()),
+        ("rules.complaint.repeat_threshold", |r| r.complaint.repeat_threshold = 1),
+        ("rules.complaint.repeat_lookback", |r| r.complaint.repeat_lookback = 1),
+        ("rules.complaint.question_min_chars", |r| r.complaint.question_min_chars = 0),
+        ("rules.complaint.burst_messages", |r| r.complaint.burst_messages = 1_001),
+        ("rules.complaint.burst_window", |r| r.complaint.burst_window = Duration::ZERO),
+    ];
+    for (key, change) in cases {
+        let mut cfg = small();
+        change(&mut cfg.rules);
+        let err = refused(cfg);
+        assert_eq!(err.key, key, "{err}");
+    }
+    let mut cfg = small();
+    cfg.rules.breaks.blocked_wait = zero;
+    Router::new(cfg).expect("blocked_wait 0s: a break while anyone at all waits is flagged");
+    let mut cfg = small();
+    cfg.rules.complaint.repeat_lookback = 1;
+    assert!(refused(cfg).problem.contains("repeat_threshold - 1"), "the lookback's minimum is explained");
+}
+
 #[test]
 fn a_config_is_read_from_toml_with_readable_durations() {
     let cfg: RouterConfig = toml::from_str(

@@ -1,11 +1,12 @@
 //! The router core's rules, one module per numbered point of the core's
 //! design (skill groups, queues and assignment, reply timers, transfers,
-//! conduct flags, agent loss, customer side, complaint tendency, config),
+//! conduct flags (agent closes on their own), agent loss, customer side, complaint tendency, config),
 //! all on simulated time.
 
 mod sim;
 
 mod assignment;
+mod closes;
 mod complaint;
 mod conduct;
 mod config;

@@ -149,11 +149,17 @@ impl Sim {
     }
 
     pub fn close(&mut self, agent: &str, session: u64) -> Result<(), RuleError> {
-        self.input(Input::AgentClose {
-            agent: AgentId::new(agent),
-            session: SessionId(session),
-            reason: AgentCloseReason::Resolved,
-        })
+        self.close_as(agent, session, AgentCloseReason::Resolved)
+    }
+
+    pub fn close_as(&mut self, agent: &str, session: u64, reason: AgentCloseReason) -> Result<(), RuleError> {
+        self.input(Input::AgentClose { agent: AgentId::new(agent), session: SessionId(session), reason })
+    }
+
+    /// The agent asks "is your problem resolved?" and the customer answers.
+    pub fn confirm(&mut self, agent: &str, session: u64, resolved: bool) {
+        self.input(Input::AgentAskResolved { agent: AgentId::new(agent), session: SessionId(session) }).unwrap();
+        self.input(Input::CustomerConfirmResolved { session: SessionId(session), resolved }).unwrap();
     }
 
     pub fn customer(&mut self, input: Input) -> Result<(), RuleError> {

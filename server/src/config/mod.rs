@@ -19,6 +19,8 @@ use crate::router::config::RouterConfig;
 
 mod auth;
 pub use auth::{Accounts, AuthConfig, KeyAlgorithm, Secret, MIN_SECRET_BYTES};
+#[cfg(test)]
+mod rule_keys_tests;
 
 /// Environment variables with this prefix override config keys.
 pub const ENV_PREFIX: &str = "SWITCHBOARD_";

@@ -11,14 +11,20 @@ use crate::session::Entry;
 /// inside it) changes shape; a reader refuses versions it does not know.
 ///
 /// 2: a customer's join records `customer_id` (verified customers).
-/// 3: `Entry::Roster` (the roster changed at a restart or a reload).
+/// 3: `Entry::Roster` (the roster changed at a restart or a reload); the
+///    rules a start-up logs gain `max_history_bytes`,
+///    `closes.unresponsive_after`, `complaint.repeat_lookback` and
+///    `complaint.question_min_chars`.
 pub const ENTRY_FORMAT: u8 = 3;
 
 /// The payload format of snapshots (the session layer's image with the
 /// router's inside). Raised whenever their shape changes.
 ///
 /// 2: sessions keep `customer_id` (verified customers).
-/// 3: the rules gain `max_history_bytes`; agents may be retired (removed from the roster).
+/// 3: the saved config's rules gain `max_history_bytes`,
+///    `closes.unresponsive_after`, `complaint.repeat_lookback` and
+///    `complaint.question_min_chars`; agents may be retired (removed from
+///    the roster).
 pub const SNAPSHOT_FORMAT: u8 = 3;
 
 /// Encodes an entry into `buf` (cleared first), returning it.

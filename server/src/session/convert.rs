@@ -90,6 +90,16 @@ fn close_reason_from_wire(r: wire::AgentCloseReason) -> AgentCloseReason {
     }
 }
 
+fn agent_close_reason_to_wire(r: AgentCloseReason) -> wire::AgentCloseReason {
+    match r {
+        AgentCloseReason::Resolved => wire::AgentCloseReason::Resolved,
+        AgentCloseReason::CustomerUnresponsive => wire::AgentCloseReason::CustomerUnresponsive,
+        AgentCloseReason::Duplicate => wire::AgentCloseReason::Duplicate,
+        AgentCloseReason::Abusive => wire::AgentCloseReason::Abusive,
+        AgentCloseReason::Other => wire::AgentCloseReason::Other,
+    }
+}
+
 fn consent_to_wire(o: ConsentOutcome) -> wire::ConsentOutcome {
     match o {
         ConsentOutcome::Accepted => wire::ConsentOutcome::Accepted,
@@ -134,6 +144,8 @@ fn kind_to_wire(k: ConductKind) -> wire::ConductKind {
         ConductKind::BreakTooLong => W::BreakTooLong,
         ConductKind::CloseUnanswered => W::CloseUnanswered,
         ConductKind::CloseUnconfirmed => W::CloseUnconfirmed,
+        ConductKind::CloseUnresponsiveTooSoon => W::CloseUnresponsiveTooSoon,
+        ConductKind::CloseWithoutCause => W::CloseWithoutCause,
         ConductKind::DisconnectShedding => W::DisconnectShedding,
     }
 }
@@ -300,6 +312,13 @@ pub fn supervisor_notice(n: &SupervisorNotice) -> ServerToAgent {
                 signal: signal_to_wire(*signal),
             }
         }
+        SupervisorNotice::ClosedWithCause { agent, session, group, reason } => ServerToAgent::AlertClosedWithCause {
+            seq: 0,
+            agent: agent.to_string(),
+            session: session.0,
+            group: group.to_string(),
+            reason: agent_close_reason_to_wire(*reason),
+        },
     }
 }
 
