@@ -236,7 +236,7 @@ impl AgentState {
         match self {
             AgentState::Available => "available",
             AgentState::Busy => "busy",
-            AgentState::OnBreak => "break",
+            AgentState::OnBreak => "on_break",
             AgentState::Disconnected => "disconnected",
             AgentState::Offline => "offline",
         }
@@ -327,6 +327,13 @@ pub enum ComplaintSignal {
 }
 
 impl ComplaintSignal {
+    pub const ALL: [ComplaintSignal; 4] = [
+        ComplaintSignal::PhoneRequest,
+        ComplaintSignal::AbusiveLanguage,
+        ComplaintSignal::RepeatedQuestion,
+        ComplaintSignal::MessageBurst,
+    ];
+
     pub fn label(self) -> &'static str {
         match self {
             ComplaintSignal::PhoneRequest => "phone_request",

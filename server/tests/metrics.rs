@@ -115,6 +115,7 @@ async fn metrics_reflect_what_happened() {
         "code",
         "signal",
         "phase",
+        "outcome",
         "le",
     ];
     for line in body.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
@@ -193,4 +194,72 @@ fn the_metrics_page_documents_every_metric_with_its_type() {
     a.sort();
     b.sort();
     assert_eq!(a, b, "docs/metrics.md and metrics::ALL differ");
+}
+
+/// Every label the server exports, and every value of the fixed ones, is
+/// named in `docs/metrics.md` on its metric's row (`group` values are the
+/// config's skill groups; `code` values are the error codes, each defined
+/// in `docs/protocol.md`): a label value the docs do not define does not
+/// exist for operators.
+#[tokio::test]
+async fn the_metrics_page_names_every_label_and_value_the_server_exports() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/metrics.md")).unwrap();
+    let protocol = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/protocol.md")).unwrap();
+    let server = start(config(1.0, "")).await;
+    let (_, body) = http_get(server.admin_addr, "/metrics").await;
+    server.shutdown().await.unwrap();
+    let mut checked = 0;
+    for line in body.lines().filter(|l| !l.starts_with('#')) {
+        let Some((series, labels)) = line.split_once('{') else { continue };
+        let metric = ["_bucket", "_sum", "_count"].iter().fold(series, |m, suffix| m.strip_suffix(suffix).unwrap_or(m));
+        let row = doc
+            .lines()
+            .find(|l| l.starts_with(&format!("| `{metric}` |")))
+            .unwrap_or_else(|| panic!("no row for {metric} in docs/metrics.md"));
+        for pair in labels.split_once('}').unwrap().0.split(',') {
+            let (key, value) = pair.split_once('=').unwrap();
+            let value = value.trim_matches('"');
+            match key {
+                "le" | "group" => {}
+                "code" => {
+                    assert!(protocol.contains(&format!("`{value}`")), "error code `{value}` is not in docs/protocol.md")
+                }
+                _ => {
+                    assert!(row.contains(&format!("`{key}`")), "{metric}: label `{key}` is not on its row");
+                    assert!(row.contains(&format!("`{value}`")), "{metric}: `{key}` value `{value}` is not on its row");
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert!(checked > 50, "only {checked} label values seen: the zero series are missing");
+}
+
+/// One spelling per agent state: the wire (`state`, `state_changed`,
+/// `snapshot`), the metric's `state` label, `docs/protocol.md`'s table and
+/// the pages all use the router's one list.
+#[tokio::test]
+async fn agent_states_are_spelled_alike_on_the_wire_in_metrics_docs_and_pages() {
+    use switchboard_server::router::output::AgentState;
+    let protocol = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/protocol.md")).unwrap();
+    let web_dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../web");
+    let pages: String = std::fs::read_dir(web_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "js"))
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect();
+    let server = start(config(1.0, "")).await;
+    let (_, body) = http_get(server.admin_addr, "/metrics").await;
+    server.shutdown().await.unwrap();
+    for state in AgentState::ALL {
+        let label = state.label();
+        assert_eq!(serde_json::to_value(state).unwrap(), json!(label), "the wire spells {state:?} as its label");
+        assert!(body.contains(&format!("state=\"{label}\"")), "switchboard_agents has no state=\"{label}\"");
+        assert!(protocol.contains(&format!("| `{label}` |")), "docs/protocol.md's agent states lack `{label}`");
+        assert!(
+            pages.contains(&format!("{label}:")) || pages.contains(&format!("'{label}'")),
+            "no page names the state `{label}`"
+        );
+    }
 }

@@ -13,7 +13,7 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle, 
 
 use rustc_hash::FxHashMap;
 
-use crate::router::output::{AgentState, CloseReason, ConductKind, Event, QueueReason, TransferKind};
+use crate::router::output::{AgentState, CloseReason, ComplaintSignal, ConductKind, Event, QueueReason, TransferKind};
 use crate::router::{GroupId, GroupSnapshot};
 
 /// Every reason a session enters a queue, in declaration order.
@@ -290,6 +290,9 @@ impl Metrics {
         }
         for k in ConductKind::ALL {
             self.counter(CONDUCT_FLAGS, &[("kind", k.label()), ("category", k.category())]).absolute(0);
+        }
+        for signal in ComplaintSignal::ALL {
+            self.counter(COMPLAINT_SIGNALS, &[("signal", signal.label())]).absolute(0);
         }
         for r in CloseReason::ALL {
             self.counter(SESSIONS_CLOSED, &[("reason", r.label())]).absolute(0);
