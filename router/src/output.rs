@@ -149,9 +149,26 @@ pub enum SessionEndedWhy {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SupervisorNotice {
-    SlowReply { agent: AgentId, session: SessionId, group: GroupId },
-    ConductFlagged { flag: ConductFlag },
-    ComplaintTendency { session: SessionId, group: GroupId, agent: Option<AgentId>, signal: ComplaintSignal },
+    /// An agent passed the 1-minute reply warning on a session.
+    ReplyWarning {
+        agent: AgentId,
+        session: SessionId,
+        group: GroupId,
+    },
+    SlowReply {
+        agent: AgentId,
+        session: SessionId,
+        group: GroupId,
+    },
+    ConductFlagged {
+        flag: ConductFlag,
+    },
+    ComplaintTendency {
+        session: SessionId,
+        group: GroupId,
+        agent: Option<AgentId>,
+        signal: ComplaintSignal,
+    },
 }
 
 /// A session as an agent sees it when it arrives.
