@@ -19,12 +19,17 @@
 //   and (`onHold`) while commands wait for the server to take them again.
 
 /**
- * Close reasons (1008) after which reconnecting cannot help: among them every
- * refusal of an agent's token (docs/security.md), after which the page signs
- * in again.
+ * Close reasons (1008) after which reconnecting cannot help: the same URL or
+ * token would be refused again (docs/protocol.md, Connection-level failures).
+ * The Wire stops and reports `failed` with the reason; the page says so. Among
+ * them every refusal of an agent's token (docs/security.md), after which the
+ * page signs in again. Every other close (queue_full, rate_limited, 1013
+ * overloaded or storage_unavailable, a drop) is retried with backoff.
  */
-const FATAL_REASONS = new Set([
-  'missing_group', 'unknown_group', 'invalid_token', 'missing_agent', 'unknown_agent', 'replaced',
+export const FATAL_REASONS = new Set([
+  // The URL itself is wrong (e.g. the widget's data-priority="extreme"): the site must fix its page.
+  'invalid_command', 'missing_group', 'unknown_group',
+  'invalid_token', 'missing_agent', 'unknown_agent', 'replaced',
   // The same identifier hash would be refused again: the site must fix its page.
   'identity_invalid',
   'token_missing', 'token_invalid', 'token_expired', 'token_not_yet_valid', 'agent_disabled', 'forbidden',
@@ -151,6 +156,7 @@ export class Wire {
         for (const command of this.pending.values()) this.transmit(command);
         return;
       }
+      // The connection-level refusal that the close frame will name.
       if (msg.type === 'error' && msg.id == null && FATAL_REASONS.has(msg.code)) fatal = msg;
       if (msg.type === 'error' && msg.id == null && TRY_LATER.has(msg.code)) {
         // The connection is refused for now (close 1013 follows): the retry status says so.
@@ -191,7 +197,8 @@ export class Wire {
       if (this.socket !== socket) return;
       this.socket = null;
       this.open = false;
-      const reason = (fatal && fatal.code) || event.reason || (refusal && refusal.code) || '';
+      // The close frame's reason is the code (1008); an earlier error frame fills in when it is empty.
+      const reason = event.reason || (fatal && fatal.code) || (refusal && refusal.code) || '';
       if (this.stopped) {
         this.status('closed', { code: event.code, reason });
         return;
