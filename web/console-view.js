@@ -236,6 +236,7 @@ function replyForm(s) {
     const text = box.value.trim();
     if (!text) return;
     reply(s, text);
+    lastTyping = 0; // the next keystroke says "typing" again at once (as the widget does)
     box.value = '';
     s.draft = '';
     box.focus();

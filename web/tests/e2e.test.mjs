@@ -831,8 +831,14 @@ describe('layout: a phone and a laptop', () => {
     const bar = await alice.locator('.topbar').boundingBox();
     assert.ok(bar.height <= 60, `the top bar is one row (${bar.height} px high)`);
     const rows = await alice.locator('.topbar > *').evaluateAll((nodes) => nodes
-      .map((n) => n.getBoundingClientRect()).filter((r) => r.width > 0).map((r) => [r.top, r.bottom]));
+      .map((n) => n.getBoundingClientRect()).filter((r) => r.width > 0 && r.height > 0).map((r) => [r.top, r.bottom]));
     assert.ok(Math.max(...rows.map(([top]) => top)) < Math.min(...rows.map(([, bottom]) => bottom)), `one row: ${JSON.stringify(rows)}`);
+    // ...and all of it on the screen: nothing cut off at the right edge.
+    for (const part of await alice.locator('.topbar > *').all()) {
+      const box = await part.boundingBox();
+      if (box && box.width > 0) assert.ok(inView(alice, box), `${await part.textContent()} is cut off: ${JSON.stringify(box)}`);
+    }
+    assert.equal(await alice.locator('.segmented').evaluate((n) => n.scrollWidth <= n.clientWidth), true, 'the availability switch is not clipped');
 
     // The chat is on the first screen: its header, the customer's message and the reply box.
     const reply = alice.locator('textarea[name="reply"]');
