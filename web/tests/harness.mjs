@@ -151,6 +151,7 @@ export async function launchBrowser() {
 const ASSET_FILES = Object.fromEntries(fs.readdirSync(path.join(repo, 'web'))
   .filter((file) => /\.(js|css)$/.test(file))
   .map((file) => [`/${file}`, file]));
+
 async function serveFromDisk(context) {
   await context.route((url) => url.pathname in ASSET_FILES, async (route) => {
     const file = ASSET_FILES[new URL(route.request().url()).pathname];
