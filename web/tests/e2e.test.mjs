@@ -929,19 +929,25 @@ describe('layout: a phone and a laptop', () => {
 // failures): reconnecting with the same URL or token cannot help, so the Wire
 // stops and the page says why; every other close is retried with backoff.
 describe('final refusals', () => {
-  const FINAL = ['invalid_command', 'missing_group', 'unknown_group', 'invalid_token', 'token_missing', 'token_invalid', 'token_expired',
-    'token_not_yet_valid', 'unknown_agent', 'agent_disabled', 'forbidden', 'missing_agent', 'replaced', 'identity_invalid'];
   const CLOSE_CODE = { overloaded: 1013, storage_unavailable: 1013, message_too_big: 1009, shutting_down: 1001 };
+  const protocolDoc = () => readFileSync(new URL('../../docs/protocol.md', import.meta.url), 'utf8');
 
   /** The codes of the protocol doc's table of connection-level failures. */
   function documentedCodes() {
-    const doc = readFileSync(new URL('../../docs/protocol.md', import.meta.url), 'utf8');
-    const table = doc.split('### Connection-level failures')[1].split('\n\n')[2];
+    const table = protocolDoc().split('### Connection-level failures')[1].split('\n\n')[2];
     return table.split('\n').map((row) => /^\| `([a-z_]+)` \|/.exec(row)).filter(Boolean).map((m) => m[1]);
+  }
+
+  /** The codes the doc's "Final refusals:" line names. */
+  function documentedFinal() {
+    const line = protocolDoc().split('\n').find((l) => l.startsWith('Final refusals: '));
+    return [...line.matchAll(/`([a-z_]+)`/g)].map((m) => m[1]);
   }
 
   test('every documented refusal is final or retried as the doc says, and a final one stops the retries', { timeout: 60000 }, async () => {
     const codes = documentedCodes();
+    const FINAL = documentedFinal();
+    assert.ok(FINAL.includes('invalid_command'), `a bad query (the widget's data-priority) is final: ${FINAL}`);
     assert.ok(codes.length >= 20 && codes.includes('invalid_command'), `the doc's table: ${codes}`);
     const page = await open('/', {
       setup: (context) => context.routeWebSocket(/\/v1\/ws\/refused\//, (ws) => {
