@@ -3,28 +3,49 @@
 # (router core on simulated time, server over real WebSockets), /metrics
 # checked by promtool, and the web pages in headless Chromium.
 #
-# On a fresh machine it installs what it needs (as root, from Debian and npm).
+# On a fresh Debian 12 it fetches what it needs (as root, from Debian and npm):
+# promtool out of Debian's prometheus package (extracted, never installed, so
+# no Prometheus service starts on the admin port 9090), and for the browser
+# tests Chromium, Node.js 18+ and the locked npm packages (web/tests/setup.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+repo="$(pwd)"
 
 step() { printf '\n==> %s\n' "$*"; }
 
-need_apt=()
-command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
-if [ -f web/tests/run.sh ]; then
-  command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
-  command -v node >/dev/null 2>&1 || need_apt+=(nodejs npm)
-fi
-if [ ${#need_apt[@]} -gt 0 ]; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    step "installing ${need_apt[*]}"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
-  else
-    echo "missing: ${need_apt[*]} (install them, or run as root so this script can)" >&2
-    exit 1
+# promtool, from PATH or from Debian's prometheus package unpacked into
+# target/tools (dpkg -x: no maintainer scripts, no service, no systemd unit).
+promtool_path() {
+  if command -v promtool >/dev/null 2>&1; then command -v promtool; return; fi
+  local tools="${CARGO_TARGET_DIR:-$repo/target}/tools"
+  if [ ! -x "$tools/promtool" ]; then
+    mkdir -p "$tools"
+    local work
+    work="$(mktemp -d "$tools/.prometheus.XXXXXX")"
+    if ! (cd "$work" && apt-get download prometheus >/dev/null 2>&1); then
+      if [ "$(id -u)" != 0 ]; then
+        echo "promtool is missing: run as root (to fetch Debian's package lists), or put promtool on PATH" >&2
+        rm -rf "$work"; return 1
+      fi
+      apt-get update -qq >&2
+      (cd "$work" && apt-get download prometheus >/dev/null)
+    fi
+    dpkg-deb -x "$work"/prometheus_*.deb "$work/root"
+    mv -f "$work/root/usr/bin/promtool" "$tools/promtool"
+    rm -rf "$work"
   fi
+  echo "$tools/promtool"
+}
+
+if [ -f web/tests/setup.sh ]; then
+  step "browser test requirements (chromium, Node.js 18+, npm packages)"
+  bash web/tests/setup.sh
 fi
+
+step "promtool (from Debian's prometheus package, without its service)"
+PROMTOOL="$(promtool_path)"
+export PROMTOOL
+"$PROMTOOL" --version 2>&1 | head -1
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
@@ -33,8 +54,10 @@ step "cargo clippy (warnings are errors)"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 
 step "cargo test"
-cargo test --workspace --quiet 2>&1 | tee /tmp/switchboard-cargo-test.log
-grep -q "test result: ok" /tmp/switchboard-cargo-test.log
+log="$(mktemp "${TMPDIR:-/tmp}/switchboard-cargo-test.XXXXXX")"
+trap 'rm -f "$log"' EXIT
+cargo test --workspace --quiet 2>&1 | tee "$log"
+grep -q "test result: ok" "$log"
 
 if [ -f web/tests/run.sh ]; then
   step "web pages in headless Chromium"

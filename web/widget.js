@@ -104,7 +104,7 @@ function mount(wire, base, config) {
   const closeButton = el('button', { class: 'icon-button', type: 'button', 'aria-label': 'Minimize chat', text: '\u2013' });
   const banner = el('div', { class: 'banner', role: 'status', 'aria-live': 'polite', hidden: true });
   const queueCard = el('div', { class: 'queue', hidden: true, 'aria-live': 'polite' });
-  const log = el('div', { class: 'log', role: 'log', 'aria-live': 'polite', 'aria-label': 'Conversation', tabindex: '0' });
+  const log = el('div', { class: 'log', role: 'log', 'aria-live': 'polite', 'aria-label': 'Chat messages', tabindex: '0' });
   const typingEl = el('div', { class: 'typing', 'aria-live': 'polite' });
   const prompt = el('div', { class: 'prompt' });
   const input = el('textarea', {
@@ -443,6 +443,9 @@ function mount(wire, base, config) {
   }
 
   function render() {
+    // Following the end of the transcript (new lines, a prompt card taking room
+    // below it): keep its last line in view once the layout settles.
+    const following = log.scrollHeight - log.scrollTop - log.clientHeight < 24;
     panel.hidden = !S.open;
     launcher.setAttribute('aria-expanded', String(!!S.open));
     launcher.classList.toggle('is-open', !!S.open);
@@ -528,7 +531,6 @@ function mount(wire, base, config) {
       entryNodes.push(node);
       log.append(node);
     }
-    if (grew) log.scrollTop = log.scrollHeight;
 
     typingEl.textContent = Date.now() < typingUntil && S.phase === 'assigned' ? `${S.agentName || 'Agent'} is typing…` : '';
 
@@ -542,6 +544,8 @@ function mount(wire, base, config) {
     badge.textContent = S.unread > 0 ? String(S.unread) : '';
     badge.setAttribute('aria-label', `${S.unread || 0} new ${S.unread === 1 ? 'message' : 'messages'}`);
     launcher.querySelector('.launcher-label').textContent = S.open ? 'Close chat' : (S.phase === 'assigned' || S.phase === 'waiting' ? 'Back to chat' : 'Chat with us');
+    // After the prompt and the composer changed size (the rating card hid the last line).
+    if (grew || following) log.scrollTop = log.scrollHeight;
   }
 
   function entryNode(entry) {
@@ -584,7 +588,7 @@ function mount(wire, base, config) {
     if (S.phase === 'gone') {
       prompt.append(el('div', { class: 'card' },
         el('p', { class: 'card-title', text: 'This chat has ended' }),
-        el('p', { class: 'card-text', text: 'The conversation is no longer available.' }),
+        el('p', { class: 'card-text', text: 'This chat is no longer available.' }),
         el('button', { class: 'primary', type: 'button', text: 'Start a new chat', onclick: newChat })));
       return;
     }
@@ -616,7 +620,7 @@ function mount(wire, base, config) {
     if (S.consent) {
       prompt.append(el('div', { class: 'card consent', role: 'alertdialog', 'aria-label': 'Transfer request' },
         el('p', { class: 'card-title', text: `Move your chat to ${S.consent.toGroupName}?` }),
-        el('p', { class: 'card-text', text: `A colleague from that team can help you better, and your conversation goes with you. If you say no, or do not answer, you stay with ${S.agentName || 'your agent'}.` }),
+        el('p', { class: 'card-text', text: `A colleague from that team can help you better, and your chat goes with you. If you say no, or do not answer, you stay with ${S.agentName || 'your agent'}.` }),
         el('div', { class: 'choices' },
           el('button', { class: 'primary', type: 'button', text: 'Yes, move me', onclick: () => answerConsent(true) }),
           el('button', { class: 'secondary', type: 'button', text: 'No, stay here', onclick: () => answerConsent(false) }))));

@@ -19,12 +19,17 @@
 //   and (`onHold`) while commands wait for the server to take them again.
 
 /**
- * Close reasons (1008) after which reconnecting cannot help: among them every
- * refusal of an agent's token (docs/security.md), after which the page signs
- * in again.
+ * Close reasons (1008) after which reconnecting cannot help: the same URL or
+ * token would be refused again (docs/protocol.md, Connection-level failures).
+ * The Wire stops and reports `failed` with the reason; the page says so. Among
+ * them every refusal of an agent's token (docs/security.md), after which the
+ * page signs in again. Every other close (queue_full, rate_limited, 1013
+ * overloaded or storage_unavailable, a drop) is retried with backoff.
  */
-const FATAL_REASONS = new Set([
-  'missing_group', 'unknown_group', 'invalid_token', 'missing_agent', 'unknown_agent', 'replaced',
+export const FATAL_REASONS = new Set([
+  // The URL itself is wrong (e.g. the widget's data-priority="extreme"): the site must fix its page.
+  'invalid_command', 'missing_group', 'unknown_group',
+  'invalid_token', 'missing_agent', 'unknown_agent', 'replaced',
   // The same identifier hash would be refused again: the site must fix its page.
   'identity_invalid',
   'token_missing', 'token_invalid', 'token_expired', 'token_not_yet_valid', 'agent_disabled', 'forbidden',
@@ -108,11 +113,7 @@ export class Wire {
   connectNow() {
     clearTimeout(this.timer);
     this.timer = null;
-    if (this.socket) {
-      const old = this.socket;
-      this.socket = null;
-      try { old.close(1000); } catch (_) { /* already closed */ }
-    }
+    this.dropSocket();
     this.status('connecting', { attempt: this.attempt });
     this.pingSentAt = 0;
     let socket;
@@ -124,86 +125,102 @@ export class Wire {
       return;
     }
     this.socket = socket;
-    let fatal = null;
-    let refusal = null;
-    socket.onopen = () => {
-      if (this.socket !== socket) return;
-      this.open = true;
-    };
+    // What the server said about this connection before closing it: a final
+    // refusal, or a "not now" one (close 1013 follows).
+    const refused = { fatal: null, later: null };
+    socket.onopen = () => { if (this.socket === socket) this.open = true; };
     socket.onmessage = (event) => {
       if (this.socket !== socket) return;
       let msg;
       try { msg = JSON.parse(event.data); } catch (_) { return; }
-      if (!msg || typeof msg.type !== 'string') return;
-      if (msg.type === 'welcome') {
-        this.attempt = 0;
-        // Answers to ephemeral commands sent on an older connection never come.
-        for (const id of this.callbacks.keys()) if (!this.pending.has(id)) this.callbacks.delete(id);
-        // A welcome whose last_seq is below ours: a server that keeps nothing
-        // (storage.mode = "memory") restarted and numbering began again. (A
-        // durable server's restart keeps the numbering: a plain resume.)
-        if (typeof msg.last_seq === 'number' && msg.last_seq < this.lastSeq) this.lastSeq = 0;
-        this.deliver(msg);
-        this.status('open', msg);
-        // Resend what was never answered, with the original ids, in order
-        // (held commands too: the server took this connection, so it saves again).
-        this.clearHold();
-        for (const command of this.pending.values()) this.transmit(command);
-        return;
-      }
-      if (msg.type === 'error' && msg.id == null && FATAL_REASONS.has(msg.code)) fatal = msg;
-      if (msg.type === 'error' && msg.id == null && TRY_LATER.has(msg.code)) {
-        // The connection is refused for now (close 1013 follows): the retry status says so.
-        refusal = msg;
-        return;
-      }
-      if (msg.type === 'error' && msg.id != null && TRY_LATER.has(msg.code)) {
-        if (this.pending.has(msg.id)) {
-          this.hold(msg);
-          return;
-        }
-        // An ephemeral command (a typing hint) is simply dropped, as when offline:
-        // its own callback hears of it, the page is not told of a failure.
-        const callback = this.callbacks.get(msg.id);
-        this.callbacks.delete(msg.id);
-        if (callback) callback(msg, null);
-        return;
-      }
-      if (msg.type === 'ack' && this.holding && this.pending.has(msg.id)) this.releasedHold();
-      if ((msg.type === 'ack' || msg.type === 'error') && msg.id != null) {
-        const command = this.pending.get(msg.id);
-        this.pending.delete(msg.id);
-        this.persist();
-        const callback = this.callbacks.get(msg.id);
-        this.callbacks.delete(msg.id);
-        if (callback) callback(msg, command);
-      }
-      if (typeof msg.seq === 'number') {
-        if (msg.seq <= this.lastSeq) return; // replayed and already processed
-        this.lastSeq = msg.seq;
-        this.deliver(msg);
-        this.persist();
-        return;
-      }
-      this.deliver(msg);
+      if (msg && typeof msg.type === 'string') this.received(msg, refused);
     };
-    socket.onclose = (event) => {
-      if (this.socket !== socket) return;
-      this.socket = null;
-      this.open = false;
-      const reason = (fatal && fatal.code) || event.reason || (refusal && refusal.code) || '';
-      if (this.stopped) {
-        this.status('closed', { code: event.code, reason });
-        return;
-      }
-      if (event.code === 1008 && FATAL_REASONS.has(reason)) {
-        this.stopped = true;
-        this.status('failed', { code: event.code, reason, error: fatal });
-        return;
-      }
-      this.scheduleRetry({ code: event.code, reason });
-    };
+    socket.onclose = (event) => { if (this.socket === socket) this.closed(event, refused); };
     socket.onerror = () => { /* onclose follows */ };
+  }
+
+  dropSocket() {
+    if (!this.socket) return;
+    const old = this.socket;
+    this.socket = null;
+    try { old.close(1000); } catch (_) { /* already closed */ }
+  }
+
+  received(msg, refused) {
+    if (msg.type === 'welcome') { this.welcomed(msg); return; }
+    if (msg.type === 'error' && msg.id == null) {
+      // The connection-level refusal that the close frame will name.
+      if (FATAL_REASONS.has(msg.code)) refused.fatal = msg;
+      // Refused for now (close 1013 follows): the retry status says so.
+      if (TRY_LATER.has(msg.code)) { refused.later = msg; return; }
+    }
+    if (msg.type === 'error' && msg.id != null && TRY_LATER.has(msg.code)) { this.refusedForNow(msg); return; }
+    if (msg.type === 'ack' && this.holding && this.pending.has(msg.id)) this.releasedHold();
+    if ((msg.type === 'ack' || msg.type === 'error') && msg.id != null) this.answered(msg);
+    if (typeof msg.seq === 'number') {
+      if (msg.seq <= this.lastSeq) return; // replayed and already processed
+      this.lastSeq = msg.seq;
+      this.deliver(msg);
+      this.persist();
+      return;
+    }
+    this.deliver(msg);
+  }
+
+  welcomed(msg) {
+    this.attempt = 0;
+    // Answers to ephemeral commands sent on an older connection never come.
+    for (const id of this.callbacks.keys()) if (!this.pending.has(id)) this.callbacks.delete(id);
+    // A welcome whose last_seq is below ours: a server that keeps nothing
+    // (storage.mode = "memory") restarted and numbering began again. (A
+    // durable server's restart keeps the numbering: a plain resume.)
+    if (typeof msg.last_seq === 'number' && msg.last_seq < this.lastSeq) this.lastSeq = 0;
+    this.deliver(msg);
+    this.status('open', msg);
+    // Resend what was never answered, with the original ids, in order
+    // (held commands too: the server took this connection, so it saves again).
+    this.clearHold();
+    for (const command of this.pending.values()) this.transmit(command);
+  }
+
+  /** A command refused "for now" (TRY_LATER): kept and sent again, or (ephemeral) dropped. */
+  refusedForNow(msg) {
+    if (this.pending.has(msg.id)) {
+      this.hold(msg);
+      return;
+    }
+    // An ephemeral command (a typing hint) is simply dropped, as when offline:
+    // its own callback hears of it, the page is not told of a failure.
+    const callback = this.callbacks.get(msg.id);
+    this.callbacks.delete(msg.id);
+    if (callback) callback(msg, null);
+  }
+
+  /** A command's ack or error: it is done; its callback hears of it. */
+  answered(msg) {
+    const command = this.pending.get(msg.id);
+    this.pending.delete(msg.id);
+    this.persist();
+    const callback = this.callbacks.get(msg.id);
+    this.callbacks.delete(msg.id);
+    if (callback) callback(msg, command);
+  }
+
+  closed(event, refused) {
+    this.socket = null;
+    this.open = false;
+    // The close frame's reason is the code (1008); an earlier error frame fills in when it is empty.
+    const reason = event.reason || (refused.fatal && refused.fatal.code) || (refused.later && refused.later.code) || '';
+    if (this.stopped) {
+      this.status('closed', { code: event.code, reason });
+      return;
+    }
+    if (event.code === 1008 && FATAL_REASONS.has(reason)) {
+      this.stopped = true;
+      this.status('failed', { code: event.code, reason, error: refused.fatal });
+      return;
+    }
+    this.scheduleRetry({ code: event.code, reason });
   }
 
   /** A command refused "for now": keep it, and send it again after a backoff. */

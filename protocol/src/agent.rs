@@ -246,6 +246,13 @@ pub enum ServerToAgent {
         seq: u64,
         flag: ConductFlag,
     },
+    /// Supervisors only: an agent passed the 1-minute reply warning.
+    AlertReplyWarning {
+        seq: u64,
+        agent: String,
+        session: SessionId,
+        group: String,
+    },
     /// Supervisors only: an agent's slow-reply violation.
     AlertSlowReply {
         seq: u64,
@@ -294,6 +301,7 @@ impl ServerToAgent {
             | ServerToAgent::PriorityRaised { seq, .. }
             | ServerToAgent::SessionEnded { seq, .. }
             | ServerToAgent::ConductFlagged { seq, .. }
+            | ServerToAgent::AlertReplyWarning { seq, .. }
             | ServerToAgent::AlertSlowReply { seq, .. }
             | ServerToAgent::AlertConductFlagged { seq, .. }
             | ServerToAgent::AlertComplaintTendency { seq, .. }

@@ -199,6 +199,9 @@ impl Router {
             self.timers.arm(&mut s.reply_timer, since + violation, Timer::Reply(session));
             self.agents[agent as usize].record.reply_warnings += 1;
             self.notify_agent(agent, AgentNotice::ReplyWarning { session, waited: warning.max(at.since(since)) });
+            self.emit(Output::ToSupervisors {
+                notice: SupervisorNotice::ReplyWarning { agent: agent_id.clone(), session, group: group.clone() },
+            });
             self.event(Event::ReplyWarning { session, agent: agent_id, group });
         } else {
             self.agents[agent as usize].record.slow_replies += 1;

@@ -149,6 +149,12 @@ pub enum SessionEndedWhy {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SupervisorNotice {
+    /// An agent passed the 1-minute reply warning on a session.
+    ReplyWarning {
+        agent: AgentId,
+        session: SessionId,
+        group: GroupId,
+    },
     SlowReply {
         agent: AgentId,
         session: SessionId,

@@ -49,7 +49,21 @@ const ASSETS: &[(&str, Asset)] = &[
     ("/supervisor", Asset { content_type: HTML, body: include_str!("../../web/supervisor.html"), page: true }),
     ("/console.css", Asset { content_type: CSS, body: include_str!("../../web/console.css"), page: false }),
     ("/console.js", Asset { content_type: JS, body: include_str!("../../web/console.js"), page: false }),
+    ("/console-state.js", Asset { content_type: JS, body: include_str!("../../web/console-state.js"), page: false }),
+    ("/console-view.js", Asset { content_type: JS, body: include_str!("../../web/console-view.js"), page: false }),
+    (
+        "/console-actions.js",
+        Asset { content_type: JS, body: include_str!("../../web/console-actions.js"), page: false },
+    ),
     ("/supervisor.js", Asset { content_type: JS, body: include_str!("../../web/supervisor.js"), page: false }),
+    (
+        "/supervisor-view.js",
+        Asset { content_type: JS, body: include_str!("../../web/supervisor-view.js"), page: false },
+    ),
+    ("/signin.js", Asset { content_type: JS, body: include_str!("../../web/signin.js"), page: false }),
+    ("/clock.js", Asset { content_type: JS, body: include_str!("../../web/clock.js"), page: false }),
+    ("/texts.js", Asset { content_type: JS, body: include_str!("../../web/texts.js"), page: false }),
+    ("/ui.js", Asset { content_type: JS, body: include_str!("../../web/ui.js"), page: false }),
     ("/wire.js", Asset { content_type: JS, body: include_str!("../../web/wire.js"), page: false }),
 ];
 
@@ -154,6 +168,61 @@ mod tests {
         assert!(second.starts_with("HTTP/1.1 304"), "{second:.80}");
         let other = get_path("/widget.js", Some("\"0000\"")).await;
         assert!(other.starts_with("HTTP/1.1 200"), "{other:.80}");
+    }
+
+    /// The route a served file is known by: `/` for the demo page, else `/` and its file name.
+    fn route_of(file: &str) -> String {
+        match file {
+            "index.html" => "/".to_owned(),
+            "agent.html" => "/agent".to_owned(),
+            "supervisor.html" => "/supervisor".to_owned(),
+            other => format!("/{other}"),
+        }
+    }
+
+    /// Every page, script and style in `web/` is served (a module split into a
+    /// new file must be added to `ASSETS`), and nothing else is.
+    #[test]
+    fn every_file_in_web_is_served() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../web");
+        let mut files: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|name| [".js", ".css", ".html"].iter().any(|ext| name.ends_with(ext)))
+            .map(|name| route_of(&name))
+            .collect();
+        files.sort();
+        let mut served: Vec<String> = ASSETS.iter().map(|(path, _)| (*path).to_owned()).collect();
+        served.sort();
+        assert_eq!(files, served);
+    }
+
+    /// Every module a script imports (`from '/x.js'`, `import('/x.js')`) and
+    /// every script and style a page names is served: a missing one would
+    /// stop the page in the browser, which CSP allows only from this server.
+    #[test]
+    fn every_script_and_style_named_by_a_file_is_served() {
+        let routes: Vec<&str> = ASSETS.iter().map(|(path, _)| *path).collect();
+        for (path, asset) in ASSETS {
+            for named in named_paths(asset.body) {
+                assert!(routes.contains(&named.as_str()), "{path} names {named}, which is not served");
+            }
+        }
+    }
+
+    /// The absolute `/name.js` and `/name.css` paths a file names in quotes.
+    fn named_paths(body: &str) -> Vec<String> {
+        let mut found = Vec::new();
+        for (at, quote) in body.match_indices(['\'', '"']) {
+            let rest = &body[at + quote.len()..];
+            let Some(end) = rest.find(quote) else { continue };
+            let piece = &rest[..end];
+            let asset = piece.ends_with(".js") || piece.ends_with(".css");
+            if piece.starts_with('/') && asset && !piece.contains(char::is_whitespace) {
+                found.push(piece.to_owned());
+            }
+        }
+        found
     }
 
     #[test]

@@ -160,6 +160,8 @@ async fn one_minute_warning_and_three_minute_violation_on_a_scaled_clock() {
         "warning came after {warned_after:?}, before one business minute"
     );
     assert!(!ann.has_pending("slow_reply"), "the violation must come after the warning");
+    let early = sue.expect("alert_reply_warning").await;
+    assert_eq!((early["agent"].as_str(), early["session"].as_u64()), (Some("ann"), Some(session)));
 
     let violation = ann.expect("slow_reply").await;
     let violated_after = sent.elapsed();

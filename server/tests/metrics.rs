@@ -135,10 +135,34 @@ async fn metrics_reflect_what_happened() {
     server.shutdown().await.unwrap();
 }
 
-/// `promtool check metrics` when promtool is installed (CI installs Debian's `prometheus`).
+/// `promtool check metrics` on the body. promtool is `$PROMTOOL`, else the
+/// one on PATH (`scripts/test.sh` fetches it from Debian's prometheus package
+/// and sets `PROMTOOL`). Without it the check fails under CI (`CI` set), so a
+/// CI run can never pass without the format check; a local run skips it, loudly.
 async fn promtool_check(body: &str) {
+    let Some(out) = run_promtool(body).await else { return };
+    assert!(
+        out.status.success(),
+        "promtool check metrics failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The check above can fail: promtool refuses a broken exposition.
+#[tokio::test]
+async fn promtool_refuses_a_broken_exposition() {
+    let broken = "# TYPE switchboard_demo_total counter\nswitchboard_demo_total{group=\"general\" 1\n";
+    let Some(out) = run_promtool(broken).await else { return };
+    assert!(!out.status.success(), "promtool accepted a sample with an unclosed label set");
+}
+
+/// `promtool check metrics` with `body` on stdin; `None` when promtool is
+/// missing on a local run (a failure under CI).
+async fn run_promtool(body: &str) -> Option<std::process::Output> {
     use tokio::io::AsyncWriteExt;
-    let child = tokio::process::Command::new("promtool")
+    let program = std::env::var_os("PROMTOOL").unwrap_or_else(|| "promtool".into());
+    let child = tokio::process::Command::new(&program)
         .args(["check", "metrics"])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
@@ -147,21 +171,28 @@ async fn promtool_check(body: &str) {
     let mut child = match child {
         Ok(child) => child,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            eprintln!("promtool is not installed: skipping `promtool check metrics` (CI installs it)");
-            return;
+            let missing = format!(
+                "promtool not found ({}): `promtool check metrics` did not run. \
+                 `./scripts/test.sh` fetches it from Debian's prometheus package, or set PROMTOOL=/path/to/promtool",
+                program.to_string_lossy()
+            );
+            assert!(!running_under_ci(), "{missing} (required under CI)");
+            // Straight to stderr: the test harness captures eprintln! of passing tests.
+            let loud = format!("\n!!!!! SKIPPED: {missing} !!!!!\n");
+            std::io::Write::write_all(&mut std::io::stderr(), loud.as_bytes()).unwrap();
+            return None;
         }
-        Err(e) => panic!("cannot run promtool: {e}"),
+        Err(e) => panic!("cannot run promtool ({}): {e}", program.to_string_lossy()),
     };
     let mut stdin = child.stdin.take().unwrap();
     stdin.write_all(body.as_bytes()).await.unwrap();
     drop(stdin);
-    let out = tokio::time::timeout(Duration::from_secs(30), child.wait_with_output()).await.unwrap().unwrap();
-    assert!(
-        out.status.success(),
-        "promtool check metrics failed:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    Some(tokio::time::timeout(Duration::from_secs(30), child.wait_with_output()).await.unwrap().unwrap())
+}
+
+/// CI sets `CI` (to `true`); an empty value or `false` is a local run.
+fn running_under_ci() -> bool {
+    std::env::var("CI").is_ok_and(|value| !value.is_empty() && value != "false" && value != "0")
 }
 
 /// `docs/metrics.md` defines exactly the metrics the server exports, each

@@ -31,8 +31,8 @@ afterEach(async (t) => {
  * part of the test (e.g. refused WebSockets while the server is down);
  * `setup(context)` runs before the page opens (routes).
  */
-async function open(path, { expected = [], setup } = {}) {
-  const context = await browser.person();
+async function open(path, { expected = [], setup, device } = {}) {
+  const context = await browser.person(device);
   contexts.push(context);
   if (setup) await setup(context);
   const page = await context.newPage();
@@ -86,6 +86,37 @@ async function sitePage(site, path) {
   await page.goto(`${site.base}${path}`);
   return { page, context };
 }
+
+/** The screens the layout tests hold the pages to. */
+const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true };
+const LAPTOP = { viewport: { width: 1366, height: 768 } };
+
+const overlaps = (a, b) => a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
+/** A box wholly within the viewport of `page` (no scrolling needed to see it). */
+const inView = (page, box) => box && box.y >= 0 && box.x >= 0 && box.y + box.height <= page.viewportSize().height + 0.5 && box.x + box.width <= page.viewportSize().width + 0.5;
+
+/** The visible buttons, links and summaries smaller than 44 x 44 px: of the page, or (`widget`) of the widget only. */
+const smallTargets = (page, scope = 'page') => page.evaluate((widgetOnly) => {
+  const shadows = [...document.querySelectorAll('*')].filter((n) => n.shadowRoot).map((n) => n.shadowRoot);
+  const roots = widgetOnly ? shadows : [document, ...shadows];
+  return roots.flatMap((root) => [...root.querySelectorAll('button, a[href], summary, input[type="radio"], input[type="checkbox"]')])
+    .map((node) => ({ node, box: node.getBoundingClientRect() }))
+    .filter(({ box }) => box.width > 0 && box.height > 0)
+    .filter(({ box }) => box.width < 44 || box.height < 44)
+    .map(({ node, box }) => `${node.tagName.toLowerCase()}.${node.className} "${node.textContent.trim().slice(0, 30) || node.getAttribute('aria-label')}" ${Math.round(box.width)}x${Math.round(box.height)}`);
+}, scope === 'widget');
+
+/**
+ * The words of a page a person meets (its text, the widget's too, and the
+ * labels, titles and placeholders) that call a chat anything but a chat.
+ * Stable error codes in parentheses, e.g. "(open_sessions)", are not words.
+ */
+const otherWordsForAChat = (page) => page.evaluate(() => {
+  const roots = [document.body, ...[...document.querySelectorAll('*')].filter((n) => n.shadowRoot).map((n) => n.shadowRoot)];
+  const said = roots.flatMap((root) => [root.textContent, ...[...root.querySelectorAll('[aria-label], [title], [placeholder]')]
+    .flatMap((node) => ['aria-label', 'title', 'placeholder'].map((a) => node.getAttribute(a) || ''))]);
+  return said.map((text) => text.replace(/\([a-z_]+\)/g, '')).join(' ').match(/\b(sessions?|conversations?)\b/gi) || [];
+});
 
 const widgetLog = (page) => page.locator('.log .entry');
 const customerSays = async (page, text) => {
@@ -160,7 +191,7 @@ describe('widget and console', () => {
     await expect(customer.locator('.prompt')).toContainText('Thank you for your feedback!');
 
     // A clean chat raises no conduct flag.
-    await expect(alice.locator('.flag-list')).toContainText('None this session');
+    await expect(alice.locator('.flag-list')).toContainText('None so far');
     // Every message shown once on each side.
     await expect(widgetLog(customer).filter({ hasText: hostile })).toHaveCount(1);
     await expect(alice.locator('.session-list .empty')).toBeVisible();
@@ -213,7 +244,7 @@ describe('widget and console', () => {
     await expect(again.locator('.sub')).toHaveText('You are chatting with Alice');
     await customerSays(again, 'after the agent reloaded');
     await expect(alice.locator('.history .customer .bubble').last()).toHaveText('after the agent reloaded');
-    await expect(alice.locator('.flag-list')).toContainText('None this session');
+    await expect(alice.locator('.flag-list')).toContainText('None so far');
   });
 
   test('a transcript at its 500-entry limit still shows new messages, marked sent on the right bubble', { timeout: 60000 }, async () => {
@@ -411,16 +442,24 @@ describe('widget and console', () => {
     // Bob has the chat, with the note and the history; Alice does not.
     await expect(bob.locator('.session-item')).toHaveCount(1);
     await expect(bob.getByRole('region', { name: 'Handoff notes' })).toContainText(handoff);
-    await expect(bob.getByRole('region', { name: 'Handoff notes' })).toContainText('alice');
+    await expect(bob.getByRole('region', { name: 'Handoff notes' })).toContainText('Alice');
     await expect(bob.locator('.history .customer .bubble')).toHaveText(['I was charged twice for order 123']);
     await expect(bob.locator('.history .agent .bubble')).toContainText(['Your question has been passed to the right colleague, please wait.']);
     await expect(bob.locator('.session-item .tag-note')).toHaveText('transferred');
+    // Alice's messages are hers, by name: in the chat and in the list's preview.
+    await expect(bob.locator('.history .agent .line-who')).toHaveText(['Alice']);
+    await expect(bob.locator('.session-last')).toHaveText('Alice: Your question has been passed to the right colleague, please wait.');
+    // The toasts name the customer and the colleague.
+    await expect(bob.locator('.toast', { hasText: 'Ana' })).toHaveText('Ana\'s chat was transferred to you with a handoff note.');
+    await expect(alice.locator('.toast', { hasText: 'The chat with Ana' })).toHaveText('The chat with Ana was transferred to Bob.');
     await expect(alice.locator('.session-item')).toHaveCount(0);
 
     // The customer sees the new agent, and the chat goes on with Bob.
     await expect(customer.locator('.sub')).toHaveText('You are chatting with Bob');
     await expect(customer.locator('.log')).toContainText('Bob has taken over your chat.');
     await agentSays(bob, 'Refund issued.');
+    await expect(bob.locator('.history .agent .line-who')).toHaveText(['Alice', 'You']);
+    await expect(bob.locator('.session-last')).toHaveText('You: Refund issued.');
     await expect(customer.locator('.log .theirs .bubble').last()).toHaveText('Refund issued.');
     await expect(customer.locator('.log .theirs .who').last()).toHaveText('Bob');
   });
@@ -460,11 +499,11 @@ describe('widget and console', () => {
     await expect(carol.getByRole('region', { name: 'Handoff notes' })).toContainText('tracking 456');
     await expect(customer.locator('.sub')).toHaveText('You are chatting with Carol');
     await expect(alice.locator('.session-item')).toHaveCount(0);
-    await expect(alice.locator('.flag-list')).toContainText('None this session');
+    await expect(alice.locator('.flag-list')).toContainText('None so far');
   });
 
-  test('the 1-minute warning and the 3-minute violation show on a scaled clock, and the supervisor sees it', { timeout: 60000 }, async () => {
-    const supervisor = await open('/supervisor');
+  test('the 1-minute warning and the 3-minute violation show on a scaled clock, and the supervisor sees both at 1366x768', { timeout: 60000 }, async () => {
+    const supervisor = await open('/supervisor', { device: LAPTOP });
     await supervisor.getByLabel('Agent ID').fill('sam');
     await supervisor.getByLabel('Password').fill(demoPassword('sam'));
     await supervisor.getByRole('button', { name: 'Sign in' }).click();
@@ -505,10 +544,20 @@ describe('widget and console', () => {
     const [m, s] = shown.split(':').map(Number);
     assert.ok(m * 60 + s >= 170, `the timer shows at least ~3 business minutes, got ${shown}`);
 
-    // The supervisor sees the violation live.
-    await expect(supervisor.locator('.feed li[data-kind="slow"]')).toHaveCount(1);
-    await expect(supervisor.locator('.feed')).toContainText('Slow reply by alice');
+    // The supervisor sees the warning and the violation live, the agent by name,
+    // without scrolling on a 1366x768 laptop.
+    const warned = supervisor.locator('.feed li[data-kind="warning"]');
+    const slow = supervisor.locator('.feed li[data-kind="slow"]');
+    await expect(warned).toHaveCount(1);
+    await expect(warned).toContainText('1-minute warningAlice has not replied for a minute');
+    await expect(slow).toHaveCount(1);
+    await expect(slow).toContainText('Slow reply by Alice');
+    await expect(warned).toContainText('General questions');
+    assert.doesNotMatch(await supervisor.locator('.feed').textContent(), /\balice\b/, 'agents are named by name, not id');
     await expect(supervisor.locator('tr[data-agent="alice"] [data-cell="slow"]')).toHaveText('1');
+    await expect(supervisor.locator('tr[data-agent="alice"] [data-cell="warnings"]')).toHaveText('1');
+    for (const alert of [warned, slow]) assert.ok(inView(supervisor, await alert.boundingBox()), `${alert} is in view without scrolling`);
+    assert.equal(await supervisor.evaluate(() => window.scrollY), 0);
 
     // A reply stops the timer.
     await agentSays(alice, 'Sorry for the wait!');
@@ -538,7 +587,7 @@ describe('widget and console', () => {
     await expect(dialog.locator('.form-warn')).toContainText('unanswered');
     await dialog.getByRole('button', { name: 'Close chat' }).click();
     await expect(alice.locator('.flag-list .flag')).toContainText('Closed with the customer\'s message unanswered');
-    await expect(supervisor.locator('.feed li[data-kind="flag"]')).toContainText('alice');
+    await expect(supervisor.locator('.feed li[data-kind="flag"]')).toContainText('Alice:');
     await expect(supervisor.locator('tr[data-agent="alice"] [data-cell="flags"]')).toContainText('Closed with the customer\'s message unanswered ×1');
     await expect(customer.locator('.log')).toContainText('The agent has closed the chat.');
   });
@@ -768,6 +817,186 @@ describe('widget and console', () => {
   });
 });
 
+describe('layout: a phone and a laptop', () => {
+  test('the console on a phone: one-row top bar, the chat above the fold, toasts clear of the reply box, 44 px targets', { timeout: 60000 }, async () => {
+    const alice = await agentPage('alice', { device: PHONE });
+    const customer = await customerPage('Wei');
+    await expect(customer.locator('.sub')).toHaveText('You are chatting with Alice');
+    // The assignment's toast names the customer, never a number.
+    await expect(alice.locator('.toast', { hasText: 'New chat' })).toHaveText('New chat with Wei (General questions).');
+    await customerSays(customer, 'Hello from the shop');
+    await expect(alice.locator('.history .customer .bubble')).toHaveText(['Hello from the shop']);
+
+    // The top bar is one row: every part of it shares one line, no taller than a 44 px target and its padding.
+    const bar = await alice.locator('.topbar').boundingBox();
+    assert.ok(bar.height <= 60, `the top bar is one row (${bar.height} px high)`);
+    const rows = await alice.locator('.topbar > *').evaluateAll((nodes) => nodes
+      .map((n) => n.getBoundingClientRect()).filter((r) => r.width > 0 && r.height > 0).map((r) => [r.top, r.bottom]));
+    assert.ok(Math.max(...rows.map(([top]) => top)) < Math.min(...rows.map(([, bottom]) => bottom)), `one row: ${JSON.stringify(rows)}`);
+    // ...and all of it on the screen: nothing cut off at the right edge.
+    for (const part of await alice.locator('.topbar > *').all()) {
+      const box = await part.boundingBox();
+      if (box && box.width > 0) assert.ok(inView(alice, box), `${await part.textContent()} is cut off: ${JSON.stringify(box)}`);
+    }
+    assert.equal(await alice.locator('.segmented').evaluate((n) => n.scrollWidth <= n.clientWidth), true, 'the availability switch is not clipped');
+
+    // The chat is on the first screen: its header, the customer's message and the reply box.
+    const reply = alice.locator('textarea[name="reply"]');
+    for (const part of [alice.locator('.pane-title h1'), alice.locator('.history .customer .bubble'), reply, alice.getByRole('button', { name: 'Send' })]) {
+      assert.ok(inView(alice, await part.boundingBox()), `${part} is above the fold: ${JSON.stringify(await part.boundingBox())}`);
+    }
+    assert.equal(await alice.evaluate(() => window.scrollY), 0);
+
+    // Toasts never cover the reply box (nor the Send button, nor the quick replies).
+    await customer.waitForTimeout(0);
+    await expect(alice.locator('.toast-warn')).toContainText('Wei has waited 1:00: reply now.', { timeout: 5000 });
+    const composerBox = await alice.locator('.composer').boundingBox();
+    for (const node of await alice.locator('.toast').all()) {
+      const box = await node.boundingBox();
+      assert.ok(box && !overlaps(box, composerBox), `a toast ${JSON.stringify(box)} covers the reply box ${JSON.stringify(composerBox)}`);
+    }
+
+    // Touch targets: the quick replies, the availability switch, the chat's actions, all at least 44 x 44.
+    await expect(alice.locator('.quick .chip')).toHaveCount(2);
+    assert.deepEqual(await smallTargets(alice), []);
+  });
+
+  test('the widget on a phone: 44 px targets, and the rating card leaves the last line of the chat in view', { timeout: 60000 }, async () => {
+    const alice = await agentPage('alice');
+    const phone = await customerPage('Pat', { device: PHONE });
+    await expect(phone.locator('.sub')).toHaveText('You are chatting with Alice');
+    // Minimise and End chat are real targets.
+    for (const name of ['Minimize chat', 'End chat']) {
+      const box = await phone.getByRole('button', { name, exact: true }).boundingBox();
+      assert.ok(box.width >= 44 && box.height >= 44, `${name}: ${box.width}x${box.height}`);
+    }
+    assert.deepEqual(await smallTargets(phone, 'widget'), []);
+    // A chat long enough to scroll.
+    for (let i = 1; i <= 8; i += 1) {
+      await customerSays(phone, `question number ${i} about my order`);
+      await agentSays(alice, `answer number ${i}: it is on its way`);
+    }
+    await expect(phone.locator('.log .theirs .bubble')).toHaveCount(8);
+    await alice.getByRole('button', { name: 'Close…' }).click();
+    await alice.getByRole('dialog', { name: /Close chat/ }).getByLabel('Reason').selectOption('other');
+    await alice.getByRole('dialog', { name: /Close chat/ }).getByRole('button', { name: 'Close chat' }).click();
+    const rating = phone.getByRole('group', { name: 'Rate this chat' });
+    await expect(rating).toContainText('How did we do?');
+    // The last line (the agent closed the chat) shows above the rating card, not behind it.
+    const last = phone.locator('.log .entry').last();
+    await expect(last).toHaveText('The agent has closed the chat.');
+    const [lastBox, logBox, cardBox] = [await last.boundingBox(), await phone.locator('.log').boundingBox(), await rating.boundingBox()];
+    assert.ok(lastBox.y >= logBox.y && lastBox.y + lastBox.height <= logBox.y + logBox.height + 0.5, `the last line ${JSON.stringify(lastBox)} is inside the transcript ${JSON.stringify(logBox)}`);
+    assert.ok(!overlaps(lastBox, cardBox), 'the rating card does not cover the last line');
+    assert.ok(inView(phone, lastBox) && inView(phone, cardBox));
+    assert.deepEqual(await smallTargets(phone, 'widget'), []);
+  });
+
+  test('the pages call a chat a chat, in every state', { timeout: 60000 }, async () => {
+    const alice = await agentPage('alice');
+    const bob = await agentPage('bob', { available: false });
+    const customer = await customerPage('Ana');
+    await expect(customer.locator('.sub')).toHaveText('You are chatting with Alice');
+    await customerSays(customer, 'hello');
+    await expect(alice.locator('.toast-warn')).toContainText('Ana has waited 1:00', { timeout: 5000 });
+    assert.deepEqual(await otherWordsForAChat(alice), [], 'console, chatting');
+    assert.deepEqual(await otherWordsForAChat(customer), [], 'widget, chatting');
+    await alice.getByRole('button', { name: 'Transfer…' }).click();
+    assert.deepEqual(await otherWordsForAChat(alice), [], 'transfer dialog');
+    await alice.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click();
+    await alice.getByRole('button', { name: 'Offline' }).click();
+    await expect(alice.locator('.toast-error')).toContainText('Transfer or close your open chats before going offline. (open_sessions)');
+    await alice.getByRole('button', { name: 'Close…' }).click();
+    assert.deepEqual(await otherWordsForAChat(alice), [], 'close dialog');
+    await alice.getByRole('dialog').getByRole('button', { name: 'Close chat' }).click();
+    await expect(alice.locator('.toast', { hasText: 'The chat with Ana' })).toHaveText('The chat with Ana ended: closed as resolved.');
+    await expect(customer.getByRole('group', { name: 'Rate this chat' })).toBeVisible();
+    assert.deepEqual(await otherWordsForAChat(alice), [], 'console, after the chat');
+    assert.deepEqual(await otherWordsForAChat(customer), [], 'widget, rating');
+    assert.deepEqual(await otherWordsForAChat(bob), [], 'console, offline');
+    const supervisor = await open('/supervisor');
+    assert.deepEqual(await otherWordsForAChat(supervisor), [], 'supervisor, sign-in');
+    await supervisor.getByLabel('Agent ID').fill('sam');
+    await supervisor.getByLabel('Password').fill(demoPassword('sam'));
+    await supervisor.getByRole('button', { name: 'Sign in' }).click();
+    await expect(supervisor.locator('.feed li[data-kind="flag"]')).toHaveCount(0);
+    await expect(supervisor.locator('tr[data-agent="alice"]')).toHaveCount(1);
+    assert.deepEqual(await otherWordsForAChat(supervisor), [], 'supervisor view');
+  });
+});
+
+// Which connection refusals are final (docs/protocol.md, Connection-level
+// failures): reconnecting with the same URL or token cannot help, so the Wire
+// stops and the page says why; every other close is retried with backoff.
+describe('final refusals', () => {
+  const CLOSE_CODE = { overloaded: 1013, storage_unavailable: 1013, message_too_big: 1009, shutting_down: 1001 };
+  const protocolDoc = () => readFileSync(new URL('../../docs/protocol.md', import.meta.url), 'utf8');
+
+  /** The codes of the protocol doc's table of connection-level failures. */
+  function documentedCodes() {
+    const table = protocolDoc().split('### Connection-level failures')[1].split('\n\n')[2];
+    return table.split('\n').map((row) => /^\| `([a-z_]+)` \|/.exec(row)).filter(Boolean).map((m) => m[1]);
+  }
+
+  /** The codes the doc's "Final refusals:" line names. */
+  function documentedFinal() {
+    const line = protocolDoc().split('\n').find((l) => l.startsWith('Final refusals: '));
+    return [...line.matchAll(/`([a-z_]+)`/g)].map((m) => m[1]);
+  }
+
+  test('every documented refusal is final or retried as the doc says, and a final one stops the retries', { timeout: 60000 }, async () => {
+    const codes = documentedCodes();
+    const FINAL = documentedFinal();
+    assert.ok(FINAL.includes('invalid_command'), `a bad query (the widget's data-priority) is final: ${FINAL}`);
+    assert.ok(codes.length >= 20 && codes.includes('invalid_command'), `the doc's table: ${codes}`);
+    const page = await open('/', {
+      setup: (context) => context.routeWebSocket(/\/v1\/ws\/refused\//, (ws) => {
+        const code = new URL(ws.url()).pathname.split('/').pop();
+        ws.send(JSON.stringify({ type: 'error', id: null, code, message: `refused: ${code}` }));
+        ws.close({ code: CLOSE_CODE[code] || 1008, reason: code }).catch(() => {});
+      }),
+    });
+    const outcomes = await page.evaluate(async (all) => {
+      const { Wire, FATAL_REASONS, wsOrigin } = await import('/wire.js');
+      const outcome = (code) => new Promise((resolve) => {
+        const wire = new Wire({
+          url: () => `${wsOrigin(location.href)}/v1/ws/refused/${code}`,
+          onMessage: () => {},
+          onStatus: (status, detail) => {
+            if (status !== 'failed' && status !== 'retrying') return;
+            // Once the status is out: is a reconnect armed?
+            setTimeout(() => { resolve([code, status, detail.reason, wire.timer !== null]); wire.stop(); }, 0);
+          },
+        });
+        wire.start();
+      });
+      return { listed: [...FATAL_REASONS], outcomes: await Promise.all(all.map(outcome)) };
+    }, codes);
+    for (const [code, status, reason, retryArmed] of outcomes.outcomes) {
+      const final = FINAL.includes(code);
+      assert.deepEqual([code, status, reason, retryArmed], [code, final ? 'failed' : 'retrying', code, !final]);
+    }
+    assert.deepEqual(outcomes.listed.slice().sort(), FINAL.slice().sort(), 'wire.js lists exactly the final refusals');
+    assert.deepEqual(FINAL.filter((code) => !codes.includes(code)), [], 'every final refusal is documented');
+  });
+
+  test('a widget with a bad data-priority stops at the first refusal and says the chat is unavailable', { timeout: 60000 }, async () => {
+    const site = await hostSite(() => `<!doctype html><title>t</title><script src="${server.base}/widget.js" data-group="general" data-priority="extreme"></script>`);
+    try {
+      const { page } = await sitePage(site, '/');
+      const sockets = [];
+      page.on('websocket', (ws) => sockets.push(ws));
+      await page.getByRole('button', { name: 'Chat with us' }).click();
+      await page.getByRole('button', { name: 'Start chat' }).click();
+      await expect(page.locator('.banner')).toHaveText('Chat is unavailable (invalid_command).');
+      assert.equal(sockets.length, 1, 'one connection, no retry');
+      assert.equal(await page.evaluate(() => window.switchboardWidget.state().phase), 'waiting');
+    } finally {
+      await site.close();
+    }
+  });
+});
+
 // What the pages see of a durable server: a crash and a restart on the same
 // data_dir look like a network drop, and while the server cannot save
 // (storage_unavailable) it refuses connections (error, then close 1013) and
@@ -832,7 +1061,7 @@ describe('server restarts and storage outages', () => {
     await expect(transcript(customer)).toHaveText([...conversation, 'after the restart', 'found it: it ships today']);
     await expect(customer.locator('.log .mine .meta')).toHaveText(['Sent', 'Sent', 'Sent']);
     await expect(alice.locator('.history .agent .bubble')).toHaveText(['let me look it up', 'replied while the server was down', 'found it: it ships today']);
-    await expect(alice.locator('.flag-list')).toContainText('None this session');
+    await expect(alice.locator('.flag-list')).toContainText('None so far');
   });
 
   /**

@@ -147,10 +147,11 @@ export async function launchBrowser() {
 // styles: a document answered by the test itself would lose its loopback
 // address space, and Chromium's local-network-access checks then block its
 // WebSockets to 127.0.0.1.
-const ASSET_FILES = {
-  '/shop.css': 'shop.css', '/widget.js': 'widget.js', '/widget.css': 'widget.css', '/console.js': 'console.js', '/console.css': 'console.css',
-  '/supervisor.js': 'supervisor.js', '/wire.js': 'wire.js',
-};
+// Every script and style in web/, by the route the server gives it (`/name`).
+const ASSET_FILES = Object.fromEntries(fs.readdirSync(path.join(repo, 'web'))
+  .filter((file) => /\.(js|css)$/.test(file))
+  .map((file) => [`/${file}`, file]));
+
 async function serveFromDisk(context) {
   await context.route((url) => url.pathname in ASSET_FILES, async (route) => {
     const file = ASSET_FILES[new URL(route.request().url()).pathname];

@@ -1,6 +1,7 @@
 // Takes the README's screenshots into docs/screenshots/: the widget (waiting,
-// chatting, on a phone), the agent console, the transfer dialog and the
-// supervisor view, against a real server with the test config.
+// chatting, on a phone), the agent console (and on a phone), the transfer
+// dialog and the supervisor view (on a 1366x768 laptop), against a real
+// server with the test config.
 //
 //   node web/tests/screenshots.mjs      (after `cargo build -p switchboard-server`)
 import { mkdirSync } from 'node:fs';
@@ -27,8 +28,8 @@ async function customer(name, options) {
   await page.getByRole('button', { name: 'Start chat' }).click();
   return page;
 }
-async function signIn(pathname, id) {
-  const context = await browser.person();
+async function signIn(pathname, id, options) {
+  const context = await browser.person(options);
   const page = await context.newPage();
   await page.goto(`${server.base}${pathname}`);
   await page.getByLabel('Agent ID').fill(id);
@@ -48,7 +49,7 @@ const reply = async (page, text) => {
 };
 
 try {
-  const supervisor = await signIn('/supervisor', 'sam');
+  const supervisor = await signIn('/supervisor', 'sam', { viewport: { width: 1366, height: 768 } });
 
   // 1. Waiting: nobody online yet.
   const wei = await customer('Wei Zhang');
@@ -118,11 +119,30 @@ try {
   await expect(ines.locator('.queue')).toBeVisible();
   await expect(supervisor.locator('tr[data-group="general"] [data-cell="waiting"]')).toHaveText('1');
   await supervisor.waitForTimeout(2500); // let the oldest wait grow a little
-  await shot(supervisor, 'supervisor.png', { fullPage: true });
+  await shot(supervisor, 'supervisor.png');
   await bob.getByRole('button', { name: 'Available', exact: true }).click();
   await expect(ines.locator('.sub')).toHaveText('You are chatting with Bob');
 
-  // 6. The widget on a phone.
+  // 6. The console on a phone: Carol (logistics) with a chat moved to her group.
+  const carol = await signIn('/agent', 'carol', { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+  await carol.getByRole('button', { name: 'Available', exact: true }).click();
+  const kim = await customer('Kim Lee');
+  await expect(kim.locator('.sub')).toHaveText(/You are chatting with/);
+  await say(kim, 'My parcel to Oslo has been stuck in customs for a week.');
+  const kimsAgent = (await kim.locator('.sub').textContent()).includes('Bob') ? bob : alice;
+  await kimsAgent.locator('.session-item', { hasText: 'Kim Lee' }).click();
+  await kimsAgent.getByRole('button', { name: 'Transfer…' }).click();
+  const handoff = kimsAgent.getByRole('dialog', { name: /Transfer chat/ });
+  await handoff.getByLabel('Skill group ID').fill('logistics');
+  await handoff.getByLabel('Handoff note (required)').fill('Parcel to Oslo held in customs for a week (DHL 8812). Ask the carrier what papers customs needs.');
+  await handoff.getByRole('button', { name: 'Transfer', exact: true }).click();
+  await kim.getByRole('button', { name: 'Yes, move me' }).click();
+  await expect(carol.locator('.session-item', { hasText: 'Kim Lee' })).toHaveCount(1);
+  await reply(carol, 'Hello Kim, I have your note: I am asking DHL which papers customs needs.');
+  await expect(carol.locator('.history .agent.is-sending')).toHaveCount(0);
+  await shot(carol, 'console-phone.png');
+
+  // 7. The widget on a phone.
   const phone = await customer('Sofia', { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
   await expect(phone.locator('.sub')).toHaveText('You are chatting with Bob');
   await say(phone, 'Do you ship to Norway?');
@@ -132,7 +152,7 @@ try {
   await expect(phone.locator('.log .theirs')).toHaveCount(1);
   await shot(phone, 'widget-phone.png');
 
-  // 7. The rating prompt.
+  // 8. The rating prompt.
   await bob.getByRole('button', { name: 'Ask resolved' }).click();
   await phone.getByRole('button', { name: 'Yes, resolved' }).click();
   await expect(bob.locator('.history')).toContainText('confirmed');

@@ -36,6 +36,11 @@ fn warning_exactly_at_one_minute_violation_exactly_at_three() {
     sim.advance(MS);
     assert_eq!(warnings(&sim), 1);
     assert!(sim.to_agent("alice").contains(&AgentNotice::ReplyWarning { session: SessionId(1), waited: secs(60) }));
+    assert!(sim.to_supervisors().contains(&SupervisorNotice::ReplyWarning {
+        agent: AgentId::new("alice"),
+        session: SessionId(1),
+        group: GroupId::new("general"),
+    }));
     sim.advance(secs(120) - MS);
     assert_eq!(violations(&sim), 0);
     sim.advance(MS);

@@ -294,6 +294,12 @@ pub fn agent_notice(n: AgentNotice) -> ServerToAgent {
 /// A supervisor notice as a wire message (with `seq` 0: the stream sets it).
 pub fn supervisor_notice(n: &SupervisorNotice) -> ServerToAgent {
     match n {
+        SupervisorNotice::ReplyWarning { agent, session, group } => ServerToAgent::AlertReplyWarning {
+            seq: 0,
+            agent: agent.to_string(),
+            session: session.0,
+            group: group.to_string(),
+        },
         SupervisorNotice::SlowReply { agent, session, group } => ServerToAgent::AlertSlowReply {
             seq: 0,
             agent: agent.to_string(),
