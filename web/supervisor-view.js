@@ -6,9 +6,10 @@ import { ago } from '/ui.js';
 import { FLAG_TEXT, SIGNAL_TEXT, STATE_TEXT } from '/texts.js';
 
 const LATE_WAIT_MS = 60000;
-const STATES = ['available', 'busy', 'break', 'disconnected', 'offline'];
-const stateClass = (s) => (s === 'break' ? 'on_break' : s);
-const KIND_LABEL = { warning: '1-minute warning', slow: 'Slow reply', flag: 'Flag', complaint: 'Complaint risk' };
+// The agent states, spelled as the wire, the snapshot and the metrics spell them (docs/protocol.md#agent-states).
+const STATES = ['available', 'busy', 'on_break', 'disconnected', 'offline'];
+const KIND_LABEL = { warning: '1-minute warning', slow: 'Slow reply', flag: 'Flag', complaint: 'Complaint risk', closed: 'Closed with a cause' };
+const CAUSE_TEXT = { duplicate: 'as a duplicate', abusive: 'as abusive' };
 
 /** An agent's roster name from the snapshot; the id until one arrives. */
 function nameOf(snapshot, id) {
@@ -29,6 +30,7 @@ function describe(e, snapshot) {
   switch (e.kind) {
     case 'warning': return [`${who} has not replied for a minute`, [chat, group].filter(Boolean).join(' · ')];
     case 'slow': return [`Slow reply by ${who}`, [chat, group].filter(Boolean).join(' · ')];
+    case 'closed': return [`${who} closed ${chat} ${CAUSE_TEXT[e.reason] || `as ${e.reason}`}`, [group, 'no flag: review it'].filter(Boolean).join(' · ')];
     case 'flag': return [`${who}: ${FLAG_TEXT[e.flag] || e.flag}`, [chat, e.category && e.category.replace(/_/g, ' ')].filter(Boolean).join(' · ')];
     default: return [`Complaint tendency: ${SIGNAL_TEXT[e.signal] || e.signal}`, [chat, group, who || 'waiting'].filter(Boolean).join(' · ')];
   }
@@ -80,7 +82,7 @@ function groupRow(g) {
     el('td', { class: `num ${late ? 'hot' : ''}`, 'data-cell': 'oldest', text: g.oldest_wait_ms != null ? formatDuration(g.oldest_wait_ms) : '–' }),
     el('td', { class: 'num', 'data-cell': 'active', text: String(g.active) }),
     el('td', { class: 'pills' }, ...STATES.filter((k) => (g.agents || {})[k])
-      .map((k) => el('span', { class: `state-pill state-${stateClass(k)}`, text: `${g.agents[k]} ${STATE_TEXT[k].toLowerCase()}` }))));
+      .map((k) => el('span', { class: `state-pill state-${k}`, text: `${g.agents[k]} ${STATE_TEXT[k].toLowerCase()}` }))));
 }
 
 export function groupsCard(snapshot, error) {
@@ -111,7 +113,7 @@ function agentRow(a) {
   const r = a.record || {};
   return el('tr', { 'data-agent': a.id },
     el('td', {}, el('strong', { text: a.name }), el('span', { class: 'muted small', text: ` ${a.id}` })),
-    el('td', {}, el('span', { class: `state-pill state-${stateClass(a.state)}`, 'data-cell': 'state', text: a.state === 'busy' ? 'Busy' : STATE_TEXT[a.state] || a.state }),
+    el('td', {}, el('span', { class: `state-pill state-${a.state}`, 'data-cell': 'state', text: a.state === 'busy' ? 'Busy' : STATE_TEXT[a.state] || a.state }),
       a.break_reason ? el('span', { class: 'muted small', text: ` ${a.break_reason}` }) : null),
     loadCell(a),
     el('td', { class: 'small', text: a.groups.join(', ') }),

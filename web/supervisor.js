@@ -3,7 +3,7 @@
 // asks for a `snapshot` (every skill group and agent at a glance) every couple
 // of seconds and at once after each alert, and shows the alerts
 // (alert_reply_warning, alert_slow_reply, alert_conduct_flagged,
-// alert_complaint_tendency) as a live feed beside the tables.
+// alert_closed_with_cause, alert_complaint_tendency) as a live feed beside the tables.
 import { el } from '/wire.js';
 import { SignedInPage } from '/signin.js';
 import { toast, connectionBadge, ago, tickAgoLabels } from '/ui.js';
@@ -29,6 +29,7 @@ const ALERTS = {
   alert_reply_warning: (msg) => ({ kind: 'warning', agent: msg.agent, session: msg.session, group: msg.group }),
   alert_slow_reply: (msg) => ({ kind: 'slow', agent: msg.agent, session: msg.session, group: msg.group }),
   alert_conduct_flagged: (msg) => ({ kind: 'flag', agent: msg.flag.agent, session: msg.flag.session, flag: msg.flag.kind, category: msg.flag.category, atMs: msg.flag.at_ms }),
+  alert_closed_with_cause: (msg) => ({ kind: 'closed', agent: msg.agent, session: msg.session, group: msg.group, reason: msg.reason }),
   alert_complaint_tendency: (msg) => ({ kind: 'complaint', agent: msg.agent || null, session: msg.session, group: msg.group, signal: msg.signal }),
 };
 

@@ -13,6 +13,8 @@ export const FLAG_TEXT = {
   break_too_long: 'Breaks too long this shift',
   close_unanswered: 'Closed with the customer\'s message unanswered',
   close_unconfirmed: 'Closed as resolved without the customer\'s confirmation',
+  close_unresponsive_too_soon: 'Closed as customer unresponsive too soon',
+  close_without_cause: 'Closed as "other" without the customer\'s confirmation',
   disconnect_shedding: 'Repeated disconnects moved chats to others',
 };
 
@@ -25,7 +27,7 @@ export const SIGNAL_TEXT = {
 
 /** An agent's state, as the console's pill and the supervisor's tables say it. */
 export const STATE_TEXT = {
-  available: 'Available', busy: 'Busy (full)', on_break: 'On break', break: 'On break', disconnected: 'Disconnected', offline: 'Offline',
+  available: 'Available', busy: 'Busy (full)', on_break: 'On break', disconnected: 'Disconnected', offline: 'Offline',
 };
 
 export const CLOSE_REASONS = [

@@ -592,6 +592,35 @@ describe('widget and console', () => {
     await expect(customer.locator('.log')).toContainText('The agent has closed the chat.');
   });
 
+  test('a close as a duplicate is no flag, and the supervisor sees it in the feed; a break shows as on_break', { timeout: 60000 }, async () => {
+    const supervisor = await open('/supervisor');
+    await supervisor.getByLabel('Agent ID').fill('sam');
+    await supervisor.getByLabel('Password').fill(demoPassword('sam'));
+    await supervisor.getByRole('button', { name: 'Sign in' }).click();
+    const alice = await agentPage('alice');
+    const customer = await customerPage('Kim');
+    await expect(customer.locator('.sub')).toHaveText('You are chatting with Alice');
+    await customerSays(customer, 'Same question as in my other chat');
+    await expect(alice.locator('.history .customer .bubble')).toHaveText(['Same question as in my other chat']);
+    await agentSays(alice, 'I answer you in your other chat.');
+    await expect(alice.locator('.history .agent .bubble')).toContainText(['I answer you in your other chat.']);
+    await alice.getByRole('button', { name: 'Close…' }).click();
+    const dialog = alice.getByRole('dialog', { name: /Close chat/ });
+    await dialog.getByLabel('Reason').selectOption('duplicate');
+    await dialog.getByRole('button', { name: 'Close chat' }).click();
+    const closed = supervisor.locator('.feed li[data-kind="closed"]');
+    await expect(closed).toContainText('Alice closed chat #');
+    await expect(closed).toContainText('as a duplicate');
+    await expect(alice.locator('.flag-list .flag')).toHaveCount(0);
+    // A break: the group's pill and the agent's row say "on break" (state `on_break` on the wire and in the snapshot).
+    await alice.getByRole('button', { name: 'Break' }).click();
+    const breakDialog = alice.getByRole('dialog', { name: 'Take a break' });
+    await breakDialog.getByLabel('Reason for the break').fill('Tea');
+    await breakDialog.getByRole('button', { name: 'Start break' }).click();
+    await expect(supervisor.locator('tr[data-agent="alice"] [data-cell="state"]')).toHaveText('On break');
+    await expect(supervisor.locator('tr[data-group="general"] .state-on_break')).toContainText('1 on break');
+  });
+
   test('an unknown group or agent is said plainly', { timeout: 60000 }, async () => {
     const site = http.createServer((request, response) => {
       response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
