@@ -52,6 +52,7 @@ pub mod error;
 pub mod ids;
 pub mod input;
 pub mod output;
+mod pace;
 mod queue;
 mod save;
 pub mod snapshot;
@@ -71,7 +72,7 @@ pub use input::{AgentCloseReason, Availability, Input, Priority, Rating, Transfe
 pub use output::{
     AgentNotice, AgentState, CloseReason, ComplaintSignal, ConductFlag, ConductKind, ConsentOutcome, CustomerNotice,
     Event, HandoffNote, HistoryEntry, Output, QueueReason, SessionEndedWhy, SessionView, Speaker, SupervisorNotice,
-    TransferKind,
+    TransferKind, WaitEstimate,
 };
 pub use save::{RestoreError, SaveError, SavedRouter};
 pub use snapshot::{AgentRecord, AgentSnapshot, GroupSnapshot, SessionStatus, Snapshot};
@@ -108,6 +109,11 @@ pub struct Router {
     dirty_groups: GroupSet,
     /// Groups whose queue changed: positions to tell.
     queue_changed: GroupSet,
+    /// Groups whose queue or seats changed: saturation to re-check.
+    pace_touched: GroupSet,
+    /// Agents a chat left during this input: the seat it freed, when taken by
+    /// a waiting customer, is a sample of their groups' pace (`pace.rs`).
+    departed: Vec<AgentIdx>,
     /// Waiting sessions that must not go back to the agent who sent them.
     waiting_excluded: usize,
     /// Reused by `dispatch` to avoid an allocation per decision.
@@ -127,16 +133,19 @@ impl Router {
                 name: Arc::from(g.name.as_deref().unwrap_or(g.id.as_str())),
                 max_queue: g.max_queue,
                 overflow_to: Vec::new(),
+                overflow_from: Vec::new(),
                 overflow_after: g.overflow_after,
                 service_hours: g.service_hours.as_deref().map(Arc::from),
                 members: Vec::new(),
                 on_duty: 0,
+                serving_agents: 0,
+                serving_seats: 0,
+                free_seats: 0,
                 queue: Queue::default(),
                 overflow_in: BTreeSet::new(),
                 eligible: BTreeSet::new(),
                 active: 0,
-                assign_gap_ms: None,
-                last_assign_at: None,
+                pace: Default::default(),
                 queue_tick: None,
             })
             .collect();
@@ -144,6 +153,9 @@ impl Router {
             groups.iter().enumerate().map(|(i, g)| (g.id.clone(), i as GroupIdx)).collect();
         for (i, g) in config.groups.iter().enumerate() {
             groups[i].overflow_to = g.overflow_to.iter().map(|o| group_index[o]).collect();
+            for o in &g.overflow_to {
+                groups[group_index[o] as usize].overflow_from.push(i as GroupIdx);
+            }
         }
         let mut agents = Vec::with_capacity(config.agents.len());
         for (i, a) in config.agents.iter().enumerate() {
@@ -172,6 +184,7 @@ impl Router {
                 record: AgentRecord::default(),
                 reported_state: AgentState::Offline,
                 counted_on_duty: false,
+                counted_serving: false,
             });
         }
         let agent_index = agents.iter().enumerate().map(|(i, a)| (a.id.clone(), i as AgentIdx)).collect();
@@ -192,6 +205,8 @@ impl Router {
             assign_seq: 0,
             dirty_groups: GroupSet::with_groups(group_count),
             queue_changed: GroupSet::with_groups(group_count),
+            pace_touched: GroupSet::with_groups(group_count),
+            departed: Vec::new(),
             waiting_excluded: 0,
             scratch_groups: Vec::new(),
             complaint_words,
@@ -404,6 +419,7 @@ impl Router {
     /// a live deadline on top of the timer table for `poll_timeout`.
     fn settle(&mut self) {
         self.dispatch();
+        self.restart_paces();
         self.flush_queue_positions();
         if self.timers.wants_compaction() {
             let mut timers = std::mem::take(&mut self.timers);
@@ -488,7 +504,7 @@ impl Router {
             }
             Timer::AgentGrace(a) => self.fire_agent_grace(a),
             Timer::BreakAllowance(a) => self.fire_break_allowance(a),
-            Timer::QueueTick(g) => self.tell_positions(g, usize::MAX),
+            Timer::QueueTick(g) => self.fire_queue_tick(g),
         }
     }
 
@@ -527,6 +543,10 @@ impl Router {
             group: self.groups[s.group as usize].id.clone(),
             customer_name: s.customer_name.clone(),
             customer_id: s.customer_id.clone(),
+            overflowed_from: s
+                .agent()
+                .filter(|&a| self.agents[a as usize].level_in(s.group).is_none())
+                .map(|_| self.groups[s.group as usize].id.clone()),
             priority: s.priority,
             history: s.history.iter().cloned().collect(),
             notes: s.notes.clone(),
@@ -583,8 +603,13 @@ impl Router {
 
     /// Detaches a session from its agent: load, reply clock, pending consent.
     fn release(&mut self, session: SessionId, agent: AgentIdx) {
+        let now = self.now;
         let s = self.sessions.get_mut(&session).expect("present");
         let group = s.group;
+        if let Phase::Assigned { since, .. } = s.phase {
+            self.groups[group as usize].pace.record_chat(now.since(since));
+        }
+        self.departed.push(agent);
         let mut consent = s.consent.take().and_then(|c| c.timer);
         s.reply_clock_since = None;
         s.warned = false;
@@ -609,8 +634,10 @@ impl Router {
                 (Some((old_load, _)), Some((new_load, _))) => new_load < old_load,
                 _ => false,
             };
+            let seats = (agent.free_seats(old), agent.free_seats(want));
             for i in 0..self.agents[a as usize].memberships.len() {
                 let (g, level) = self.agents[a as usize].memberships[i];
+                self.relist_seats(g, seats);
                 if let Some((load, seq)) = old {
                     let key = self.agent_key(a, level, load, seq);
                     dispatch::remove_from(&mut self.groups[g as usize].eligible, &key);
@@ -625,6 +652,7 @@ impl Router {
             }
             self.agents[a as usize].listed = want;
         }
+        self.recount_serving(a);
         let agent = &mut self.agents[a as usize];
         let on_duty = agent.is_on_duty();
         if on_duty != agent.counted_on_duty {
