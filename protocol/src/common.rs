@@ -25,6 +25,19 @@ pub enum Priority {
     Urgent,
 }
 
+impl Priority {
+    pub const ALL: [Priority; 3] = [Priority::Normal, Priority::High, Priority::Urgent];
+
+    /// The wire name (as in JSON and URLs), which a `priority_hash` signs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Priority::Normal => "normal",
+            Priority::High => "high",
+            Priority::Urgent => "urgent",
+        }
+    }
+}
+
 /// What a `queued` message's `estimated_wait_ms` rests on.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
