@@ -16,11 +16,12 @@
 //! they refuse). A saved router holds everything that affects what the router
 //! does next: the config, the clock, the queue and assignment counters, each
 //! agent's connection, presence, sessions, listing, timers, shift, sheds and
-//! record, each group's assignment pace and queue tick, and every session
-//! (phase and place in its queue with the position last told, history, notes,
+//! record, each group's measured pace and queue tick, and every session
+//! (phase and place in its queue with the position and estimate last told, history, notes,
 //! transfers, pending consent, complaint bookkeeping, timers). What can be
 //! worked out again is rebuilt on restore instead: the id indexes, the queues,
-//! overflow lists and eligible sets, the on-duty, active and excluded counts,
+//! overflow lists, eligible sets and free seats, the on-duty, serving, active
+//! and excluded counts,
 //! the timer table (from the deadlines its owners hold), the complaint word
 //! automaton. Undrained outputs are not state: saving with any is refused.
 //!
@@ -35,8 +36,9 @@
 //! rules to a restored router; groups and roster cannot change
 //! ([`RouterConfig::same_roster`] says what did).
 //!
-//! Code map: `dispatch.rs` (queues, agent choice, assignment, queue
-//! positions), `customer.rs` and `agent.rs` (one handler per input),
+//! Code map: `dispatch.rs` (queues, agent choice, assignment, what waiting
+//! customers are told), `pace.rs` (wait estimates), `customer.rs` and
+//! `agent.rs` (one handler per input),
 //! `conduct.rs` (conduct flags), `complaint.rs` (complaint tendency),
 //! `queue.rs` (a group's queue), `timers.rs` (deadlines), `state.rs` (records), `config.rs`, `input.rs`,
 //! `output.rs`, `error.rs`, `snapshot.rs` (the public contract), `save.rs`
