@@ -136,6 +136,7 @@ function mount(wire, base, config) {
   const connect = () => {
     if (client) client.stop();
     holdInfo = null;
+    pageRefusal = null;
     client = new Wire({
       idPrefix: 'c',
       heartbeatMs: config.heartbeatMs,
@@ -169,12 +170,18 @@ function mount(wire, base, config) {
   let holdInfo = null;
   // Refusals of this page's own attributes: the same page would be refused
   // again, so stop instead of retrying (the wire client retries what it
-  // does not know as final).
+  // does not know as final). Known from the error frame: the close that
+  // follows does not always bring its reason.
   const PAGE_REFUSALS = new Set(['priority_invalid']);
+  let pageRefusal = null;
+  function refusePage(code) {
+    pageRefusal = code;
+    client.stop();
+  }
   function connection(status, detail) {
-    if (status === 'retrying' && PAGE_REFUSALS.has(detail.reason)) {
-      client.stop();
+    if (pageRefusal) {
       status = 'failed';
+      detail = { reason: pageRefusal };
     }
     connectionState = status;
     retryDetail = detail;
@@ -260,6 +267,7 @@ function mount(wire, base, config) {
         break;
       }
       case 'error': {
+        if (msg.id == null && PAGE_REFUSALS.has(msg.code)) { refusePage(msg.code); break; }
         if (msg.id == null) { showError(msg.message || msg.code); break; }
         const i = ownIndex(msg.id);
         const entry = S.entries[i];
