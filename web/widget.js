@@ -3,12 +3,16 @@
 //   <script src="https://chat.example.com/widget.js" data-group="general" defer></script>
 //
 // Optional attributes: data-title="Customer service", data-name="Wei" (the
-// customer's name, if the site knows it), data-priority="high",
-// data-heartbeat-ms="25000" (how often to check that the connection lives).
+// customer's name, if the site knows it), data-heartbeat-ms="25000" (how
+// often to check that the connection lives).
 // Verified customers: data-identifier="user-42" data-identifier-hash="<hex
 // HMAC-SHA256 of the identifier with the server's customers.identity_secret,
 // computed by the site's server, never in the page>"; agents then see the id
 // marked verified. A wrong hash is refused (identity_invalid).
+// Queue priority (verified customers only): data-priority="urgent"
+// data-priority-hash="<hex HMAC-SHA256 of the identifier, a newline and
+// "priority=urgent", same secret>". Without the hash the server ignores the
+// priority; a wrong hash is refused (priority_invalid) and not retried.
 //
 // It adds a chat button and a panel (inside a shadow root, so the site's CSS
 // and the widget's do not touch each other), talks to the server that served
@@ -27,6 +31,7 @@
     title: script.dataset.title || 'Customer service',
     name: script.dataset.name || '',
     priority: script.dataset.priority || '',
+    priorityHash: script.dataset.priorityHash || '',
     heartbeatMs: Number(script.dataset.heartbeatMs) || 25000,
     identifier: script.dataset.identifier || '',
     identifierHash: script.dataset.identifierHash || '',
@@ -48,7 +53,7 @@ function mount(wire, base, config) {
   const fresh = () => ({
     token: null, session: null, lastSeq: 0, pending: [], entries: [],
     phase: 'intro', // intro | waiting | assigned | closed | gone
-    agentName: null, position: null, eta: null, noAgent: null,
+    agentName: null, position: null, eta: null, etaBasis: null, noAgent: null,
     consent: null, resolve: null, closed: null, rated: null, open: false, name: config.name,
   });
   let S = fresh();
@@ -131,6 +136,7 @@ function mount(wire, base, config) {
   const connect = () => {
     if (client) client.stop();
     holdInfo = null;
+    pageRefusal = null;
     client = new Wire({
       idPrefix: 'c',
       heartbeatMs: config.heartbeatMs,
@@ -143,6 +149,7 @@ function mount(wire, base, config) {
         const q = new URLSearchParams({ group: config.group });
         if (S.name) q.set('name', S.name);
         if (config.priority) q.set('priority', config.priority);
+        if (config.priorityHash) q.set('priority_hash', config.priorityHash);
         if (config.identifier) {
           q.set('identifier', config.identifier);
           q.set('identifier_hash', config.identifierHash);
@@ -161,7 +168,21 @@ function mount(wire, base, config) {
   let retryDetail = null;
   // Set while the server cannot save (storage_unavailable): messages wait and are sent again.
   let holdInfo = null;
+  // Refusals of this page's own attributes: the same page would be refused
+  // again, so stop instead of retrying (the wire client retries what it
+  // does not know as final). Known from the error frame: the close that
+  // follows does not always bring its reason.
+  const PAGE_REFUSALS = new Set(['priority_invalid']);
+  let pageRefusal = null;
+  function refusePage(code) {
+    pageRefusal = code;
+    client.stop();
+  }
   function connection(status, detail) {
+    if (pageRefusal) {
+      status = 'failed';
+      detail = { reason: pageRefusal };
+    }
     connectionState = status;
     retryDetail = detail;
     if (status === 'failed') {
@@ -189,11 +210,21 @@ function mount(wire, base, config) {
       case 'queued':
         S.phase = 'waiting';
         S.position = msg.position;
-        S.eta = msg.estimated_wait_ms;
+        // null when nobody can serve now (estimate_basis "unknown").
+        S.eta = msg.estimated_wait_ms == null ? null : msg.estimated_wait_ms;
+        S.etaBasis = msg.estimate_basis || null;
         break;
       case 'no_agent_online':
         S.noAgent = { serviceHours: msg.service_hours || null };
         break;
+      case 'agent_online':
+        S.noAgent = null;
+        break;
+      case 'overflowed': {
+        const names = (msg.to_groups || []).map((g) => g.name || g.id);
+        if (names.length) push({ from: 'system', text: `To help you sooner, ${listText(names)} can now answer you too.` });
+        break;
+      }
       case 'assigned': {
         const previous = S.agentName;
         S.phase = 'assigned';
@@ -236,6 +267,7 @@ function mount(wire, base, config) {
         break;
       }
       case 'error': {
+        if (msg.id == null && PAGE_REFUSALS.has(msg.code)) { refusePage(msg.code); break; }
         if (msg.id == null) { showError(msg.message || msg.code); break; }
         const i = ownIndex(msg.id);
         const entry = S.entries[i];
@@ -519,7 +551,7 @@ function mount(wire, base, config) {
         el('div', { class: 'queue-pos' },
           el('span', { class: 'queue-number', text: String(S.position) }),
           el('span', { class: 'queue-label', text: S.position === 1 ? 'You are next in line' : 'Your place in line' })),
-        el('div', { class: 'queue-eta', text: S.eta != null ? `Estimated wait: ${formatWait(S.eta)}` : '' }),
+        el('div', { class: 'queue-eta', text: etaText() }),
       );
     }
 
@@ -637,6 +669,14 @@ function mount(wire, base, config) {
     prompt.hidden = true;
   }
   const focusInput = () => { if (!input.disabled) input.focus(); };
+
+  // Never a made-up number: with nobody to serve, the wait is unknown.
+  function etaText() {
+    if (S.eta != null) return `Estimated wait: ${formatWait(S.eta)}`;
+    return S.etaBasis === 'unknown' ? 'Estimated wait: unknown while no agent is online' : '';
+  }
+  const listText = (items) => (items.length < 2 ? items.join('')
+    : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`);
 
   function formatWait(ms) {
     const minutes = Math.round(ms / 60000);

@@ -598,7 +598,7 @@ impl<'p> Traffic<'p> {
                 let open = CustomerOpen::New {
                     group: Some(self.plan.group.clone()),
                     name: Some(format!("Customer {}", self.customers)),
-                    priority: Priority::Normal,
+                    priority: Ok(Priority::Normal),
                     identity: CustomerIdentity::Anonymous,
                 };
                 let Some(session) = gen.submit(now, Request::CustomerOpen { conn, open })? else {

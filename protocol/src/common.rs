@@ -25,6 +25,32 @@ pub enum Priority {
     Urgent,
 }
 
+impl Priority {
+    pub const ALL: [Priority; 3] = [Priority::Normal, Priority::High, Priority::Urgent];
+
+    /// The wire name (as in JSON and URLs), which a `priority_hash` signs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Priority::Normal => "normal",
+            Priority::High => "high",
+            Priority::Urgent => "urgent",
+        }
+    }
+}
+
+/// What a `queued` message's `estimated_wait_ms` rests on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EstimateBasis {
+    /// The group's own measured pace and the seats of those who can serve now.
+    #[default]
+    Measured,
+    /// Nothing measured yet: the configured pace (`rules.default_wait_per_position`).
+    Assumed,
+    /// Nobody can serve now: `estimated_wait_ms` is `null`.
+    Unknown,
+}
+
 /// A customer's rating of a closed session.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -144,6 +170,11 @@ pub struct SessionView {
     /// false: the name is only what the customer typed.
     #[serde(default)]
     pub verified: bool,
+    /// Present when the chat reached this agent through overflow: the skill
+    /// group whose queue it waited in (its `group`), which this agent is not
+    /// a member of.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overflowed_from: Option<String>,
     pub priority: Priority,
     pub history: Vec<HistoryEntry>,
     pub notes: Vec<HandoffNote>,

@@ -2,13 +2,14 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::common::{ClientId, CloseReason, Priority, Rating, SessionId, SessionStatus};
+use crate::common::{ClientId, CloseReason, EstimateBasis, GroupInfo, Priority, Rating, SessionId, SessionStatus};
 
 /// Query parameters of `GET /v1/ws/customer`.
 ///
-/// A new chat gives `group` (and optionally `name`, `priority`); a resume gives
-/// `token` (from the first `welcome`) and `last_seq` (the highest `seq` the
-/// client has seen, 0 if none).
+/// A new chat gives `group` (and optionally `name`); a resume gives `token`
+/// (from the first `welcome`) and `last_seq` (the highest `seq` the client
+/// has seen, 0 if none). `priority` counts only when the host site signed it
+/// (`priority_hash`, for a verified customer); unsigned, it is ignored.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CustomerConnectParams {
     #[serde(default)]
@@ -27,6 +28,10 @@ pub struct CustomerConnectParams {
     /// ...and hex HMAC-SHA256 of it with the site's identity secret.
     #[serde(default)]
     pub identifier_hash: Option<String>,
+    /// Hex HMAC-SHA256, with the same secret, of `identifier` + `"\n"` +
+    /// `"priority="` + `priority`: the host site vouches for the priority.
+    #[serde(default)]
+    pub priority_hash: Option<String>,
 }
 
 /// What a customer sends. Every command has an `id` and is answered by one `ack` or `error`.
@@ -102,15 +107,30 @@ pub enum ServerToCustomer {
     Error { id: Option<ClientId>, code: String, message: String },
     /// The server is shutting down; the connection closes with 1001 next. Resume later.
     Shutdown { reason: String },
-    /// Waiting in the queue: position 1 is next.
-    Queued { seq: u64, group: String, position: u32, estimated_wait_ms: u64 },
-    /// Nobody in the group is online now.
+    /// Waiting in the queue: position 1 is next. `estimated_wait_ms` is
+    /// `null` when nobody can serve now (`estimate_basis` `unknown`).
+    Queued {
+        seq: u64,
+        group: String,
+        position: u32,
+        #[serde(default)]
+        estimated_wait_ms: Option<u64>,
+        #[serde(default)]
+        estimate_basis: EstimateBasis,
+    },
+    /// Nobody can take the customer now: no agent of the group (or of its
+    /// overflow groups) is connected and available.
     NoAgentOnline {
         seq: u64,
         group: String,
         #[serde(default)]
         service_hours: Option<String>,
     },
+    /// The counterpart of `no_agent_online`: someone can take the customer again.
+    AgentOnline { seq: u64, group: String },
+    /// The customer waited the group's `overflow_after`: agents of these
+    /// groups may now take the chat too.
+    Overflowed { seq: u64, group: String, to_groups: Vec<GroupInfo> },
     /// An agent took the session (also after a transfer).
     Assigned { seq: u64, agent_name: String },
     /// A message from the agent.
@@ -132,6 +152,8 @@ impl ServerToCustomer {
         match self {
             ServerToCustomer::Queued { seq, .. }
             | ServerToCustomer::NoAgentOnline { seq, .. }
+            | ServerToCustomer::AgentOnline { seq, .. }
+            | ServerToCustomer::Overflowed { seq, .. }
             | ServerToCustomer::Assigned { seq, .. }
             | ServerToCustomer::AgentMessage { seq, .. }
             | ServerToCustomer::ConsentRequest { seq, .. }

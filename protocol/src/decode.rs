@@ -149,6 +149,14 @@ mod tests {
         assert_eq!(err.code, "invalid_command");
     }
 
+    /// A `priority_hash` signs `Priority::as_str`: it must be the name on the wire.
+    #[test]
+    fn priority_names_are_the_wire_names() {
+        for p in crate::common::Priority::ALL {
+            assert_eq!(serde_json::to_value(p).unwrap(), p.as_str());
+        }
+    }
+
     #[test]
     fn agent_close_reason_round_trips() {
         let cmd = AgentCommand::Close { id: "1".into(), session: 3, reason: AgentCloseReason::CustomerUnresponsive };

@@ -24,7 +24,8 @@ pub use decode::{decode_agent_command, decode_customer_command, encode, DecodeEr
 
 /// The protocol version, the first segment of every endpoint path.
 pub const VERSION: &str = "v1";
-/// The customer WebSocket endpoint (query: `group`, `name`, `priority`, or `token` + `last_seq` to resume).
+/// The customer WebSocket endpoint (query: `group`, `name`, `identifier` + `identifier_hash`,
+/// `priority` + `priority_hash`, or `token` + `last_seq` to resume).
 pub const CUSTOMER_WS_PATH: &str = "/v1/ws/customer";
 /// The agent WebSocket endpoint (query: `agent`, optional `token`, optional `last_seq`).
 pub const AGENT_WS_PATH: &str = "/v1/ws/agent";
@@ -101,6 +102,10 @@ pub mod code {
     /// A customer's `identifier` / `identifier_hash` did not verify: the join
     /// is refused and the connection closed (1008).
     pub const IDENTITY_INVALID: &str = "identity_invalid";
+    /// A customer's `priority_hash` did not verify (or came without a
+    /// verified `identifier`, or without `priority`): the join is refused
+    /// and the connection closed (1008). An unsigned `priority` is ignored.
+    pub const PRIORITY_INVALID: &str = "priority_invalid";
     /// HTTP 403 before the upgrade: the page's `Origin` is not in `gateway.allowed_origins`.
     pub const ORIGIN_NOT_ALLOWED: &str = "origin_not_allowed";
     /// HTTP 429 before the upgrade: too many open connections from this IP address.

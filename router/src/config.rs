@@ -72,7 +72,10 @@ pub struct Rules {
     pub queue_update_interval: Duration,
     /// ...except the first `queue_update_front` customers, who get every change.
     pub queue_update_front: usize,
-    /// Estimated wait per queue position before any assignment was observed.
+    /// The wait estimate's pace before a group has measured its own: the
+    /// wait per queue position with one agent who can serve (shared among
+    /// several). The default is the handbook's efficiency target, 15
+    /// customers per agent per hour. See `docs/domain.md`, "Waiting customers".
     #[serde(with = "humantime_serde")]
     pub default_wait_per_position: Duration,
     /// Messages kept per session (oldest dropped first); travels with transfers.
@@ -104,7 +107,7 @@ impl Default for Rules {
             assignment_strategy: AssignmentStrategy::LeastLoaded,
             queue_update_interval: Duration::from_secs(5),
             queue_update_front: 10,
-            default_wait_per_position: Duration::from_secs(30),
+            default_wait_per_position: Duration::from_secs(4 * 60),
             max_history: 200,
             max_history_bytes: 64 * 1024,
             transfers: TransferRules::default(),
@@ -356,6 +359,9 @@ impl Rules {
                     r.message_max_chars.saturating_mul(4)
                 ),
             );
+        }
+        if r.default_wait_per_position.is_zero() {
+            return refuse("rules.default_wait_per_position", "must be greater than zero");
         }
         if r.queue_update_interval.is_zero() {
             return refuse("rules.queue_update_interval", "must be greater than zero");

@@ -1,15 +1,18 @@
 //! Queues and assignment: who waits in which order, which agent is chosen,
-//! and what waiting customers are told about their position.
+//! and what waiting customers are told: their position, the wait estimate
+//! (`pace.rs`), and whether anyone can serve them at all.
 
 use std::cmp::Reverse;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
 use super::config::AssignmentStrategy;
-use super::ids::{GroupId, SessionId};
+use super::ids::SessionId;
 use super::input::Priority;
-use super::output::{AgentNotice, CustomerNotice, Event, Output, QueueReason};
-use super::state::{AgentIdx, AgentKey, Group, GroupIdx, Phase, QueueKey};
+use super::output::{AgentNotice, CustomerNotice, Event, Output, QueueReason, WaitEstimate};
+use super::pace::{self, Rate, Serving, WaitModel};
+use super::queue::Told;
+use super::state::{AgentIdx, AgentKey, Group, GroupIdx, Phase, QueueKey, Session};
 use super::timers::Timer;
 use super::Router;
 
@@ -34,15 +37,116 @@ impl Router {
     pub(super) fn rebuild_eligible(&mut self) {
         for group in &mut self.groups {
             group.eligible.clear();
+            group.free_seats = 0;
         }
         for a in 0..self.agents.len() {
             let Some((load, seq)) = self.agents[a].listed else { continue };
+            let free = self.agents[a].free_seats(Some((load, seq)));
             for i in 0..self.agents[a].memberships.len() {
                 let (g, level) = self.agents[a].memberships[i];
                 let key = self.agent_key(a as AgentIdx, level, load, seq);
                 self.groups[g as usize].eligible.insert(key);
+                self.groups[g as usize].free_seats += free;
             }
         }
+    }
+
+    /// Keeps group `g`'s free seats in step with a member's new listing
+    /// (free seats before, after).
+    pub(super) fn relist_seats(&mut self, g: GroupIdx, (old, new): (u32, u32)) {
+        if old != new {
+            let group = &mut self.groups[g as usize];
+            group.free_seats = group.free_seats - old + new;
+            self.touch_pace(g);
+        }
+    }
+
+    /// Counts an agent in or out of its groups' serving agents and seats
+    /// when that changed; their waiting customers hear of it (estimates,
+    /// and `NoAgentOnline` / `AgentOnline` when nobody or somebody is left).
+    pub(super) fn recount_serving(&mut self, a: AgentIdx) {
+        let serving = self.agents[a as usize].is_serving();
+        if serving == self.agents[a as usize].counted_serving {
+            return;
+        }
+        for i in 0..self.agents[a as usize].memberships.len() {
+            let g = self.agents[a as usize].memberships[i].0;
+            self.touch_pace(g);
+            self.estimates_changed(g);
+        }
+        self.count_serving(a, serving);
+    }
+
+    /// Counts agent `a` in (or out of) its groups' serving agents and seats.
+    pub(super) fn count_serving(&mut self, a: AgentIdx, serving: bool) {
+        let agent = &mut self.agents[a as usize];
+        agent.counted_serving = serving;
+        let capacity = agent.capacity;
+        for &(g, _) in &agent.memberships {
+            let group = &mut self.groups[g as usize];
+            if serving {
+                group.serving_agents += 1;
+                group.serving_seats += capacity;
+            } else {
+                group.serving_agents -= 1;
+                group.serving_seats -= capacity;
+            }
+        }
+    }
+
+    /// Group `g`'s queue or seats are about to change: the saturated
+    /// stretch so far is counted, and saturation is checked again at the
+    /// end of the input (`restart_paces`).
+    fn touch_pace(&mut self, g: GroupIdx) {
+        self.groups[g as usize].pace.close_stretch(self.now);
+        self.pace_touched.insert(g);
+    }
+
+    /// Starts or ends the saturated stretch of every group whose queue or
+    /// seats changed: saturated while customers wait and no seat of someone
+    /// who can serve is free.
+    pub(super) fn restart_paces(&mut self) {
+        let now = self.now;
+        while let Some(g) = self.pace_touched.pop_first() {
+            let group = &mut self.groups[g as usize];
+            let saturated = group.queue.len() > 0 && group.serving_seats > 0 && group.free_seats == 0;
+            group.pace.restart(now, saturated.then_some(group.serving_seats));
+        }
+        // A seat freed in this input and not taken now is just a free seat.
+        self.departed.clear();
+    }
+
+    /// Estimates changed for the customers of `g` and of the groups that
+    /// overflow to it: tell them (coalesced, like positions).
+    fn estimates_changed(&mut self, g: GroupIdx) {
+        self.queue_changed.insert(g);
+        for i in 0..self.groups[g as usize].overflow_from.len() {
+            let from = self.groups[g as usize].overflow_from[i];
+            self.queue_changed.insert(from);
+        }
+    }
+
+    /// The wait estimate for each position of group `g`'s queue: from its
+    /// own agents who can serve; with none, from its overflow groups' (after
+    /// `overflow_after`); with none there either, unknown.
+    pub(super) fn wait_model(&self, g: GroupIdx) -> WaitModel {
+        let group = &self.groups[g as usize];
+        if let Some(rate) = self.rate(group) {
+            return WaitModel::Known { rate, free: group.free_seats, overflow_after: None };
+        }
+        let overflow = || group.overflow_to.iter().map(|&h| &self.groups[h as usize]);
+        match Rate::sum(overflow().filter_map(|h| self.rate(h))) {
+            Some(rate) => {
+                let free = overflow().map(|h| h.free_seats).sum();
+                WaitModel::Known { rate, free, overflow_after: Some(group.overflow_after) }
+            }
+            None => WaitModel::Unknown,
+        }
+    }
+
+    fn rate(&self, group: &Group) -> Option<Rate> {
+        let serving = Serving { agents: group.serving_agents, seats: group.serving_seats, pace: &group.pace };
+        Rate::of(serving, self.now, self.config.rules.default_wait_per_position)
     }
 
     /// Puts a session in its group's queue: at the back, or at the front for
@@ -62,9 +166,11 @@ impl Router {
             self.next_order
         };
         let key = QueueKey { priority: Reverse(priority), order, session };
+        let position = self.groups[g as usize].queue.position_on_joining(priority, front) as u32;
+        let estimate = self.wait_model(g).at(position, false);
+        self.touch_pace(g);
         let group = &mut self.groups[g as usize];
-        let position = group.queue.position_on_joining(priority, front);
-        group.queue.push(key, position as u32);
+        group.queue.push(key, Told { position, wait: pace::told_wait(estimate) });
         let overflow_at = (!group.overflow_to.is_empty()).then(|| now + group.overflow_after);
         let group_id = group.id.clone();
         let mut overflow_timer = None;
@@ -74,20 +180,17 @@ impl Router {
         let s = self.sessions.get_mut(&session).expect("present");
         s.phase = Phase::Waiting { key, since: now, overflowed: false, overflow_timer };
         self.event(Event::SessionQueued { session, group: group_id.clone(), priority, reason });
-        let notice = queued(group_id.clone(), position as u32, self.wait_per_position(g));
-        self.notify_customer(session, notice);
-        if !self.anyone_on_duty(g) {
-            let service_hours = self.groups[g as usize].service_hours.clone();
-            self.notify_customer(session, CustomerNotice::NoAgentOnline { group: group_id, service_hours });
+        self.notify_customer(session, CustomerNotice::Queued { group: group_id, position, estimated_wait: estimate });
+        if estimate == WaitEstimate::Unknown {
+            self.notify_customer(session, self.no_agent_online(g));
         }
         self.dirty_groups.insert(g);
         self.queue_changed.insert(g);
     }
 
-    /// Is anyone (of the group or its overflow groups) on duty?
-    fn anyone_on_duty(&self, g: GroupIdx) -> bool {
+    fn no_agent_online(&self, g: GroupIdx) -> CustomerNotice {
         let group = &self.groups[g as usize];
-        group.on_duty > 0 || group.overflow_to.iter().any(|&h| self.groups[h as usize].on_duty > 0)
+        CustomerNotice::NoAgentOnline { group: group.id.clone(), service_hours: group.service_hours.clone() }
     }
 
     /// Takes a waiting session out of every queue it is listed in; returns
@@ -102,6 +205,7 @@ impl Router {
         if s.excluded_agent.is_some() {
             self.waiting_excluded -= 1;
         }
+        self.touch_pace(g);
         let group = &mut self.groups[g as usize];
         group.queue.remove(&key);
         if overflowed {
@@ -125,7 +229,7 @@ impl Router {
         let overflowed = *overflowed;
         let g = s.group;
         let group = &mut self.groups[g as usize];
-        let told = group.queue.remove(&old_key).unwrap_or(0);
+        let told = group.queue.remove(&old_key).unwrap_or_default();
         group.queue.push(new_key, told);
         if overflowed {
             self.in_overflow_groups(g, |overflow_in| {
@@ -138,7 +242,7 @@ impl Router {
     }
 
     /// A waiting session has waited `overflow_after`: its group's overflow
-    /// groups may now serve it too.
+    /// groups may now serve it too, and the customer is told which.
     pub(super) fn fire_overflow(&mut self, session: SessionId) {
         let Some(s) = self.sessions.get_mut(&session) else { return };
         let Phase::Waiting { key, overflowed, .. } = &mut s.phase else { return };
@@ -148,6 +252,15 @@ impl Router {
         self.in_overflow_groups(g, |overflow_in| {
             overflow_in.insert(key);
         });
+        let group = &self.groups[g as usize];
+        let to_groups = group
+            .overflow_to
+            .iter()
+            .map(|&h| (self.groups[h as usize].id.clone(), self.groups[h as usize].name.clone()))
+            .collect();
+        self.notify_customer(session, CustomerNotice::Overflowed { group: group.id.clone(), to_groups });
+        // Its estimate no longer waits for `overflow_after`.
+        self.queue_changed.insert(g);
     }
 
     /// Applies `change` to the `overflow_in` set of each of group `g`'s
@@ -252,16 +365,9 @@ impl Router {
         a.record.sessions_assigned += 1;
         let overflow = a.level_in(g).is_none();
         let (agent_id, agent_name) = (a.id.clone(), a.name.clone());
+        self.count_seat_taken(g, agent, overflow);
         let group = &mut self.groups[g as usize];
         group.active += 1;
-        if let Some(last) = group.last_assign_at {
-            let gap = now.0.saturating_sub(last.0);
-            group.assign_gap_ms = Some(match group.assign_gap_ms {
-                Some(avg) => (avg * 7 + gap) / 8,
-                None => gap,
-            });
-        }
-        group.last_assign_at = Some(now);
         let group_id = group.id.clone();
         let view = Box::new(self.view(&self.sessions[&session]));
         self.notify_customer(session, CustomerNotice::Assigned { agent_name });
@@ -288,11 +394,14 @@ impl Router {
             .max()
     }
 
-    /// Estimated wait per queue position in a group.
-    fn wait_per_position(&self, g: GroupIdx) -> Duration {
-        match self.groups[g as usize].assign_gap_ms {
-            Some(ms) => Duration::from_millis(ms),
-            None => self.config.rules.default_wait_per_position,
+    /// A seat of `agent` went to a session of group `g`: if a chat had just
+    /// freed it and the agent serves `g` as a member (not through overflow),
+    /// it is a sample of `g`'s pace.
+    fn count_seat_taken(&mut self, g: GroupIdx, agent: AgentIdx, overflow: bool) {
+        let freed = self.departed.iter().position(|&a| a == agent).map(|i| self.departed.swap_remove(i));
+        self.touch_pace(g);
+        if freed.is_some() && !overflow {
+            self.groups[g as usize].pace.record_freed_seat_taken(self.now);
         }
     }
 
@@ -300,36 +409,72 @@ impl Router {
     /// rest of the queue hears at most once per `queue_update_interval`.
     pub(super) fn flush_queue_positions(&mut self) {
         let front = self.config.rules.queue_update_front;
-        let interval = self.config.rules.queue_update_interval;
         while let Some(g) = self.queue_changed.pop_first() {
             self.tell_positions(g, front);
-            let group = &mut self.groups[g as usize];
-            if group.queue.len() > front && group.queue_tick.is_none() {
-                self.timers.arm(&mut group.queue_tick, self.now + interval, Timer::QueueTick(g));
+            // The back of the queue hears at the tick; while saturated,
+            // everyone's estimate drifts with time (`fire_queue_tick`).
+            let group = &self.groups[g as usize];
+            if group.queue.len() > front || group.pace.is_saturated() {
+                self.arm_queue_tick(g);
             }
         }
     }
 
-    /// Sends a position update to each of the first `limit` customers of a
-    /// group's queue whose position differs from what they were last told.
+    fn arm_queue_tick(&mut self, g: GroupIdx) {
+        let at = self.now + self.config.rules.queue_update_interval;
+        let group = &mut self.groups[g as usize];
+        if group.queue_tick.is_none() {
+            self.timers.arm(&mut group.queue_tick, at, Timer::QueueTick(g));
+        }
+    }
+
+    /// Everyone in the queue hears what changed since they were last told.
+    /// While the group is saturated, estimates drift with time (a stretch
+    /// without anyone served slows the pace): the tick goes on.
+    pub(super) fn fire_queue_tick(&mut self, g: GroupIdx) {
+        self.tell_positions(g, usize::MAX);
+        let group = &self.groups[g as usize];
+        if group.pace.is_saturated() && group.queue.len() > 0 {
+            self.arm_queue_tick(g);
+        }
+    }
+
+    /// Sends an update to each of the first `limit` customers of a group's
+    /// queue whose position or estimate differs from what they were last
+    /// told (an estimate only when it changed by a quarter,
+    /// [`pace::worth_telling`]); and `NoAgentOnline` or `AgentOnline` to
+    /// those whose estimate became unknown or known.
     pub(super) fn tell_positions(&mut self, g: GroupIdx, limit: usize) {
-        let per_position = self.wait_per_position(g);
-        let Router { groups, outputs, .. } = self;
+        let model = self.wait_model(g);
+        let needs_overflow = model.needs_overflow_state();
+        let no_agent = self.no_agent_online(g);
+        let Router { groups, outputs, sessions, .. } = self;
         let Group { id, queue, .. } = &mut groups[g as usize];
         for (i, (key, told)) in queue.iter_told_mut().take(limit).enumerate() {
             let position = i as u32 + 1;
-            if *told != position {
-                *told = position;
-                let notice = queued(id.clone(), position, per_position);
+            let overflowed = needs_overflow && is_overflowed(&sessions[&key.session]);
+            let estimate = model.at(position, overflowed);
+            let wait = pace::told_wait(estimate);
+            if told.position == position && !pace::worth_telling(told.wait, wait) {
+                continue;
+            }
+            let availability = match (told.wait == pace::UNKNOWN_WAIT, wait == pace::UNKNOWN_WAIT) {
+                (false, true) => Some(no_agent.clone()),
+                (true, false) => Some(CustomerNotice::AgentOnline { group: id.clone() }),
+                _ => None,
+            };
+            *told = Told { position, wait };
+            let notice = CustomerNotice::Queued { group: id.clone(), position, estimated_wait: estimate };
+            outputs.push_back(Output::ToCustomer { session: key.session, notice });
+            if let Some(notice) = availability {
                 outputs.push_back(Output::ToCustomer { session: key.session, notice });
             }
         }
     }
 }
 
-/// A customer's place in a queue, with the wait estimated from it.
-fn queued(group: GroupId, position: u32, wait_per_position: Duration) -> CustomerNotice {
-    CustomerNotice::Queued { group, position, estimated_wait: wait_per_position * position }
+fn is_overflowed(s: &Session) -> bool {
+    matches!(s.phase, Phase::Waiting { overflowed: true, .. })
 }
 
 /// Removes `key` from `set`. The dispatcher mostly removes the first

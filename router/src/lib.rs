@@ -16,11 +16,12 @@
 //! they refuse). A saved router holds everything that affects what the router
 //! does next: the config, the clock, the queue and assignment counters, each
 //! agent's connection, presence, sessions, listing, timers, shift, sheds and
-//! record, each group's assignment pace and queue tick, and every session
-//! (phase and place in its queue with the position last told, history, notes,
+//! record, each group's measured pace and queue tick, and every session
+//! (phase and place in its queue with the position and estimate last told, history, notes,
 //! transfers, pending consent, complaint bookkeeping, timers). What can be
 //! worked out again is rebuilt on restore instead: the id indexes, the queues,
-//! overflow lists and eligible sets, the on-duty, active and excluded counts,
+//! overflow lists, eligible sets and free seats, the on-duty, serving, active
+//! and excluded counts,
 //! the timer table (from the deadlines its owners hold), the complaint word
 //! automaton. Undrained outputs are not state: saving with any is refused.
 //!
@@ -35,8 +36,9 @@
 //! rules to a restored router and [`Router::change_roster`] a new roster;
 //! groups cannot change ([`RouterConfig::same_groups`] says what did).
 //!
-//! Code map: `dispatch.rs` (queues, agent choice, assignment, queue
-//! positions), `customer.rs` and `agent.rs` (one handler per input),
+//! Code map: `dispatch.rs` (queues, agent choice, assignment, what waiting
+//! customers are told), `pace.rs` (wait estimates), `customer.rs` and
+//! `agent.rs` (one handler per input),
 //! `conduct.rs` (conduct flags), `complaint.rs` (complaint tendency),
 //! `queue.rs` (a group's queue), `timers.rs` (deadlines), `state.rs` (records), `config.rs`, `input.rs`,
 //! `output.rs`, `error.rs`, `snapshot.rs` (the public contract), `save.rs`
@@ -52,6 +54,7 @@ pub mod error;
 pub mod ids;
 pub mod input;
 pub mod output;
+mod pace;
 mod queue;
 pub mod roster;
 mod save;
@@ -75,7 +78,7 @@ pub use input::{AgentCloseReason, Availability, Input, Priority, Rating, Transfe
 pub use output::{
     AgentNotice, AgentState, CloseReason, ComplaintSignal, ConductFlag, ConductKind, ConsentOutcome, CustomerNotice,
     Event, HandoffNote, HistoryEntry, Output, QueueReason, SessionEndedWhy, SessionView, Speaker, SupervisorNotice,
-    TransferKind,
+    TransferKind, WaitEstimate,
 };
 pub use save::{RestoreError, SaveError, SavedRouter};
 pub use snapshot::{AgentRecord, AgentSnapshot, GroupSnapshot, SessionStatus, Snapshot};
@@ -112,6 +115,11 @@ pub struct Router {
     dirty_groups: GroupSet,
     /// Groups whose queue changed: positions to tell.
     queue_changed: GroupSet,
+    /// Groups whose queue or seats changed: saturation to re-check.
+    pace_touched: GroupSet,
+    /// Agents a chat left during this input: the seat it freed, when taken by
+    /// a waiting customer, is a sample of their groups' pace (`pace.rs`).
+    departed: Vec<AgentIdx>,
     /// Waiting sessions that must not go back to the agent who sent them.
     waiting_excluded: usize,
     /// Reused by `dispatch` to avoid an allocation per decision.
@@ -131,16 +139,19 @@ impl Router {
                 name: Arc::from(g.name.as_deref().unwrap_or(g.id.as_str())),
                 max_queue: g.max_queue,
                 overflow_to: Vec::new(),
+                overflow_from: Vec::new(),
                 overflow_after: g.overflow_after,
                 service_hours: g.service_hours.as_deref().map(Arc::from),
                 members: Vec::new(),
                 on_duty: 0,
+                serving_agents: 0,
+                serving_seats: 0,
+                free_seats: 0,
                 queue: Queue::default(),
                 overflow_in: BTreeSet::new(),
                 eligible: BTreeSet::new(),
                 active: 0,
-                assign_gap_ms: None,
-                last_assign_at: None,
+                pace: Default::default(),
                 queue_tick: None,
             })
             .collect();
@@ -148,6 +159,9 @@ impl Router {
             groups.iter().enumerate().map(|(i, g)| (g.id.clone(), i as GroupIdx)).collect();
         for (i, g) in config.groups.iter().enumerate() {
             groups[i].overflow_to = g.overflow_to.iter().map(|o| group_index[o]).collect();
+            for o in &g.overflow_to {
+                groups[group_index[o] as usize].overflow_from.push(i as GroupIdx);
+            }
         }
         let mut agents = Vec::with_capacity(config.agents.len());
         for (i, a) in config.agents.iter().enumerate() {
@@ -175,6 +189,8 @@ impl Router {
             assign_seq: 0,
             dirty_groups: GroupSet::with_groups(group_count),
             queue_changed: GroupSet::with_groups(group_count),
+            pace_touched: GroupSet::with_groups(group_count),
+            departed: Vec::new(),
             waiting_excluded: 0,
             scratch_groups: Vec::new(),
             complaint_words,
@@ -387,6 +403,7 @@ impl Router {
     /// a live deadline on top of the timer table for `poll_timeout`.
     fn settle(&mut self) {
         self.dispatch();
+        self.restart_paces();
         self.flush_queue_positions();
         if self.timers.wants_compaction() {
             let mut timers = std::mem::take(&mut self.timers);
@@ -471,7 +488,7 @@ impl Router {
             }
             Timer::AgentGrace(a) => self.fire_agent_grace(a),
             Timer::BreakAllowance(a) => self.fire_break_allowance(a),
-            Timer::QueueTick(g) => self.tell_positions(g, usize::MAX),
+            Timer::QueueTick(g) => self.fire_queue_tick(g),
         }
     }
 
@@ -514,6 +531,10 @@ impl Router {
             group: self.groups[s.group as usize].id.clone(),
             customer_name: s.customer_name.clone(),
             customer_id: s.customer_id.clone(),
+            overflowed_from: s
+                .agent()
+                .filter(|&a| self.agents[a as usize].level_in(s.group).is_none())
+                .map(|_| self.groups[s.group as usize].id.clone()),
             priority: s.priority,
             history: s.history.iter().cloned().collect(),
             notes: s.notes.clone(),
@@ -603,8 +624,13 @@ impl Router {
 
     /// Detaches a session from its agent: load, reply clock, pending consent.
     fn release(&mut self, session: SessionId, agent: AgentIdx) {
+        let now = self.now;
         let s = self.sessions.get_mut(&session).expect("present");
         let group = s.group;
+        if let Phase::Assigned { since, .. } = s.phase {
+            self.groups[group as usize].pace.record_chat(now.since(since));
+        }
+        self.departed.push(agent);
         let mut consent = s.consent.take().and_then(|c| c.timer);
         s.reply_clock_since = None;
         s.warned = false;
@@ -629,8 +655,10 @@ impl Router {
                 (Some((old_load, _)), Some((new_load, _))) => new_load < old_load,
                 _ => false,
             };
+            let seats = (agent.free_seats(old), agent.free_seats(want));
             for i in 0..self.agents[a as usize].memberships.len() {
                 let (g, level) = self.agents[a as usize].memberships[i];
+                self.relist_seats(g, seats);
                 if let Some((load, seq)) = old {
                     let key = self.agent_key(a, level, load, seq);
                     dispatch::remove_from(&mut self.groups[g as usize].eligible, &key);
@@ -645,6 +673,7 @@ impl Router {
             }
             self.agents[a as usize].listed = want;
         }
+        self.recount_serving(a);
         let agent = &mut self.agents[a as usize];
         let on_duty = agent.is_on_duty();
         if on_duty != agent.counted_on_duty {

@@ -39,16 +39,32 @@ pub enum Output {
 #[serde(rename_all = "snake_case")]
 pub enum CustomerNotice {
     /// Waiting: the position (1 = next) and an estimate. Sent on joining and
-    /// when the position changes (coalesced, see `Rules::queue_update_interval`).
+    /// when the position or the estimate changes (coalesced, see
+    /// `Rules::queue_update_interval`; an estimate only when it moved by a
+    /// quarter, see `docs/domain.md`, "Waiting customers").
     Queued {
         group: GroupId,
         position: u32,
-        estimated_wait: Duration,
+        estimated_wait: WaitEstimate,
     },
-    /// Nobody in the group is online now.
+    /// Nobody can take this customer now: no agent of the group, or of its
+    /// overflow groups, is connected and available (busy ones count: they
+    /// take the next customer when a chat ends). Sent on joining and
+    /// whenever that becomes true.
     NoAgentOnline {
         group: GroupId,
         service_hours: Option<Arc<str>>,
+    },
+    /// The counterpart of `NoAgentOnline`: someone can take this customer
+    /// again (the estimate follows in a `Queued`).
+    AgentOnline {
+        group: GroupId,
+    },
+    /// The customer waited the group's `overflow_after`: agents of these
+    /// groups may now take the chat too (id and display name of each).
+    Overflowed {
+        group: GroupId,
+        to_groups: Vec<(GroupId, Arc<str>)>,
     },
     /// An agent took the session (also after a transfer).
     Assigned {
@@ -72,6 +88,31 @@ pub enum CustomerNotice {
         reason: CloseReason,
         can_rate: bool,
     },
+}
+
+/// How long a waiting customer will probably wait, and what it rests on
+/// (the method: `docs/domain.md`, "Waiting customers").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WaitEstimate {
+    /// From the group's own measured pace (assignments while it was
+    /// saturated, else chat durations) and the seats of its agents now.
+    Measured(Duration),
+    /// Nothing measured yet: `rules.default_wait_per_position` per
+    /// position, shared among the agents who can serve now.
+    Assumed(Duration),
+    /// Nobody can take the customer now (see `CustomerNotice::NoAgentOnline`).
+    Unknown,
+}
+
+impl WaitEstimate {
+    /// The estimated wait, `None` when unknown.
+    pub fn wait(self) -> Option<Duration> {
+        match self {
+            WaitEstimate::Measured(d) | WaitEstimate::Assumed(d) => Some(d),
+            WaitEstimate::Unknown => None,
+        }
+    }
 }
 
 /// Something an agent is told.
@@ -187,6 +228,9 @@ pub struct SessionView {
     pub customer_name: Option<Arc<str>>,
     /// The host site's id for a verified customer; `None`: unverified.
     pub customer_id: Option<Arc<str>>,
+    /// Set when the owner serves the chat through overflow (they are not a
+    /// member of its group): the group whose queue it waited in, `group`.
+    pub overflowed_from: Option<GroupId>,
     pub priority: Priority,
     pub history: Vec<HistoryEntry>,
     pub notes: Vec<HandoffNote>,

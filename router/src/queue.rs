@@ -1,5 +1,5 @@
 //! A skill group's own queue of waiting sessions, in priority-then-arrival
-//! order, with the position each customer was last told.
+//! order, with the position and wait estimate each customer was last told.
 //!
 //! One deque per priority, sorted by arrival order. Joining appends (orders
 //! only grow), putting a session back at the front prepends (front orders only
@@ -12,6 +12,8 @@
 use std::cmp::Reverse;
 use std::collections::VecDeque;
 
+use serde::{Deserialize, Serialize};
+
 use super::ids::SessionId;
 use super::input::Priority;
 use super::state::QueueKey;
@@ -19,12 +21,21 @@ use super::state::QueueKey;
 /// Priorities from the first served to the last.
 const SERVED_FIRST: [Priority; 3] = [Priority::Urgent, Priority::High, Priority::Normal];
 
+/// What a waiting customer was last told.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Told {
+    /// The position (0: none yet).
+    pub(crate) position: u32,
+    /// The estimate, in whole seconds, or `pace::UNKNOWN_WAIT`: nobody can
+    /// serve (the customer was told `NoAgentOnline`).
+    pub(crate) wait: u32,
+}
+
 #[derive(Clone, Copy, Debug)]
 struct Entry {
     order: i64,
     session: SessionId,
-    /// The position the customer was last told (0: none yet).
-    told: u32,
+    told: Told,
     live: bool,
 }
 
@@ -56,8 +67,8 @@ impl Queue {
         }
     }
 
-    /// Adds a session, remembering the position it was told.
-    pub(crate) fn push(&mut self, key: QueueKey, told: u32) {
+    /// Adds a session, remembering what it was told.
+    pub(crate) fn push(&mut self, key: QueueKey, told: Told) {
         let deque = &mut self.by_priority[key.priority.0 as usize];
         let entry = Entry { order: key.order, session: key.session, told, live: true };
         match (deque.front(), deque.back()) {
@@ -72,8 +83,8 @@ impl Queue {
         self.live[key.priority.0 as usize] += 1;
     }
 
-    /// Removes a session; returns the position it was last told.
-    pub(crate) fn remove(&mut self, key: &QueueKey) -> Option<u32> {
+    /// Removes a session; returns what it was last told.
+    pub(crate) fn remove(&mut self, key: &QueueKey) -> Option<Told> {
         let deque = &mut self.by_priority[key.priority.0 as usize];
         // Usually the head (the dispatcher's pick): no search.
         let at = match deque.front() {
@@ -108,15 +119,15 @@ impl Queue {
         self.iter_told().map(|(key, _)| key)
     }
 
-    /// The waiting sessions, first served first, with the position each was last told.
-    pub(crate) fn iter_told(&self) -> impl Iterator<Item = (QueueKey, u32)> + '_ {
+    /// The waiting sessions, first served first, with what each was last told.
+    pub(crate) fn iter_told(&self) -> impl Iterator<Item = (QueueKey, Told)> + '_ {
         SERVED_FIRST
             .into_iter()
             .flat_map(move |p| self.by_priority[p as usize].iter().filter(|e| e.live).map(move |e| (key(p, e), e.told)))
     }
 
-    /// The waiting sessions, first served first, with the position each was last told.
-    pub(crate) fn iter_told_mut(&mut self) -> impl Iterator<Item = (QueueKey, &mut u32)> + '_ {
+    /// The waiting sessions, first served first, with what each was last told.
+    pub(crate) fn iter_told_mut(&mut self) -> impl Iterator<Item = (QueueKey, &mut Told)> + '_ {
         let [normal, high, urgent] = &mut self.by_priority;
         [(Priority::Urgent, urgent), (Priority::High, high), (Priority::Normal, normal)]
             .into_iter()
@@ -139,6 +150,10 @@ mod tests {
 
     use super::*;
 
+    fn told(n: u32) -> Told {
+        Told { position: n, wait: n / 2 }
+    }
+
     fn k(priority: Priority, order: i64) -> QueueKey {
         QueueKey { priority: Reverse(priority), order, session: SessionId(order.unsigned_abs() * 10 + priority as u64) }
     }
@@ -148,7 +163,7 @@ mod tests {
     #[test]
     fn walks_and_removes_exactly_like_an_ordered_map() {
         let mut queue = Queue::default();
-        let mut model: BTreeMap<QueueKey, u32> = BTreeMap::new();
+        let mut model: BTreeMap<QueueKey, Told> = BTreeMap::new();
         let (mut back, mut front) = (0i64, 0i64);
         let mut rng = 0x2545_f491_4f6c_dd1du64;
         let mut next = |n: u64| {
@@ -163,15 +178,15 @@ mod tests {
                 0..=3 => {
                     back += 1;
                     let position = queue.position_on_joining(priority, false);
-                    queue.push(k(priority, back), step);
-                    model.insert(k(priority, back), step);
+                    queue.push(k(priority, back), told(step));
+                    model.insert(k(priority, back), told(step));
                     assert_eq!(position, model.range(..=k(priority, back)).count());
                 }
                 4 => {
                     front -= 1;
                     let position = queue.position_on_joining(priority, true);
-                    queue.push(k(priority, front), step);
-                    model.insert(k(priority, front), step);
+                    queue.push(k(priority, front), told(step));
+                    model.insert(k(priority, front), told(step));
                     assert_eq!(position, model.range(..=k(priority, front)).count());
                 }
                 5..=7 if !model.is_empty() => {
@@ -193,17 +208,17 @@ mod tests {
                 }
                 _ => {
                     for (_, told) in queue.iter_told_mut().take(3) {
-                        *told += 1;
+                        told.position += 1;
                     }
                     for told in model.values_mut().take(3) {
-                        *told += 1;
+                        told.position += 1;
                     }
                 }
             }
             assert_eq!(queue.len(), model.len());
             if step % 97 == 0 {
-                let walked: Vec<(QueueKey, u32)> = queue.iter_told_mut().map(|(k, t)| (k, *t)).collect();
-                let expected: Vec<(QueueKey, u32)> = model.iter().map(|(k, t)| (*k, *t)).collect();
+                let walked: Vec<(QueueKey, Told)> = queue.iter_told_mut().map(|(k, t)| (k, *t)).collect();
+                let expected: Vec<(QueueKey, Told)> = model.iter().map(|(k, t)| (*k, *t)).collect();
                 assert_eq!(walked, expected, "step {step}");
                 assert_eq!(queue.iter().collect::<Vec<_>>(), model.keys().copied().collect::<Vec<_>>());
                 if let Some(some) = model.keys().nth(model.len() / 2) {
@@ -217,11 +232,11 @@ mod tests {
     #[test]
     fn removing_an_absent_key_changes_nothing() {
         let mut queue = Queue::default();
-        queue.push(k(Priority::Normal, 1), 1);
+        queue.push(k(Priority::Normal, 1), told(1));
         assert_eq!(queue.remove(&k(Priority::Normal, 2)), None);
         assert_eq!(queue.remove(&k(Priority::High, 1)), None);
         assert_eq!(queue.len(), 1);
-        assert_eq!(queue.remove(&k(Priority::Normal, 1)), Some(1));
+        assert_eq!(queue.remove(&k(Priority::Normal, 1)), Some(told(1)));
         assert_eq!(queue.remove(&k(Priority::Normal, 1)), None, "removed once only");
         assert_eq!(queue.len(), 0);
     }

@@ -12,7 +12,6 @@ use std::sync::Arc;
 use rustc_hash::FxHashMap;
 
 use super::config::{AgentConfig, ConfigError, RouterConfig};
-use super::dispatch;
 use super::ids::AgentId;
 use super::output::{AgentState, Event, QueueReason};
 use super::state::{Agent, AgentIdx, GroupIdx, Presence, Shift};
@@ -61,6 +60,7 @@ impl Agent {
             reported_state: AgentState::Offline,
             counted_on_duty: false,
             retired: false,
+            counted_serving: false,
         }
     }
 }
@@ -165,9 +165,7 @@ impl Router {
         ag.presence = Presence::Offline;
         ag.shift = Shift::default();
         self.timers.disarm(&mut ag.break_timer);
-        self.refresh_agent(a);
         self.leave_groups(a);
-        self.agents[a as usize].retired = true;
     }
 
     /// New name, role, capacity and groups for an agent (bringing a retired
@@ -184,25 +182,18 @@ impl Router {
         self.join_groups(a);
     }
 
-    /// Removes the agent from their groups: member lists, eligible sets, on-duty counts.
+    /// Retires the agent and takes them out of their groups. Retired, they
+    /// can take nothing, are on duty nowhere and serve no one, so the usual
+    /// `refresh_agent` takes them out of every count (eligible sets, free
+    /// seats, serving agents, on-duty colleagues) under their old groups
+    /// and capacity; only then are the groups themselves dropped.
     pub(crate) fn leave_groups(&mut self, a: AgentIdx) {
-        let ag = &self.agents[a as usize];
-        let (listed, on_duty, memberships) = (ag.listed, ag.counted_on_duty, ag.memberships.clone());
-        for (g, level) in memberships {
-            if let Some((load, seq)) = listed {
-                let key = self.agent_key(a, level, load, seq);
-                dispatch::remove_from(&mut self.groups[g as usize].eligible, &key);
-            }
-            let group = &mut self.groups[g as usize];
-            group.members.retain(|&m| m != a);
-            if on_duty {
-                group.on_duty -= 1;
-            }
+        self.agents[a as usize].retired = true;
+        self.refresh_agent(a);
+        let memberships = std::mem::take(&mut self.agents[a as usize].memberships);
+        for (g, _) in memberships {
+            self.groups[g as usize].members.retain(|&m| m != a);
         }
-        let ag = &mut self.agents[a as usize];
-        ag.listed = None;
-        ag.counted_on_duty = false;
-        ag.memberships.clear();
     }
 
     /// Adds the agent to the groups of their memberships and lists them as

@@ -4,12 +4,14 @@
 //!
 //! [`SavedRouter`] is the saved form: what cannot be worked out again is
 //! written (the config, the clock, the counters, each agent's presence,
-//! sessions, timers and record, each group's assignment pace and queue tick,
-//! every session with its phase, history, notes, transfers and timers); what
-//! is derived is rebuilt on restore and never written (the id indexes, the
-//! queues and the overflow lists from the waiting sessions, the eligible
-//! sets from each agent's listing, the on-duty and active counts, the timer
-//! table from the deadlines its owners hold, the complaint word automaton).
+//! sessions, timers and record, each group's measured pace and queue tick,
+//! every session with its phase, history, notes, transfers and timers, and a
+//! waiting one's last told position and estimate); what is derived is
+//! rebuilt on restore and never written (the id indexes, the queues and the
+//! overflow lists from the waiting sessions, the eligible sets and free seats
+//! from each agent's listing, the on-duty, serving and active counts, the
+//! timer table from the deadlines its owners hold, the complaint word
+//! automaton).
 //!
 //! The form is canonical: two routers in the same logical state write the
 //! same bytes, whatever their history. Sessions are written in id order
@@ -33,6 +35,8 @@ use super::config::{ConfigError, RouterConfig};
 use super::ids::{AgentId, GroupId, SessionId};
 use super::input::{Priority, TransferTarget};
 use super::output::{AgentState, CloseReason, HandoffNote, HistoryEntry, Speaker};
+use super::pace::Pace;
+use super::queue::Told;
 use super::snapshot::AgentRecord;
 use super::state::{
     AgentIdx, ComplaintState, GroupIdx, PendingConsent, Phase, Presence, QueueKey, Session, Shift, TransferRecord,
@@ -44,7 +48,7 @@ use super::Router;
 /// The layout version of [`SavedRouter`]: bump it on any change to the
 /// saved structs below, so an old build refuses a newer snapshot (and the
 /// reverse) instead of misreading it.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 
 /// Written first and checked as soon as it is read, before anything of
 /// another layout is misread.
@@ -85,7 +89,7 @@ pub struct SavedRouter<'a> {
     /// In roster order.
     agents: Vec<SavedAgent<'a>>,
     /// In config order.
-    groups: Vec<SavedGroup>,
+    groups: Vec<SavedGroup<'a>>,
     /// In session id order.
     sessions: Vec<SavedSession<'a>>,
 }
@@ -119,9 +123,8 @@ struct SavedAgent<'a> {
 
 /// A group's state; what the group is comes from the config.
 #[derive(Debug, Serialize, Deserialize)]
-struct SavedGroup {
-    assign_gap_ms: Option<u64>,
-    last_assign_at: Option<Millis>,
+struct SavedGroup<'a> {
+    pace: Cow<'a, Pace>,
     queue_tick: Option<Millis>,
 }
 
@@ -152,10 +155,10 @@ struct SavedSession<'a> {
 }
 
 /// [`Phase`], with a waiting session's place in its queue: the queue key is
-/// its priority, `order` and id, and the queue keeps the position it was told.
+/// its priority, `order` and id, and the queue keeps what it was told.
 #[derive(Debug, Serialize, Deserialize)]
 enum SavedPhase {
-    Waiting { order: i64, since: Millis, overflowed: bool, overflow_timer: Option<Millis>, told: u32 },
+    Waiting { order: i64, since: Millis, overflowed: bool, overflow_timer: Option<Millis>, told: Told },
     Assigned { agent: AgentIdx, since: Millis },
     Closed { reason: CloseReason, agent: Option<AgentIdx>, can_rate: bool, rated: bool },
 }
@@ -204,7 +207,7 @@ impl Router {
         if !self.outputs.is_empty() {
             return Err(SaveError::PendingOutputs { count: self.outputs.len() });
         }
-        let told: FxHashMap<SessionId, u32> =
+        let told: FxHashMap<SessionId, Told> =
             self.groups.iter().flat_map(|g| g.queue.iter_told()).map(|(key, told)| (key.session, told)).collect();
         let mut sessions: Vec<&Session> = self.sessions.values().collect();
         sessions.sort_unstable_by_key(|s| s.id);
@@ -221,11 +224,7 @@ impl Router {
             groups: self
                 .groups
                 .iter()
-                .map(|g| SavedGroup {
-                    assign_gap_ms: g.assign_gap_ms,
-                    last_assign_at: g.last_assign_at,
-                    queue_tick: g.queue_tick,
-                })
+                .map(|g| SavedGroup { pace: Cow::Borrowed(&g.pace), queue_tick: g.queue_tick })
                 .collect(),
             sessions: sessions.into_iter().map(|s| save_session(s, &told)).collect(),
         })
@@ -272,8 +271,7 @@ impl Router {
             if saved.queue_tick.is_some_and(|at| at.0 > MAX_AT) {
                 return inconsistent(format!("group {g}: a deadline past the timer range"));
             }
-            group.assign_gap_ms = saved.assign_gap_ms;
-            group.last_assign_at = saved.last_assign_at;
+            group.pace = saved.pace.into_owned();
             group.queue_tick = saved.queue_tick;
         }
         for (a, saved) in agents.into_iter().enumerate() {
@@ -332,7 +330,7 @@ impl Router {
     /// the waiting ones.
     fn restore_sessions(&mut self, saved: Vec<SavedSession<'_>>) -> Result<(), RestoreError> {
         self.sessions.reserve(saved.len());
-        let mut waiting: Vec<(QueueKey, u32)> = Vec::new();
+        let mut waiting: Vec<(QueueKey, Told)> = Vec::new();
         let mut last = None;
         for s in saved {
             if last.is_some_and(|last| last >= s.id) {
@@ -407,7 +405,7 @@ impl Router {
 
     /// A checked saved session, with its ids pointing at the roster's strings;
     /// a waiting one's queue key and told position go to `waiting`.
-    fn restore_session(&self, s: SavedSession<'_>, waiting: &mut Vec<(QueueKey, u32)>) -> Session {
+    fn restore_session(&self, s: SavedSession<'_>, waiting: &mut Vec<(QueueKey, Told)>) -> Session {
         let id = s.id;
         let phase = match s.phase {
             SavedPhase::Waiting { order, since, overflowed, overflow_timer, told } => {
@@ -506,6 +504,9 @@ impl Router {
                     self.groups[g as usize].on_duty += 1;
                 }
             }
+            if self.agents[a].is_serving() {
+                self.count_serving(a as AgentIdx, true);
+            }
         }
         self.rebuild_eligible();
         self.timers = Timers::with_live(self.armed_timers());
@@ -556,14 +557,14 @@ fn save_agent(a: &super::state::Agent) -> SavedAgent<'_> {
     }
 }
 
-fn save_session<'a>(s: &'a Session, told: &FxHashMap<SessionId, u32>) -> SavedSession<'a> {
+fn save_session<'a>(s: &'a Session, told: &FxHashMap<SessionId, Told>) -> SavedSession<'a> {
     let phase = match s.phase {
         Phase::Waiting { key, since, overflowed, overflow_timer } => SavedPhase::Waiting {
             order: key.order,
             since,
             overflowed,
             overflow_timer,
-            told: told.get(&s.id).copied().unwrap_or(0),
+            told: told.get(&s.id).copied().unwrap_or_default(),
         },
         Phase::Assigned { agent, since } => SavedPhase::Assigned { agent, since },
         Phase::Closed { reason, agent, can_rate, rated } => SavedPhase::Closed { reason, agent, can_rate, rated },

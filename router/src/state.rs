@@ -10,6 +10,7 @@ use super::config::Role;
 use super::ids::{AgentId, GroupId, SessionId};
 use super::input::{Priority, TransferTarget};
 use super::output::{AgentState, CloseReason, HandoffNote, HistoryEntry};
+use super::pace::Pace;
 use super::queue::Queue;
 use super::snapshot::AgentRecord;
 use super::time::Millis;
@@ -97,6 +98,9 @@ pub(crate) struct Agent {
     pub(crate) counted_on_duty: bool,
     /// Removed from the roster ([`crate::roster`]): keeps its position only.
     pub(crate) retired: bool,
+    /// Counted in its groups' serving agents and seats (see
+    /// [`Agent::is_serving`]). Not saved: between inputs it is `is_serving()`.
+    pub(crate) counted_serving: bool,
 }
 
 impl Agent {
@@ -118,13 +122,28 @@ impl Agent {
 
     /// May the dispatcher (or a transfer) give this agent a new session?
     pub(crate) fn can_take(&self) -> bool {
-        self.connected && self.presence == Presence::Available && self.load() < self.capacity
+        self.connected && self.presence == Presence::Available && self.load() < self.capacity && !self.retired
     }
 
     /// Signed in and not offline (available, busy or on break), or in the
-    /// grace period: a waiting customer will be served by someone.
+    /// grace period: a colleague who may still take a session back (see
+    /// `colleague_on_duty`).
     pub(crate) fn is_on_duty(&self) -> bool {
-        (self.connected && self.presence != Presence::Offline) || self.grace_timer.is_some()
+        ((self.connected && self.presence != Presence::Offline) || self.grace_timer.is_some()) && !self.retired
+    }
+
+    /// Can take a customer now or, when busy, as soon as one of their chats
+    /// ends: connected and available. Not on break, not offline, not in the
+    /// grace period of a lost connection (a disabled agent's connections are
+    /// cut, so they never count). What a waiting customer is told about
+    /// (`NoAgentOnline`) and what the wait estimate counts.
+    pub(crate) fn is_serving(&self) -> bool {
+        self.connected && self.presence == Presence::Available && !self.retired
+    }
+
+    /// Seats free for a new session while listed with `listed`'s load.
+    pub(crate) fn free_seats(&self, listed: Option<(u32, u64)>) -> u32 {
+        listed.map_or(0, |(load, _)| self.capacity.saturating_sub(load))
     }
 
     pub(crate) fn level_in(&self, group: GroupIdx) -> Option<u8> {
@@ -138,11 +157,18 @@ pub(crate) struct Group {
     pub(crate) name: Arc<str>,
     pub(crate) max_queue: usize,
     pub(crate) overflow_to: Vec<GroupIdx>,
+    /// The groups that overflow to this one (whose customers its agents may serve).
+    pub(crate) overflow_from: Vec<GroupIdx>,
     pub(crate) overflow_after: std::time::Duration,
     pub(crate) service_hours: Option<Arc<str>>,
     pub(crate) members: Vec<AgentIdx>,
-    /// Members on duty, so telling a new customer that nobody is online is O(1).
+    /// Members on duty (see [`Agent::is_on_duty`]).
     pub(crate) on_duty: u32,
+    /// Members who can serve (see [`Agent::is_serving`]), their capacity and
+    /// their free seats: what a wait estimate needs, kept so it is O(1).
+    pub(crate) serving_agents: u32,
+    pub(crate) serving_seats: u32,
+    pub(crate) free_seats: u32,
     /// This group's own waiting sessions, each with the position the
     /// customer was last told: kept here, not in the session, so that telling
     /// the front of a queue its new positions needs no session lookups.
@@ -153,9 +179,8 @@ pub(crate) struct Group {
     pub(crate) eligible: BTreeSet<AgentKey>,
     /// Sessions of this group being served.
     pub(crate) active: usize,
-    /// Smoothed time between assignments from this group, for wait estimates.
-    pub(crate) assign_gap_ms: Option<u64>,
-    pub(crate) last_assign_at: Option<Millis>,
+    /// How fast the group serves its queue, for wait estimates.
+    pub(crate) pace: Pace,
     /// Customers beyond the front may have a stale position; a tick is due.
     pub(crate) queue_tick: Option<Millis>,
 }

@@ -59,7 +59,7 @@ use switchboard_router::{
     AgentCloseReason, AgentConfig, AgentId, AgentRecord, AgentState, AssignmentStrategy, Availability, CloseReason,
     ConductKind, ConsentOutcome, CustomerNotice, Event, GroupConfig, GroupId, Input, Membership, Millis, Output,
     Priority, QueueReason, Rating, Role, Router, RouterConfig, RuleError, Rules, SessionId, SessionStatus, SessionView,
-    Snapshot, TransferKind, TransferTarget,
+    Snapshot, TransferKind, TransferTarget, WaitEstimate,
 };
 
 /// The dispatcher's lookahead past heads excluded for the only eligible agent
@@ -436,6 +436,10 @@ struct MSession {
     /// Closed by or after being served by an agent, not lost: may be rated once.
     can_rate: bool,
     rated: bool,
+    /// Whether the last estimate told (since the last assignment) was unknown.
+    told_unknown: Option<bool>,
+    /// Told `NoAgentOnline` (and not `AgentOnline` or assigned since).
+    told_nobody: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -542,6 +546,16 @@ impl Model {
 
     fn level_in(&self, agent: usize, group: usize) -> Option<u8> {
         self.roster.agents.get(agent)?.groups.iter().find(|(g, _)| *g == group).map(|(_, l)| *l)
+    }
+
+    /// Can an agent of group `g` or of its overflow groups take a customer
+    /// now or when a chat ends (available or busy)?
+    fn anyone_serving(&self, g: usize) -> bool {
+        let overflow = &self.roster.groups[g].overflow_to;
+        self.agents.iter().enumerate().any(|(a, m)| {
+            matches!(m.state, AgentState::Available | AgentState::Busy)
+                && (self.level_in(a, g).is_some() || overflow.iter().any(|&h| self.level_in(a, h).is_some()))
+        })
     }
 
     fn capacity(&self, agent: usize) -> u32 {
@@ -708,7 +722,7 @@ impl Model {
 
     fn observe(&mut self, out: &Output) -> Check {
         match out {
-            Output::ToCustomer { session, notice: CustomerNotice::Queued { group, position, .. } } => {
+            Output::ToCustomer { session, notice: CustomerNotice::Queued { group, position, estimated_wait } } => {
                 let g = self.gidx(group)?;
                 let expected = self.position(*session);
                 let s = self.sess(*session)?;
@@ -718,6 +732,26 @@ impl Model {
                     "P11 {session:?} told position {position} but its position is {expected:?}"
                 );
                 s.told = Some(*position);
+                s.told_unknown = Some(*estimated_wait == WaitEstimate::Unknown);
+                Ok(())
+            }
+            // P14: "nobody can serve you" and its counterpart come with an
+            // unknown or known estimate, and alternate.
+            Output::ToCustomer { session, notice: CustomerNotice::NoAgentOnline { .. } } => {
+                let s = self.sess(*session)?;
+                ensure!(s.told_unknown == Some(true) && !s.told_nobody, "P14 {session:?} told nobody: {s:?}");
+                s.told_nobody = true;
+                Ok(())
+            }
+            Output::ToCustomer { session, notice: CustomerNotice::AgentOnline { .. } } => {
+                let s = self.sess(*session)?;
+                ensure!(s.told_unknown == Some(false) && s.told_nobody, "P14 {session:?} told someone: {s:?}");
+                s.told_nobody = false;
+                Ok(())
+            }
+            Output::ToCustomer { session, notice: CustomerNotice::Assigned { .. } } => {
+                let s = self.sess(*session)?;
+                (s.told_unknown, s.told_nobody) = (None, false);
                 Ok(())
             }
             Output::Event { event } => self.observe_event(event),
@@ -779,6 +813,8 @@ impl Model {
                                 can_rate: false,
                                 rated: false,
                                 customer_gone: None,
+                                told_unknown: None,
+                                told_nobody: false,
                             },
                         );
                         false
@@ -1108,6 +1144,14 @@ impl Model {
                 (SessionStatus::Waiting { group, position: p }, MPhase::Waiting { .. }) => {
                     ensure!(group == gid, "{id:?} waits in {group}, model says {gid}");
                     ensure!(Some(*p) == position, "{id:?} at position {p}, model says {position:?}");
+                    // P14: the front of a queue knows at once whether anyone can serve it.
+                    if *p as usize <= self.cfg.rules.queue_update_front {
+                        let nobody = !self.anyone_serving(s.group);
+                        ensure!(
+                            s.told_unknown == Some(nobody) && s.told_nobody == nobody,
+                            "P14 {id:?} at position {p}: nobody can serve: {nobody}, but the customer was told {s:?}"
+                        );
+                    }
                     waiting[s.group] += 1;
                 }
                 (SessionStatus::Assigned { group, agent, consent_pending, .. }, MPhase::Assigned(a)) => {

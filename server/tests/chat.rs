@@ -5,7 +5,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{assigned_chat, config, start, wait_for_sample, AssignedChat, Client};
-use serde_json::json;
+use serde_json::{json, Value};
 
 #[tokio::test]
 async fn a_full_chat_from_join_to_rating() {
@@ -122,8 +122,8 @@ async fn waiting_customers_get_queue_position_updates() {
     assert_eq!(c2.expect("queued").await["position"], 2);
     let q3 = c3.expect("queued").await;
     assert_eq!(q3["position"], 3);
-    assert!(q3["estimated_wait_ms"].as_u64().is_some());
-    // Nobody of the group is online: the customer is told so.
+    // Nobody of the group is online: no number is made up, and the customer is told so.
+    assert_eq!((&q3["estimated_wait_ms"], &q3["estimate_basis"]), (&Value::Null, &json!("unknown")), "{q3}");
     let none = c1.expect("no_agent_online").await;
     assert_eq!(none["group"], "general");
 

@@ -123,7 +123,7 @@ impl Live {
                     0 => CustomerIdentity::Verified(Arc::from(format!("user-{conn}"))),
                     _ => CustomerIdentity::Anonymous,
                 };
-                let open = CustomerOpen::New { group, name: Some("Wei".into()), priority, identity };
+                let open = CustomerOpen::New { group, name: Some("Wei".into()), priority: Ok(priority), identity };
                 Request::CustomerOpen { conn, open }
             }
             Op::Resume { customer, last_seq } => {

@@ -9,16 +9,29 @@
 //! hash is compared in constant time (`Mac::verify_slice`), so response
 //! times say nothing about how much of a forged hash was right.
 //!
+//! The same site may vouch for the customer's queue priority: a
+//! `priority_hash` = hex(HMAC-SHA256(secret, identifier + "\n" +
+//! "priority=" + priority)). It is bound to the verified identifier, so a
+//! signed "urgent" copied from one customer's page is worth nothing to
+//! anyone else, and the newline (which identifiers may not contain) keeps
+//! it from ever equalling an `identifier_hash`. Without a `priority_hash`
+//! the `priority` a client asks for is ignored: anyone could type
+//! `?priority=urgent`. The router's own complaint-tendency signal still
+//! raises priorities as before.
+//!
 //! This runs in the gateway, before anything is logged: the log records only
-//! the outcome (the verified id), so a replay needs no secret and gives the
-//! same result even if the secret changes later.
+//! the outcome (the verified id, the priority), so a replay needs no secret
+//! and gives the same result even if the secret changes later.
 
 use std::sync::Arc;
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
+use switchboard_protocol::common::Priority as WirePriority;
 
 use crate::config::CustomersConfig;
+use crate::router::input::Priority;
+use crate::session::convert::priority_from_wire;
 
 /// Longest identifier accepted (a user id or an e-mail address fits).
 pub const MAX_IDENTIFIER_CHARS: usize = 256;
@@ -33,6 +46,11 @@ pub enum CustomerIdentity {
     /// A claim that does not hold: refused with `identity_invalid`; the text says why.
     Invalid(&'static str),
 }
+
+/// The priority a join gets: the one the host site signed (`Normal` when it
+/// signed none), or why the signature does not hold (refused with
+/// `priority_invalid`).
+pub type PriorityClaim = Result<Priority, &'static str>;
 
 /// Checks identity claims against the configured secret.
 pub struct IdentityVerifier {
@@ -66,23 +84,68 @@ impl IdentityVerifier {
         let Some(secret) = &self.secret else {
             return CustomerIdentity::Invalid("this server verifies no customer identities (no identity secret set)");
         };
-        let Ok(hash) = hex::decode(hash) else {
-            return CustomerIdentity::Invalid("identifier_hash is not hex");
+        match signed(secret, identifier, hash) {
+            Signature::Matches => CustomerIdentity::Verified(Arc::from(identifier)),
+            Signature::NotHex => CustomerIdentity::Invalid("identifier_hash is not hex"),
+            Signature::Differs => CustomerIdentity::Invalid("identifier_hash does not match the identifier"),
+        }
+    }
+
+    /// The priority the join's `priority` and `priority_hash` establish for
+    /// `identity` (checked first). An unsigned `priority` is ignored.
+    pub fn verify_priority(
+        &self,
+        identity: &CustomerIdentity,
+        priority: Option<WirePriority>,
+        hash: Option<&str>,
+    ) -> PriorityClaim {
+        let Some(hash) = hash.filter(|h| !h.is_empty()) else { return Ok(Priority::Normal) };
+        let (CustomerIdentity::Verified(identifier), Some(secret)) = (identity, &self.secret) else {
+            return Err("priority_hash needs a verified customer (identifier and identifier_hash)");
         };
-        let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes a key of any length");
-        mac.update(identifier.as_bytes());
-        match mac.verify_slice(&hash) {
-            Ok(()) => CustomerIdentity::Verified(Arc::from(identifier)),
-            Err(_) => CustomerIdentity::Invalid("identifier_hash does not match the identifier"),
+        let Some(priority) = priority else { return Err("priority_hash given without priority") };
+        match signed(secret, &priority_message(identifier, priority), hash) {
+            Signature::Matches => Ok(priority_from_wire(priority)),
+            Signature::NotHex => Err("priority_hash is not hex"),
+            Signature::Differs => Err("priority_hash does not match the identifier and priority"),
         }
     }
 }
 
+enum Signature {
+    Matches,
+    NotHex,
+    Differs,
+}
+
+/// Does `hash` (hex) sign `message` with `secret`? Compared in constant time.
+fn signed(secret: &[u8], message: &str, hash: &str) -> Signature {
+    let Ok(hash) = hex::decode(hash) else { return Signature::NotHex };
+    match mac(secret, message).verify_slice(&hash) {
+        Ok(()) => Signature::Matches,
+        Err(_) => Signature::Differs,
+    }
+}
+
+fn mac(secret: &[u8], message: &str) -> Hmac<Sha256> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes a key of any length");
+    mac.update(message.as_bytes());
+    mac
+}
+
+/// What a `priority_hash` signs.
+fn priority_message(identifier: &str, priority: WirePriority) -> String {
+    format!("{identifier}\npriority={}", priority.as_str())
+}
+
 /// The hash a host site computes (for tests and documentation examples).
 pub fn identifier_hash(secret: &str, identifier: &str) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes a key of any length");
-    mac.update(identifier.as_bytes());
-    hex::encode(mac.finalize().into_bytes())
+    hex::encode(mac(secret.as_bytes(), identifier).finalize().into_bytes())
+}
+
+/// The priority hash a host site computes (for tests and documentation examples).
+pub fn priority_hash(secret: &str, identifier: &str, priority: WirePriority) -> String {
+    identifier_hash(secret, &priority_message(identifier, priority))
 }
 
 #[cfg(test)]
@@ -124,5 +187,33 @@ mod tests {
         let unconfigured = verifier("");
         let hash = identifier_hash("", "user-42");
         assert!(matches!(unconfigured.verify(Some("user-42"), Some(&hash)), CustomerIdentity::Invalid(_)));
+    }
+
+    #[test]
+    fn only_a_priority_the_site_signed_for_this_customer_counts() {
+        let v = verifier(SECRET);
+        let wei = CustomerIdentity::Verified("user-42".into());
+        let urgent = priority_hash(SECRET, "user-42", WirePriority::Urgent);
+        assert_eq!(v.verify_priority(&wei, Some(WirePriority::Urgent), Some(&urgent)), Ok(Priority::Urgent));
+        let high = priority_hash(SECRET, "user-42", WirePriority::High);
+        assert_eq!(v.verify_priority(&wei, Some(WirePriority::High), Some(&high)), Ok(Priority::High));
+        // Unsigned: ignored, whoever asks.
+        assert_eq!(v.verify_priority(&wei, Some(WirePriority::Urgent), None), Ok(Priority::Normal));
+        assert_eq!(
+            v.verify_priority(&CustomerIdentity::Anonymous, Some(WirePriority::Urgent), Some("")),
+            Ok(Priority::Normal)
+        );
+        // Signed for another priority, another customer, with another secret, or not at all.
+        assert!(v.verify_priority(&wei, Some(WirePriority::Urgent), Some(&high)).is_err());
+        let someone_else = priority_hash(SECRET, "user-43", WirePriority::Urgent);
+        assert!(v.verify_priority(&wei, Some(WirePriority::Urgent), Some(&someone_else)).is_err());
+        let forged = priority_hash("a-guessed-secret-of-16+", "user-42", WirePriority::Urgent);
+        assert!(v.verify_priority(&wei, Some(WirePriority::Urgent), Some(&forged)).is_err());
+        assert!(v.verify_priority(&wei, Some(WirePriority::Urgent), Some("zz")).is_err());
+        assert!(v.verify_priority(&wei, None, Some(&urgent)).is_err(), "a hash without the priority it signs");
+        assert!(v.verify_priority(&CustomerIdentity::Anonymous, Some(WirePriority::Urgent), Some(&urgent)).is_err());
+        // An identifier hash is never a priority hash (the newline keeps them apart).
+        let identifier_only = identifier_hash(SECRET, "user-42");
+        assert!(v.verify_priority(&wei, Some(WirePriority::Urgent), Some(&identifier_only)).is_err());
     }
 }

@@ -36,7 +36,7 @@ use crate::auth::{Auth, Identity, Refusal};
 use crate::config::GatewayConfig;
 use crate::driver::{DriverInput, Health};
 use crate::metrics::Metrics;
-use crate::session::{convert, error_frame, CustomerOpen, Request};
+use crate::session::{error_frame, CustomerOpen, Request};
 use connection::Role;
 
 /// Shared by every handler.
@@ -194,12 +194,11 @@ async fn customer_ws(
     held.who = Some(who);
     let open = match params.token {
         Some(token) => CustomerOpen::Resume { token, last_seq: params.last_seq.unwrap_or(0) },
-        None => CustomerOpen::New {
-            identity: app.identity.verify(params.identifier.as_deref(), params.identifier_hash.as_deref()),
-            group: params.group,
-            name: params.name,
-            priority: convert::priority_from_wire(params.priority.unwrap_or_default()),
-        },
+        None => {
+            let identity = app.identity.verify(params.identifier.as_deref(), params.identifier_hash.as_deref());
+            let priority = app.identity.verify_priority(&identity, params.priority, params.priority_hash.as_deref());
+            CustomerOpen::New { identity, group: params.group, name: params.name, priority }
+        }
     };
     ws.on_upgrade(move |socket| {
         connection::serve(socket, app, Role::Customer, held, None, move |conn| {

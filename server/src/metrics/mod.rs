@@ -151,6 +151,7 @@ const KNOWN_PROTOCOL_CODES: &[&str] = &[
     switchboard_protocol::code::STORAGE_UNAVAILABLE,
     switchboard_protocol::code::RATE_LIMITED,
     switchboard_protocol::code::IDENTITY_INVALID,
+    switchboard_protocol::code::PRIORITY_INVALID,
     switchboard_protocol::code::ORIGIN_NOT_ALLOWED,
     switchboard_protocol::code::TOO_MANY_CONNECTIONS,
     "not_your_session",

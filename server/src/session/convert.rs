@@ -14,7 +14,7 @@ use crate::router::config::Role;
 use crate::router::input::{AgentCloseReason, Availability, Input, Priority, TransferTarget};
 use crate::router::output::{
     AgentNotice, AgentState, CloseReason, ComplaintSignal, ConductFlag, ConductKind, ConsentOutcome, CustomerNotice,
-    HandoffNote, HistoryEntry, SessionEndedWhy, SessionView, Speaker, SupervisorNotice,
+    HandoffNote, HistoryEntry, SessionEndedWhy, SessionView, Speaker, SupervisorNotice, WaitEstimate,
 };
 use crate::router::snapshot::SessionStatus;
 use crate::router::Router;
@@ -184,6 +184,7 @@ pub fn view_to_wire(v: &SessionView) -> wire::SessionView {
         customer_name: v.customer_name.as_deref().map(str::to_owned),
         customer_id: v.customer_id.as_deref().map(str::to_owned),
         verified: v.customer_id.is_some(),
+        overflowed_from: v.overflowed_from.as_ref().map(|g| g.to_string()),
         priority: priority_to_wire(v.priority),
         history: v.history.iter().map(history_to_wire).collect(),
         notes: v.notes.iter().map(note_to_wire).collect(),
@@ -216,12 +217,26 @@ pub fn customer_notice(n: CustomerNotice) -> ServerToCustomer {
             seq: 0,
             group: group.to_string(),
             position,
-            estimated_wait_ms: ms(estimated_wait),
+            estimated_wait_ms: estimated_wait.wait().map(ms),
+            estimate_basis: match estimated_wait {
+                WaitEstimate::Measured(_) => wire::EstimateBasis::Measured,
+                WaitEstimate::Assumed(_) => wire::EstimateBasis::Assumed,
+                WaitEstimate::Unknown => wire::EstimateBasis::Unknown,
+            },
         },
         CustomerNotice::NoAgentOnline { group, service_hours } => ServerToCustomer::NoAgentOnline {
             seq: 0,
             group: group.to_string(),
             service_hours: service_hours.as_deref().map(str::to_owned),
+        },
+        CustomerNotice::AgentOnline { group } => ServerToCustomer::AgentOnline { seq: 0, group: group.to_string() },
+        CustomerNotice::Overflowed { group, to_groups } => ServerToCustomer::Overflowed {
+            seq: 0,
+            group: group.to_string(),
+            to_groups: to_groups
+                .into_iter()
+                .map(|(id, name)| wire::GroupInfo { id: id.to_string(), name: name.to_string() })
+                .collect(),
         },
         CustomerNotice::Assigned { agent_name } => {
             ServerToCustomer::Assigned { seq: 0, agent_name: agent_name.to_string() }

@@ -48,9 +48,8 @@ use switchboard_protocol::agent::AgentCommand;
 use switchboard_protocol::customer::{CustomerCommand, ServerToCustomer};
 use switchboard_protocol::encode;
 
-pub use crate::gateway::identity::CustomerIdentity;
+pub use crate::gateway::identity::{CustomerIdentity, PriorityClaim};
 use crate::router::config::Role;
-use crate::router::input::Priority;
 use crate::router::output::Event;
 use crate::router::{AgentId, GroupId, Millis, Router, SessionId};
 pub use entry::{Command, Entry, Join, SessionConfig, Token, TokenDigest};
@@ -66,7 +65,7 @@ pub type Frame = axum::extract::ws::Utf8Bytes;
 
 /// How a customer connection starts.
 pub enum CustomerOpen {
-    New { group: Option<String>, name: Option<String>, priority: Priority, identity: CustomerIdentity },
+    New { group: Option<String>, name: Option<String>, priority: PriorityClaim, identity: CustomerIdentity },
     Resume { token: String, last_seq: u64 },
 }
 

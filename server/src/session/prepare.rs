@@ -80,9 +80,21 @@ impl SessionLayer {
                     CustomerIdentity::Anonymous => None,
                     CustomerIdentity::Verified(id) => Some(id),
                     CustomerIdentity::Invalid(why) => {
-                        self.actions.push_back(Action::Refused { code: code::IDENTITY_INVALID });
-                        self.refuse_open(conn, code::IDENTITY_INVALID, &format!("customer identity refused: {why}"));
-                        return None;
+                        return self.refuse_join(
+                            conn,
+                            code::IDENTITY_INVALID,
+                            &format!("customer identity refused: {why}"),
+                        );
+                    }
+                };
+                let priority = match priority {
+                    Ok(priority) => priority,
+                    Err(why) => {
+                        return self.refuse_join(
+                            conn,
+                            code::PRIORITY_INVALID,
+                            &format!("customer priority refused: {why}"),
+                        );
                     }
                 };
                 let customer_name = name
@@ -176,6 +188,13 @@ impl SessionLayer {
     }
 
     /// Refuses a connection: an error frame, then close 1008 with the code as reason.
+    /// Refuses a join whose claims (identity, priority) do not hold, counting the refusal.
+    fn refuse_join(&mut self, conn: ConnId, error_code: &'static str, message: &str) -> Option<Entry> {
+        self.actions.push_back(Action::Refused { code: error_code });
+        self.refuse_open(conn, error_code, message);
+        None
+    }
+
     pub(super) fn refuse_open(&mut self, conn: ConnId, error_code: &'static str, message: &str) {
         debug!(conn, code = error_code, "connection refused");
         self.actions.push_back(Action::Close {

@@ -5,6 +5,7 @@ use switchboard_protocol::agent::AgentCommand;
 use switchboard_protocol::customer::CustomerCommand;
 
 use super::*;
+use crate::router::input::Priority;
 use crate::router::RouterConfig;
 
 const ROSTER: &str = r#"
@@ -58,7 +59,7 @@ fn join(layer: &mut SessionLayer, conn: ConnId) -> (Value, Vec<Action>) {
     let open = CustomerOpen::New {
         group: Some("general".into()),
         name: Some(" Wei ".into()),
-        priority: Priority::Normal,
+        priority: Ok(Priority::Normal),
         identity: CustomerIdentity::Anonymous,
     };
     let actions = submit(layer, 0, Request::CustomerOpen { conn, open });
@@ -91,7 +92,7 @@ fn a_missing_group_or_an_unknown_token_is_refused_without_an_entry() {
     let open = CustomerOpen::New {
         group: None,
         name: None,
-        priority: Priority::Normal,
+        priority: Ok(Priority::Normal),
         identity: CustomerIdentity::Anonymous,
     };
     assert!(layer.prepare(Millis(0), Request::CustomerOpen { conn: 1, open }).is_none());
@@ -300,7 +301,12 @@ fn layer_with_ann_available_on(conn: ConnId) -> SessionLayer {
 }
 
 fn open_as(identity: CustomerIdentity) -> CustomerOpen {
-    CustomerOpen::New { group: Some("general".into()), name: Some("Wei".into()), priority: Priority::Normal, identity }
+    CustomerOpen::New {
+        group: Some("general".into()),
+        name: Some("Wei".into()),
+        priority: Ok(Priority::Normal),
+        identity,
+    }
 }
 
 #[test]
@@ -322,6 +328,29 @@ fn a_verified_customer_reaches_the_agent_with_id_and_mark_and_an_invalid_claim_i
     let actions: Vec<Action> = std::iter::from_fn(|| layer.poll_action()).collect();
     assert_eq!(closes(&actions), [("identity_invalid", 1008)]);
     assert_eq!(frames_to(&actions, 2)[0]["code"], "identity_invalid");
+}
+
+#[test]
+fn a_signed_priority_is_logged_and_a_refused_one_closes_with_its_code() {
+    let mut layer = layer_with_ann_available_on(10);
+    let mut urgent = open_as(CustomerIdentity::Verified("user-42".into()));
+    if let CustomerOpen::New { priority, .. } = &mut urgent {
+        *priority = Ok(Priority::Urgent);
+    }
+    let entry = layer.prepare(Millis(1), Request::CustomerOpen { conn: 1, open: urgent }).unwrap();
+    let Entry::CustomerJoin(join) = &entry else { panic!("a join: {entry:?}") };
+    assert_eq!(join.priority, Priority::Urgent, "the log records the outcome, not the hash");
+
+    let mut forged = open_as(CustomerIdentity::Verified("user-42".into()));
+    if let CustomerOpen::New { priority, .. } = &mut forged {
+        *priority = Err("priority_hash does not match the identifier and priority");
+    }
+    assert!(layer.prepare(Millis(2), Request::CustomerOpen { conn: 2, open: forged }).is_none());
+    let actions: Vec<Action> = std::iter::from_fn(|| layer.poll_action()).collect();
+    assert_eq!(closes(&actions), [("priority_invalid", 1008)]);
+    let error = &frames_to(&actions, 2)[0];
+    assert_eq!(error["code"], "priority_invalid");
+    assert!(error["message"].as_str().unwrap().contains("does not match"), "{error}");
 }
 
 #[test]
