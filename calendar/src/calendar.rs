@@ -24,7 +24,10 @@ pub struct Calendar {
     groups: BTreeMap<String, ServiceHours>,
 }
 
-/// Looks up an IANA time zone name ("Asia/Shanghai", "Europe/Berlin", "UTC").
+/// Looks up an IANA time zone name ("Asia/Shanghai", "Europe/Berlin", "UTC"):
+/// in the system's database (`/usr/share/zoneinfo`, kept current by the OS),
+/// else in the copy built into the binary, so that a machine without one
+/// still runs.
 pub fn time_zone(name: &str) -> Result<TimeZone, CalendarError> {
     TimeZone::get(name).map_err(|_| CalendarError::UnknownTimeZone(name.to_owned()))
 }
@@ -167,5 +170,16 @@ impl Calendar {
             }
         }
         self.zone.to_timestamp(date.to_datetime(local.time())).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_built_in_time_zone_database_serves_a_machine_without_one() {
+        let bundled = jiff::tz::TimeZoneDatabase::bundled();
+        for name in ["Asia/Shanghai", "Europe/Berlin", "America/New_York", "UTC"] {
+            assert!(bundled.get(name).is_ok(), "{name}");
+        }
     }
 }

@@ -224,6 +224,7 @@ async fn the_log_tools_list_the_inputs_and_tell_a_sessions_story_without_its_wor
         "set_availability available",
         "message (27 chars)",
         "reply (11 chars)",
+        "the server started: every earlier connection ended; business time 0:00:00.000 is",
     ] {
         assert!(out.contains(expected), "`{expected}` missing from:\n{out}");
     }
@@ -261,8 +262,8 @@ fn a_data_dir_of_an_older_format_is_refused_with_the_versions() {
         // Format 1's version byte, then a body this release never reads.
         store.write_snapshot(0, &[1, 0, 0, 0]).unwrap();
     }
-    assert_eq!(SNAPSHOT_FORMAT, 3, "update this test and docs/durability.md with the format");
+    assert_eq!(SNAPSHOT_FORMAT, 4, "update this test and docs/durability.md with the format");
     let stderr = refused_start(dir.path());
-    assert!(stderr.contains("has format 1") && stderr.contains("reads format 3"), "{stderr}");
+    assert!(stderr.contains("has format 1") && stderr.contains("reads format 4"), "{stderr}");
     assert!(stderr.contains(".snap"), "the snapshot is named: {stderr}");
 }
