@@ -141,6 +141,18 @@ impl BusinessCalendar {
         Millis(self.anchor.business_ms(at))
     }
 
+    /// When the group next opens (if closed at `at`) or closes (if open): the
+    /// business time to wake up at to tell everyone; `None` if it never will.
+    pub fn next_change(&self, group: &str, at: Millis) -> Option<Millis> {
+        let instant = self.instant(at);
+        let change = if self.calendar.is_open(group, instant) {
+            self.calendar.next_closing(group, instant)
+        } else {
+            self.calendar.next_opening(group, instant)
+        };
+        change.map(|t| self.millis(t))
+    }
+
     /// Each group's id and whether it is open at `at`, in config order.
     pub fn open_groups<'a>(&self, groups: impl IntoIterator<Item = &'a str>, at: Millis) -> Vec<(&'a str, bool)> {
         let instant = self.instant(at);
@@ -226,5 +238,9 @@ mod tests {
             business.calendar().add_working("refunds", business.instant(Millis::ZERO), Duration::from_secs(900));
         assert_eq!(deadline, Some(at("2026-03-09T09:10+08:00")));
         assert_eq!(business.millis(deadline.unwrap()), Millis((2 * 86_400 + 15 * 3_600 + 15 * 60) * 1000));
+        assert_eq!(business.next_change("refunds", Millis::ZERO), Some(Millis(300_000)), "closes at 18:00");
+        let monday_nine = Millis((2 * 86_400 + 15 * 3_600 + 5 * 60) * 1000);
+        assert_eq!(business.next_change("refunds", Millis(300_000)), Some(monday_nine), "opens on Monday");
+        assert_eq!(business.next_change("general", Millis::ZERO), None, "no hours: never changes");
     }
 }
