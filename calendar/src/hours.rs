@@ -3,8 +3,8 @@
 //! ```text
 //! service_hours = clause { ";" clause }
 //! clause        = days ranges
-//! days          = "every day" | "daily" | day-item { "," day-item }
-//! day-item      = weekday | weekday "-" weekday | "holidays"
+//! days          = day-item { "," day-item }
+//! day-item      = weekday | weekday "-" weekday | "every day" | "daily" | "holidays"
 //! weekday       = Mon | Tue | Wed | Thu | Fri | Sat | Sun   (or the full name; any case)
 //! ranges        = range { "," range }
 //! range         = time "-" time
@@ -152,13 +152,13 @@ fn parse_days(text: &str, clause: &str) -> Result<DaySet, HoursError> {
         )));
     }
     let mut set = DaySet::default();
-    let words: Vec<String> = text.split_whitespace().map(str::to_ascii_lowercase).collect();
-    if words == ["every", "day"] || words == ["daily"] {
-        set.weekdays = [true; 7];
-        return Ok(set);
-    }
     for item in text.split(',').map(str::trim) {
-        if item.eq_ignore_ascii_case("holidays") {
+        let words: Vec<String> = item.split_whitespace().map(str::to_ascii_lowercase).collect();
+        if words == ["every", "day"] || words == ["daily"] {
+            set.weekdays = [true; 7];
+            continue;
+        }
+        if words == ["holidays"] {
             set.holidays = true;
             continue;
         }
@@ -264,6 +264,8 @@ mod tests {
         let (days, _) = weekly("Saturday , sunday 0:00 - 24:00 ;daily 9:30-9:45");
         assert_eq!(days[6], [r(0, 1440), r(570, 585)]);
         assert_eq!(days[0], [r(570, 585)]);
+        let (days, holidays) = weekly("Every  Day, holidays 10:00-16:00");
+        assert!(days.iter().chain([&holidays]).all(|d| d == &[r(600, 960)]));
     }
 
     #[test]
