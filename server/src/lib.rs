@@ -97,6 +97,7 @@ async fn serve(
     let driver = Driver::new(DriverParts {
         opened,
         scale: config.clock.scale,
+        calendar: Arc::new(config.business_calendar()?),
         snapshot_every: config.storage.snapshot_every,
         snapshot_interval: config.storage.snapshot_interval,
         metrics: metrics.clone(),

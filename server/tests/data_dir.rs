@@ -1,6 +1,6 @@
 //! The real binary on a real `data_dir`: what start-up does with a directory
 //! it cannot use, a torn write at the end of the log, and a damaged record in
-//! the middle of it.
+//! the middle of it; where business time starts on the calendar.
 
 mod common;
 
@@ -57,7 +57,11 @@ struct Server {
 
 impl Server {
     fn start(data_dir: &Path) -> Server {
-        let mut child = switchboard(data_dir).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+        Server::spawn(switchboard(data_dir))
+    }
+
+    fn spawn(mut command: Command) -> Server {
+        let mut child = command.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
@@ -122,6 +126,25 @@ fn a_data_dir_that_cannot_be_used_stops_start_up_naming_it() {
     let read_only = if is_root() { PathBuf::from("/sys/kernel") } else { read_only_dir(dir.path()) };
     let stderr = refused_start(&read_only);
     assert!(stderr.contains("is not writable") && stderr.contains(&read_only.display().to_string()), "{stderr}");
+}
+
+/// `clock.start` places business time on the calendar (start-up says where
+/// it resumes), and a calendar that cannot be stops start-up naming its key.
+#[test]
+fn the_binary_starts_on_the_configured_date_and_refuses_a_bad_calendar() {
+    let dir = temp_dir();
+    let mut command = switchboard(dir.path());
+    command.env("SWITCHBOARD_CALENDAR__TIME_ZONE", "Mars/Olympus");
+    let out = command.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("config key `calendar.time_zone`: `Mars/Olympus` is not a time zone"), "{stderr}");
+
+    let mut command = switchboard(dir.path());
+    command.env("SWITCHBOARD_CLOCK__START", "2026-03-06T17:55:00").env("SWITCHBOARD_CLOCK__SCALE", "600");
+    let server = Server::spawn(command);
+    let recovered = server.start_log.iter().find(|l| l["fields"]["message"] == "state recovered").expect("logged");
+    assert_eq!(recovered["fields"]["calendar_time"], "2026-03-06T09:55:00Z", "17:55 in Shanghai: {recovered}");
 }
 
 fn is_root() -> bool {
@@ -224,6 +247,7 @@ async fn the_log_tools_list_the_inputs_and_tell_a_sessions_story_without_its_wor
         "set_availability available",
         "message (27 chars)",
         "reply (11 chars)",
+        "the server started: every earlier connection ended; business time 0:00:00.000 is",
     ] {
         assert!(out.contains(expected), "`{expected}` missing from:\n{out}");
     }
@@ -261,8 +285,8 @@ fn a_data_dir_of_an_older_format_is_refused_with_the_versions() {
         // Format 1's version byte, then a body this release never reads.
         store.write_snapshot(0, &[1, 0, 0, 0]).unwrap();
     }
-    assert_eq!(SNAPSHOT_FORMAT, 3, "update this test and docs/durability.md with the format");
+    assert_eq!(SNAPSHOT_FORMAT, 4, "update this test and docs/durability.md with the format");
     let stderr = refused_start(dir.path());
-    assert!(stderr.contains("has format 1") && stderr.contains("reads format 3"), "{stderr}");
+    assert!(stderr.contains("has format 1") && stderr.contains("reads format 4"), "{stderr}");
     assert!(stderr.contains(".snap"), "the snapshot is named: {stderr}");
 }

@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use proptest::prelude::*;
 use serde_json::json;
+use switchboard_calendar::ClockAnchor;
 use switchboard_protocol::agent::AgentCommand;
 use switchboard_protocol::customer::CustomerCommand;
 use switchboard_server::journal::codec;
@@ -187,7 +188,11 @@ impl Live {
                     self.log_and_apply(layer, Entry::Tick);
                 }
             }
-            Op::Restart => self.log_and_apply(layer, Entry::Restarted),
+            Op::Restart => {
+                // Each start places business time on the calendar anew (a snapshot must keep it).
+                let clock = ClockAnchor { business_ms: self.now, unix_ms: 1_772_762_100_000 + 7 * self.now as i64 };
+                self.log_and_apply(layer, Entry::Restarted { clock })
+            }
             _ => {
                 let Some(request) = self.request(op) else { return };
                 self.now += 1;

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use common::{config, http_get, sample, start, start_with, Client, Side, WAIT};
 use serde_json::json;
-use switchboard_server::config::Config;
+use switchboard_server::config::{Config, TimeText};
 use switchboard_server::journal::recovery;
 use switchboard_server::TestHooks;
 use switchboard_storage::{Faults, OpenMode, Store, WriteFault};
@@ -156,6 +156,43 @@ async fn a_clean_restart_and_a_replay_of_the_log_give_the_state_that_was_saved()
     let opened = recovery::open(&cfg(), Faults::default()).unwrap();
     assert_eq!(opened.replay.records, lsn, "the whole log was replayed");
     assert!(opened.layer.image().unwrap() == saved, "replaying the log rebuilds the saved state byte for byte");
+}
+
+/// Where business time sits on the calendar across restarts
+/// (docs/durability.md, "Business time on the calendar").
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_calendar_carries_on_from_the_saved_business_time_or_follows_the_wall_clock() {
+    let dir = temp_dir();
+    let cfg = |start: Option<&str>, scale: f64| {
+        let mut c = durable(scale, dir.path(), "");
+        c.clock.start = start.map(|s| TimeText(s.to_owned()));
+        c
+    };
+    // Friday 17:55 in Shanghai (the default calendar.time_zone).
+    let friday = Some("2026-03-06T17:55:00");
+    let server = start(cfg(friday, 600.0)).await;
+    let (before, sue) = business_now(server.public_addr).await;
+    drop(sue);
+    server.shutdown().await.unwrap();
+
+    let reopen = |config: Config| {
+        let mut opened = recovery::open(&config, Faults::default()).unwrap();
+        // Closing waits for the writer thread, which holds the data_dir's lock.
+        opened.journal.close();
+        (opened.layer.clock_anchor(), opened.clock_anchor, opened.resume_at)
+    };
+    let (saved, anchor, resume_at) = reopen(cfg(friday, 600.0));
+    let saved = saved.expect("the start logged where business time 0 is");
+    assert_eq!(saved.instant(0), "2026-03-06T09:55:00Z".parse().unwrap());
+    assert!(resume_at.0 >= before, "business time resumes where it stopped");
+    assert_eq!(anchor.instant(resume_at.0), saved.instant(resume_at.0), "the calendar carries on: no jump, no gap");
+
+    let (_, anchor, _) = reopen(cfg(None, 600.0));
+    assert_eq!(anchor, saved, "without clock.start a scaled calendar carries on too");
+
+    let (_, anchor, resume_at) = reopen(cfg(None, 1.0));
+    let off = anchor.instant(resume_at.0).duration_since(jiff::Timestamp::now()).abs();
+    assert!(off < jiff::SignedDuration::from_secs(60), "in real time the calendar is the wall clock: {off:?} off");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -18,7 +18,9 @@ use serde::Deserialize;
 use crate::router::config::RouterConfig;
 
 mod auth;
+mod calendar;
 pub use auth::{Accounts, AuthConfig, KeyAlgorithm, Secret, MIN_SECRET_BYTES};
+pub use calendar::{CalendarConfig, TimeText};
 #[cfg(test)]
 mod rule_keys_tests;
 
@@ -39,6 +41,7 @@ pub struct Config {
     #[serde(with = "humantime_serde")]
     pub shutdown_timeout: Duration,
     pub clock: ClockConfig,
+    pub calendar: CalendarConfig,
     pub gateway: GatewayConfig,
     pub customers: CustomersConfig,
     pub storage: StorageConfig,
@@ -64,6 +67,7 @@ impl Default for Config {
             admin_listen: SocketAddr::from(([127, 0, 0, 1], 9090)),
             shutdown_timeout: Duration::from_secs(5),
             clock: ClockConfig::default(),
+            calendar: CalendarConfig::default(),
             gateway: GatewayConfig::default(),
             customers: CustomersConfig::default(),
             storage: StorageConfig::default(),
@@ -83,11 +87,16 @@ pub struct ClockConfig {
     /// Business time per real time: 1.0 in production; 600.0 makes one business
     /// minute last 100 ms (demos, tests).
     pub scale: f64,
+    /// The calendar time at which business time begins (the first start on a
+    /// fresh `data_dir`): demos and tests at a high `scale` run through a
+    /// chosen date. Unset: the real time. See docs/durability.md, "Business
+    /// time on the calendar", for what a restart does.
+    pub start: Option<TimeText>,
 }
 
 impl Default for ClockConfig {
     fn default() -> Self {
-        ClockConfig { scale: 1.0 }
+        ClockConfig { scale: 1.0, start: None }
     }
 }
 
@@ -408,6 +417,8 @@ impl Config {
         self.customers.validate()?;
         self.storage.validate()?;
         self.auth.validate()?;
+        self.business_calendar()?;
+        self.clock_start()?;
         if g.max_write_buffer_bytes.is_some() {
             return Err(ConfigLoadError::key(
                 "gateway.max_write_buffer_bytes",
@@ -527,7 +538,8 @@ fn parse_env_value(raw: &str) -> toml::Value {
 mod tests {
     use super::*;
 
-    const MINIMAL: &str = r#"
+    /// The least a config needs (the calendar's tests build on it).
+    pub(super) const MINIMAL: &str = r#"
         [gateway]
         allowed_origins = ["https://shop.example"]
         [[router.groups]]

@@ -22,6 +22,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rustc_hash::FxHashMap;
+use switchboard_calendar::Calendar;
 use switchboard_protocol::{close_code, code};
 use switchboard_storage::Progress;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -36,7 +37,7 @@ use crate::router::output::Event;
 use crate::router::roster::RosterChange;
 use crate::router::Millis;
 use crate::session::{shutdown_frame, Action, ConnId, Entry, Frame, Request, SessionLayer};
-use clock::Clock;
+use clock::{BusinessCalendar, Clock};
 use outbox::{Outbox, Refused};
 use snapshots::Snapshots;
 
@@ -119,6 +120,8 @@ pub struct Driver {
     progress: Option<mpsc::UnboundedReceiver<Progress>>,
     snapshots: Snapshots,
     clock: Clock,
+    /// Service hours and working time, in business time.
+    calendar: BusinessCalendar,
     metrics: Metrics,
     health: Arc<Health>,
     outboxes: FxHashMap<ConnId, Arc<Outbox>>,
@@ -136,6 +139,8 @@ pub struct Driver {
 pub struct DriverParts {
     pub opened: Opened,
     pub scale: f64,
+    /// The business calendar (`[calendar]`, the groups' `service_hours`).
+    pub calendar: Arc<Calendar>,
     pub snapshot_every: u64,
     pub snapshot_interval: Duration,
     pub metrics: Metrics,
@@ -144,7 +149,7 @@ pub struct DriverParts {
 
 impl Driver {
     pub fn new(parts: DriverParts) -> Driver {
-        let DriverParts { opened, scale, snapshot_every, snapshot_interval, mut metrics, health } = parts;
+        let DriverParts { opened, scale, calendar, snapshot_every, snapshot_interval, mut metrics, health } = parts;
         let groups: Vec<&str> = opened.layer.router().config().groups.iter().map(|g| g.id.as_str()).collect();
         metrics.register_known_series(&groups);
         metrics.recovered(&opened.replay);
@@ -157,6 +162,7 @@ impl Driver {
             progress: opened.progress,
             snapshots: Snapshots::new(opened.store, snapshot_every, snapshot_interval, last_lsn),
             clock: Clock::new(opened.resume_at, scale),
+            calendar: BusinessCalendar::new(calendar, opened.clock_anchor),
             metrics,
             health,
             outboxes: FxHashMap::default(),
@@ -185,6 +191,7 @@ impl Driver {
             self.log_and_apply(now, entry, Instant::now());
         }
         self.journal.flush();
+        self.log_calendar();
         let mut housekeeping = tokio::time::interval(Duration::from_millis(250));
         housekeeping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         // One timer, moved only when the router's next deadline changes (not re-created per input).
@@ -228,6 +235,20 @@ impl Driver {
     /// that the inputs that arrived together go to the log as one batch and
     /// their frames to each socket together: one writer wake-up and one
     /// progress report for the lot, not one per input.
+    /// Tells the operator where business time stands on the calendar and which groups are open.
+    fn log_calendar(&self) {
+        let now = self.clock.now();
+        let groups = self.layer.router().config().groups.iter().map(|g| g.id.as_str());
+        let (open, closed): (Vec<_>, Vec<_>) = self.calendar.open_groups(groups, now).into_iter().partition(|g| g.1);
+        info!(
+            time_zone = self.calendar.calendar().zone().iana_name().unwrap_or("?"),
+            calendar_time = %self.calendar.calendar().local(self.calendar.instant(now)),
+            open = ?open.iter().map(|g| g.0).collect::<Vec<_>>(),
+            closed = ?closed.iter().map(|g| g.0).collect::<Vec<_>>(),
+            "business calendar"
+        );
+    }
+
     fn on_inputs(&mut self, first: DriverInput, inputs: &mut mpsc::Receiver<DriverInput>) {
         self.on_input(first);
         for _ in 1..INPUT_BATCH {

@@ -15,7 +15,8 @@ use crate::session::Entry;
 ///    rules a start-up logs gain `max_history_bytes`,
 ///    `closes.unresponsive_after`, `complaint.repeat_lookback` and
 ///    `complaint.question_min_chars`.
-pub const ENTRY_FORMAT: u8 = 3;
+/// 4: `Entry::Restarted` carries the run's clock anchor (business time on the calendar).
+pub const ENTRY_FORMAT: u8 = 4;
 
 /// The payload format of snapshots (the session layer's image with the
 /// router's inside). Raised whenever their shape changes.
@@ -25,7 +26,8 @@ pub const ENTRY_FORMAT: u8 = 3;
 ///    `closes.unresponsive_after`, `complaint.repeat_lookback` and
 ///    `complaint.question_min_chars`; agents may be retired (removed from
 ///    the roster).
-pub const SNAPSHOT_FORMAT: u8 = 3;
+/// 4: the session layer keeps the last start's clock anchor.
+pub const SNAPSHOT_FORMAT: u8 = 4;
 
 /// Encodes an entry into `buf` (cleared first), returning it.
 pub fn encode_entry(entry: &Entry, mut buf: Vec<u8>) -> Result<Vec<u8>, String> {
@@ -89,7 +91,9 @@ mod tests {
                 },
             },
             Entry::Tick,
-            Entry::Restarted,
+            Entry::Restarted {
+                clock: switchboard_calendar::ClockAnchor { business_ms: 5_000, unix_ms: 1_772_762_100_000 },
+            },
         ];
         for entry in entries {
             let bytes = encode_entry(&entry, Vec::new()).unwrap();
@@ -97,7 +101,7 @@ mod tests {
             assert_eq!(format!("{back:?}"), format!("{entry:?}"));
             let mut foreign = bytes.clone();
             foreign[0] = ENTRY_FORMAT + 1;
-            assert!(decode_entry(&foreign).unwrap_err().contains("format 3"));
+            assert!(decode_entry(&foreign).unwrap_err().contains(&format!("reads format {ENTRY_FORMAT}")));
             assert!(decode_entry(&bytes[..bytes.len() - 1]).is_err(), "a truncated record is refused");
         }
         assert!(decode_entry(&[]).is_err());

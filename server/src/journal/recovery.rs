@@ -11,6 +11,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use jiff::Timestamp;
+use switchboard_calendar::ClockAnchor;
 use switchboard_storage::{Faults, OpenMode, Progress, RecoveryReport, StorageError, Store, SyncPolicy, WriterOptions};
 use tokio::sync::mpsc;
 use tracing::{info, warn};
@@ -18,6 +20,7 @@ use tracing::{info, warn};
 use super::file::FileLog;
 use super::{codec, progress_channel, Journal, Lsn};
 use crate::config::{Config, StorageMode, SyncPolicy as ConfigSync};
+use crate::driver::clock::anchor_for_run;
 use crate::router::{Millis, Router};
 use crate::session::{Entry, SessionConfig, SessionLayer};
 
@@ -32,6 +35,8 @@ pub struct Opened {
     pub store: Option<Arc<Store>>,
     /// Business time to resume from: the last logged time.
     pub resume_at: Millis,
+    /// Where business time sits on the calendar in this run (logged with the start).
+    pub clock_anchor: ClockAnchor,
     /// Entries to log and apply before anything else: the config changes
     /// since the saved state, and the restart itself.
     pub first_entries: Vec<Entry>,
@@ -78,8 +83,15 @@ fn fresh_layer(config: &Config) -> SessionLayer {
     SessionLayer::new(router, session_config(config), config.clock.scale)
 }
 
+/// This run's clock anchor (see [`anchor_for_run`]), `saved` being the last run's.
+fn clock_anchor(config: &Config, saved: Option<ClockAnchor>, resume_at: Millis) -> ClockAnchor {
+    let start = config.clock_start().expect("a validated clock.start");
+    anchor_for_run(saved, start, config.clock.scale, resume_at, Timestamp::now())
+}
+
 fn in_memory(config: &Config) -> Opened {
     Opened {
+        clock_anchor: clock_anchor(config, None, Millis::ZERO),
         layer: fresh_layer(config),
         journal: Journal::in_memory(0),
         progress: None,
@@ -118,7 +130,8 @@ fn from_data_dir(config: &Config, faults: Faults) -> Result<Opened, RecoveryErro
         .config()
         .same_groups(&config.router)
         .map_err(|change| RecoveryError::GroupsChanged { data_dir: data_dir.clone(), change })?;
-    let first_entries = first_entries(&layer, config);
+    let clock_anchor = clock_anchor(config, layer.clock_anchor(), resume_at);
+    let first_entries = first_entries(&layer, config, clock_anchor);
     let store = Arc::new(store);
     let fresh = snapshot_lsn.is_none() && records == 0;
     if fresh {
@@ -138,6 +151,7 @@ fn from_data_dir(config: &Config, faults: Faults) -> Result<Opened, RecoveryErro
         replayed = records,
         took_ms = replay.duration.as_millis() as u64,
         resume_at_ms = resume_at.0,
+        calendar_time = %clock_anchor.instant(resume_at.0),
         "state recovered"
     );
     Ok(Opened {
@@ -146,6 +160,7 @@ fn from_data_dir(config: &Config, faults: Faults) -> Result<Opened, RecoveryErro
         progress: Some(progress),
         store: Some(store),
         resume_at,
+        clock_anchor,
         first_entries,
         replay,
     })
@@ -168,11 +183,12 @@ fn report(report: &RecoveryReport) {
     }
 }
 
-/// The config changes to log (rules and session limits may change across a
-/// restart; groups and roster may not), then the restart itself.
-fn first_entries(layer: &SessionLayer, config: &Config) -> Vec<Entry> {
+/// The config changes to log (rules, session limits and the roster may
+/// change across a restart; groups may not), then the restart itself with
+/// this run's clock anchor.
+fn first_entries(layer: &SessionLayer, config: &Config, clock: ClockAnchor) -> Vec<Entry> {
     let mut entries = config_entries(layer, config);
-    entries.push(Entry::Restarted);
+    entries.push(Entry::Restarted { clock });
     entries
 }
 

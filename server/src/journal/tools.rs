@@ -256,7 +256,11 @@ fn describe(entry: &Entry, owners: &Owners) -> String {
         Entry::Closed { conn } => format!("conn {conn} ({}) closed", owners.name(*conn)),
         Entry::SlowConsumer { conn } => format!("conn {conn} ({}) cut off: it did not read", owners.name(*conn)),
         Entry::Tick => "timers due".to_owned(),
-        Entry::Restarted => "the server started again: every earlier connection ended".to_owned(),
+        Entry::Restarted { clock } => format!(
+            "the server started: every earlier connection ended; business time {} is {} on the calendar",
+            business_time(Millis(clock.business_ms)),
+            clock.instant(clock.business_ms)
+        ),
         Entry::Configure { .. } => "rules or session limits changed (restart or reload)".to_owned(),
         Entry::Roster { agents } => format!("the roster changed (restart or reload): {} agents", agents.len()),
     }

@@ -38,7 +38,7 @@ impl SessionLayer {
             Entry::Closed { conn } => self.closed(conn),
             Entry::SlowConsumer { conn } => self.slow_consumer(conn),
             Entry::Tick => self.router.handle_timeout(now),
-            Entry::Restarted => self.restarted(),
+            Entry::Restarted { clock } => self.restarted(clock),
             Entry::Configure { rules, session } => self.configure(*rules, session),
             Entry::Roster { agents } => self.change_roster(&agents),
         }
@@ -196,7 +196,8 @@ impl SessionLayer {
 
     /// Every connection of the previous run is gone: their owners follow the
     /// normal disconnect rules (grace periods, resume).
-    fn restarted(&mut self) {
+    fn restarted(&mut self, clock: switchboard_calendar::ClockAnchor) {
+        self.clock_anchor = Some(clock);
         let mut gone: Vec<(ConnId, Owner)> = self.conns.drain().collect();
         // In connection order: the router sees the same sequence on every replay.
         gone.sort_unstable_by_key(|(conn, _)| *conn);

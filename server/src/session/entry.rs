@@ -14,6 +14,8 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::ConnId;
+use switchboard_calendar::ClockAnchor;
+
 use crate::router::input::{Input, Priority};
 use crate::router::{AgentConfig, AgentId, GroupId, Rules, SessionId};
 
@@ -53,8 +55,13 @@ pub enum Entry {
     },
     /// Timers due at this time fire.
     Tick,
-    /// The process started again: every connection of the previous run is gone.
-    Restarted,
+    /// The process started (again): every connection of a previous run is
+    /// gone, and from here business time sits on the calendar where `clock`
+    /// says (chosen at each start: docs/durability.md, "Business time on the
+    /// calendar"), so that a replay maps business time as the live run did.
+    Restarted {
+        clock: ClockAnchor,
+    },
     /// The rules or the session layer's limits changed at a restart or a reload.
     Configure {
         rules: Box<Rules>,
@@ -79,7 +86,7 @@ impl Entry {
             Entry::Closed { .. } => "closed",
             Entry::SlowConsumer { .. } => "slow_consumer",
             Entry::Tick => "tick",
-            Entry::Restarted => "restarted",
+            Entry::Restarted { .. } => "restarted",
             Entry::Configure { .. } => "configure",
             Entry::Roster { .. } => "roster",
         }

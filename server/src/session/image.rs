@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
+use switchboard_calendar::ClockAnchor;
 
 use super::stream::Stream;
 use super::{supervisors_of, ConnId, CustomerStream, Owner, SessionConfig, SessionLayer, Token};
@@ -19,6 +20,7 @@ struct ImageRef<'a> {
     config: &'a SessionConfig,
     next_session: u64,
     last_conn: ConnId,
+    clock_anchor: Option<ClockAnchor>,
     conns: Vec<(ConnId, &'a Owner)>,
     customers: Vec<CustomerRef<'a>>,
     agents: Vec<(&'a AgentId, &'a Stream)>,
@@ -40,6 +42,7 @@ struct Image {
     config: SessionConfig,
     next_session: u64,
     last_conn: ConnId,
+    clock_anchor: Option<ClockAnchor>,
     conns: Vec<(ConnId, Owner)>,
     customers: Vec<CustomerImage>,
     agents: Vec<(AgentId, Stream)>,
@@ -73,6 +76,7 @@ impl SessionLayer {
             config: &self.config,
             next_session: self.next_session,
             last_conn: self.last_conn,
+            clock_anchor: self.clock_anchor,
             conns,
             customers,
             agents,
@@ -95,6 +99,7 @@ impl SessionLayer {
             next_session: self.next_session,
             last_conn: self.last_conn,
             now: self.now,
+            clock_anchor: self.clock_anchor,
             actions: Default::default(),
         }
     }
@@ -123,6 +128,7 @@ impl SessionLayer {
             next_session: image.next_session,
             last_conn: image.last_conn,
             now,
+            clock_anchor: image.clock_anchor,
             actions: Default::default(),
         })
     }

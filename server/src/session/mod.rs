@@ -44,6 +44,7 @@ use std::hash::{Hash, Hasher};
 
 use rustc_hash::{FxHashMap, FxHasher};
 use serde::Serialize;
+use switchboard_calendar::ClockAnchor;
 use switchboard_protocol::agent::AgentCommand;
 use switchboard_protocol::customer::{CustomerCommand, ServerToCustomer};
 use switchboard_protocol::encode;
@@ -214,6 +215,9 @@ pub struct SessionLayer {
     last_conn: ConnId,
     /// Business time of the entry being applied.
     now: Millis,
+    /// Where business time sits on the calendar since the last start
+    /// ([`Entry::Restarted`]; none before the first).
+    clock_anchor: Option<ClockAnchor>,
     actions: VecDeque<Action>,
 }
 
@@ -243,6 +247,7 @@ impl SessionLayer {
             next_session: 1,
             last_conn: 0,
             now: Millis::ZERO,
+            clock_anchor: None,
             actions: VecDeque::new(),
         }
     }
@@ -254,6 +259,11 @@ impl SessionLayer {
     /// The limits in force (changed only by [`Entry::Configure`]).
     pub fn config(&self) -> &SessionConfig {
         &self.config
+    }
+
+    /// Where business time sits on the calendar, as the last start logged it.
+    pub fn clock_anchor(&self) -> Option<ClockAnchor> {
+        self.clock_anchor
     }
 
     /// The highest connection id seen: a restarted process numbers its connections after it.

@@ -58,7 +58,7 @@ impl SessionLayer {
             entry @ (Entry::Closed { .. }
             | Entry::SlowConsumer { .. }
             | Entry::Tick
-            | Entry::Restarted
+            | Entry::Restarted { .. }
             | Entry::Configure { .. }
             | Entry::Roster { .. }) => Some(entry),
         }

@@ -184,7 +184,9 @@ fn after_a_restart_every_old_connection_is_gone_and_tokens_still_resume() {
     let mut layer = layer();
     let (welcome, _) = join(&mut layer, 1);
     submit(&mut layer, 0, Request::AgentOpen { conn: 2, agent: Some("ann".into()), last_seq: None });
-    layer.apply(Millis(100), Entry::Restarted);
+    let clock = switchboard_calendar::ClockAnchor { business_ms: 100, unix_ms: 1_772_762_100_000 };
+    layer.apply(Millis(100), Entry::Restarted { clock });
+    assert_eq!(layer.clock_anchor(), Some(clock), "kept for the next start and for snapshots");
     assert_eq!(layer.connections().count(), 0);
     assert_eq!(layer.last_conn(), 2, "new connections are numbered after the old ones");
     let ann = layer.router().snapshot(Millis(100)).agents.into_iter().find(|a| a.id.as_str() == "ann").unwrap();
