@@ -74,6 +74,8 @@ export function model(view, previous) {
     verified: view.verified === true,
     customerId: view.verified === true ? view.customer_id || null : null,
     priority: view.priority || 'normal',
+    // The group whose queue overflowed to one of yours (docs/protocol.md, overflow).
+    overflowedFrom: view.overflowed_from || null,
     // The server's history, then our own replies it has not answered yet
     // (sent again after a reconnect) or refused: those exist only here.
     history: [...(view.history || []).map((h) => ({ ...h })),

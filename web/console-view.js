@@ -81,6 +81,12 @@ export function renderTop() {
   ].filter(Boolean));
 }
 
+/** "overflow from <group>": the chat came from a group whose queue overflowed to yours. */
+function overflowTag(s) {
+  if (!s.overflowedFrom) return null;
+  return el('span', { class: 'tag tag-overflow', 'data-overflow': s.overflowedFrom, title: 'Its own group had nobody free in time: it overflowed to yours', text: `overflow from ${groupName(s.overflowedFrom)}` });
+}
+
 // ---- the list of chats -----------------------------------------------------------
 /** "✓ verified · user-42" or "(unverified)": whether the name can be trusted. */
 function identityTag(s) {
@@ -110,6 +116,7 @@ function chatItem(s) {
     el('span', { class: 'session-meta' },
       identityTag(s),
       el('span', { class: 'tag', text: s.group }),
+      overflowTag(s),
       s.priority !== 'normal' ? el('span', { class: `tag tag-${s.priority}`, text: s.priority }) : null,
       s.notes.length ? el('span', { class: 'tag tag-note', text: 'transferred' }) : null,
       s.unread ? el('span', { class: 'unread', text: `${s.unread} new`, 'aria-label': `${s.unread} unread` }) : null),
@@ -165,7 +172,7 @@ function paneHead(s) {
   return el('div', { class: 'pane-head' },
     el('div', { class: 'pane-title' },
       el('h1', { text: s.customer }),
-      el('p', { class: 'muted' }, `#${s.id} · ${groupName(s.group)} `, identityTag(s), s.priority !== 'normal' ? el('span', { class: `tag tag-${s.priority}`, text: s.priority }) : null)),
+      el('p', { class: 'muted' }, `#${s.id} · ${groupName(s.group)} `, overflowTag(s), identityTag(s), s.priority !== 'normal' ? el('span', { class: `tag tag-${s.priority}`, text: s.priority }) : null)),
     el('span', { class: `timer timer-big timer-${level}`, 'data-timer': String(s.id), 'data-level': level, 'aria-label': 'Reply timer', text: timerText(s) }),
     el('div', { class: 'pane-actions' },
       el('button', { class: 'btn', type: 'button', text: 'Ask resolved', onclick: () => askResolved(s) }),

@@ -49,7 +49,7 @@ const handlers = {
     if (state.selected == null) state.selected = s.id;
     toast(s.notes.length
       ? `${s.customer}'s chat was transferred to you with a handoff note.`
-      : `New chat with ${s.customer} (${groupName(s.group)}).`);
+      : `New chat with ${s.customer} (${groupName(s.group)}${s.overflowedFrom ? ', through overflow' : ''}).`);
     renderList();
     renderPane();
   },

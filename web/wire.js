@@ -30,8 +30,8 @@ export const FATAL_REASONS = new Set([
   // The URL itself is wrong (e.g. the widget's data-priority="extreme"): the site must fix its page.
   'invalid_command', 'missing_group', 'unknown_group',
   'invalid_token', 'missing_agent', 'unknown_agent', 'replaced',
-  // The same identifier hash would be refused again: the site must fix its page.
-  'identity_invalid',
+  // The same identifier or priority hash would be refused again: the site must fix its page.
+  'identity_invalid', 'priority_invalid',
   'token_missing', 'token_invalid', 'token_expired', 'token_not_yet_valid', 'agent_disabled', 'forbidden',
 ]);
 

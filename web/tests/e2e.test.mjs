@@ -337,6 +337,29 @@ describe('widget and console', () => {
     }
   });
 
+  test('nobody online: the wait estimate says unknown; overflow is told to the customer and shown to the agent', { timeout: 60000 }, async () => {
+    const site = await hostSite(() => `<!doctype html><html><head><title>Returns desk</title></head>
+        <body><h1>Returns</h1><script src="${server.base}/widget.js" data-group="returns" data-name="Lin"></script></body></html>`);
+    try {
+      const { page } = await sitePage(site, '/');
+      await page.getByRole('button', { name: 'Chat with us' }).click();
+      await page.getByRole('button', { name: 'Start chat' }).click();
+      // Nobody can serve returns (nor logistics, where it overflows): no number, and no promise.
+      await expect(page.locator('.queue')).toContainText('unknown');
+      assert.doesNotMatch(await page.locator('.queue').textContent(), /less than a minute|\d+ min/);
+      // Carol serves logistics: after overflow_after the customer hears that logistics may answer too,
+      // and Carol's console says where the chat came from.
+      const carol = await agentPage('carol');
+      await expect(page.locator('.log')).toContainText('To help you sooner, Shipping and logistics can now answer you too.', { timeout: 10000 });
+      await expect(page.locator('.sub')).toHaveText('You are chatting with Carol');
+      const tag = carol.locator('.session-item [data-overflow="returns"]');
+      await expect(tag).toHaveText('overflow from Returns');
+      await expect(carol.locator('.pane [data-overflow="returns"]')).toBeVisible();
+    } finally {
+      await site.close();
+    }
+  });
+
   test('a verified customer from a site with data-identifier: the console shows the id and the mark; others are unverified', { timeout: 60000 }, async () => {
     // The site's server computes the hash with the shared secret (test-config.toml); the page only carries it.
     const secret = 'web-tests-identity-secret';
@@ -1020,6 +1043,37 @@ describe('final refusals', () => {
       await expect(page.locator('.banner')).toHaveText('Chat is unavailable (invalid_command).');
       assert.equal(sockets.length, 1, 'one connection, no retry');
       assert.equal(await page.evaluate(() => window.switchboardWidget.state().phase), 'waiting');
+    } finally {
+      await site.close();
+    }
+  });
+});
+
+describe('signed priority', () => {
+  test('a signed priority moves a verified customer up; a forged signature stops the widget at the first refusal', { timeout: 60000 }, async () => {
+    const secret = 'web-tests-identity-secret';
+    const hmac = (text) => createHmac('sha256', secret).update(text).digest('hex');
+    const tag = (id, priorityHash) => `<script src="${server.base}/widget.js" data-group="logistics" data-identifier="${id}"
+        data-identifier-hash="${hmac(id)}" data-priority="urgent" data-priority-hash="${priorityHash}"></script>`;
+    const site = await hostSite((url) => `<!doctype html><title>t</title>${url === '/forged'
+      ? tag('user-9', hmac('user-9\npriority=high'))
+      : tag('user-8', hmac('user-8\npriority=urgent'))}`);
+    try {
+      const { page: forged } = await sitePage(site, '/forged');
+      const sockets = [];
+      forged.on('websocket', (ws) => sockets.push(ws));
+      await forged.getByRole('button', { name: 'Chat with us' }).click();
+      await forged.getByRole('button', { name: 'Start chat' }).click();
+      await expect(forged.locator('.banner')).toHaveText('Chat is unavailable (priority_invalid).');
+      await forged.waitForTimeout(1500);
+      assert.equal(sockets.length, 1, 'one connection, no retry');
+
+      const { page: signed } = await sitePage(site, '/');
+      await signed.getByRole('button', { name: 'Chat with us' }).click();
+      await signed.getByRole('button', { name: 'Start chat' }).click();
+      const carol = await agentPage('carol');
+      await expect(signed.locator('.sub')).toHaveText('You are chatting with Carol');
+      await expect(carol.locator('.session-item .tag-urgent')).toHaveText('urgent');
     } finally {
       await site.close();
     }
