@@ -444,7 +444,7 @@ describe('widget and console', () => {
     const offered = await dialog.locator('#agent-options option').evaluateAll((os) => os.map((o) => [o.value, o.label]));
     assert.deepEqual(offered, [['bob', 'Bob · general'], ['carol', 'Carol · logistics']]);
     const groups = await dialog.locator('#group-options option').evaluateAll((os) => os.map((o) => o.value));
-    assert.deepEqual(groups, ['general', 'logistics']);
+    assert.deepEqual(groups, ['general', 'logistics', 'returns']);
     const note = dialog.getByLabel('Handoff note (required)');
     const submit = dialog.getByRole('button', { name: 'Transfer', exact: true });
     await target.fill('zed');
