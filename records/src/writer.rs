@@ -296,7 +296,8 @@ impl Task {
         open
     }
 
-    async fn drain_once(&mut self) {
+    /// Writes the backlog's oldest batch; false if the database failed.
+    async fn drain_once(&mut self) -> bool {
         let (batch, damaged) = self.backlog.peek(self.options.batch_size);
         self.metrics.dropped(DropReason::SpillFailed, damaged);
         match self.write(&batch).await {
@@ -306,8 +307,12 @@ impl Task {
                 if self.backlog.is_empty() {
                     self.recovered();
                 }
+                true
             }
-            Err(e) => self.failed(&e),
+            Err(e) => {
+                self.failed(&e);
+                false
+            }
         }
     }
 
@@ -435,12 +440,7 @@ impl Task {
     /// Every sender is gone: one last try for the backlog; what a spill file
     /// holds waits for the next start, what memory holds is lost (said so).
     async fn finish(&mut self) {
-        if !self.backlog.is_empty() {
-            self.drain_once().await;
-        }
-        while !self.backlog.is_empty() && self.outage.is_none() {
-            self.drain_once().await;
-        }
+        while !self.backlog.is_empty() && self.drain_once().await {}
         self.show_backlog();
         if let Backlog::Memory { .. } = self.backlog {
             let lost = self.backlog.len();
