@@ -250,7 +250,7 @@ impl Task {
         }
         self.show_backlog();
         loop {
-            let open = if self.backlog.is_empty() { self.direct().await } else { self.from_backlog().await };
+            let open = if self.backlog.is_empty() { self.direct().await } else { self.via_backlog().await };
             self.show_backlog();
             if !open {
                 break;
@@ -278,7 +278,7 @@ impl Task {
     }
 
     /// Moves arrivals into the backlog and, when a retry is due, writes its oldest batch. False once the queue is closed.
-    async fn from_backlog(&mut self) -> bool {
+    async fn via_backlog(&mut self) -> bool {
         let mut open = self.absorb();
         if Instant::now() < self.retry.at {
             tokio::select! {

@@ -86,7 +86,8 @@ async fn until(what: &str, mut done: impl FnMut() -> bool) {
 async fn records_arrive_in_batches_in_order() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::new(&Target::Sqlite(dir.path().join("r.sqlite3").to_string_lossy().into_owned()), "o").unwrap();
-    let (sender, task) = switchboard_records::writer::start(store.clone(), Backlog::memory(100), options(), WriterMetrics::noop());
+    let (sender, task) =
+        switchboard_records::writer::start(store.clone(), Backlog::memory(100), options(), WriterMetrics::noop());
     send_all(&sender, 0..200);
     drop(sender);
     task.await.unwrap();
@@ -104,7 +105,8 @@ async fn while_postgres_is_down_records_spill_to_the_file_and_arrive_after_it_re
     let dir = tempfile::tempdir().unwrap();
     let spill_path = dir.path().join("records-spill.jsonl");
     let spool = Spool::open(&spill_path, 1 << 20).unwrap();
-    let (sender, task) = switchboard_records::writer::start(store.clone(), Backlog::File(spool), options(), WriterMetrics::noop());
+    let (sender, task) =
+        switchboard_records::writer::start(store.clone(), Backlog::File(spool), options(), WriterMetrics::noop());
     send_all(&sender, 0..10);
     let direct = Store::new(&Target::Postgres(schema.url()), "o").unwrap();
     for _ in 0..500 {
@@ -144,7 +146,8 @@ async fn a_spill_file_left_by_an_earlier_run_is_written_at_the_next_start() {
     let spool = Spool::open(&spill_path, 1 << 20).unwrap();
     assert_eq!(spool.records(), 10);
     let store = Store::new(&Target::Sqlite(dir.path().join("r.sqlite3").to_string_lossy().into_owned()), "o").unwrap();
-    let (sender, task) = switchboard_records::writer::start(store.clone(), Backlog::File(spool), options(), WriterMetrics::noop());
+    let (sender, task) =
+        switchboard_records::writer::start(store.clone(), Backlog::File(spool), options(), WriterMetrics::noop());
     drop(sender);
     task.await.unwrap();
     assert_eq!(all_chats(&store).await.len(), 5);

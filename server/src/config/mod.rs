@@ -18,7 +18,9 @@ use serde::Deserialize;
 use crate::router::config::RouterConfig;
 
 mod auth;
+mod records;
 pub use auth::{Accounts, AuthConfig, KeyAlgorithm, Secret, MIN_SECRET_BYTES};
+pub use records::RecordsConfig;
 #[cfg(test)]
 mod rule_keys_tests;
 
@@ -42,6 +44,8 @@ pub struct Config {
     pub gateway: GatewayConfig,
     pub customers: CustomersConfig,
     pub storage: StorageConfig,
+    /// Closed chats and router events in SQL (`docs/records.md`).
+    pub records: RecordsConfig,
     pub log: LogConfig,
     pub auth: AuthConfig,
     pub router: RouterConfig,
@@ -67,6 +71,7 @@ impl Default for Config {
             gateway: GatewayConfig::default(),
             customers: CustomersConfig::default(),
             storage: StorageConfig::default(),
+            records: RecordsConfig::default(),
             log: LogConfig::default(),
             auth: AuthConfig::default(),
             router: RouterConfig::default(),
@@ -407,6 +412,7 @@ impl Config {
         g.validate_limits()?;
         self.customers.validate()?;
         self.storage.validate()?;
+        self.records.validate()?;
         self.auth.validate()?;
         if g.max_write_buffer_bytes.is_some() {
             return Err(ConfigLoadError::key(
