@@ -32,6 +32,10 @@ cargo fmt --all -- --check
 step "cargo clippy (warnings are errors)"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 
+# The records store's tests run against PostgreSQL too (docs/records.md).
+pg_url="${SWITCHBOARD_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432/test}"
+pg_isready -q -d "$pg_url" 2>/dev/null || { echo "PostgreSQL is not reachable at $pg_url: checked with pg_isready; the records tests need it (start it, or set SWITCHBOARD_TEST_POSTGRES)" >&2; exit 1; }
+
 step "cargo test"
 cargo test --workspace --quiet 2>&1 | tee /tmp/switchboard-cargo-test.log
 grep -q "test result: ok" /tmp/switchboard-cargo-test.log

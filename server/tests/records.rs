@@ -216,3 +216,19 @@ async fn replaying_the_whole_log_at_start_up_writes_nothing_twice() {
     assert_eq!(sessions_found(server.admin_addr, "").await, [session]);
     server.shutdown().await.unwrap();
 }
+
+/// `docs/records.md` names every event kind the store writes and every `[records]` key of the shipped config.
+#[test]
+fn the_records_page_lists_every_event_kind_and_config_key() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/records.md")).unwrap();
+    for kind in switchboard_server::router::output::Event::KINDS {
+        assert!(doc.contains(&format!("`{kind}`")), "event kind `{kind}` is not in docs/records.md");
+    }
+    let default = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../config/default.toml")).unwrap();
+    let table: toml::Table = default.parse().unwrap();
+    let keys = table["records"].as_table().unwrap().keys().cloned().collect::<Vec<_>>();
+    assert!(keys.len() >= 7, "{keys:?}");
+    for key in keys {
+        assert!(doc.contains(&format!("| `records.{key}` |")), "records.{key} is not in docs/records.md's table");
+    }
+}

@@ -149,3 +149,85 @@ fn priority(priority: Priority) -> &'static str {
         Priority::Urgent => "urgent",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::router::input::{Availability, Rating};
+    use crate::router::output::{
+        AgentState, CloseReason, ComplaintSignal, ConductFlag, ConductKind, ConsentOutcome, QueueReason, TransferKind,
+    };
+
+    /// One event of every kind, in `Event::KINDS` order.
+    fn one_of_each() -> Vec<Event> {
+        let (s, a, g) = (SessionId(1), AgentId::from("ann"), GroupId::from("general"));
+        let flag =
+            ConductFlag { agent: a.clone(), session: Some(s), kind: ConductKind::CloseUnanswered, at: Millis(5) };
+        vec![
+            Event::SessionQueued {
+                session: s,
+                group: g.clone(),
+                priority: Priority::Normal,
+                reason: QueueReason::Joined,
+            },
+            Event::SessionAssigned {
+                session: s,
+                group: g.clone(),
+                agent: a.clone(),
+                waited: Duration::ZERO,
+                overflow: false,
+            },
+            Event::CustomerMessage { session: s, group: g.clone() },
+            Event::AgentReply { session: s, agent: a.clone(), group: g.clone(), reply_delay: None },
+            Event::ReplyWarning { session: s, agent: a.clone(), group: g.clone() },
+            Event::SlowReply { session: s, agent: a.clone(), group: g.clone() },
+            Event::Transferred {
+                session: s,
+                from: a.clone(),
+                target: TransferTarget::Group(g.clone()),
+                kind: TransferKind::ToGroup,
+            },
+            Event::ConsentRequested { session: s, to_group: g.clone() },
+            Event::ConsentAnswered { session: s, outcome: ConsentOutcome::Accepted },
+            Event::ConductFlagged { flag },
+            Event::ComplaintTendency { session: s, group: g.clone(), signal: ComplaintSignal::PhoneRequest },
+            Event::PriorityRaised { session: s, priority: Priority::High },
+            Event::SessionClosed { session: s, group: g, agent: Some(a.clone()), reason: CloseReason::CustomerLeft },
+            Event::Rated { session: s, agent: a.clone(), rating: Rating::Satisfied },
+            Event::AgentStateChanged { agent: a.clone(), from: AgentState::Available, to: AgentState::Busy },
+            Event::AvailabilityRequested { agent: a.clone(), availability: Availability::Available },
+            Event::SessionForgotten { session: s },
+            Event::SessionsShed { agent: a, count: 1 },
+            Event::RosterChanged { added: 0, changed: 0, removed: 0 },
+        ]
+    }
+
+    #[test]
+    fn every_event_kind_is_its_serde_tag_and_listed_once() {
+        let events = one_of_each();
+        assert_eq!(events.len(), Event::KINDS.len());
+        for (event, kind) in events.iter().zip(Event::KINDS) {
+            assert_eq!(event.kind(), kind);
+            let json = serde_json::to_value(event).unwrap();
+            assert!(json.get(kind).is_some(), "{kind}: {json}");
+        }
+    }
+
+    #[test]
+    fn a_flag_on_a_session_is_a_chat_flag_and_times_are_placed_back_by_scale() {
+        let clock =
+            WallClock { stamp: crate::journal::Stamp { business: Millis(60_000), wall_ms: 1_000_000 }, scale: 60.0 };
+        assert_eq!(clock.at(Millis(60_000)), 1_000_000);
+        assert_eq!(clock.at(Millis(0)), 999_000, "a business minute at scale 60 is a real second");
+        let events = one_of_each();
+        let row = event_row(&events[9], 7, 2, clock);
+        assert_eq!((row.lsn, row.ordinal, row.session, row.agent.as_deref()), (7, 2, Some(1), Some("ann")));
+        let flag = row.flag.unwrap();
+        assert_eq!((flag.kind.as_str(), flag.category.as_str()), ("close_unanswered", "agent_close"));
+        assert!(row.detail.contains("close_unanswered") && !row.detail.contains("conduct_flagged"), "{}", row.detail);
+        assert!(event_row(&events[0], 1, 0, clock).flag.is_none());
+        assert!(rating(&events[13]).is_some() && rating(&events[12]).is_none());
+    }
+}
