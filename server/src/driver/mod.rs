@@ -10,7 +10,9 @@
 //! durable, so no client ever sees the effect of an input a crash could
 //! lose. Everything with a rule in it lives in the session layer or the
 //! router; this loop only moves things between them, the log and the
-//! sockets. No locks: only this task touches the layer.
+//! sockets. No locks: only this task touches the layer. Each action carried
+//! out also goes to the records [`Feeder`] (closed chats, events), which
+//! queues without waiting.
 
 pub mod clock;
 pub mod outbox;
