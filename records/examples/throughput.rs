@@ -91,7 +91,8 @@ async fn run(store: Store, records: usize, batch: usize) -> (f64, f64) {
     store.migrate().await.expect("the database answers");
     let options = WriterOptions { batch_size: batch, queue: all.len() + 1, ..WriterOptions::default() };
     let (cpu0, started) = (cpu(), Instant::now());
-    let (sender, writer) = switchboard_records::writer::start(store, Backlog::memory(1), options, WriterMetrics::noop());
+    let (sender, writer) =
+        switchboard_records::writer::start(store, Backlog::memory(1), options, WriterMetrics::noop());
     let n = all.len();
     for record in all {
         assert!(sender.send(record), "the queue holds them all");

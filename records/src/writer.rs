@@ -365,14 +365,14 @@ impl Task {
             return Ok(());
         }
         let started = Instant::now();
-        match self.store.write(batch).await {
-            Ok(()) => {}
+        let written = match self.store.write(batch).await {
+            Ok(()) => batch.iter().collect(),
             Err(e) if !e.is_transient() => self.write_one_by_one(batch).await?,
             Err(e) => return Err(e),
-        }
+        };
         self.metrics.batch_seconds.record(started.elapsed().as_secs_f64());
         self.metrics.batch_records.record(batch.len() as f64);
-        for record in batch {
+        for record in written {
             let i = RecordKind::ALL.iter().position(|k| *k == record.kind()).expect("listed");
             self.metrics.written[i].increment(1);
         }
@@ -380,10 +380,12 @@ impl Task {
         Ok(())
     }
 
-    async fn write_one_by_one(&mut self, batch: &[Record]) -> Result<(), StoreError> {
+    /// The records written (the others are dropped).
+    async fn write_one_by_one<'a>(&mut self, batch: &'a [Record]) -> Result<Vec<&'a Record>, StoreError> {
+        let mut written = Vec::with_capacity(batch.len());
         for record in batch {
             match self.store.write(std::slice::from_ref(record)).await {
-                Ok(()) => {}
+                Ok(()) => written.push(record),
                 Err(e) if !e.is_transient() => {
                     self.metrics.dropped(DropReason::Rejected, 1);
                     error!(error = %e, kind = record.kind().label(), "records: the database refused a record: dropped");
@@ -391,7 +393,7 @@ impl Task {
                 Err(e) => return Err(e),
             }
         }
-        Ok(())
+        Ok(written)
     }
 
     fn failed(&mut self, e: &StoreError) {
