@@ -1,6 +1,5 @@
 //! [`Store`]: the records database, SQLite or PostgreSQL behind one API.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -92,7 +91,9 @@ pub struct Store {
     target: Target,
     origin: Arc<str>,
     backend: Backend,
-    migrated: Arc<AtomicBool>,
+    /// Whether the schema is up to date; held while migrating, so the writer
+    /// and a lookup arriving together migrate once.
+    migrated: Arc<tokio::sync::Mutex<bool>>,
 }
 
 impl Store {
@@ -119,6 +120,13 @@ impl Store {
 
     /// Runs the migrations this database has not run yet; the schema version it is at.
     pub async fn migrate(&self) -> Result<i64, StoreError> {
+        let mut migrated = self.migrated.lock().await;
+        let version = self.migrate_now().await?;
+        *migrated = true;
+        Ok(version)
+    }
+
+    async fn migrate_now(&self) -> Result<i64, StoreError> {
         self.run(vec![Op::Script(VERSION_TABLE)]).await?;
         let current = self.schema_version().await?;
         for m in schema::pending(current)? {
@@ -132,7 +140,6 @@ impl Store {
             self.run(ops).await?;
             tracing::info!(version = m.version, description = m.description, "records: schema migrated");
         }
-        self.migrated.store(true, Ordering::Relaxed);
         Ok(schema::latest())
     }
 
@@ -199,8 +206,10 @@ impl Store {
     }
 
     async fn ready(&self) -> Result<(), StoreError> {
-        if !self.migrated.load(Ordering::Relaxed) {
-            self.migrate().await?;
+        let mut migrated = self.migrated.lock().await;
+        if !*migrated {
+            self.migrate_now().await?;
+            *migrated = true;
         }
         Ok(())
     }

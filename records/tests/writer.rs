@@ -193,3 +193,34 @@ async fn a_row_postgres_refuses_is_dropped_and_counted_and_the_rest_of_its_batch
     assert_eq!(all_chats(&store).await.iter().map(|c| c.0).collect::<Vec<_>>(), [1, 3]);
     assert_eq!(dropped(&cells, DropReason::Rejected), 1);
 }
+
+#[tokio::test]
+async fn retention_deletes_old_chats_while_the_writer_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::new(&Target::Sqlite(dir.path().join("r.sqlite3").to_string_lossy().into_owned()), "o").unwrap();
+    let options = WriterOptions {
+        retention: Some(Duration::from_secs(86_400)),
+        retention_every: Duration::from_millis(20),
+        ..options()
+    };
+    let (sender, task) =
+        switchboard_records::writer::start(store.clone(), Backlog::memory(100), options, WriterMetrics::noop());
+    // Session 0 closed in 1970 (`chat` closes at 1000 ms + session); session 1 closes now.
+    assert!(sender.send(chat(0, "old")));
+    let Record::Chat(mut recent) = chat(1, "recent") else { unreachable!() };
+    recent.closed_at = switchboard_records::now_ms();
+    assert!(sender.send(Record::Chat(recent)));
+    for _ in 0..500 {
+        if all_chats(&store).await.iter().map(|c| c.0).collect::<Vec<_>>() == [1] {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        all_chats(&store).await.iter().map(|c| c.0).collect::<Vec<_>>(),
+        [1],
+        "the old chat is deleted, the recent one kept"
+    );
+    drop(sender);
+    task.await.unwrap();
+}
