@@ -53,6 +53,10 @@ cargo fmt --all -- --check
 step "cargo clippy (warnings are errors)"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 
+# The records store's tests run against PostgreSQL too (docs/records.md).
+pg_url="${SWITCHBOARD_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432/test}"
+pg_isready -q -d "$pg_url" 2>/dev/null || { echo "PostgreSQL is not reachable at $pg_url: checked with pg_isready; the records tests need it (start it, or set SWITCHBOARD_TEST_POSTGRES)" >&2; exit 1; }
+
 step "cargo test"
 log="$(mktemp "${TMPDIR:-/tmp}/switchboard-cargo-test.XXXXXX")"
 trap 'rm -f "$log"' EXIT

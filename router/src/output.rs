@@ -605,3 +605,55 @@ pub enum Event {
         removed: u32,
     },
 }
+
+impl Event {
+    /// Every event's name, in declaration order: the `kind` column of the
+    /// records store's `router_events`, and what `records.skip_events` accepts.
+    pub const KINDS: [&'static str; 19] = [
+        "session_queued",
+        "session_assigned",
+        "customer_message",
+        "agent_reply",
+        "reply_warning",
+        "slow_reply",
+        "transferred",
+        "consent_requested",
+        "consent_answered",
+        "conduct_flagged",
+        "complaint_tendency",
+        "priority_raised",
+        "session_closed",
+        "rated",
+        "agent_state_changed",
+        "availability_requested",
+        "session_forgotten",
+        "sessions_shed",
+        "roster_changed",
+    ];
+
+    /// The event's name (one of [`Event::KINDS`]; its serde tag).
+    pub fn kind(&self) -> &'static str {
+        let i = match self {
+            Event::SessionQueued { .. } => 0,
+            Event::SessionAssigned { .. } => 1,
+            Event::CustomerMessage { .. } => 2,
+            Event::AgentReply { .. } => 3,
+            Event::ReplyWarning { .. } => 4,
+            Event::SlowReply { .. } => 5,
+            Event::Transferred { .. } => 6,
+            Event::ConsentRequested { .. } => 7,
+            Event::ConsentAnswered { .. } => 8,
+            Event::ConductFlagged { .. } => 9,
+            Event::ComplaintTendency { .. } => 10,
+            Event::PriorityRaised { .. } => 11,
+            Event::SessionClosed { .. } => 12,
+            Event::Rated { .. } => 13,
+            Event::AgentStateChanged { .. } => 14,
+            Event::AvailabilityRequested { .. } => 15,
+            Event::SessionForgotten { .. } => 16,
+            Event::SessionsShed { .. } => 17,
+            Event::RosterChanged { .. } => 18,
+        };
+        Event::KINDS[i]
+    }
+}

@@ -12,6 +12,7 @@ pub mod driver;
 pub mod gateway;
 pub mod journal;
 pub mod metrics;
+pub mod records;
 pub mod reload;
 pub mod session;
 pub mod web;
@@ -83,11 +84,20 @@ async fn serve(
     shutdown: impl Future<Output = ()> + Send,
     hooks: TestHooks,
 ) -> anyhow::Result<()> {
-    let opened = {
-        let config = config.clone();
-        tokio::task::spawn_blocking(move || journal::recovery::open(&config, hooks.storage_faults)).await??
-    };
     let metrics = Metrics::new();
+    // The records writer starts once recovery has opened the data_dir, and is fed the replay.
+    let (opened, records) = {
+        let config = config.clone();
+        let mut records = records::RecordsStart::new(&config, &metrics);
+        tokio::task::spawn_blocking(move || {
+            journal::recovery::open_observed(&config, hooks.storage_faults, &mut records).map(|o| (o, records))
+        })
+        .await??
+    };
+    let (feeder, records_store, records_writer) = match records.into_started() {
+        Some(records::Started { feeder, store, writer }) => (Some(feeder), Some(store), Some(writer)),
+        None => (None, None, None),
+    };
     // After recovery opened (and locked) the data_dir, where a generated secret lives.
     let auth = Arc::new(auth::Auth::new(&config, metrics.clone())?);
     let health = Arc::new(Health::default());
@@ -102,6 +112,7 @@ async fn serve(
         snapshot_interval: config.storage.snapshot_interval,
         metrics: metrics.clone(),
         health: health.clone(),
+        records: feeder,
     });
     let first_conn = driver.first_conn_id();
     // Half the shutdown time to make what the driver holds durable; the rest for connections to close.
@@ -128,7 +139,9 @@ async fn serve(
     // The accept loop hands every handler the peer address: the per-IP cap's and the login rate limit's key.
     let public = gateway::serve::serve(listeners.public, gateway::public_routes(app.clone()), timeout, stop_rx.clone());
     let reloader = Arc::new(reload::Reloader::new(&config, app.driver.clone(), auth.clone(), metrics.clone()));
-    let admin_routes = gateway::admin_routes(metrics.clone(), auth).merge(reload::admin_routes(reloader.clone()));
+    let admin_routes = gateway::admin_routes(metrics.clone(), auth.clone())
+        .merge(reload::admin_routes(reloader.clone()))
+        .merge(records::http::admin_routes(records_store, auth));
     let admin = gateway::serve::serve(listeners.admin, admin_routes, timeout, stop_rx.clone());
     if config.source.is_some() {
         reload::reload_on_sighup(reloader);
@@ -157,6 +170,12 @@ async fn serve(
     for task in [public_task, admin_task] {
         if let Ok(Err(e)) = tokio::time::timeout_at(deadline, task).await {
             warn!(error = %e, "listener task failed");
+        }
+    }
+    // The driver is gone, and with it the records queue's sender: the writer writes (or spills) what is left.
+    if let Some(writer) = records_writer {
+        if tokio::time::timeout_at(deadline, writer).await.is_err() {
+            warn!("shutdown timeout: the records writer had not finished; records still queued are lost");
         }
     }
     info!("stopped");

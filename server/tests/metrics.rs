@@ -116,6 +116,7 @@ async fn metrics_reflect_what_happened() {
         "signal",
         "phase",
         "outcome",
+        "operation",
         "le",
     ];
     for line in body.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {

@@ -19,8 +19,10 @@ use crate::router::config::RouterConfig;
 
 mod auth;
 mod calendar;
+mod records;
 pub use auth::{Accounts, AuthConfig, KeyAlgorithm, Secret, MIN_SECRET_BYTES};
 pub use calendar::{CalendarConfig, TimeText};
+pub use records::RecordsConfig;
 #[cfg(test)]
 mod rule_keys_tests;
 
@@ -45,6 +47,8 @@ pub struct Config {
     pub gateway: GatewayConfig,
     pub customers: CustomersConfig,
     pub storage: StorageConfig,
+    /// Closed chats and router events in SQL (`docs/records.md`).
+    pub records: RecordsConfig,
     pub log: LogConfig,
     pub auth: AuthConfig,
     pub router: RouterConfig,
@@ -71,6 +75,7 @@ impl Default for Config {
             gateway: GatewayConfig::default(),
             customers: CustomersConfig::default(),
             storage: StorageConfig::default(),
+            records: RecordsConfig::default(),
             log: LogConfig::default(),
             auth: AuthConfig::default(),
             router: RouterConfig::default(),
@@ -416,6 +421,7 @@ impl Config {
         g.validate_limits()?;
         self.customers.validate()?;
         self.storage.validate()?;
+        self.records.validate()?;
         self.auth.validate()?;
         self.business_calendar()?;
         self.clock_start()?;

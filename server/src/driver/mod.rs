@@ -10,7 +10,9 @@
 //! durable, so no client ever sees the effect of an input a crash could
 //! lose. Everything with a rule in it lives in the session layer or the
 //! router; this loop only moves things between them, the log and the
-//! sockets. No locks: only this task touches the layer.
+//! sockets. No locks: only this task touches the layer. Each action carried
+//! out also goes to the records [`Feeder`] (closed chats, events), which
+//! queues without waiting.
 
 pub mod clock;
 pub mod outbox;
@@ -31,8 +33,9 @@ use tracing::{error, info, warn};
 
 use crate::config::Config;
 use crate::journal::recovery::{config_entries, Opened};
-use crate::journal::{Journal, Lsn};
+use crate::journal::{wall_ms, Journal, Lsn, Stamp};
 use crate::metrics::{self, Metrics};
+use crate::records::Feeder;
 use crate::router::output::Event;
 use crate::router::roster::RosterChange;
 use crate::router::Millis;
@@ -107,6 +110,8 @@ impl Default for Health {
 #[derive(Debug)]
 struct Held {
     lsn: Lsn,
+    /// When the entry was applied (for the records store).
+    stamp: Stamp,
     /// When the driver received the input that caused it.
     started: Instant,
     action: Action,
@@ -132,6 +137,10 @@ pub struct Driver {
     armed: Option<Millis>,
     /// Logged and applied before anything else (config changes, the restart).
     first_entries: Vec<Entry>,
+    /// When the last entry was applied.
+    stamp: Stamp,
+    /// Where closed chats and events go (`None`: records are off).
+    records: Option<Feeder>,
 }
 
 /// How the driver is built: the recovered state and its surroundings.
@@ -145,11 +154,12 @@ pub struct DriverParts {
     pub snapshot_interval: Duration,
     pub metrics: Metrics,
     pub health: Arc<Health>,
+    pub records: Option<Feeder>,
 }
 
 impl Driver {
     pub fn new(parts: DriverParts) -> Driver {
-        let DriverParts { opened, scale, calendar, snapshot_every, snapshot_interval, mut metrics, health } = parts;
+let DriverParts { opened, scale, calendar, snapshot_every, snapshot_interval, mut metrics, health, records } = parts;
         let groups: Vec<&str> = opened.layer.router().config().groups.iter().map(|g| g.id.as_str()).collect();
         metrics.register_known_series(&groups);
         metrics.recovered(&opened.replay);
@@ -170,6 +180,8 @@ impl Driver {
             slow: Vec::new(),
             armed: None,
             first_entries: opened.first_entries,
+            stamp: Stamp::default(),
+            records,
         }
     }
 
@@ -326,7 +338,7 @@ impl Driver {
     fn send_unless_waiting(&mut self, action: Action, started: Instant) {
         let waiting = action.conn().is_some_and(|c| self.held.iter().any(|h| h.action.conn() == Some(c)));
         if waiting {
-            self.held.push_back(Held { lsn: self.journal.last(), started, action });
+            self.held.push_back(Held { lsn: self.journal.last(), stamp: self.stamp, started, action });
         } else {
             self.carry_out(action, started);
         }
@@ -337,6 +349,7 @@ impl Driver {
     /// closing, timers), it is applied unlogged: a restart ends every
     /// connection and re-runs timers anyway.
     fn log_and_apply(&mut self, now: Millis, entry: Entry, started: Instant) {
+        self.stamp = Stamp { business: now, wall_ms: wall_ms() };
         match self.journal.append(now, &entry) {
             Ok(_) => self.layer.apply(now, entry),
             Err(e) => {
@@ -361,7 +374,7 @@ impl Driver {
             if let (Action::Answer { .. }, false) = (&action, self.journal.is_healthy()) {
                 self.send_unless_waiting(action, started);
             } else {
-                self.held.push_back(Held { lsn, started, action });
+                self.held.push_back(Held { lsn, stamp: self.stamp, started, action });
             }
         }
     }
@@ -378,6 +391,9 @@ impl Driver {
         loop {
             while self.held.front().is_some_and(|h| h.lsn <= self.journal.released()) {
                 let held = self.held.pop_front().expect("checked");
+                if let Some(records) = &mut self.records {
+                    records.send(held.lsn, held.stamp, &held.action);
+                }
                 self.carry_out(held.action, held.started);
             }
             if self.slow.is_empty() {
@@ -420,6 +436,7 @@ impl Driver {
                 }
                 self.metrics.record_event(&event);
             }
+            Action::ChatClosed(_) => {}
         }
     }
 

@@ -31,6 +31,16 @@ use crate::session::Entry;
 /// A log sequence number: the position of an entry in the log, from 1.
 pub type Lsn = u64;
 
+/// When an entry was applied, on both clocks: business time (what the
+/// router runs on) and the wall clock (what the log records beside it, and
+/// what the records store shows).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stamp {
+    pub business: Millis,
+    /// Milliseconds since the Unix epoch.
+    pub wall_ms: u64,
+}
+
 /// Where entries go: segment files in a `data_dir` today ([`file::FileLog`]),
 /// Redis Streams in cluster mode later. A backend writes batches in order on
 /// its own thread and reports [`Progress`] (what is written, what is synced,

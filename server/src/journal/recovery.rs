@@ -5,9 +5,11 @@
 //! input left: entries are applied with the business time they were logged
 //! at, and the session layer and router are deterministic. What the
 //! replay's actions would have sent is dropped: every client was told (or
-//! was about to be told, and will get it in its resume replay).
+//! was about to be told, and will get it in its resume replay). A
+//! [`ReplayObserver`] sees them first: the records store writes their
+//! records again (idempotently), so what a crash kept from it arrives.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -18,11 +20,11 @@ use tokio::sync::mpsc;
 use tracing::{info, warn};
 
 use super::file::FileLog;
-use super::{codec, progress_channel, Journal, Lsn};
+use super::{codec, progress_channel, Journal, Lsn, Stamp};
 use crate::config::{Config, StorageMode, SyncPolicy as ConfigSync};
 use crate::driver::clock::anchor_for_run;
 use crate::router::{Millis, Router};
-use crate::session::{Entry, SessionConfig, SessionLayer};
+use crate::session::{Action, Entry, SessionConfig, SessionLayer};
 
 /// A state to resume, and where to log what comes next.
 #[derive(Debug)]
@@ -63,13 +65,48 @@ pub enum RecoveryError {
     Record { lsn: Lsn, problem: String },
     #[error("{change}; restore the previous config, or move {data_dir} aside to start with no live chats")]
     GroupsChanged { data_dir: PathBuf, change: String },
+    #[error("records: {0}")]
+    Records(String),
+}
+
+/// Told what start-up does, e.g. to write the replay's records again
+/// (the records store: [`crate::records`]).
+pub trait ReplayObserver {
+    /// The `data_dir` is open and locked (`None`: memory mode, nothing to open).
+    fn opened(&mut self, data_dir: Option<&Path>) -> Result<(), String>;
+    /// An action the replay of a logged entry produced (clients are not sent it).
+    fn replayed(&mut self, lsn: Lsn, stamp: Stamp, action: Action);
+}
+
+/// Observes nothing.
+#[derive(Debug)]
+pub struct Unobserved;
+
+impl ReplayObserver for Unobserved {
+    fn opened(&mut self, _: Option<&Path>) -> Result<(), String> {
+        Ok(())
+    }
+
+    fn replayed(&mut self, _: Lsn, _: Stamp, _: Action) {}
 }
 
 /// Opens the configured storage and recovers the state to resume.
 pub fn open(config: &Config, faults: Faults) -> Result<Opened, RecoveryError> {
+    open_observed(config, faults, &mut Unobserved)
+}
+
+/// [`open`], telling `observer` what it does.
+pub fn open_observed(
+    config: &Config,
+    faults: Faults,
+    observer: &mut dyn ReplayObserver,
+) -> Result<Opened, RecoveryError> {
     match config.storage.mode {
-        StorageMode::Memory => Ok(in_memory(config)),
-        StorageMode::File => from_data_dir(config, faults),
+        StorageMode::Memory => {
+            observer.opened(None).map_err(RecoveryError::Records)?;
+            Ok(in_memory(config))
+        }
+        StorageMode::File => from_data_dir(config, faults, observer),
     }
 }
 
@@ -102,10 +139,11 @@ fn in_memory(config: &Config) -> Opened {
     }
 }
 
-fn from_data_dir(config: &Config, faults: Faults) -> Result<Opened, RecoveryError> {
+fn from_data_dir(config: &Config, faults: Faults, observer: &mut dyn ReplayObserver) -> Result<Opened, RecoveryError> {
     let started = Instant::now();
     let data_dir = &config.storage.data_dir;
     let store = Store::open(data_dir, OpenMode::ReadWrite)?;
+    observer.opened(Some(data_dir)).map_err(RecoveryError::Records)?;
     let recovery = store.recover()?;
     report(&recovery.report);
     let snapshot_lsn = recovery.snapshot.as_ref().map(|s| s.lsn);
@@ -122,7 +160,10 @@ fn from_data_dir(config: &Config, faults: Faults) -> Result<Opened, RecoveryErro
             .map_err(|problem| RecoveryError::Record { lsn: record.lsn, problem })?;
         resume_at = resume_at.max(Millis(record.time_ms));
         layer.apply(Millis(record.time_ms), entry);
-        while layer.poll_action().is_some() {}
+        let stamp = Stamp { business: Millis(record.time_ms), wall_ms: record.wall_ms };
+        while let Some(action) = layer.poll_action() {
+            observer.replayed(record.lsn, stamp, action);
+        }
         records += 1;
     }
     layer

@@ -3,7 +3,7 @@
 //! Each server owns its own recorder (no global one), so several servers can
 //! run in one process (the integration tests do). Label sets are small and
 //! fixed: `group` (from config), `state`, `kind`, `category`, `reason`,
-//! `rating`, `direction`, `role`, `code`; never a session, customer or agent id.
+//! `rating`, `direction`, `role`, `code`, `operation`; never a session, customer or agent id.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -67,6 +67,15 @@ pub const RECOVERY_SECONDS: &str = "switchboard_recovery_seconds";
 pub const RECOVERY_RECORDS: &str = "switchboard_recovery_records";
 pub const RECOVERY_TORN_TAIL_BYTES: &str = "switchboard_recovery_torn_tail_bytes";
 pub const RECOVERY_SNAPSHOTS_SKIPPED: &str = "switchboard_recovery_snapshots_skipped";
+pub const RECORDS_WRITTEN: &str = "switchboard_records_written_total";
+pub const RECORDS_BATCH: &str = "switchboard_records_batch_records";
+pub const RECORDS_BATCH_SECONDS: &str = "switchboard_records_batch_seconds";
+pub const RECORDS_BACKLOG: &str = "switchboard_records_backlog";
+pub const RECORDS_SPILL_BYTES: &str = "switchboard_records_spill_bytes";
+pub const RECORDS_DROPPED: &str = "switchboard_records_dropped_total";
+pub const RECORDS_ERRORS: &str = "switchboard_records_errors_total";
+pub const RECORDS_HEALTHY: &str = "switchboard_records_healthy";
+pub const RECORDS_DELETED: &str = "switchboard_records_deleted_total";
 
 /// What kind of series a metric is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -120,6 +129,15 @@ pub const ALL: &[(&str, Kind, &str)] = &[
     (RECOVERY_RECORDS, Kind::Gauge, "Log records replayed at the last start-up."),
     (RECOVERY_TORN_TAIL_BYTES, Kind::Gauge, "Bytes of a torn write cut from the log's end at the last start-up."),
     (RECOVERY_SNAPSHOTS_SKIPPED, Kind::Gauge, "Damaged snapshots passed over at the last start-up."),
+    (RECORDS_WRITTEN, Kind::Counter, "Records written to the records database, by kind."),
+    (RECORDS_BATCH, Kind::Histogram, "Records per transaction written to the records database."),
+    (RECORDS_BATCH_SECONDS, Kind::Histogram, "Real seconds to write one batch to the records database."),
+    (RECORDS_BACKLOG, Kind::Gauge, "Records not yet written: queued, and waiting in the spill file or memory while the database is down."),
+    (RECORDS_SPILL_BYTES, Kind::Gauge, "Bytes of records waiting in the spill file."),
+    (RECORDS_DROPPED, Kind::Counter, "Records lost, by reason."),
+    (RECORDS_ERRORS, Kind::Counter, "Failed records database operations, by operation (each retry counts)."),
+    (RECORDS_HEALTHY, Kind::Gauge, "1 while the records database takes writes, 0 while records wait."),
+    (RECORDS_DELETED, Kind::Counter, "Rows deleted by records retention."),
 ];
 
 /// Business-time buckets for waiting and replying (seconds).
@@ -129,6 +147,9 @@ const LATENCY_BUCKETS: &[f64] = &[0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
 
 /// Seconds a snapshot takes to encode or write.
 const SNAPSHOT_BUCKETS: &[f64] = &[0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
+/// Seconds a records batch takes.
+const RECORDS_SECONDS_BUCKETS: &[f64] =
+    &[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0, 30.0];
 /// Records per log batch (group commit).
 const BATCH_BUCKETS: &[f64] = &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0, 1024.0, 4096.0];
 
@@ -212,6 +233,10 @@ impl Metrics {
             .and_then(|b| b.set_buckets_for_metric(Matcher::Full(LOG_FSYNC.into()), LATENCY_BUCKETS))
             .and_then(|b| b.set_buckets_for_metric(Matcher::Full(LOG_BATCH.into()), BATCH_BUCKETS))
             .and_then(|b| b.set_buckets_for_metric(Matcher::Full(SNAPSHOT_SECONDS.into()), SNAPSHOT_BUCKETS))
+            .and_then(|b| b.set_buckets_for_metric(Matcher::Full(RECORDS_BATCH.into()), BATCH_BUCKETS))
+            .and_then(|b| {
+                b.set_buckets_for_metric(Matcher::Full(RECORDS_BATCH_SECONDS.into()), RECORDS_SECONDS_BUCKETS)
+            })
             .expect("bucket lists are not empty");
         let recorder = builder.build_recorder();
         let handle = recorder.handle();
@@ -325,6 +350,28 @@ impl Metrics {
         self.gauge(STORAGE_HEALTHY, &[]).set(1.0);
         self.counter(SNAPSHOTS, &[]).absolute(0);
         self.counter(SNAPSHOT_ERRORS, &[]).absolute(0);
+    }
+
+    /// The records writer's handles; its series start at zero (healthy until a write fails).
+    pub fn records_writer(&self) -> switchboard_records::WriterMetrics {
+        use switchboard_records::{DropReason, Operation, RecordKind};
+        let metrics = switchboard_records::WriterMetrics {
+            written: RecordKind::ALL.map(|k| self.counter(RECORDS_WRITTEN, &[("kind", k.label())])),
+            batch_records: self.histogram(RECORDS_BATCH, &[]),
+            batch_seconds: self.histogram(RECORDS_BATCH_SECONDS, &[]),
+            backlog: self.gauge(RECORDS_BACKLOG, &[]),
+            spill_bytes: self.gauge(RECORDS_SPILL_BYTES, &[]),
+            dropped: DropReason::ALL.map(|r| self.counter(RECORDS_DROPPED, &[("reason", r.label())])),
+            errors: Operation::ALL.map(|o| self.counter(RECORDS_ERRORS, &[("operation", o.label())])),
+            healthy: self.gauge(RECORDS_HEALTHY, &[]),
+            deleted: self.counter(RECORDS_DELETED, &[]),
+        };
+        for counter in metrics.written.iter().chain(&metrics.dropped).chain(&metrics.errors) {
+            counter.absolute(0);
+        }
+        metrics.deleted.absolute(0);
+        metrics.healthy.set(1.0);
+        metrics
     }
 
     /// What the start-up recovery did.

@@ -51,7 +51,7 @@ use switchboard_protocol::encode;
 
 pub use crate::gateway::identity::{CustomerIdentity, PriorityClaim};
 use crate::router::config::Role;
-use crate::router::output::Event;
+use crate::router::output::{CloseReason, Event, SessionView};
 use crate::router::{AgentId, GroupId, Millis, Router, SessionId};
 pub use entry::{Command, Entry, Join, SessionConfig, Token, TokenDigest};
 use stream::Stream;
@@ -162,8 +162,22 @@ pub enum Action {
     },
     /// A slow reader was cut off (for the metrics).
     SlowConsumer,
-    /// Something the router reported (for the metrics).
+    /// Something the router reported (for the metrics and the records store).
     Event(Event),
+    /// A session closed: what the records store keeps of it. Follows its
+    /// `SessionClosed` event (boxed: the transcript is big next to the other actions).
+    ChatClosed(Box<ClosedChat>),
+}
+
+/// A closed session as the router still knew it when it closed: its
+/// transcript, handoff notes and who closed it. The router forgets the
+/// session after its rating window, so this is taken at the close.
+#[derive(Debug, Clone)]
+pub struct ClosedChat {
+    pub view: SessionView,
+    /// Who served it last.
+    pub agent: Option<AgentId>,
+    pub reason: CloseReason,
 }
 
 impl Action {
@@ -175,7 +189,7 @@ impl Action {
             | Action::SendBatch { conn, .. }
             | Action::Close { conn, .. }
             | Action::Kill { conn } => Some(*conn),
-            Action::Refused { .. } | Action::SlowConsumer | Action::Event(_) => None,
+            Action::Refused { .. } | Action::SlowConsumer | Action::Event(_) | Action::ChatClosed(_) => None,
         }
     }
 }

@@ -7,7 +7,7 @@ use switchboard_protocol::customer::ServerToCustomer;
 use tracing::debug;
 
 use super::stream::Kept;
-use super::{convert, frame, Action, SessionLayer};
+use super::{convert, frame, Action, ClosedChat, SessionLayer};
 use crate::router::output::{CustomerNotice, Event, Output};
 use crate::router::{AgentId, SessionId};
 
@@ -40,9 +40,22 @@ impl SessionLayer {
                 if let Event::SessionForgotten { session } = event {
                     self.drop_stream_if_gone(session);
                 }
+                let closed = self.closed_chat(&event);
                 self.actions.push_back(Action::Event(event));
+                if let Some(closed) = closed {
+                    self.actions.push_back(Action::ChatClosed(Box::new(closed)));
+                }
             }
         }
+    }
+
+    /// For a `SessionClosed`, the session as it closed. The router keeps a
+    /// closed session until its rating window ends (longer than the input
+    /// that closed it), so its view is always there at this point.
+    fn closed_chat(&self, event: &Event) -> Option<ClosedChat> {
+        let Event::SessionClosed { session, agent, reason, .. } = event else { return None };
+        let view = self.router.session_view(*session)?;
+        Some(ClosedChat { view, agent: agent.clone(), reason: *reason })
     }
 
     fn push_customer(&mut self, session: SessionId, mut message: ServerToCustomer) {

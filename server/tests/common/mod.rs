@@ -434,6 +434,12 @@ pub async fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
     (answer.status, answer.body)
 }
 
+/// `GET path` with an optional bearer token.
+pub async fn http_get_as(addr: SocketAddr, path: &str, bearer: Option<&str>) -> HttpAnswer {
+    let auth = bearer.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    http_exchange(addr, format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Connection: close\r\n\r\n")).await
+}
+
 /// Sends one raw HTTP/1.1 request and reads the whole answer.
 async fn http_exchange(addr: SocketAddr, request: String) -> HttpAnswer {
     let mut stream = TcpStream::connect(addr).await.expect("http connect");

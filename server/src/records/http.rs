@@ -1,0 +1,246 @@
+//! Looking up past chats, on the admin listener, for supervisors and admins:
+//!
+//! - `GET /v1/admin/records/chats?customer=&agent=&group=&from=&to=&flag=&limit=`
+//!   lists closed chats, newest first (`{"chats": [...]}`, without their text);
+//! - `GET /v1/admin/records/chats/{session}[?origin=]` gives one with its
+//!   transcript, handoff notes and conduct flags.
+//!
+//! Every refusal is `{"code", "message"}` with a stable code
+//! ([`records_code`], `invalid_request`, and the token codes).
+
+use std::sync::Arc;
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Json;
+use serde_json::json;
+use switchboard_protocol::code;
+use switchboard_records::{ChatQuery, Store, StoreError, MAX_LIMIT};
+
+use crate::auth::http::{bearer, http_code, ApiError};
+use crate::auth::{Auth, Refusal};
+use crate::router::output::ConductKind;
+
+/// Codes only these endpoints give.
+pub mod records_code {
+    /// `records.enabled = false`: nothing is kept to look up.
+    pub const RECORDS_DISABLED: &str = "records_disabled";
+    /// The records database cannot be reached now; try again.
+    pub const RECORDS_UNAVAILABLE: &str = "records_unavailable";
+    /// No closed chat has that session id (or not yet: records arrive within moments of the close).
+    pub const CHAT_NOT_FOUND: &str = "chat_not_found";
+}
+
+/// How many chats a lookup returns unless `limit` says.
+const DEFAULT_LIMIT: u32 = 50;
+
+struct Lookups {
+    store: Option<Store>,
+    auth: Arc<Auth>,
+}
+
+/// The routes (state: the records store, `None` when records are off).
+pub fn admin_routes(store: Option<Store>, auth: Arc<Auth>) -> axum::Router {
+    axum::Router::new()
+        .route("/v1/admin/records/chats", get(find))
+        .route("/v1/admin/records/chats/{session}", get(one))
+        .with_state(Arc::new(Lookups { store, auth }))
+}
+
+type Params = Result<Query<Vec<(String, String)>>, QueryRejection>;
+
+async fn find(State(lookups): State<Arc<Lookups>>, headers: HeaderMap, params: Params) -> Response {
+    answer(try_find(&lookups, &headers, params).await)
+}
+
+async fn one(
+    State(lookups): State<Arc<Lookups>>,
+    Path(session): Path<String>,
+    headers: HeaderMap,
+    params: Params,
+) -> Response {
+    answer(try_one(&lookups, &session, &headers, params).await)
+}
+
+fn answer(result: Result<Response, ApiError>) -> Response {
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn try_find(lookups: &Lookups, headers: &HeaderMap, params: Params) -> Result<Response, ApiError> {
+    let store = lookups.allowed(headers)?;
+    let query = chat_query(&params_of(params)?)?;
+    let chats = store.find_chats(&query).await.map_err(unavailable)?;
+    Ok(Json(json!({ "chats": chats })).into_response())
+}
+
+async fn try_one(lookups: &Lookups, session: &str, headers: &HeaderMap, params: Params) -> Result<Response, ApiError> {
+    let store = lookups.allowed(headers)?;
+    let session: u64 =
+        session.parse().map_err(|_| invalid("the session id is a number, e.g. /v1/admin/records/chats/42"))?;
+    let params = params_of(params)?;
+    let mut origin = None;
+    for (key, value) in &params {
+        match key.as_str() {
+            "origin" => origin = Some(value.as_str()),
+            other => return Err(invalid(format!("unknown parameter `{other}`: only `origin`"))),
+        }
+    }
+    match store.chat(session, origin).await.map_err(unavailable)? {
+        Some(chat) => Ok(Json(chat).into_response()),
+        None => Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            records_code::CHAT_NOT_FOUND,
+            "no closed chat has this session id",
+        )),
+    }
+}
+
+impl Lookups {
+    /// The store, if the caller is a supervisor or an admin and records are on.
+    fn allowed(&self, headers: &HeaderMap) -> Result<&Store, ApiError> {
+        let identity = self.auth.check(bearer(headers))?;
+        if !identity.role.may_supervise() {
+            return Err(Refusal::new(code::FORBIDDEN, "this endpoint is for supervisors and admins").into());
+        }
+        self.store.as_ref().ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                records_code::RECORDS_DISABLED,
+                "records are off (records.enabled = false)",
+            )
+        })
+    }
+}
+
+fn params_of(params: Params) -> Result<Vec<(String, String)>, ApiError> {
+    params.map(|Query(p)| p).map_err(|e| invalid(format!("the query string cannot be read: {e}")))
+}
+
+/// The lookup's filters; an unknown parameter or a bad value is refused, naming it.
+fn chat_query(params: &[(String, String)]) -> Result<ChatQuery, ApiError> {
+    let mut q = ChatQuery { limit: DEFAULT_LIMIT, ..ChatQuery::default() };
+    for (key, value) in params {
+        let value = value.trim();
+        match key.as_str() {
+            "customer" => q.customer = Some(value.to_owned()),
+            "agent" => q.agent = Some(value.to_owned()),
+            "group" => q.group = Some(value.to_owned()),
+            "flag" => q.flag = Some(flag(value)?),
+            "from" => q.from = Some(when(key, value)?.start()),
+            "to" => q.to = Some(when(key, value)?.end()),
+            "limit" => q.limit = limit(value)?,
+            other => {
+                return Err(invalid(format!(
+                    "unknown parameter `{other}`: use customer, agent, group, from, to, flag, limit"
+                )))
+            }
+        }
+    }
+    Ok(q)
+}
+
+fn flag(value: &str) -> Result<String, ApiError> {
+    let known = ConductKind::ALL.iter().any(|k| k.label() == value || k.category() == value);
+    if known {
+        Ok(value.to_owned())
+    } else {
+        Err(invalid(format!("`flag` must be a conduct flag kind or category (docs/domain.md), not `{value}`")))
+    }
+}
+
+fn limit(value: &str) -> Result<u32, ApiError> {
+    match value.parse::<u32>() {
+        Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+        _ => Err(invalid(format!("`limit` must be a number from 1 to {MAX_LIMIT}"))),
+    }
+}
+
+/// A `from` or `to`: an instant (RFC 3339, `2026-11-26T09:30:00Z`) or a UTC day (`2026-11-26`).
+enum When {
+    Instant(i64),
+    Day(jiff::civil::Date),
+}
+
+fn when(key: &str, value: &str) -> Result<When, ApiError> {
+    if let Ok(t) = value.parse::<jiff::Timestamp>() {
+        return Ok(When::Instant(t.as_millisecond()));
+    }
+    value.parse::<jiff::civil::Date>().map(When::Day).map_err(|_| {
+        invalid(format!("`{key}` must be a date (2026-11-26, UTC) or an RFC 3339 time (2026-11-26T09:30:00Z)"))
+    })
+}
+
+impl When {
+    /// As a `from`: a day starts at its midnight.
+    fn start(&self) -> i64 {
+        match self {
+            When::Instant(ms) => *ms,
+            When::Day(day) => midnight(*day),
+        }
+    }
+
+    /// As a `to` (exclusive): a day is included whole.
+    fn end(&self) -> i64 {
+        match self {
+            When::Instant(ms) => *ms,
+            When::Day(day) => day.tomorrow().map_or(i64::MAX, midnight),
+        }
+    }
+}
+
+fn midnight(day: jiff::civil::Date) -> i64 {
+    day.to_zoned(jiff::tz::TimeZone::UTC).map_or(0, |z| z.timestamp().as_millisecond())
+}
+
+fn invalid(message: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, http_code::INVALID_REQUEST, message)
+}
+
+fn unavailable(e: StoreError) -> ApiError {
+    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, records_code::RECORDS_UNAVAILABLE, e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn filters_are_read_and_a_day_is_taken_whole() {
+        let q = chat_query(&params(&[
+            ("customer", "c-1"),
+            ("agent", "ann"),
+            ("group", "general"),
+            ("from", "2026-11-26"),
+            ("to", "2026-11-26"),
+            ("flag", "agent_close"),
+            ("limit", "5"),
+        ]))
+        .unwrap();
+        let day = 86_400_000;
+        assert_eq!(q.from.unwrap() % day, 0);
+        assert_eq!(q.to.unwrap() - q.from.unwrap(), day);
+        assert_eq!((q.limit, q.flag.as_deref()), (5, Some("agent_close")));
+        let q = chat_query(&params(&[("from", "2026-11-26T10:00:00Z")])).unwrap();
+        assert_eq!(q.from.unwrap() % day, 10 * 3_600_000);
+        assert_eq!(q.limit, DEFAULT_LIMIT);
+    }
+
+    #[test]
+    fn bad_values_are_refused_naming_the_parameter() {
+        for (key, value) in
+            [("from", "yesterday"), ("limit", "0"), ("limit", "100000"), ("flag", "rude"), ("colour", "red")]
+        {
+            let err = chat_query(&params(&[(key, value)])).unwrap_err();
+            let body = format!("{err:?}");
+            assert!(body.contains(key), "{key}={value}: {body}");
+            assert!(body.contains(http_code::INVALID_REQUEST), "{body}");
+        }
+    }
+}
