@@ -295,7 +295,7 @@ impl Tickets {
     }
 
     /// Applies a checked move and what it starts or ends: the feedback and
-    /// confirmation waits, the customer's reminder, and on done the
+    /// confirmation waits, the expected-time limit, the customer's reminder, and on done the
     /// release of every limit and of the owner's capacity.
     fn move_to(&mut self, at: Timestamp, id: TicketId, to: TicketState, actor: Actor) {
         let ticket = self.tickets.get_mut(&id).unwrap();
@@ -306,6 +306,10 @@ impl Tickets {
         }
         self.clear(id, Limit::FeedbackWait);
         self.clear(id, Limit::ConfirmationWait);
+        if matches!(to, TicketState::AwaitingFeedback | TicketState::PendingConfirmation) {
+            // Out of the agent's hands: no expected resolution time is owed.
+            self.clear(id, Limit::ExpectedTime);
+        }
         match to {
             TicketState::AwaitingFeedback => {
                 self.start_wait(at, id, Limit::FeedbackWait, self.rules.feedback_wait_days);

@@ -52,6 +52,16 @@ pub struct RulesError {
 }
 
 impl TicketRules {
+    /// Every key, as named in config and errors (docs/tickets.md lists the same).
+    pub const KEYS: [&'static str; 6] = [
+        "tickets.first_response",
+        "tickets.expected_time_reply",
+        "tickets.max_without_reply",
+        "tickets.feedback_wait_days",
+        "tickets.confirmation_wait_days",
+        "tickets.handoff_note_min_chars",
+    ];
+
     /// Refuses limits that cannot work, naming the first key at fault.
     pub fn validate(&self) -> Result<(), RulesError> {
         let refuse = |key, reason| Err(RulesError { key, reason });

@@ -44,6 +44,7 @@ fn validate_names_the_key_at_fault() {
         break_it(&mut rules);
         let err = rules.validate().unwrap_err();
         assert_eq!(err.key, key);
+        assert!(TicketRules::KEYS.contains(&key));
         assert!(err.to_string().starts_with(&format!("`{key}`")), "{err}");
     }
 }

@@ -41,8 +41,11 @@ fn a_message_left_on_friday_night_is_answered_on_monday_morning_without_a_breach
 fn desk_awaiting_feedback() -> switchboard_tickets::Tickets {
     let mut desk = desk();
     desk.handle(at("2026-12-22 09:00"), available("mei", &["billing"], 5)).unwrap();
-    desk.handle(at("2026-12-22 09:30"), left_message(1, "billing", Origin::NobodyAvailable)).unwrap();
+    desk.handle(at("2026-12-22 09:50"), left_message(1, "billing", Origin::NobodyAvailable)).unwrap();
     desk.handle(at("2026-12-22 10:00"), reply(T1, "mei", TicketState::AwaitingFeedback, None)).unwrap();
+    // Asking for feedback answers the customer and owes no expected time: only the wait runs.
+    let deadlines = &desk.ticket(T1).unwrap().deadlines;
+    assert_eq!(deadlines.keys().copied().collect::<Vec<_>>(), [Limit::FeedbackWait]);
     desk
 }
 
