@@ -159,7 +159,8 @@ pub struct DriverParts {
 
 impl Driver {
     pub fn new(parts: DriverParts) -> Driver {
-let DriverParts { opened, scale, calendar, snapshot_every, snapshot_interval, mut metrics, health, records } = parts;
+        let DriverParts { opened, scale, calendar, snapshot_every, snapshot_interval, mut metrics, health, records } =
+            parts;
         let groups: Vec<&str> = opened.layer.router().config().groups.iter().map(|g| g.id.as_str()).collect();
         metrics.register_known_series(&groups);
         metrics.recovered(&opened.replay);
