@@ -176,8 +176,9 @@ impl Auth {
         self.disabled.contains(agent)
     }
 
-    /// Changes whenever an admin disables or enables an agent.
-    pub fn disabled_changes(&self) -> watch::Receiver<u64> {
+    /// Changes whenever an admin disables or enables an agent, or a reload
+    /// replaces the roster: each live connection then asks [`Auth::may_stay`].
+    pub fn access_changes(&self) -> watch::Receiver<u64> {
         self.disabled.subscribe()
     }
 

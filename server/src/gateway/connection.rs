@@ -66,14 +66,14 @@ pub struct Guard {
     /// When the token expires, on the monotonic clock.
     expires: Instant,
     /// Changes when an admin disables or enables an agent, or the roster is reloaded.
-    disabled: watch::Receiver<u64>,
+    access: watch::Receiver<u64>,
 }
 
 impl Guard {
     pub fn new(identity: Identity, auth: &Auth) -> Guard {
-        let mut disabled = auth.disabled_changes();
-        disabled.mark_unchanged();
-        Guard { expires: expiry_instant(identity.expires_at), identity, disabled }
+        let mut access = auth.access_changes();
+        access.mark_unchanged();
+        Guard { expires: expiry_instant(identity.expires_at), identity, access }
     }
 
     /// Takes a renewed token (already checked) for this connection.
@@ -101,7 +101,7 @@ fn expiry_instant(unix_secs: u64) -> Instant {
 /// Completes when the disabled list or the roster changes (never without a guard).
 async fn access_changed(guard: &mut Option<Box<Guard>>) {
     let Some(g) = guard else { return std::future::pending().await };
-    if g.disabled.changed().await.is_err() {
+    if g.access.changed().await.is_err() {
         std::future::pending::<()>().await;
     }
 }
