@@ -563,7 +563,7 @@ fn group_differences(a: &GroupConfig, b: &GroupConfig) -> Vec<&'static str> {
         ("max_queue", a.max_queue != b.max_queue),
         ("overflow_to", a.overflow_to != b.overflow_to),
         ("overflow_after", a.overflow_after != b.overflow_after),
-        ("service_hours", a.service_hours != b.service_hours),
+        // Not `service_hours`: hours are calendar config, read again at each start, not routing identity.
     ];
     fields.into_iter().filter(|(_, differs)| *differs).map(|(name, _)| name).collect()
 }

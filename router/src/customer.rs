@@ -30,6 +30,12 @@ impl Router {
         if self.sessions.contains_key(&session) {
             return Err(RuleError::SessionExists(session));
         }
+        if !self.takes_new_customers(g) {
+            return Err(RuleError::GroupClosed {
+                group: group.clone(),
+                opens_at: self.groups[g as usize].hours.next_change,
+            });
+        }
         if self.groups[g as usize].queue.len() >= self.groups[g as usize].max_queue {
             return Err(RuleError::QueueFull(group.clone()));
         }

@@ -118,7 +118,7 @@ impl Router {
 
     /// Estimates changed for the customers of `g` and of the groups that
     /// overflow to it: tell them (coalesced, like positions).
-    fn estimates_changed(&mut self, g: GroupIdx) {
+    pub(super) fn estimates_changed(&mut self, g: GroupIdx) {
         self.queue_changed.insert(g);
         for i in 0..self.groups[g as usize].overflow_from.len() {
             let from = self.groups[g as usize].overflow_from[i];
@@ -134,7 +134,8 @@ impl Router {
         if let Some(rate) = self.rate(group) {
             return WaitModel::Known { rate, free: group.free_seats, overflow_after: None };
         }
-        let overflow = || group.overflow_to.iter().map(|&h| &self.groups[h as usize]);
+        // Overflow goes only to open groups.
+        let overflow = || group.overflow_to.iter().map(|&h| &self.groups[h as usize]).filter(|h| h.hours.open);
         match Rate::sum(overflow().filter_map(|h| self.rate(h))) {
             Some(rate) => {
                 let free = overflow().map(|h| h.free_seats).sum();
@@ -190,7 +191,7 @@ impl Router {
 
     fn no_agent_online(&self, g: GroupIdx) -> CustomerNotice {
         let group = &self.groups[g as usize];
-        CustomerNotice::NoAgentOnline { group: group.id.clone(), service_hours: group.service_hours.clone() }
+        CustomerNotice::NoAgentOnline { group: group.id.clone(), service_hours: group.hours.service_hours.clone() }
     }
 
     /// Takes a waiting session out of every queue it is listed in; returns
@@ -253,12 +254,17 @@ impl Router {
             overflow_in.insert(key);
         });
         let group = &self.groups[g as usize];
-        let to_groups = group
+        let to_groups: Vec<_> = group
             .overflow_to
             .iter()
-            .map(|&h| (self.groups[h as usize].id.clone(), self.groups[h as usize].name.clone()))
+            .map(|&h| &self.groups[h as usize])
+            .filter(|h| h.hours.open)
+            .map(|h| (h.id.clone(), h.name.clone()))
             .collect();
-        self.notify_customer(session, CustomerNotice::Overflowed { group: group.id.clone(), to_groups });
+        // Telling a customer about groups that are closed would promise help nobody gives now.
+        if !to_groups.is_empty() {
+            self.notify_customer(session, CustomerNotice::Overflowed { group: group.id.clone(), to_groups });
+        }
         // Its estimate no longer waits for `overflow_after`.
         self.queue_changed.insert(g);
     }
@@ -312,7 +318,9 @@ impl Router {
         let group = &self.groups[g as usize];
         let first_agent = group.eligible.first()?;
         let mut own = group.queue.iter().peekable();
-        let mut overflow = group.overflow_in.iter().copied().peekable();
+        // A closed group's agents finish their own queue but take no overflow.
+        let open = group.hours.open;
+        let mut overflow = group.overflow_in.iter().copied().filter(|_| open).peekable();
         for _ in 0..LOOKAHEAD {
             let key = match (own.peek(), overflow.peek()) {
                 (Some(a), Some(b)) if b < a => overflow.next(),

@@ -1,6 +1,7 @@
 //! Rule errors: a command that breaks a rule changes nothing and says which.
 
 use super::ids::{AgentId, GroupId, SessionId};
+use super::time::Millis;
 
 /// Why the router refused an input. [`RuleError::code`] is stable and goes on
 /// the wire; the `Display` text is for people.
@@ -16,6 +17,9 @@ pub enum RuleError {
     SessionExists(SessionId),
     #[error("the queue of group `{0}` is full")]
     QueueFull(GroupId),
+    /// Outside the group's service hours, with no open group to overflow to.
+    #[error("group `{group}` is closed")]
+    GroupClosed { group: GroupId, opens_at: Option<Millis> },
     #[error("session {0} is closed")]
     SessionClosed(SessionId),
     #[error("session {0} is not assigned to you")]
@@ -65,6 +69,7 @@ impl RuleError {
             RuleError::UnknownSession(_) => "unknown_session",
             RuleError::SessionExists(_) => "session_exists",
             RuleError::QueueFull(_) => "queue_full",
+            RuleError::GroupClosed { .. } => "group_closed",
             RuleError::SessionClosed(_) => "session_closed",
             RuleError::NotYourSession(_) => "not_your_session",
             RuleError::AgentNotConnected(_) => "agent_not_connected",

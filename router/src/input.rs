@@ -12,6 +12,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::ids::{AgentId, GroupId, SessionId};
+use super::time::Millis;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -98,6 +99,29 @@ pub enum Input {
         session: SessionId,
         reason: AgentCloseReason,
     },
+
+    /// Where groups stand on the business calendar, as the driver read it
+    /// (the router has no calendar): only the groups that changed are listed.
+    SetGroupHours {
+        groups: Vec<(GroupId, GroupHours)>,
+    },
+}
+
+/// A skill group's service hours as last read on the calendar: whether it
+/// is open, when that next changes, and the hours' text (shown to
+/// customers, and changeable across restarts: hours are calendar config,
+/// not routing identity).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupHours {
+    pub open: bool,
+    /// When the group next opens (closed) or closes (open); `None`: never.
+    pub next_change: Option<Millis>,
+    pub service_hours: Option<Arc<str>>,
+}
+
+impl GroupHours {
+    /// A group without service hours: always open.
+    pub const ALWAYS_OPEN: GroupHours = GroupHours { open: true, next_change: None, service_hours: None };
 }
 
 /// Queue priority: higher is served first. Complaint tendency raises

@@ -51,6 +51,7 @@ pub mod config;
 mod customer;
 mod dispatch;
 pub mod error;
+mod hours;
 pub mod ids;
 pub mod input;
 pub mod output;
@@ -74,7 +75,7 @@ pub use config::{
 };
 pub use error::RuleError;
 pub use ids::{AgentId, GroupId, SessionId};
-pub use input::{AgentCloseReason, Availability, Input, Priority, Rating, TransferTarget};
+pub use input::{AgentCloseReason, Availability, GroupHours, Input, Priority, Rating, TransferTarget};
 pub use output::{
     AgentNotice, AgentState, CloseReason, ComplaintSignal, ConductFlag, ConductKind, ConsentOutcome, CustomerNotice,
     Event, HandoffNote, HistoryEntry, Output, QueueReason, SessionEndedWhy, SessionView, Speaker, SupervisorNotice,
@@ -141,7 +142,10 @@ impl Router {
                 overflow_to: Vec::new(),
                 overflow_from: Vec::new(),
                 overflow_after: g.overflow_after,
-                service_hours: g.service_hours.as_deref().map(Arc::from),
+                hours: GroupHours {
+                    service_hours: g.service_hours.as_deref().map(Arc::from),
+                    ..GroupHours::ALWAYS_OPEN
+                },
                 members: Vec::new(),
                 on_duty: 0,
                 serving_agents: 0,
@@ -224,6 +228,7 @@ impl Router {
                 self.agent_transfer(&agent, session, target, note, skip_consent)
             }
             Input::AgentClose { agent, session, reason } => self.agent_close(&agent, session, reason),
+            Input::SetGroupHours { groups } => self.set_group_hours(groups),
         };
         self.settle();
         result
@@ -329,6 +334,8 @@ impl Router {
                 GroupSnapshot {
                     id: g.id.clone(),
                     name: g.name.clone(),
+                    open: g.hours.open,
+                    next_change: g.hours.next_change,
                     waiting: g.queue.len(),
                     active: g.active,
                     oldest_wait: self.oldest_wait_at(g, now),
@@ -336,6 +343,12 @@ impl Router {
                 }
             })
             .collect()
+    }
+
+    /// Each group's hours as the router holds them, in config order: what
+    /// the driver compares with the calendar to know what changed.
+    pub fn group_hours(&self) -> impl Iterator<Item = (&GroupId, &GroupHours)> {
+        self.groups.iter().map(|g| (&g.id, &g.hours))
     }
 
     /// Whether a session is open (`Some(false)`: closed, still within its

@@ -48,7 +48,7 @@ use super::Router;
 /// The layout version of [`SavedRouter`]: bump it on any change to the
 /// saved structs below, so an old build refuses a newer snapshot (and the
 /// reverse) instead of misreading it.
-const FORMAT: u32 = 2;
+const FORMAT: u32 = 3;
 
 /// Written first and checked as soon as it is read, before anything of
 /// another layout is misread.
@@ -126,6 +126,9 @@ struct SavedAgent<'a> {
 struct SavedGroup<'a> {
     pace: Cow<'a, Pace>,
     queue_tick: Option<Millis>,
+    /// Open by its service hours, and until when (the hours' text is in the config).
+    open: bool,
+    next_change: Option<Millis>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -224,7 +227,12 @@ impl Router {
             groups: self
                 .groups
                 .iter()
-                .map(|g| SavedGroup { pace: Cow::Borrowed(&g.pace), queue_tick: g.queue_tick })
+                .map(|g| SavedGroup {
+                    pace: Cow::Borrowed(&g.pace),
+                    queue_tick: g.queue_tick,
+                    open: g.hours.open,
+                    next_change: g.hours.next_change,
+                })
                 .collect(),
             sessions: sessions.into_iter().map(|s| save_session(s, &told)).collect(),
         })
@@ -273,6 +281,8 @@ impl Router {
             }
             group.pace = saved.pace.into_owned();
             group.queue_tick = saved.queue_tick;
+            group.hours.open = saved.open;
+            group.hours.next_change = saved.next_change;
         }
         for (a, saved) in agents.into_iter().enumerate() {
             router.restore_agent(a as AgentIdx, saved)?;

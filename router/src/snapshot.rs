@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::config::Role;
 use super::ids::{AgentId, GroupId};
 use super::output::{AgentState, CloseReason, ConductFlag, ConductKind};
+use super::time::Millis;
 
 /// The whole router at a glance: what a supervisor dashboard and the gauges show.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -21,6 +22,10 @@ pub struct Snapshot {
 pub struct GroupSnapshot {
     pub id: GroupId,
     pub name: Arc<str>,
+    /// Open by its service hours (a closed group takes no new customers).
+    pub open: bool,
+    /// When it next opens (closed) or closes (open); `None`: never.
+    pub next_change: Option<Millis>,
     /// Sessions in this group's queue.
     pub waiting: usize,
     /// Sessions of this group being served.

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::config::Role;
 use super::ids::{AgentId, GroupId, SessionId};
-use super::input::{Priority, TransferTarget};
+use super::input::{GroupHours, Priority, TransferTarget};
 use super::output::{AgentState, CloseReason, HandoffNote, HistoryEntry};
 use super::pace::Pace;
 use super::queue::Queue;
@@ -160,7 +160,8 @@ pub(crate) struct Group {
     /// The groups that overflow to this one (whose customers its agents may serve).
     pub(crate) overflow_from: Vec<GroupIdx>,
     pub(crate) overflow_after: std::time::Duration,
-    pub(crate) service_hours: Option<Arc<str>>,
+    /// Open or closed, and until when; the service hours' text ([`GroupHours`]).
+    pub(crate) hours: GroupHours,
     pub(crate) members: Vec<AgentIdx>,
     /// Members on duty (see [`Agent::is_on_duty`]).
     pub(crate) on_duty: u32,

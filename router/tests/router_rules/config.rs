@@ -169,7 +169,8 @@ fn same_groups_allows_new_rules_and_agents_and_names_every_group_change() {
     new.rules.max_history = 20;
     new.agents[0].capacity = 5;
     new.agents.remove(2);
-    assert_eq!(saved.same_groups(&new), Ok(()), "rules and agents may change");
+    new.groups[0].service_hours = Some("every day 08:00-20:00".into());
+    assert_eq!(saved.same_groups(&new), Ok(()), "rules, agents and service hours may change");
 
     let mut new = small();
     new.groups.push(GroupConfig { id: GroupId::new("vip"), ..new.groups[0].clone() });

@@ -12,6 +12,7 @@ mod conduct;
 mod config;
 mod customer;
 mod estimate_sim;
+mod hours;
 mod presence;
 mod reply_timers;
 mod roster;
