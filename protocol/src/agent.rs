@@ -4,7 +4,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::common::{
     AgentCloseReason, AgentInfo, AgentSnapshot, AgentState, ClientId, ClockScale, CloseReason, ComplaintSignal,
-    ConductFlag, ConsentOutcome, GroupInfo, GroupSnapshot, Priority, Role, SessionId, SessionView, TransferTarget,
+    ConductFlag, ConsentOutcome, GroupHours, GroupInfo, GroupSnapshot, Priority, Role, SessionId, SessionView,
+    TransferTarget,
 };
 
 /// Query parameters of `GET /v1/ws/agent`.
@@ -158,6 +159,14 @@ pub enum ServerToAgent {
         /// The other agents of the roster, supervisors excluded (targets of kind `agent`).
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         transfer_agents: Vec<AgentInfo>,
+        /// Each skill group's service hours now: open or closed, until when.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        group_hours: Vec<GroupHours>,
+    },
+    /// Groups opened or closed by their service hours (only those that
+    /// changed). Not numbered: a reconnect's `welcome` carries them all.
+    GroupHours {
+        groups: Vec<GroupHours>,
     },
     Ack {
         id: ClientId,
@@ -311,6 +320,7 @@ impl ServerToAgent {
             | ServerToAgent::Error { .. }
             | ServerToAgent::Shutdown { .. }
             | ServerToAgent::Snapshot { .. }
+            | ServerToAgent::GroupHours { .. }
             | ServerToAgent::CustomerTyping { .. } => None,
         }
     }

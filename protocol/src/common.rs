@@ -242,6 +242,12 @@ pub enum SessionStatus {
 pub struct GroupSnapshot {
     pub id: String,
     pub name: String,
+    /// Open by its service hours (closed: no new customers).
+    #[serde(default = "always")]
+    pub open: bool,
+    /// Unix milliseconds of the next opening (closed) or closing (open); `null`: never.
+    #[serde(default)]
+    pub next_change_at: Option<u64>,
     /// Sessions waiting in the queue.
     pub waiting: u64,
     /// Sessions being served.
@@ -290,6 +296,21 @@ pub struct AgentRecord {
 pub struct ClockScale(pub f64);
 
 impl Eq for ClockScale {}
+
+fn always() -> bool {
+    true
+}
+
+/// Whether a skill group is open by its service hours, and until when (in
+/// the agent's `welcome` and `group_hours`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupHours {
+    pub id: String,
+    pub open: bool,
+    /// Unix milliseconds of the next opening (closed) or closing (open); `null`: never.
+    #[serde(default)]
+    pub next_change_at: Option<u64>,
+}
 
 /// A skill group an agent may transfer a session to (in the agent's `welcome`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -32,6 +32,10 @@ pub struct CustomerConnectParams {
     /// `"priority="` + `priority`: the host site vouches for the priority.
     #[serde(default)]
     pub priority_hash: Option<String>,
+    /// The customer's IANA time zone (`Intl.DateTimeFormat().resolvedOptions().timeZone`),
+    /// so that a closed group's next opening is also given in their local time.
+    #[serde(default)]
+    pub time_zone: Option<String>,
 }
 
 /// What a customer sends. Every command has an `id` and is answered by one `ack` or `error`.
@@ -105,6 +109,21 @@ pub enum ServerToCustomer {
     },
     /// The command with this `id` (or, when `id` is null, the frame or connection) was refused.
     Error { id: Option<ClientId>, code: String, message: String },
+    /// The group is closed (outside its service hours) and takes no new
+    /// customers: nothing was queued; an `error` `group_closed` and a close
+    /// follow. `opens_at`: unix milliseconds of the next opening (`null`:
+    /// none known); `opens_at_local`: the same in the `time_zone` the
+    /// customer gave (RFC 9557, `2026-11-30T09:00:00+08:00[Asia/Shanghai]`).
+    GroupClosed {
+        group: String,
+        group_name: String,
+        #[serde(default)]
+        opens_at: Option<u64>,
+        #[serde(default)]
+        opens_at_local: Option<String>,
+        #[serde(default)]
+        service_hours: Option<String>,
+    },
     /// The server is shutting down; the connection closes with 1001 next. Resume later.
     Shutdown { reason: String },
     /// Waiting in the queue: position 1 is next. `estimated_wait_ms` is
@@ -163,6 +182,7 @@ impl ServerToCustomer {
             | ServerToCustomer::Ack { .. }
             | ServerToCustomer::Error { .. }
             | ServerToCustomer::Shutdown { .. }
+            | ServerToCustomer::GroupClosed { .. }
             | ServerToCustomer::AgentTyping {} => None,
         }
     }

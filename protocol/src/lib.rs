@@ -106,6 +106,12 @@ pub mod code {
     /// verified `identifier`, or without `priority`): the join is refused
     /// and the connection closed (1008). An unsigned `priority` is ignored.
     pub const PRIORITY_INVALID: &str = "priority_invalid";
+    /// A customer's `time_zone` is not an IANA time zone name: the join is
+    /// refused and the connection closed (1008).
+    pub const TIME_ZONE_INVALID: &str = "time_zone_invalid";
+    /// The group is closed (outside its service hours): a `group_closed`
+    /// frame says when it opens, then this error and close 1008. Final.
+    pub const GROUP_CLOSED: &str = "group_closed";
     /// HTTP 403 before the upgrade: the page's `Origin` is not in `gateway.allowed_origins`.
     pub const ORIGIN_NOT_ALLOWED: &str = "origin_not_allowed";
     /// HTTP 429 before the upgrade: too many open connections from this IP address.

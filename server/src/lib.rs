@@ -108,6 +108,7 @@ async fn serve(
         opened,
         scale: config.clock.scale,
         calendar: Arc::new(config.business_calendar()?),
+        service_hours: config.service_hours(),
         snapshot_every: config.storage.snapshot_every,
         snapshot_interval: config.storage.snapshot_interval,
         metrics: metrics.clone(),

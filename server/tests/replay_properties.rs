@@ -124,7 +124,13 @@ impl Live {
                     0 => CustomerIdentity::Verified(Arc::from(format!("user-{conn}"))),
                     _ => CustomerIdentity::Anonymous,
                 };
-                let open = CustomerOpen::New { group, name: Some("Wei".into()), priority: Ok(priority), identity };
+                let open = CustomerOpen::New {
+                    group,
+                    name: Some("Wei".into()),
+                    priority: Ok(priority),
+                    identity,
+                    time_zone: None,
+                };
                 Request::CustomerOpen { conn, open }
             }
             Op::Resume { customer, last_seq } => {

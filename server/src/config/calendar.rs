@@ -3,13 +3,17 @@
 //! start with the key named on error. Definitions: docs/domain.md,
 //! "Service hours and the business calendar".
 
+use std::sync::Arc;
+
 use jiff::civil::{Date, DateTime};
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, Zoned};
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use switchboard_calendar::{time_zone, Calendar, CalendarError, ServiceHours, SpecialDays};
 
 use super::{Config, ConfigLoadError};
+use crate::router::GroupId;
 
 /// The deployment's calendar.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -70,6 +74,13 @@ impl Config {
             calendar = calendar.with_group(group.id.as_str(), hours);
         }
         Ok(calendar)
+    }
+
+    /// Each group's `service_hours` text (groups without one are left out).
+    pub fn service_hours(&self) -> FxHashMap<GroupId, Arc<str>> {
+        let texts =
+            self.router.groups.iter().filter_map(|g| Some((g.id.clone(), Arc::from(g.service_hours.as_deref()?))));
+        texts.collect()
     }
 
     fn calendar_zone(&self) -> Result<TimeZone, ConfigLoadError> {

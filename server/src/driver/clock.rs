@@ -15,10 +15,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::Timestamp;
+use rustc_hash::FxHashMap;
 use switchboard_calendar::{Calendar, ClockAnchor};
 use tokio::time::Instant;
 
-use crate::router::Millis;
+use crate::router::{GroupHours, GroupId, Millis};
 
 /// Maps between real instants and the router's business milliseconds.
 #[derive(Clone, Copy, Debug)]
@@ -116,11 +117,27 @@ pub fn anchor_for_run(
 pub struct BusinessCalendar {
     calendar: Arc<Calendar>,
     anchor: ClockAnchor,
+    /// Each group's `service_hours` as written (what customers are shown).
+    texts: FxHashMap<GroupId, Arc<str>>,
 }
 
 impl BusinessCalendar {
     pub fn new(calendar: Arc<Calendar>, anchor: ClockAnchor) -> BusinessCalendar {
-        BusinessCalendar { calendar, anchor }
+        BusinessCalendar { calendar, anchor, texts: FxHashMap::default() }
+    }
+
+    /// The same calendar, with the groups' `service_hours` texts (from the config).
+    pub fn with_texts(self, texts: FxHashMap<GroupId, Arc<str>>) -> BusinessCalendar {
+        BusinessCalendar { texts, ..self }
+    }
+
+    /// A group's hours at `at`, as the router is told them.
+    pub fn group_hours(&self, group: &GroupId, at: Millis) -> GroupHours {
+        GroupHours {
+            open: self.calendar.is_open(group.as_str(), self.instant(at)),
+            next_change: self.next_change(group.as_str(), at),
+            service_hours: self.texts.get(group).cloned(),
+        }
     }
 
     pub fn calendar(&self) -> &Calendar {

@@ -38,7 +38,7 @@ use crate::metrics::{self, Metrics};
 use crate::records::Feeder;
 use crate::router::output::Event;
 use crate::router::roster::RosterChange;
-use crate::router::Millis;
+use crate::router::{GroupId, Millis};
 use crate::session::{shutdown_frame, Action, ConnId, Entry, Frame, Request, SessionLayer};
 use clock::{BusinessCalendar, Clock};
 use outbox::{Outbox, Refused};
@@ -127,6 +127,8 @@ pub struct Driver {
     clock: Clock,
     /// Service hours and working time, in business time.
     calendar: BusinessCalendar,
+    /// When a group next opens or closes: the calendar is read again then.
+    hours_due: Option<Millis>,
     metrics: Metrics,
     health: Arc<Health>,
     outboxes: FxHashMap<ConnId, Arc<Outbox>>,
@@ -150,6 +152,8 @@ pub struct DriverParts {
     pub scale: f64,
     /// The business calendar (`[calendar]`, the groups' `service_hours`).
     pub calendar: Arc<Calendar>,
+    /// Each group's `service_hours` text, as configured (shown to customers).
+    pub service_hours: FxHashMap<GroupId, Arc<str>>,
     pub snapshot_every: u64,
     pub snapshot_interval: Duration,
     pub metrics: Metrics,
@@ -159,10 +163,21 @@ pub struct DriverParts {
 
 impl Driver {
     pub fn new(parts: DriverParts) -> Driver {
-        let DriverParts { opened, scale, calendar, snapshot_every, snapshot_interval, mut metrics, health, records } =
-            parts;
+        let DriverParts {
+            opened,
+            scale,
+            calendar,
+            service_hours,
+            snapshot_every,
+            snapshot_interval,
+            mut metrics,
+            health,
+            records,
+        } = parts;
         let groups: Vec<&str> = opened.layer.router().config().groups.iter().map(|g| g.id.as_str()).collect();
         metrics.register_known_series(&groups);
+        // The gauges say what the recovered state holds (closed groups included) from the start.
+        metrics.record_groups(&opened.layer.router().group_snapshots(opened.resume_at));
         metrics.recovered(&opened.replay);
         // Counted from the snapshot recovered, not from the log's end: a long replayed tail makes the
         // next snapshot due soon, so the next start does not replay it again.
@@ -173,7 +188,8 @@ impl Driver {
             progress: opened.progress,
             snapshots: Snapshots::new(opened.store, snapshot_every, snapshot_interval, last_lsn),
             clock: Clock::new(opened.resume_at, scale),
-            calendar: BusinessCalendar::new(calendar, opened.clock_anchor),
+            calendar: BusinessCalendar::new(calendar, opened.clock_anchor).with_texts(service_hours),
+            hours_due: None,
             metrics,
             health,
             outboxes: FxHashMap::default(),
@@ -203,6 +219,7 @@ impl Driver {
             let now = self.clock.now();
             self.log_and_apply(now, entry, Instant::now());
         }
+        self.check_hours();
         self.journal.flush();
         self.log_calendar();
         let mut housekeeping = tokio::time::interval(Duration::from_millis(250));
@@ -211,7 +228,7 @@ impl Driver {
         let wake = tokio::time::sleep_until(far_future());
         tokio::pin!(wake);
         loop {
-            let deadline = self.layer.poll_timeout();
+            let deadline = earliest(self.layer.poll_timeout(), self.hours_due);
             if deadline != self.armed {
                 wake.as_mut().reset(deadline.and_then(|d| self.clock.instant_at(d)).unwrap_or_else(far_future));
                 self.armed = deadline;
@@ -228,6 +245,7 @@ impl Driver {
                 _ = &mut wake, if self.armed.is_some() => {
                     self.armed = None;
                     self.fire_due_timers();
+                    self.check_hours_if_due();
                 }
                 input = inputs.recv() => match input {
                     Some(input) => self.on_inputs(input, &mut inputs),
@@ -310,7 +328,22 @@ impl Driver {
         for entry in entries {
             self.log_and_apply(now, entry, started);
         }
+        self.reread_calendar(config);
         Ok(Reconfigured { roster, rules_changed })
+    }
+
+    /// Takes a reloaded config's calendar and service hours (the time zone,
+    /// holidays, each group's hours) and tells the router what that changes.
+    fn reread_calendar(&mut self, config: &Config) {
+        match config.business_calendar() {
+            Ok(calendar) => {
+                let anchor = self.calendar.anchor();
+                self.calendar = BusinessCalendar::new(Arc::new(calendar), anchor).with_texts(config.service_hours());
+                self.check_hours();
+            }
+            // Cannot happen: a reloaded config was validated, its calendar included.
+            Err(e) => warn!(error = %e, "the reloaded calendar was refused: keeping the one in force"),
+        }
     }
 
     /// Hands a request to the session layer: answered at once if it changes
@@ -528,9 +561,38 @@ impl Driver {
         self.snapshots.write_when_synced(self.journal.synced());
     }
 
-    /// Gauges, and timers whose wake-up raced with a new deadline.
+    /// Reads the calendar again if a group's opening or closing is due.
+    fn check_hours_if_due(&mut self) {
+        if self.hours_due.is_some_and(|at| at <= self.clock.now()) {
+            self.check_hours();
+        }
+    }
+
+    /// Reads each group's hours on the calendar now, logs those that differ
+    /// from what the router holds (so a replay opens and closes groups at
+    /// the same business times), and notes when to look again.
+    fn check_hours(&mut self) {
+        let now = self.clock.now();
+        let mut changed = Vec::new();
+        let mut due = None;
+        for (group, held) in self.layer.router().group_hours() {
+            let hours = self.calendar.group_hours(group, now);
+            due = earliest(due, hours.next_change);
+            if hours != *held {
+                changed.push((group.clone(), hours));
+            }
+        }
+        self.hours_due = due;
+        // While the log cannot be written business time stands still: looked at again once it runs.
+        if !changed.is_empty() && self.journal.is_healthy() {
+            self.log_and_apply(now, Entry::GroupHours { groups: changed }, Instant::now());
+        }
+    }
+
+    /// Gauges, and timers (and group hours) whose wake-up raced with a new deadline.
     fn housekeeping(&mut self) {
         self.fire_due_timers();
+        self.check_hours_if_due();
         let now = self.clock.now();
         self.metrics.record_groups(&self.layer.router().group_snapshots(now));
     }
@@ -611,6 +673,14 @@ fn close_after(outbox: &Outbox, last: Frame, code: u16, reason: &'static str) {
         outbox.try_send(Outbound::Frame(last)).is_ok() && outbox.try_send(Outbound::Close { code, reason }).is_ok();
     if !ok {
         outbox.kill();
+    }
+}
+
+/// The earlier of two optional deadlines.
+fn earliest(a: Option<Millis>, b: Option<Millis>) -> Option<Millis> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
     }
 }
 

@@ -197,7 +197,13 @@ async fn customer_ws(
         None => {
             let identity = app.identity.verify(params.identifier.as_deref(), params.identifier_hash.as_deref());
             let priority = app.identity.verify_priority(&identity, params.priority, params.priority_hash.as_deref());
-            CustomerOpen::New { identity, group: params.group, name: params.name, priority }
+            CustomerOpen::New {
+                identity,
+                group: params.group,
+                name: params.name,
+                priority,
+                time_zone: params.time_zone,
+            }
         }
     };
     ws.on_upgrade(move |socket| {

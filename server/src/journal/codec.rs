@@ -16,7 +16,9 @@ use crate::session::Entry;
 ///    `closes.unresponsive_after`, `complaint.repeat_lookback` and
 ///    `complaint.question_min_chars`.
 /// 4: `Entry::Restarted` carries the run's clock anchor (business time on the calendar).
-pub const ENTRY_FORMAT: u8 = 4;
+/// 5: `Entry::GroupHours` (groups opening and closing by their service hours);
+///    a join records the customer's `time_zone`.
+pub const ENTRY_FORMAT: u8 = 5;
 
 /// The payload format of snapshots (the session layer's image with the
 /// router's inside). Raised whenever their shape changes.
@@ -27,7 +29,8 @@ pub const ENTRY_FORMAT: u8 = 4;
 ///    `complaint.question_min_chars`; agents may be retired (removed from
 ///    the roster).
 /// 4: the session layer keeps the last start's clock anchor.
-pub const SNAPSHOT_FORMAT: u8 = 4;
+/// 5: each group keeps whether it is open and until when (service hours).
+pub const SNAPSHOT_FORMAT: u8 = 5;
 
 /// Encodes an entry into `buf` (cleared first), returning it.
 pub fn encode_entry(entry: &Entry, mut buf: Vec<u8>) -> Result<Vec<u8>, String> {
@@ -67,7 +70,7 @@ pub fn decode_snapshot<T: serde::de::DeserializeOwned>(payload: &[u8]) -> Result
 mod tests {
     use super::*;
     use crate::router::input::{Input, Priority};
-    use crate::router::{GroupId, SessionId};
+    use crate::router::{GroupId, Millis, SessionId};
     use crate::session::{Command, Join, Token};
 
     #[test]
@@ -81,7 +84,14 @@ mod tests {
                 customer_name: Some("Wei".into()),
                 customer_id: Some("user-42".into()),
                 priority: Priority::High,
+                time_zone: Some("Europe/Berlin".into()),
             }),
+            Entry::GroupHours {
+                groups: vec![(
+                    GroupId::new("refunds"),
+                    crate::router::GroupHours { open: false, next_change: Some(Millis(9)), service_hours: None },
+                )],
+            },
             Entry::CustomerCommand {
                 conn: 7,
                 command: Command {

@@ -216,7 +216,10 @@ fn input_session(input: &Input) -> Option<SessionId> {
         | Input::AgentAskResolved { session, .. }
         | Input::AgentTransfer { session, .. }
         | Input::AgentClose { session, .. } => Some(*session),
-        Input::AgentConnected { .. } | Input::AgentDisconnected { .. } | Input::AgentSetAvailability { .. } => None,
+        Input::AgentConnected { .. }
+        | Input::AgentDisconnected { .. }
+        | Input::AgentSetAvailability { .. }
+        | Input::SetGroupHours { .. } => None,
     }
 }
 
@@ -263,6 +266,11 @@ fn describe(entry: &Entry, owners: &Owners) -> String {
         ),
         Entry::Configure { .. } => "rules or session limits changed (restart or reload)".to_owned(),
         Entry::Roster { agents } => format!("the roster changed (restart or reload): {} agents", agents.len()),
+        Entry::GroupHours { groups } => {
+            let said: Vec<String> =
+                groups.iter().map(|(g, h)| format!("{g} {}", if h.open { "open" } else { "closed" })).collect();
+            format!("service hours: {}", said.join(", "))
+        }
     }
 }
 

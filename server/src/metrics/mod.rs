@@ -31,6 +31,7 @@ pub const SESSIONS_WAITING: &str = "switchboard_sessions_waiting";
 pub const SESSIONS_ACTIVE: &str = "switchboard_sessions_active";
 pub const OLDEST_WAIT: &str = "switchboard_oldest_wait_seconds";
 pub const AGENTS: &str = "switchboard_agents";
+pub const GROUP_OPEN: &str = "switchboard_group_open";
 pub const WAIT_SECONDS: &str = "switchboard_wait_seconds";
 pub const ASSIGNMENT_LATENCY: &str = "switchboard_assignment_latency_seconds";
 pub const REPLY_DELAY: &str = "switchboard_reply_delay_seconds";
@@ -93,6 +94,7 @@ pub const ALL: &[(&str, Kind, &str)] = &[
     (SESSIONS_ACTIVE, Kind::Gauge, "Sessions of a skill group being served."),
     (OLDEST_WAIT, Kind::Gauge, "Business seconds the longest-waiting customer of a group has waited."),
     (AGENTS, Kind::Gauge, "Agents per skill group and state."),
+    (GROUP_OPEN, Kind::Gauge, "1 while a skill group is open by its service hours, 0 while it is closed to new customers."),
     (WAIT_SECONDS, Kind::Histogram, "Business seconds from (re-)entering the queue to assignment."),
     (ASSIGNMENT_LATENCY, Kind::Histogram, "Real seconds from the router task receiving the input that caused an assignment to both parties' frames being queued (the input logged durably first)."),
     (REPLY_DELAY, Kind::Histogram, "Business seconds from a customer's first unanswered message to the agent's reply."),
@@ -307,6 +309,7 @@ impl Metrics {
             self.gauge(SESSIONS_WAITING, &[("group", g)]).set(0.0);
             self.gauge(SESSIONS_ACTIVE, &[("group", g)]).set(0.0);
             self.gauge(OLDEST_WAIT, &[("group", g)]).set(0.0);
+            self.gauge(GROUP_OPEN, &[("group", g)]).set(1.0);
             for s in AgentState::ALL {
                 self.gauge(AGENTS, &[("group", g), ("state", s.label())]).set(0.0);
             }
@@ -481,6 +484,7 @@ impl Metrics {
             self.gauge(SESSIONS_WAITING, &[("group", group)]).set(g.waiting as f64);
             self.gauge(SESSIONS_ACTIVE, &[("group", group)]).set(g.active as f64);
             self.gauge(OLDEST_WAIT, &[("group", group)]).set(g.oldest_wait.map_or(0.0, |d| d.as_secs_f64()));
+            self.gauge(GROUP_OPEN, &[("group", group)]).set(if g.open { 1.0 } else { 0.0 });
             for (state, count) in &g.agents {
                 self.gauge(AGENTS, &[("group", group), ("state", state)]).set(*count as f64);
             }

@@ -12,8 +12,8 @@ use super::{
     ack_frame, convert, error_frame, frame, Action, Command, ConnId, CustomerStream, Entry, Join, Owner, Resumed,
     SessionConfig, SessionLayer,
 };
-use crate::router::input::Input;
-use crate::router::{AgentId, Millis, SessionId};
+use crate::router::input::{GroupHours, Input};
+use crate::router::{AgentId, GroupId, Millis, RuleError, SessionId};
 
 impl SessionLayer {
     /// Applies a logged entry at business time `now`.
@@ -41,6 +41,7 @@ impl SessionLayer {
             Entry::Restarted { clock } => self.restarted(clock),
             Entry::Configure { rules, session } => self.configure(*rules, session),
             Entry::Roster { agents } => self.change_roster(&agents),
+            Entry::GroupHours { groups } => self.set_group_hours(groups),
         }
         self.route_outputs();
     }
@@ -50,11 +51,17 @@ impl SessionLayer {
     }
 
     fn customer_join(&mut self, join: Join) {
-        let Join { conn, session, token, group, customer_name, customer_id, priority } = join;
+        let Join { conn, session, token, group, customer_name, customer_id, priority, time_zone } = join;
         self.next_session = self.next_session.max(session.0 + 1);
         let input = Input::CustomerJoin { session, group: group.clone(), priority, customer_name, customer_id };
         if let Err(e) = self.router.handle(self.now, input) {
             self.actions.push_back(Action::Refused { code: e.code() });
+            if let RuleError::GroupClosed { opens_at, .. } = &e {
+                // Before the refusal: when the group opens, in the customer's time too.
+                let closed =
+                    convert::group_closed(&self.router, &group, *opens_at, self.clock_anchor, time_zone.as_deref());
+                self.send(conn, frame(&closed));
+            }
             return self.refuse_open(conn, e.code(), &e.to_string());
         }
         self.tokens.insert(token.digest(), session);
@@ -133,6 +140,7 @@ impl SessionLayer {
             handoff_note_min_chars: Some(rules.handoff_note_min_chars as u64),
             transfer_groups,
             transfer_agents,
+            group_hours: convert::group_hours_to_wire(&self.router, self.clock_anchor, None),
         };
         let frames = std::iter::once(frame(&welcome)).chain(replay).collect();
         self.actions.push_back(Action::SendBatch { conn, frames });
@@ -223,6 +231,24 @@ impl SessionLayer {
                 info!(added = ?change.added, changed = ?change.changed, removed = ?change.removed, "roster changed");
             }
             Err(e) => warn!(key = %e.key, problem = %e.problem, "logged roster refused: keeping the roster in force"),
+        }
+    }
+
+    /// The groups' new hours go to the router, and every connected agent
+    /// and supervisor hears which groups opened or closed.
+    fn set_group_hours(&mut self, groups: Vec<(GroupId, GroupHours)>) {
+        let changed: Vec<GroupId> = groups.iter().map(|(g, _)| g.clone()).collect();
+        if let Err(e) = self.router.handle(self.now, Input::SetGroupHours { groups }) {
+            return warn!(code = e.code(), "logged group hours refused: keeping the hours in force");
+        }
+        let hours = convert::group_hours_to_wire(&self.router, self.clock_anchor, Some(&changed));
+        info!(groups = ?hours.iter().map(|h| (&h.id, h.open)).collect::<Vec<_>>(), "group hours changed");
+        let message = frame(&ServerToAgent::GroupHours { groups: hours });
+        let mut conns: Vec<ConnId> = self.agents.values().filter_map(|s| s.conn).collect();
+        // In connection order: a replay produces the same actions.
+        conns.sort_unstable();
+        for conn in conns {
+            self.send(conn, message.clone());
         }
     }
 

@@ -19,6 +19,7 @@ use crate::router::output::{
 use crate::router::snapshot::SessionStatus;
 use crate::router::Router;
 use crate::router::{AgentId, GroupId, SessionId};
+use switchboard_calendar::ClockAnchor;
 
 /// Longest break reason kept (longer reasons are cut).
 const MAX_BREAK_REASON_CHARS: usize = 200;
@@ -393,7 +394,12 @@ pub fn customer_input(session: SessionId, command: &switchboard_protocol::custom
 }
 
 /// The router's snapshot and agent records as a supervisor's `snapshot` message.
-pub fn snapshot_to_wire(id: String, router: &crate::router::Router, now: crate::router::Millis) -> ServerToAgent {
+pub fn snapshot_to_wire(
+    id: String,
+    router: &crate::router::Router,
+    now: crate::router::Millis,
+    anchor: Option<ClockAnchor>,
+) -> ServerToAgent {
     let snapshot = router.snapshot(now);
     let groups = snapshot
         .groups
@@ -401,6 +407,8 @@ pub fn snapshot_to_wire(id: String, router: &crate::router::Router, now: crate::
         .map(|g| wire::GroupSnapshot {
             id: g.id.to_string(),
             name: g.name.to_string(),
+            open: g.open,
+            next_change_at: g.next_change.and_then(|at| unix_ms(anchor, at)),
             waiting: g.waiting as u64,
             active: g.active as u64,
             oldest_wait_ms: g.oldest_wait.map(ms),
@@ -470,6 +478,50 @@ pub fn transfer_targets(router: &Router, agent: &AgentId) -> (Vec<wire::GroupInf
         })
         .collect();
     (groups, agents)
+}
+
+/// A business time as unix milliseconds, once a start has placed business
+/// time on the calendar.
+pub fn unix_ms(anchor: Option<ClockAnchor>, at: crate::router::Millis) -> Option<u64> {
+    anchor.map(|a| a.instant(at.0).as_millisecond().max(0) as u64)
+}
+
+/// Each group's hours (only those in `only`, if given), in config order.
+pub fn group_hours_to_wire(
+    router: &Router,
+    anchor: Option<ClockAnchor>,
+    only: Option<&[GroupId]>,
+) -> Vec<wire::GroupHours> {
+    router
+        .group_hours()
+        .filter(|(id, _)| only.is_none_or(|only| only.contains(id)))
+        .map(|(id, h)| wire::GroupHours {
+            id: id.to_string(),
+            open: h.open,
+            next_change_at: h.next_change.and_then(|at| unix_ms(anchor, at)),
+        })
+        .collect()
+}
+
+/// What a customer refused by a closed group is told: when it opens, in
+/// unix milliseconds and in the customer's own time zone (if they gave one).
+pub fn group_closed(
+    router: &Router,
+    group: &GroupId,
+    opens_at: Option<crate::router::Millis>,
+    anchor: Option<ClockAnchor>,
+    time_zone: Option<&str>,
+) -> ServerToCustomer {
+    let config = router.config().groups.iter().find(|g| g.id == *group);
+    let instant = opens_at.zip(anchor).map(|(at, anchor)| anchor.instant(at.0));
+    let zone = time_zone.and_then(|z| switchboard_calendar::time_zone(z).ok());
+    ServerToCustomer::GroupClosed {
+        group: group.to_string(),
+        group_name: config.and_then(|g| g.name.clone()).unwrap_or_else(|| group.to_string()),
+        opens_at: instant.map(|t| t.as_millisecond().max(0) as u64),
+        opens_at_local: instant.zip(zone).map(|(t, zone)| t.to_zoned(zone).to_string()),
+        service_hours: config.and_then(|g| g.service_hours.clone()),
+    }
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use subtle::ConstantTimeEq;
 use super::ConnId;
 use switchboard_calendar::ClockAnchor;
 
-use crate::router::input::{Input, Priority};
+use crate::router::input::{GroupHours, Input, Priority};
 use crate::router::{AgentConfig, AgentId, GroupId, Rules, SessionId};
 
 /// One logged input. Connection ids are those of the process that logged
@@ -72,6 +72,13 @@ pub enum Entry {
     Roster {
         agents: Vec<AgentConfig>,
     },
+    /// Groups opened or closed by their service hours (or their hours
+    /// changed), as the driver read the calendar: only those that differ
+    /// from what the router holds. Logged so that a replay sees the same
+    /// opening and closing at the same business times.
+    GroupHours {
+        groups: Vec<(GroupId, GroupHours)>,
+    },
 }
 
 impl Entry {
@@ -89,6 +96,7 @@ impl Entry {
             Entry::Restarted { .. } => "restarted",
             Entry::Configure { .. } => "configure",
             Entry::Roster { .. } => "roster",
+            Entry::GroupHours { .. } => "group_hours",
         }
     }
 }
@@ -106,6 +114,9 @@ pub struct Join {
     /// replay needs neither); `None`: unverified.
     pub customer_id: Option<Arc<str>>,
     pub priority: Priority,
+    /// The customer's IANA time zone, checked before the entry was made: a
+    /// closed group's next opening is also given in it.
+    pub time_zone: Option<Box<str>>,
 }
 
 /// A client's command that may change state: its id (for retries), a

@@ -66,8 +66,18 @@ pub type Frame = axum::extract::ws::Utf8Bytes;
 
 /// How a customer connection starts.
 pub enum CustomerOpen {
-    New { group: Option<String>, name: Option<String>, priority: PriorityClaim, identity: CustomerIdentity },
-    Resume { token: String, last_seq: u64 },
+    New {
+        group: Option<String>,
+        name: Option<String>,
+        priority: PriorityClaim,
+        identity: CustomerIdentity,
+        /// The IANA time zone the widget says the customer is in (checked in `prepare`).
+        time_zone: Option<String>,
+    },
+    Resume {
+        token: String,
+        last_seq: u64,
+    },
 }
 
 /// Never prints the resume token (a secret).

@@ -60,7 +60,8 @@ impl SessionLayer {
             | Entry::Tick
             | Entry::Restarted { .. }
             | Entry::Configure { .. }
-            | Entry::Roster { .. }) => Some(entry),
+            | Entry::Roster { .. }
+            | Entry::GroupHours { .. }) => Some(entry),
         }
     }
 
@@ -71,7 +72,7 @@ impl SessionLayer {
 
     fn prepare_customer_open(&mut self, conn: ConnId, open: CustomerOpen) -> Option<Entry> {
         match open {
-            CustomerOpen::New { group, name, priority, identity } => {
+            CustomerOpen::New { group, name, priority, identity, time_zone } => {
                 let Some(group) = group.filter(|g| !g.is_empty()) else {
                     self.refuse_open(conn, code::MISSING_GROUP, "give the skill group: /v1/ws/customer?group=...");
                     return None;
@@ -97,12 +98,17 @@ impl SessionLayer {
                         );
                     }
                 };
+                let time_zone = match checked_time_zone(time_zone) {
+                    Ok(zone) => zone,
+                    Err(message) => return self.refuse_join(conn, code::TIME_ZONE_INVALID, &message),
+                };
                 let customer_name = name
                     .map(|n| n.trim().chars().take(MAX_NAME_CHARS).collect::<String>())
                     .filter(|n| !n.is_empty())
                     .map(|n| Arc::from(n.as_str()));
                 let (group, session, token) = (GroupId::new(&group), SessionId(self.next_session), Token::mint());
-                Some(Entry::CustomerJoin(Join { conn, session, token, group, customer_name, customer_id, priority }))
+                let join = Join { conn, session, token, group, customer_name, customer_id, priority, time_zone };
+                Some(Entry::CustomerJoin(join))
             }
             CustomerOpen::Resume { token, last_seq } => match self.session_for_token(&token) {
                 Some(session) => Some(Entry::CustomerResume { conn, session, last_seq }),
@@ -182,7 +188,8 @@ impl SessionLayer {
             let message = "the snapshot is for supervisors";
             return self.send(conn, error_frame(Some(id), code::SUPERVISORS_ONLY, message));
         }
-        let snapshot = convert::snapshot_to_wire(id.clone(), &self.router, now.max(self.router.now()));
+        let snapshot =
+            convert::snapshot_to_wire(id.clone(), &self.router, now.max(self.router.now()), self.clock_anchor);
         self.send(conn, frame(&snapshot));
         self.send(conn, ack_frame(id, false));
     }
@@ -204,4 +211,18 @@ impl SessionLayer {
             reason: error_code,
         });
     }
+}
+
+/// Longest time zone name taken (the IANA names are far shorter).
+const MAX_TIME_ZONE_CHARS: usize = 64;
+
+/// The customer's time zone if it is one this server knows (an empty one is
+/// no time zone); else why not, for the customer's `error`.
+fn checked_time_zone(zone: Option<String>) -> Result<Option<Box<str>>, String> {
+    let Some(zone) = zone.map(|z| z.trim().to_owned()).filter(|z| !z.is_empty()) else { return Ok(None) };
+    if zone.chars().count() > MAX_TIME_ZONE_CHARS || switchboard_calendar::time_zone(&zone).is_err() {
+        let shown: String = zone.chars().take(MAX_TIME_ZONE_CHARS).collect();
+        return Err(format!("`{shown}` is not an IANA time zone name (such as \"Europe/Berlin\")"));
+    }
+    Ok(Some(zone.into()))
 }

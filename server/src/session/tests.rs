@@ -61,6 +61,7 @@ fn join(layer: &mut SessionLayer, conn: ConnId) -> (Value, Vec<Action>) {
         name: Some(" Wei ".into()),
         priority: Ok(Priority::Normal),
         identity: CustomerIdentity::Anonymous,
+        time_zone: None,
     };
     let actions = submit(layer, 0, Request::CustomerOpen { conn, open });
     let welcome = frames_to(&actions, conn).remove(0);
@@ -94,6 +95,7 @@ fn a_missing_group_or_an_unknown_token_is_refused_without_an_entry() {
         name: None,
         priority: Ok(Priority::Normal),
         identity: CustomerIdentity::Anonymous,
+        time_zone: None,
     };
     assert!(layer.prepare(Millis(0), Request::CustomerOpen { conn: 1, open }).is_none());
     let open = CustomerOpen::Resume { token: "nope".into(), last_seq: 0 };
@@ -308,6 +310,7 @@ fn open_as(identity: CustomerIdentity) -> CustomerOpen {
         name: Some("Wei".into()),
         priority: Ok(Priority::Normal),
         identity,
+        time_zone: None,
     }
 }
 
