@@ -3,7 +3,8 @@
 //!
 //! A reload reads the file (and the `SWITCHBOARD_*` environment) again and
 //! applies what can change under live chats: the roster (agents added,
-//! changed, removed; passwords and roles) and `router.rules`. It is logged
+//! changed, removed; passwords and roles), `router.rules`, and the business
+//! calendar with each group's `service_hours` (groups open or close at once). It is logged
 //! like any input, so a restart or a replay sees the same roster. The skill
 //! groups cannot change this way (refused: restart on a fresh `data_dir`);
 //! every other setting is checked but takes effect at the next restart.

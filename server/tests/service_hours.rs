@@ -12,6 +12,7 @@ use std::path::Path;
 
 use common::*;
 use serde_json::json;
+use switchboard_server::auth::Role;
 use switchboard_server::config::{Config, TimeText};
 
 /// Friday 2026-03-06 18:00 in Shanghai: the group closes.
@@ -80,5 +81,40 @@ async fn a_group_closes_at_the_end_of_its_hours_and_opens_again_after_the_weeken
     let (mut next, _) = Client::customer(public, "refunds").await;
     next.expect("assigned").await;
     rita.expect("session_assigned").await;
+    server.shutdown().await.unwrap();
+}
+
+/// The refunds group of the test roster with `hours` (an admin added, who may reload).
+fn roster_with_refunds_hours(hours: &str) -> String {
+    let refunds = "id = \"refunds\"\nname = \"Refunds\"\n";
+    assert!(ROSTER.contains(refunds), "the test roster still lists refunds this way");
+    let with_hours = ROSTER.replace(refunds, &format!("{refunds}service_hours = \"{hours}\"\n"));
+    format!("{with_hours}\n[[router.agents]]\nid = \"ada\"\nrole = \"admin\"\ngroups = []\n")
+}
+
+#[tokio::test]
+async fn a_reload_applies_new_service_hours_at_once() {
+    let dir = tempfile::Builder::new().prefix("hours-reload-").tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    // Hours on holidays only, and no holidays: never open.
+    let (_, config) = config_file(dir.path(), "", &roster_with_refunds_hours("holidays 10:00-16:00"));
+    let server = start(config).await;
+    let (public, admin) = (server.public_addr, server.admin_addr);
+    wait_for_sample(admin, REFUNDS_OPEN, 0.0).await;
+    let mut rita = Client::connect(public, "/v1/ws/agent?agent=rita", Side::Agent).await;
+    let welcome = rita.expect("welcome").await;
+    let refunds = welcome["group_hours"].as_array().unwrap().iter().find(|g| g["id"] == "refunds").cloned();
+    assert_eq!(refunds, Some(json!({"id": "refunds", "open": false, "next_change_at": null})), "never opens");
+    let mut late = Client::connect(public, "/v1/ws/customer?group=refunds", Side::Customer).await;
+    let closed = late.expect("group_closed").await;
+    assert_eq!((closed["opens_at"].is_null(), closed["opens_at_local"].is_null()), (true, true), "{closed}");
+
+    rewrite_config_file(dir.path(), "", &roster_with_refunds_hours("every day 00:00-24:00"));
+    let answer = http_post(admin, "/v1/admin/reload", Some(&token_with_role("ada", Role::Admin)), "").await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let hours = rita.expect("group_hours").await;
+    assert_eq!(hours["groups"][0]["open"], true, "{hours}");
+    wait_for_sample(admin, REFUNDS_OPEN, 1.0).await;
+    let (mut customer, _) = Client::customer(public, "refunds").await;
+    customer.expect("queued").await;
     server.shutdown().await.unwrap();
 }
