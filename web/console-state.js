@@ -22,6 +22,8 @@ export const state = {
   noteMin: HANDOFF_NOTE_MIN,
   // Where a chat may be transferred (the welcome's transfer_groups / transfer_agents).
   directory: { groups: [], agents: [] },
+  // Each group's service hours: id -> { id, open, next_change_at } (welcome, then `group_hours`).
+  groupHours: new Map(),
   hold: null, // commands refused "for now" (storage_unavailable) wait to be sent again
   replaying: false,
 };
@@ -55,6 +57,13 @@ export function learnFromWelcome(msg) {
   if (Number.isInteger(msg.handoff_note_min_chars) && msg.handoff_note_min_chars >= 0) state.noteMin = msg.handoff_note_min_chars;
   if (Array.isArray(msg.transfer_groups)) state.directory.groups = msg.transfer_groups.filter((g) => g && typeof g.id === 'string');
   if (Array.isArray(msg.transfer_agents)) state.directory.agents = msg.transfer_agents.filter((a) => a && typeof a.id === 'string');
+  if (Array.isArray(msg.group_hours)) learnGroupHours(msg.group_hours, true);
+}
+
+/** Groups opened or closed (all of them from a welcome: `replace`). */
+export function learnGroupHours(groups, replace) {
+  if (replace) state.groupHours.clear();
+  for (const g of groups) if (g && typeof g.id === 'string') state.groupHours.set(g.id, g);
 }
 
 /** Colleagues a chat may go to: everyone in the directory but this agent. */

@@ -2,7 +2,7 @@
 // with its reply box, and the conduct flags. Built from `state` only; every
 // string from a customer or an agent is set with textContent (el()).
 import { el } from '/wire.js';
-import { connectionBadge, toast } from '/ui.js';
+import { connectionBadge, hoursBadge, toast } from '/ui.js';
 import { FLAG_TEXT, STATE_TEXT, errorText } from '/texts.js';
 import {
   state, send, selectedChat, authorOf, agentName, groupName, levelOf, timerText, orderedChats,
@@ -72,6 +72,7 @@ export function renderTop() {
       el('span', { class: `state-pill state-${mine}`, 'data-state': mine, text: STATE_TEXT[mine] || mine })),
     el('div', { class: 'segmented', role: 'group', 'aria-label': 'Availability' },
       availabilityButton('available', 'Available'), availabilityButton('break', 'Break'), availabilityButton('offline', 'Offline')),
+    groupHoursBar(),
     el('div', { class: 'spacer' }),
     hold && conn.status === 'open' ? connectionBadge('held', hold) : connectionBadge(conn.status, conn.detail),
     conn.status === 'failed' && conn.detail.reason === 'replaced'
@@ -79,6 +80,14 @@ export function renderTop() {
       : null,
     el('button', { class: 'btn btn-quiet', type: 'button', text: 'Sign out', onclick: () => parts.requestSignOut() }),
   ].filter(Boolean));
+}
+
+/** Open or closed per group with service hours (groups that never close are left out). */
+function groupHoursBar() {
+  const groups = [...state.groupHours.values()].filter((g) => !g.open || g.next_change_at != null);
+  if (!groups.length) return null;
+  return el('div', { class: 'group-hours', 'aria-label': 'Service hours' }, ...groups.map((g) =>
+    el('span', { class: 'group-hours-item', 'data-group': g.id }, `${groupName(g.id)} `, hoursBadge(g))));
 }
 
 /** "overflow from <group>": the chat came from a group whose queue overflowed to yours. */

@@ -6,7 +6,7 @@ import { formatDuration } from '/wire.js';
 import { SignedInPage } from '/signin.js';
 import { toast } from '/ui.js';
 import { FLAG_TEXT, SIGNAL_TEXT, ENDED_TEXT, errorText } from '/texts.js';
-import { state, model, learnFromWelcome, agentName, groupName } from '/console-state.js';
+import { state, model, learnFromWelcome, learnGroupHours, agentName, groupName } from '/console-state.js';
 import {
   buildShell, renderAll, renderTop, renderList, renderPane, renderPaneOf, renderFlags, renderTyping, tickTimers,
 } from '/console-view.js';
@@ -103,6 +103,10 @@ const handlers = {
     if (state.flags.length > 50) state.flags.pop();
     toast(`Conduct flag: ${FLAG_TEXT[msg.flag.kind] || msg.flag.kind}`, 'error');
     renderFlags();
+  },
+  group_hours(msg) {
+    learnGroupHours(msg.groups || [], false);
+    renderTop();
   },
   error(msg) { if (msg.id == null) toast(errorText(msg), 'error'); },
   shutdown() { toast('The server is restarting; reconnecting…', 'warn'); },

@@ -2,7 +2,7 @@
 // groups and the agents, each built from the latest `snapshot` (agents are
 // named by their roster name; the alerts carry ids).
 import { el, formatDuration } from '/wire.js';
-import { ago } from '/ui.js';
+import { ago, hoursBadge } from '/ui.js';
 import { FLAG_TEXT, SIGNAL_TEXT, STATE_TEXT } from '/texts.js';
 
 const LATE_WAIT_MS = 60000;
@@ -77,7 +77,7 @@ const headRow = (...cells) => el('thead', {}, el('tr', {}, ...cells.map(([text, 
 function groupRow(g) {
   const late = (g.oldest_wait_ms || 0) >= LATE_WAIT_MS;
   return el('tr', { 'data-group': g.id },
-    el('td', {}, el('strong', { text: g.name }), el('span', { class: 'muted small', text: ` ${g.id}` })),
+    el('td', {}, el('strong', { text: g.name }), el('span', { class: 'muted small', text: ` ${g.id} ` }), hoursBadge(g)),
     el('td', { class: `num ${g.waiting ? 'hot' : ''}`, 'data-cell': 'waiting', text: String(g.waiting) }),
     el('td', { class: `num ${late ? 'hot' : ''}`, 'data-cell': 'oldest', text: g.oldest_wait_ms != null ? formatDuration(g.oldest_wait_ms) : '–' }),
     el('td', { class: 'num', 'data-cell': 'active', text: String(g.active) }),

@@ -67,3 +67,16 @@ export function tickAgoLabels() {
     for (const node of document.querySelectorAll('[data-at]')) node.textContent = `${node.dataset.prefix || ''}${ago(Number(node.dataset.at))}`;
   }, 1000);
 }
+
+/**
+ * A skill group's service hours as a small badge: "open", or "closed · opens
+ * Mon 09:00" (the next change, in this browser's time zone), from a group with
+ * `open` and `next_change_at` (unix ms; the welcome's `group_hours`, the snapshot's groups).
+ */
+export function hoursBadge(g) {
+  const when = g.next_change_at != null
+    ? new Intl.DateTimeFormat(undefined, { weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(new Date(g.next_change_at))
+    : null;
+  const text = g.open ? 'open' : `closed${when ? ` · opens ${when}` : ''}`;
+  return el('span', { class: `hours-badge ${g.open ? 'is-open' : 'is-closed'}`, 'data-hours': g.open ? 'open' : 'closed', title: g.open && when ? `Closes ${when}` : null, text });
+}

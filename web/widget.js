@@ -52,8 +52,8 @@ function mount(wire, base, config) {
   // ---- persisted state -------------------------------------------------
   const fresh = () => ({
     token: null, session: null, lastSeq: 0, pending: [], entries: [],
-    phase: 'intro', // intro | waiting | assigned | closed | gone
-    agentName: null, position: null, eta: null, etaBasis: null, noAgent: null,
+    phase: 'intro', // intro | waiting | assigned | closed | gone | group_closed
+    agentName: null, position: null, eta: null, etaBasis: null, noAgent: null, groupClosed: null,
     consent: null, resolve: null, closed: null, rated: null, open: false, name: config.name,
   });
   let S = fresh();
@@ -150,6 +150,9 @@ function mount(wire, base, config) {
         if (S.name) q.set('name', S.name);
         if (config.priority) q.set('priority', config.priority);
         if (config.priorityHash) q.set('priority_hash', config.priorityHash);
+        // So that a closed group's next opening is also given in the customer's own time.
+        const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+        if (zone) q.set('time_zone', zone);
         if (config.identifier) {
           q.set('identifier', config.identifier);
           q.set('identifier_hash', config.identifierHash);
@@ -172,7 +175,7 @@ function mount(wire, base, config) {
   // again, so stop instead of retrying (the wire client retries what it
   // does not know as final). Known from the error frame: the close that
   // follows does not always bring its reason.
-  const PAGE_REFUSALS = new Set(['priority_invalid']);
+  const PAGE_REFUSALS = new Set(['priority_invalid', 'time_zone_invalid', 'group_closed']);
   let pageRefusal = null;
   function refusePage(code) {
     pageRefusal = code;
@@ -219,6 +222,11 @@ function mount(wire, base, config) {
         break;
       case 'agent_online':
         S.noAgent = null;
+        break;
+      case 'group_closed':
+        // Final: nothing was queued; the group takes new chats again at its next opening.
+        S.phase = 'group_closed';
+        S.groupClosed = { group: msg.group, name: msg.group_name || msg.group, opensAt: msg.opens_at ?? null, serviceHours: msg.service_hours || null };
         break;
       case 'overflowed': {
         const names = (msg.to_groups || []).map((g) => g.name || g.id);
@@ -490,6 +498,7 @@ function mount(wire, base, config) {
       assigned: S.agentName ? `You are chatting with ${S.agentName}` : 'Connected',
       closed: 'Chat ended',
       gone: 'Chat ended',
+      group_closed: 'Closed right now',
     }[S.phase];
     subEl.textContent = sub;
     endButton.hidden = !(S.phase === 'waiting' || S.phase === 'assigned');
@@ -498,6 +507,7 @@ function mount(wire, base, config) {
     let bannerText = null;
     let bannerKind = 'info';
     let retry = false;
+    let leaveReason = null;
     if (connectionState === 'retrying' && S.phase !== 'intro') {
       const seconds = Math.max(1, Math.round((retryDetail.delay || 0) / 1000));
       bannerText = retryDetail.reason === 'queue_full'
@@ -514,7 +524,7 @@ function mount(wire, base, config) {
       bannerText = 'This chat is open in another tab or window.';
       bannerKind = 'warn';
       retry = true;
-    } else if (connectionState === 'failed' && retryDetail.reason !== 'invalid_token') {
+    } else if (connectionState === 'failed' && retryDetail.reason !== 'invalid_token' && S.phase !== 'group_closed') {
       bannerText = `Chat is unavailable (${retryDetail.reason || 'error'}).`;
       bannerKind = 'error';
     } else if (holdInfo && connectionState === 'open') {
@@ -525,6 +535,7 @@ function mount(wire, base, config) {
       bannerText = errorMessage;
       bannerKind = 'error';
     } else if (S.noAgent && S.phase === 'waiting') {
+      leaveReason = 'nobody_available';
       bannerText = S.noAgent.serviceHours
         ? `No agent is online right now. Our service hours are ${S.noAgent.serviceHours}. You keep your place in line, or leave a message and we will answer it.`
         : 'No agent is online right now. You keep your place in line; leave a message and we will answer it.';
@@ -541,6 +552,7 @@ function mount(wire, base, config) {
           onclick: () => { if (connectionState === 'failed') connect(); else client.connectNow(); },
         }));
       }
+      if (leaveReason) banner.append(leaveMessageButton(leaveReason));
     }
 
     // Queue position.
@@ -567,7 +579,7 @@ function mount(wire, base, config) {
     typingEl.textContent = Date.now() < typingUntil && S.phase === 'assigned' ? `${S.agentName || 'Agent'} is typing…` : '';
 
     renderPrompt();
-    const closed = S.phase === 'closed' || S.phase === 'gone';
+    const closed = S.phase === 'closed' || S.phase === 'gone' || S.phase === 'group_closed';
     composer.hidden = closed;
     input.disabled = closed;
     sendButton.disabled = closed;
@@ -615,6 +627,16 @@ function mount(wire, base, config) {
         el('label', { class: 'field' }, el('span', { text: 'Your name (optional)' }),
           el('input', { name: 'name', type: 'text', maxlength: '60', autocomplete: 'name', value: S.name || '' })),
         el('button', { class: 'primary', type: 'submit', text: 'Start chat' })));
+      return;
+    }
+    if (S.phase === 'group_closed') {
+      const c = S.groupClosed || {};
+      prompt.append(el('div', { class: 'card', 'data-card': 'group-closed' },
+        el('p', { class: 'card-title', text: `${c.name || 'This team'} is closed right now` }),
+        el('p', { class: 'card-text', 'data-opens': c.opensAt ?? '', text: opensText(c) }),
+        el('div', { class: 'choices' },
+          leaveMessageButton('group_closed'),
+          el('button', { class: 'secondary', type: 'button', text: 'Try again', onclick: newChat }))));
       return;
     }
     if (S.phase === 'gone') {
@@ -669,6 +691,25 @@ function mount(wire, base, config) {
     prompt.hidden = true;
   }
   const focusInput = () => { if (!input.disabled) input.focus(); };
+
+  // When a closed group opens, in this browser's time zone (the one sent in the join).
+  function opensText(c) {
+    if (c.opensAt != null) {
+      const when = new Intl.DateTimeFormat(undefined, { weekday: 'long', day: 'numeric', month: 'long', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(new Date(c.opensAt));
+      return `It opens ${when} (your time).`;
+    }
+    return c.serviceHours ? `Our service hours are ${c.serviceHours}.` : 'No opening time is planned yet.';
+  }
+
+  // The hook for leaving a message instead of chatting: the tickets form
+  // (web/widget-tickets.js) defines window.switchboardLeaveMessage.
+  function leaveMessageButton(reason) {
+    const group = (S.groupClosed && S.groupClosed.group) || config.group;
+    return el('button', {
+      id: 'leave-message', class: reason === 'group_closed' ? 'primary' : 'link', type: 'button', text: 'Leave a message',
+      onclick: () => window.switchboardLeaveMessage?.({ group, reason }),
+    });
+  }
 
   // Never a made-up number: with nobody to serve, the wait is unknown.
   function etaText() {

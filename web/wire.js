@@ -31,7 +31,9 @@ export const FATAL_REASONS = new Set([
   'invalid_command', 'missing_group', 'unknown_group',
   'invalid_token', 'missing_agent', 'unknown_agent', 'replaced',
   // The same identifier or priority hash would be refused again: the site must fix its page.
-  'identity_invalid', 'priority_invalid',
+  'identity_invalid', 'priority_invalid', 'time_zone_invalid',
+  // The group is outside its service hours: it says when it opens; retrying before then is refused again.
+  'group_closed',
   'token_missing', 'token_invalid', 'token_expired', 'token_not_yet_valid', 'agent_disabled', 'forbidden',
 ]);
 

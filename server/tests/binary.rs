@@ -16,6 +16,10 @@ fn default_config() -> String {
     format!("{}/../config/default.toml", env!("CARGO_MANIFEST_DIR"))
 }
 
+/// A Wednesday morning in the default config's time zone: its groups have service hours, and a
+/// fixed calendar keeps them open whatever the hour the test runs at.
+const OPEN_HOURS: &str = "2026-03-04T10:00:00";
+
 #[test]
 fn a_bad_config_stops_start_up_naming_the_key() {
     let out = Command::new(BIN)
@@ -52,6 +56,7 @@ async fn sigterm_tells_clients_and_exits_cleanly() {
         .env("SWITCHBOARD_ADMIN_LISTEN", "127.0.0.1:0")
         .env("SWITCHBOARD_LOG__FORMAT", "json")
         .env("SWITCHBOARD_SHUTDOWN_TIMEOUT", "3s")
+        .env("SWITCHBOARD_CLOCK__START", OPEN_HOURS)
         .env("SWITCHBOARD_AUTH__SECRET", common::TEST_SECRET)
         .env("RUST_LOG", "info")
         .stdout(Stdio::piped())

@@ -33,6 +33,9 @@ fn switchboard(data_dir: &Path) -> Command {
         .env("SWITCHBOARD_ADMIN_LISTEN", "127.0.0.1:0")
         .env("SWITCHBOARD_LOG__FORMAT", "json")
         .env("SWITCHBOARD_STORAGE__SNAPSHOT_EVERY", "1000000")
+        // The default config's groups have service hours: a Wednesday morning keeps them open
+        // whatever the hour the test runs at.
+        .env("SWITCHBOARD_CLOCK__START", "2026-03-04T10:00:00")
         .env("SWITCHBOARD_AUTH__SECRET", common::TEST_SECRET)
         .env("RUST_LOG", "info");
     command

@@ -1049,6 +1049,54 @@ describe('final refusals', () => {
   });
 });
 
+describe('service hours', () => {
+  test('a closed group: the widget says when it opens in local time and offers a message; the console shows the closed badge', { timeout: 60000 }, async () => {
+    // Friday 22:30 in Shanghai: general (08:00-22:00 every day) and logistics (Mon-Fri 09:00-18:00) are closed.
+    await server.stop();
+    server = await startServer({ env: { SWITCHBOARD_CLOCK__START: '2026-03-06T22:30:00' } });
+    // bypassCSP: the axe-core audit at the end is injected as a script.
+    const berlin = { timezoneId: 'Europe/Berlin', locale: 'en-GB', bypassCSP: true };
+    const axe = readFileSync(new URL('./node_modules/axe-core/axe.min.js', import.meta.url), 'utf8');
+    const audit = async (page, name) => {
+      await page.addScriptTag({ content: axe });
+      const result = await page.evaluate(() => window.axe.run(document, { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] }));
+      assert.deepEqual(result.violations.map((v) => `${name}: ${v.id} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`), []);
+    };
+    const page = await open('/', { device: berlin });
+    const sockets = [];
+    page.on('websocket', (ws) => sockets.push(ws));
+    await page.evaluate(() => { window.leftMessages = []; window.switchboardLeaveMessage = (what) => window.leftMessages.push(what); });
+    await page.getByRole('button', { name: 'Chat with us' }).click();
+    await page.getByRole('button', { name: 'Start chat' }).click();
+    const card = page.locator('[data-card="group-closed"]');
+    await expect(card).toContainText('General questions is closed right now');
+    // Saturday 08:00 in Shanghai is 01:00 in Berlin, where this browser is.
+    await expect(card.locator('[data-opens]')).toHaveText('It opens Saturday 7 March at 01:00 (your time).');
+    assert.equal(await card.locator('[data-opens]').getAttribute('data-opens'), '1772841600000');
+    assert.match(sockets[0].url(), /time_zone=Europe%2FBerlin/, 'the widget sends its time zone');
+    assert.equal(await page.evaluate(() => window.switchboardWidget.state().phase), 'group_closed');
+    await expect(page.locator('.banner')).toBeHidden();
+    await page.locator('#leave-message').click();
+    assert.deepEqual(await page.evaluate(() => window.leftMessages), [{ group: 'general', reason: 'group_closed' }]);
+    assert.equal(sockets.length, 1, 'a closed group is not retried');
+    await audit(page, 'widget: group closed');
+
+    const carol = await agentPage('carol', { available: false, device: berlin });
+    const badge = (group) => carol.locator(`.group-hours-item[data-group="${group}"] .hours-badge`);
+    await expect(badge('logistics')).toHaveText('closed · opens Mon 02:00');
+    await expect(badge('general')).toHaveText('closed · opens Sat 01:00');
+    await expect(carol.locator('.group-hours-item[data-group="returns"]')).toHaveCount(0);
+    await audit(carol, 'console: closed groups');
+
+    const supervisor = await open('/supervisor', { device: { ...berlin, ...LAPTOP } });
+    await supervisor.getByLabel('Agent ID').fill('sam');
+    await supervisor.getByLabel('Password').fill(demoPassword('sam'));
+    await supervisor.getByRole('button', { name: 'Sign in' }).click();
+    await expect(supervisor.locator('tr[data-group="logistics"] .hours-badge')).toHaveText('closed · opens Mon 02:00');
+    await expect(supervisor.locator('tr[data-group="returns"] .hours-badge')).toHaveText('open');
+  });
+});
+
 describe('signed priority', () => {
   test('a signed priority moves a verified customer up; a forged signature stops the widget at the first refusal', { timeout: 60000 }, async () => {
     const secret = 'web-tests-identity-secret';
