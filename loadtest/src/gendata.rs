@@ -600,6 +600,7 @@ impl<'p> Traffic<'p> {
                     name: Some(format!("Customer {}", self.customers)),
                     priority: Ok(Priority::Normal),
                     identity: CustomerIdentity::Anonymous,
+                    time_zone: None,
                 };
                 let Some(session) = gen.submit(now, Request::CustomerOpen { conn, open })? else {
                     bail!("customer {} was not let in", self.customers);
