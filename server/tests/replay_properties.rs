@@ -1,6 +1,7 @@
 //! Property: whatever clients do, replaying the log gives exactly what the
 //! live run gave. Random requests (joins, resumes, commands of both sides,
-//! connections closing or cut off, restarts, time passing) go through the
+//! connections closing or cut off, restarts, groups opening and closing,
+//! time passing) go through the
 //! session layer as the driver sends them: `prepare`, then the entry is
 //! encoded as the log holds it and applied. A fresh layer then applies the
 //! decoded entries at their logged times, and must produce the same actions
@@ -16,7 +17,7 @@ use switchboard_protocol::agent::AgentCommand;
 use switchboard_protocol::customer::CustomerCommand;
 use switchboard_server::journal::codec;
 use switchboard_server::router::input::Priority;
-use switchboard_server::router::{Millis, Router, RouterConfig};
+use switchboard_server::router::{GroupHours, GroupId, Millis, Router, RouterConfig};
 use switchboard_server::session::{
     Action, CustomerIdentity, CustomerOpen, Entry, Request, SessionConfig, SessionLayer,
 };
@@ -66,15 +67,44 @@ fn fresh_layer() -> SessionLayer {
 /// One thing a client (or the clock, or the process) does.
 #[derive(Clone, Debug)]
 enum Op {
-    Join { group: u8, priority: u8 },
-    Resume { customer: u8, last_seq: u8 },
-    CustomerSays { customer: u8, command: u8, id: u8 },
-    AgentOpens { agent: u8, resume: bool },
-    AgentDoes { agent: u8, command: u8, session: u8, id: u8 },
-    Close { conn: u8 },
-    SlowConsumer { conn: u8 },
-    Wait { ms: u32 },
+    Join {
+        group: u8,
+        priority: u8,
+    },
+    Resume {
+        customer: u8,
+        last_seq: u8,
+    },
+    CustomerSays {
+        customer: u8,
+        command: u8,
+        id: u8,
+    },
+    AgentOpens {
+        agent: u8,
+        resume: bool,
+    },
+    AgentDoes {
+        agent: u8,
+        command: u8,
+        session: u8,
+        id: u8,
+    },
+    Close {
+        conn: u8,
+    },
+    SlowConsumer {
+        conn: u8,
+    },
+    Wait {
+        ms: u32,
+    },
     Restart,
+    /// A group opens or closes by its service hours (as the driver logs it).
+    Hours {
+        group: u8,
+        open: bool,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -89,6 +119,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => any::<u8>().prop_map(|conn| Op::SlowConsumer { conn }),
         3 => (1..200_000u32).prop_map(|ms| Op::Wait { ms }),
         1 => Just(Op::Restart),
+        1 => (0..2u8, any::<bool>()).prop_map(|(group, open)| Op::Hours { group, open }),
     ]
 }
 
@@ -160,7 +191,7 @@ impl Live {
             }
             Op::Close { conn } => Request::Closed { conn: 1 + *conn as u64 % self.next_conn.max(1) },
             Op::SlowConsumer { conn } => Request::SlowConsumer { conn: 1 + *conn as u64 % self.next_conn.max(1) },
-            Op::Wait { .. } | Op::Restart => return None,
+            Op::Wait { .. } | Op::Restart | Op::Hours { .. } => return None,
         })
     }
 
@@ -198,6 +229,15 @@ impl Live {
                 // Each start places business time on the calendar anew (a snapshot must keep it).
                 let clock = ClockAnchor { business_ms: self.now, unix_ms: 1_772_762_100_000 + 7 * self.now as i64 };
                 self.log_and_apply(layer, Entry::Restarted { clock })
+            }
+            Op::Hours { group, open } => {
+                let hours = GroupHours {
+                    open: *open,
+                    next_change: Some(Millis(self.now + 3_600_000)),
+                    service_hours: Some("Mon-Fri 09:00-18:00".into()),
+                };
+                let group = GroupId::new(["general", "refunds"][*group as usize]);
+                self.log_and_apply(layer, Entry::GroupHours { groups: vec![(group, hours)] })
             }
             _ => {
                 let Some(request) = self.request(op) else { return };
