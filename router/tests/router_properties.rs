@@ -42,7 +42,11 @@
 //!   and restored gives the same results, outputs and `poll_timeout` as the
 //!   original for the rest of the run, and saves the same bytes after every
 //!   step (the canonical form); so does one restored from JSON, and one whose
-//!   rules were set again to the same rules.
+//!   rules were set again to the same rules;
+//! - P15 service hours: a closed group refuses a new customer (`group_closed`)
+//!   unless it overflows to an open group, and never otherwise; a closed
+//!   group's agents take no overflow (the pick rule of P8 and P9), and an
+//!   estimate counts only open overflow groups.
 //!
 //!
 //! `PROPTEST_CASES` overrides the number of cases, `ROUTER_PROPS_MAX_STEPS`
@@ -57,9 +61,9 @@ use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use switchboard_router::{
     AgentCloseReason, AgentConfig, AgentId, AgentRecord, AgentState, AssignmentStrategy, Availability, CloseReason,
-    ConductKind, ConsentOutcome, CustomerNotice, Event, GroupConfig, GroupId, Input, Membership, Millis, Output,
-    Priority, QueueReason, Rating, Role, Router, RouterConfig, RuleError, Rules, SessionId, SessionStatus, SessionView,
-    Snapshot, TransferKind, TransferTarget, WaitEstimate,
+    ConductKind, ConsentOutcome, CustomerNotice, Event, GroupConfig, GroupHours, GroupId, Input, Membership, Millis,
+    Output, Priority, QueueReason, Rating, Role, Router, RouterConfig, RuleError, Rules, SessionId, SessionStatus,
+    SessionView, Snapshot, TransferKind, TransferTarget, WaitEstimate,
 };
 
 /// The dispatcher's lookahead past heads excluded for the only eligible agent
@@ -252,23 +256,80 @@ enum Advance {
 #[derive(Clone, Debug)]
 enum Op {
     Advance(Advance),
-    Join { group: Option<usize>, priority: Priority, named: bool, reuse: Option<usize> },
-    Message { session: Sel, text: usize },
-    Typing { session: Sel },
-    CustomerDisconnect { session: Sel },
-    CustomerReconnect { session: Sel },
-    Leave { session: Sel },
-    Consent { session: Sel, accept: bool },
-    ConfirmResolved { session: Sel, resolved: bool },
-    Rate { session: Sel, satisfied: bool },
-    AgentConnect { agent: AgentSel },
-    AgentDisconnect { agent: AgentSel },
-    SetAvailability { agent: AgentSel, availability: u8 },
-    Reply { agent: AgentSel, session: ASel, text: usize },
-    AgentTyping { agent: AgentSel, session: ASel },
-    Transfer { agent: AgentSel, session: ASel, target: TargetSel, note: usize, skip_consent: bool },
-    AskResolved { agent: AgentSel, session: ASel },
-    Close { agent: AgentSel, session: ASel, reason: u8 },
+    Join {
+        group: Option<usize>,
+        priority: Priority,
+        named: bool,
+        reuse: Option<usize>,
+    },
+    Message {
+        session: Sel,
+        text: usize,
+    },
+    Typing {
+        session: Sel,
+    },
+    CustomerDisconnect {
+        session: Sel,
+    },
+    CustomerReconnect {
+        session: Sel,
+    },
+    Leave {
+        session: Sel,
+    },
+    Consent {
+        session: Sel,
+        accept: bool,
+    },
+    ConfirmResolved {
+        session: Sel,
+        resolved: bool,
+    },
+    Rate {
+        session: Sel,
+        satisfied: bool,
+    },
+    AgentConnect {
+        agent: AgentSel,
+    },
+    AgentDisconnect {
+        agent: AgentSel,
+    },
+    SetAvailability {
+        agent: AgentSel,
+        availability: u8,
+    },
+    Reply {
+        agent: AgentSel,
+        session: ASel,
+        text: usize,
+    },
+    AgentTyping {
+        agent: AgentSel,
+        session: ASel,
+    },
+    Transfer {
+        agent: AgentSel,
+        session: ASel,
+        target: TargetSel,
+        note: usize,
+        skip_consent: bool,
+    },
+    AskResolved {
+        agent: AgentSel,
+        session: ASel,
+    },
+    Close {
+        agent: AgentSel,
+        session: ASel,
+        reason: u8,
+    },
+    /// A group opens or closes by its service hours.
+    SetHours {
+        group: usize,
+        open: bool,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -382,6 +443,7 @@ fn op_strategy() -> impl Strategy<Value = Op> {
         ),
         2 => (agent_sel(), asel()).prop_map(|(agent, session)| Op::AskResolved { agent, session }),
         3 => (agent_sel(), asel(), 0u8..5).prop_map(|(agent, session, reason)| Op::Close { agent, session, reason }),
+        2 => (0usize..4, prop::bool::weighted(0.6)).prop_map(|(group, open)| Op::SetHours { group, open }),
     ]
 }
 
@@ -488,6 +550,8 @@ struct Model {
     cross_transfers: Vec<(SessionId, bool)>,
     /// Sessions flagged `TransferWithoutConsent` in this step.
     unconsented_flags: Vec<SessionId>,
+    /// Each group open by its service hours (`SetGroupHours`).
+    open: Vec<bool>,
 }
 
 type Check = Result<(), String>;
@@ -529,6 +593,15 @@ impl Model {
             input: None,
             cross_transfers: Vec::new(),
             unconsented_flags: Vec::new(),
+            open: vec![true; roster.groups.len()],
+        }
+    }
+
+    /// The known group a `CustomerJoin` input joins.
+    fn join_group(&self, input: &Input) -> Option<usize> {
+        match input {
+            Input::CustomerJoin { group, .. } => self.group_index.get(group).copied(),
+            _ => None,
         }
     }
 
@@ -548,14 +621,24 @@ impl Model {
         self.roster.agents.get(agent)?.groups.iter().find(|(g, _)| *g == group).map(|(_, l)| *l)
     }
 
-    /// Can an agent of group `g` or of its overflow groups take a customer
-    /// now or when a chat ends (available or busy)?
+    /// Can an agent of group `g` or of its open overflow groups take a
+    /// customer now or when a chat ends (available or busy)?
     fn anyone_serving(&self, g: usize) -> bool {
-        let overflow = &self.roster.groups[g].overflow_to;
+        let overflow: Vec<usize> = self.open_overflow(g).collect();
         self.agents.iter().enumerate().any(|(a, m)| {
             matches!(m.state, AgentState::Available | AgentState::Busy)
                 && (self.level_in(a, g).is_some() || overflow.iter().any(|&h| self.level_in(a, h).is_some()))
         })
+    }
+
+    /// The groups `g` overflows to that are open: overflow goes only there.
+    fn open_overflow(&self, g: usize) -> impl Iterator<Item = usize> + '_ {
+        self.roster.groups[g].overflow_to.iter().copied().filter(|&h| self.open[h])
+    }
+
+    /// P15: a closed group takes a new customer only when it overflows to an open one.
+    fn takes_new_customers(&self, g: usize) -> bool {
+        self.open[g] || self.open_overflow(g).next().is_some()
     }
 
     fn capacity(&self, agent: usize) -> u32 {
@@ -597,14 +680,16 @@ impl Model {
         self.queue(g).iter().position(|&s| s == session).map(|p| p as u32 + 1)
     }
 
-    /// What group `g`'s agents may take: its own queue and the sessions of
-    /// groups overflowing to it that have waited `overflow_after`, in key order.
+    /// What group `g`'s agents may take: its own queue and, while `g` is open,
+    /// the sessions of groups overflowing to it that have waited
+    /// `overflow_after`, in key order.
     fn pick_list(&self, g: usize) -> Vec<SessionId> {
         let mut q: Vec<_> = self
             .sessions
             .iter()
             .filter(|(_, s)| {
-                s.group == g || (self.roster.groups[s.group].overflow_to.contains(&g) && self.overflowed(s))
+                s.group == g
+                    || (self.open[g] && self.roster.groups[s.group].overflow_to.contains(&g) && self.overflowed(s))
             })
             .filter_map(|(id, s)| Model::key(s).map(|k| (k, *id)))
             .collect();
@@ -1492,6 +1577,11 @@ impl Harness {
                 ][*reason as usize % 5];
                 Input::AgentClose { agent, session, reason }
             }
+            Op::SetHours { group, open } => {
+                let g = group % self.model.roster.groups.len();
+                let hours = GroupHours { open: *open, next_change: None, service_hours: None };
+                Input::SetGroupHours { groups: vec![(group_id(g), hours)] }
+            }
         })
     }
 
@@ -1553,6 +1643,14 @@ impl Harness {
             if let Input::CustomerJoin { session, .. } = &input {
                 self.model.expected_join = Some(*session);
             }
+            // Known before the outputs are checked: an opened group's assignments follow at once.
+            let joining_takes = self.model.join_group(&input).map(|g| self.model.takes_new_customers(g));
+            if let Input::SetGroupHours { groups } = &input {
+                for (group, hours) in groups {
+                    let g = self.model.gidx(group)?;
+                    self.model.open[g] = hours.open;
+                }
+            }
             self.model.input = Some(input.clone());
             let result = self.router.handle(stamp, input);
             let outputs = drain(&mut self.router);
@@ -1561,6 +1659,11 @@ impl Harness {
             played.result = Some(result.clone());
             if invalid_note {
                 ensure!(result.is_err(), "P4 transfer with an invalid note accepted");
+            }
+            if let Some(takes) = joining_takes {
+                let closed = matches!(result, Err(RuleError::GroupClosed { .. }));
+                ensure!(!closed || !takes, "P15 a join refused as group_closed by a group that takes customers");
+                ensure!(takes || result.is_err(), "P15 a closed group took a new customer");
             }
             if let (Err(e), Some(before)) = (&result, before) {
                 ensure!(outputs.is_empty(), "P7 {e:?} came with outputs {outputs:?}");
