@@ -58,8 +58,8 @@ impl SessionLayer {
             self.actions.push_back(Action::Refused { code: e.code() });
             if let RuleError::GroupClosed { opens_at, .. } = &e {
                 // Before the refusal: when the group opens, in the customer's time too.
-                let closed =
-                    convert::group_closed(&self.router, &group, *opens_at, self.clock_anchor, time_zone.as_deref());
+                let opens_at = opens_at.zip(self.clock_anchor).map(|(at, anchor)| anchor.instant(at.0));
+                let closed = convert::group_closed(&self.router, &group, opens_at, time_zone.as_deref());
                 self.send(conn, frame(&closed));
             }
             return self.refuse_open(conn, e.code(), &e.to_string());

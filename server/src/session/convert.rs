@@ -503,23 +503,22 @@ pub fn group_hours_to_wire(
         .collect()
 }
 
-/// What a customer refused by a closed group is told: when it opens, in
-/// unix milliseconds and in the customer's own time zone (if they gave one).
+/// What a customer refused by a closed group is told: when it opens (on
+/// the calendar), in unix milliseconds and in the customer's own time zone
+/// (if they gave one).
 pub fn group_closed(
     router: &Router,
     group: &GroupId,
-    opens_at: Option<crate::router::Millis>,
-    anchor: Option<ClockAnchor>,
+    opens_at: Option<jiff::Timestamp>,
     time_zone: Option<&str>,
 ) -> ServerToCustomer {
     let config = router.config().groups.iter().find(|g| g.id == *group);
-    let instant = opens_at.zip(anchor).map(|(at, anchor)| anchor.instant(at.0));
     let zone = time_zone.and_then(|z| switchboard_calendar::time_zone(z).ok());
     ServerToCustomer::GroupClosed {
         group: group.to_string(),
         group_name: config.and_then(|g| g.name.clone()).unwrap_or_else(|| group.to_string()),
-        opens_at: instant.map(|t| t.as_millisecond().max(0) as u64),
-        opens_at_local: instant.zip(zone).map(|(t, zone)| t.to_zoned(zone).to_string()),
+        opens_at: opens_at.map(|t| t.as_millisecond().max(0) as u64),
+        opens_at_local: opens_at.zip(zone).map(|(t, zone)| t.to_zoned(zone).to_string()),
         service_hours: config.and_then(|g| g.service_hours.clone()),
     }
 }
