@@ -1095,6 +1095,17 @@ describe('service hours', () => {
     await expect(supervisor.locator('tr[data-group="logistics"] .hours-badge')).toHaveText('closed · opens Mon 02:00');
     await expect(supervisor.locator('tr[data-group="returns"] .hours-badge')).toHaveText('open');
   });
+
+  test('nobody online in an open group: the banner offers to leave a message through the same hook', { timeout: 60000 }, async () => {
+    const page = await open('/');
+    await page.evaluate(() => { window.leftMessages = []; window.switchboardLeaveMessage = (what) => window.leftMessages.push(what); });
+    await page.getByRole('button', { name: 'Chat with us' }).click();
+    await page.getByRole('button', { name: 'Start chat' }).click();
+    await expect(page.locator('.banner')).toContainText('No agent is online right now.');
+    await page.locator('.banner #leave-message').click();
+    assert.deepEqual(await page.evaluate(() => window.leftMessages), [{ group: 'general', reason: 'nobody_available' }]);
+    assert.equal(await page.evaluate(() => window.switchboardWidget.state().phase), 'waiting', 'the customer keeps their place');
+  });
 });
 
 describe('signed priority', () => {
