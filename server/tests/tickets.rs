@@ -110,7 +110,32 @@ async fn a_left_message_is_answered_read_replied_to_and_confirmed() {
     assert_eq!((again.status, again.json()["code"].as_str()), (409, Some("ticket_done")));
     let mine = http_get_as(addr, "/v1/tickets?scope=mine", Some(&token_for("ann"))).await.json();
     assert_eq!(mine["tickets"], json!([]), "done tickets leave the lists");
+
+    // The done ticket and its history reach the records store (SQLite in the data_dir).
+    let record = wait_for_record(server.admin_addr, id).await;
+    assert_eq!(
+        (record["ticket"]["state"].as_str(), record["ticket"]["owner"].as_str()),
+        (Some("resolved"), Some("ann"))
+    );
+    assert_eq!(record["ticket"]["messages"].as_array().unwrap().len(), 4);
+    let kinds: Vec<&str> = record["events"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds.iter().filter(|k| **k == "state_changed").count(), 4, "{kinds:?}");
+    assert_eq!(&kinds[..2], ["created", "assigned"], "{kinds:?}");
     server.shutdown().await.unwrap();
+}
+
+/// Polls the records lookup until the done ticket is there.
+async fn wait_for_record(admin: std::net::SocketAddr, id: u64) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let sue = token_with_role("sue", Role::Supervisor);
+    loop {
+        let answer = http_get_as(admin, &format!("/v1/admin/records/tickets/{id}"), Some(&sue)).await;
+        if answer.status == 200 {
+            return answer.json();
+        }
+        assert!(tokio::time::Instant::now() < deadline, "ticket {id} never reached the records: {}", answer.body);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 #[tokio::test]
