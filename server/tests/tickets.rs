@@ -238,6 +238,12 @@ async fn an_agent_turns_a_chat_into_a_ticket_with_its_transcript() {
     assert_eq!(ticket["notes"][0]["text"], "accounting must issue it");
     let owed: Vec<&String> = ticket["deadlines"].as_object().unwrap().keys().collect();
     assert_eq!(owed, ["expected_time"], "answered in the chat: only the expected time is owed");
+    // The customer is told in the chat, with the token that opens the ticket.
+    let told = chat.customer.expect("ticket_created").await;
+    assert_eq!(told["ticket"], ticket["id"]);
+    let seen = as_customer(addr, told["token"].as_str().unwrap()).await;
+    assert_eq!(texts(&seen["ticket"]), [("customer".into(), "I need an invoice for May".into())]);
+    assert!(seen["ticket"].get("notes").is_none(), "customers see no notes");
     server.shutdown().await.unwrap();
 }
 

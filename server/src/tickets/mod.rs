@@ -29,7 +29,7 @@ use crate::config::TicketsConfig;
 use crate::router::output::Speaker;
 use crate::router::{AgentId, GroupId, Millis, Router, SessionId};
 use crate::session::TokenDigest;
-pub use entry::{AgentReply, LeftBecause, NewTicket, TicketEntry};
+pub use entry::{AgentReply, FromChat, LeftBecause, NewTicket, TicketEntry};
 
 /// Breaches kept for `GET /v1/tickets/breaches` (the oldest go first).
 const RECENT_BREACHES: usize = 1000;
@@ -63,7 +63,7 @@ pub struct Note {
 /// What the desk keeps per ticket beside the core's record.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TicketFile {
-    /// The digest of the customer's ticket token (none for a ticket made from a chat).
+    /// The digest of the customer's ticket token.
     pub customer: Option<TokenDigest>,
     pub customer_name: Option<String>,
     pub messages: VecDeque<TicketMessage>,
@@ -341,7 +341,7 @@ impl TicketDesk {
                 Ok(TicketId(0))
             }
             TicketEntry::Create(new) => self.create(at, new, limits),
-            TicketEntry::FromChat { agent, session, note } => self.turn_chat(at, &agent, session, note, router, clock),
+            TicketEntry::FromChat(chat) => self.turn_chat(at, chat, router, clock),
             TicketEntry::CustomerMessage { ticket, text } => {
                 limits.check_text(&text)?;
                 self.check_room(ticket)?;
@@ -411,12 +411,12 @@ impl TicketDesk {
     fn turn_chat(
         &mut self,
         at: Timestamp,
-        agent: &AgentId,
-        session: SessionId,
-        note: String,
+        chat: FromChat,
         router: &Router,
         clock: ClockAnchor,
     ) -> Result<TicketId, TicketRefusal> {
+        let FromChat { agent, session, note, token } = chat;
+        let agent = &agent;
         let Some(view) = router.session_view(session).filter(|_| router.session_open(session) == Some(true)) else {
             return Err(TicketRefusal::new(desk_code::SESSION_UNKNOWN, "no open chat has that session id"));
         };
@@ -444,8 +444,10 @@ impl TicketDesk {
                 at: clock.instant(h.at.0).as_millisecond(),
             })
             .collect();
+        let customer = token.digest();
+        self.tokens.insert(customer, id);
         let file = TicketFile {
-            customer: None,
+            customer: Some(customer),
             customer_name: view.customer_name.as_deref().map(str::to_owned),
             messages,
             notes: vec![Note { from: agent.clone(), to: None, text: note, at: at.as_millisecond() }],
@@ -595,6 +597,12 @@ impl TicketDesk {
         }
         counts
     }
+}
+
+/// Refuses a ticket text the desk would refuse (checked before logging, so
+/// that junk is answered without touching the log; applying checks again).
+pub fn check_text(router: &Router, text: &str) -> Result<(), TicketRefusal> {
+    TextLimits::of(router).check_text(text)
 }
 
 /// The text bounds of the router's rules, which tickets share with chats.
