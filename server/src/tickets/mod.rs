@@ -15,7 +15,7 @@ pub mod http;
 pub mod requests;
 pub mod view;
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -71,6 +71,8 @@ pub struct TicketFile {
     pub expected_resolution: Option<i64>,
     /// The chat it was made from.
     pub session: Option<SessionId>,
+    /// When it became done (calendar unix ms): forgotten `tickets.keep_done` later.
+    pub done_at: Option<i64>,
 }
 
 /// A limit not kept, as supervisors see it.
@@ -163,6 +165,9 @@ pub struct TicketDesk {
     on_duty: BTreeMap<AgentId, Vec<GroupId>>,
     breaches: VecDeque<Breach>,
     events: VecDeque<DeskEvent>,
+    /// Done tickets by when they became done, to forget them in that order
+    /// (rebuilt from `files` on restore).
+    done: BTreeSet<(i64, TicketId)>,
 }
 
 /// The desk in a snapshot (the calendar is config: passed back in).
@@ -197,6 +202,7 @@ impl TicketDesk {
             on_duty: BTreeMap::new(),
             breaches: VecDeque::new(),
             events: VecDeque::new(),
+            done: BTreeSet::new(),
         }
     }
 
@@ -223,6 +229,7 @@ impl TicketDesk {
         let calendar = Calendar::new(jiff::tz::TimeZone::UTC, Default::default());
         let core = Tickets::restore(saved.core, calendar).map_err(|e| format!("the ticket desk: {e}"))?;
         let tokens = saved.files.iter().filter_map(|(id, f)| f.customer.map(|digest| (digest, *id))).collect();
+        let done = saved.files.iter().filter_map(|(id, f)| f.done_at.map(|at| (at, *id))).collect();
         Ok(TicketDesk {
             core,
             config: saved.config,
@@ -232,6 +239,7 @@ impl TicketDesk {
             on_duty: saved.on_duty,
             breaches: saved.breaches,
             events: VecDeque::new(),
+            done,
         })
     }
 
@@ -261,15 +269,39 @@ impl TicketDesk {
         self.events.pop_front()
     }
 
-    /// The next deadline, in business time.
+    /// The next deadline (or the next done ticket to forget), in business time.
     pub fn poll_timeout(&self, clock: ClockAnchor) -> Option<Millis> {
-        self.core.poll_timeout().map(|at| Millis(clock.business_ms(at)))
+        let keep = i64::try_from(self.config.keep_done.as_millis()).unwrap_or(i64::MAX);
+        let forget = self.done.first().map(|(done_at, _)| done_at.saturating_add(keep));
+        let forget = forget.and_then(|ms| Timestamp::from_millisecond(ms).ok());
+        let next = match (self.core.poll_timeout(), forget) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        next.map(|at| Millis(clock.business_ms(at)))
     }
 
     /// Fires what is due at `at`.
     pub fn handle_timeout(&mut self, at: Timestamp) {
         self.core.handle_timeout(at);
         self.absorb();
+        self.forget_done(at);
+    }
+
+    /// Forgets the tickets done `tickets.keep_done` before `at` (the records store keeps them).
+    fn forget_done(&mut self, at: Timestamp) {
+        let keep = i64::try_from(self.config.keep_done.as_millis()).unwrap_or(i64::MAX);
+        let cutoff = at.as_millisecond().saturating_sub(keep);
+        while let Some(&(done_at, id)) = self.done.first() {
+            if done_at > cutoff {
+                break;
+            }
+            self.done.pop_first();
+            self.core.forget(id);
+            if let Some(digest) = self.files.remove(&id).and_then(|f| f.customer) {
+                self.tokens.remove(&digest);
+            }
+        }
     }
 
     /// New limits and capacities; agents on duty take the new capacity.
@@ -374,6 +406,7 @@ impl TicketDesk {
             }
         };
         self.absorb();
+        self.forget_done(at);
         result
     }
 
@@ -396,6 +429,7 @@ impl TicketDesk {
             notes: Vec::new(),
             expected_resolution: None,
             session: None,
+            done_at: None,
         };
         self.files.insert(id, file);
         self.tokens.insert(new.customer, id);
@@ -453,6 +487,7 @@ impl TicketDesk {
             notes: vec![Note { from: agent.clone(), to: None, text: note, at: at.as_millisecond() }],
             expected_resolution: None,
             session: Some(session),
+            done_at: None,
         };
         self.files.insert(id, file);
         let at = at.as_millisecond();
@@ -545,8 +580,13 @@ impl TicketDesk {
             }
         }
         for (id, at) in done {
+            let at = at.as_millisecond();
+            if let Some(file) = self.files.get_mut(&id) {
+                file.done_at = Some(at);
+                self.done.insert((at, id));
+            }
             if let Some((ticket, file)) = self.ticket(id) {
-                let done = DoneTicket { ticket: ticket.clone(), file: file.clone(), at: at.as_millisecond() };
+                let done = DoneTicket { ticket: ticket.clone(), file: file.clone(), at };
                 self.events.push_back(DeskEvent::Done(Box::new(done)));
             }
         }
