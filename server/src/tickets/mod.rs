@@ -370,6 +370,7 @@ impl TicketDesk {
         let result = match entry {
             TicketEntry::Configure(config) => {
                 self.configure(at, *config);
+                // Concerns no ticket: only starts and reloads log it, and they read no outcome.
                 Ok(TicketId(0))
             }
             TicketEntry::Create(new) => self.create(at, new, limits),

@@ -276,9 +276,9 @@ pub fn answer(layer: &SessionLayer, now: Millis, outcome: Result<TicketId, Ticke
 
 fn customer_answer(layer: &SessionLayer, now: Millis, id: TicketId, token: Option<Token>) -> TicketAnswer {
     let (ticket, file) = layer.desk().ticket(id).ok_or_else(|| refuse(api_code::TOKEN_INVALID, "no such ticket"))?;
-    let room = file.messages.len() < layer.desk().config().max_messages as usize;
+    let max = layer.desk().config().max_messages;
     let mut body = json!({
-        "ticket": view::ticket_view(ticket, file, Audience::Customer, room),
+        "ticket": view::ticket_view(ticket, file, Audience::Customer, max),
         "now": calendar_now(layer, now),
     });
     let created = token.is_some();
@@ -291,9 +291,9 @@ fn customer_answer(layer: &SessionLayer, now: Millis, id: TicketId, token: Optio
 fn agent_answer(layer: &SessionLayer, now: Millis, id: TicketId, viewer: &Viewer, created: bool) -> TicketAnswer {
     let (ticket, file) =
         layer.desk().ticket(id).ok_or_else(|| refuse("ticket_unknown", format!("no ticket {}", id.0)))?;
-    let room = file.messages.len() < layer.desk().config().max_messages as usize;
+    let max = layer.desk().config().max_messages;
     let body = json!({
-        "ticket": view::ticket_view(ticket, file, Audience::Agent(&viewer.agent), room),
+        "ticket": view::ticket_view(ticket, file, Audience::Agent(&viewer.agent), max),
         "now": calendar_now(layer, now),
     });
     Ok(Answered { created, body })
