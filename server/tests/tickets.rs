@@ -462,3 +462,17 @@ groups = [{ group = "refunds" }]
     assert_eq!(ticket["ticket"]["deadlines"]["first_response"], monday_nine_ten + (created - start_ms));
     server.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn one_address_may_leave_only_so_many_tickets_a_minute() {
+    let server = start(config(1.0, "[tickets]\ncreate_per_ip = 2")).await;
+    let body = json!({"group": "general", "text": "hello", "reason": "customer_choice"});
+    for _ in 0..2 {
+        assert_eq!(leave(server.public_addr, body.clone()).await.status, 201);
+    }
+    let third = leave(server.public_addr, body).await;
+    assert_eq!((third.status, third.json()["code"].as_str()), (429, Some("rate_limited")), "{}", third.body);
+    let all = http_get_as(server.public_addr, "/v1/tickets?scope=all", Some(&token_for("sue"))).await.json();
+    assert_eq!(all["tickets"].as_array().unwrap().len(), 2, "the refused one was never made");
+    server.shutdown().await.unwrap();
+}
