@@ -26,7 +26,7 @@ use switchboard_tickets::{
 };
 
 use crate::config::TicketsConfig;
-use crate::router::output::Speaker;
+use crate::router::output::{SessionView, Speaker};
 use crate::router::{AgentId, GroupId, Millis, Router, SessionId};
 use crate::session::TokenDigest;
 pub use entry::{AgentReply, FromChat, LeftBecause, NewTicket, TicketEntry};
@@ -464,41 +464,22 @@ impl TicketDesk {
         clock: ClockAnchor,
     ) -> Result<TicketId, TicketRefusal> {
         let FromChat { agent, session, note, token } = chat;
-        let agent = &agent;
-        let Some(view) = router.session_view(session).filter(|_| router.session_open(session) == Some(true)) else {
-            return Err(TicketRefusal::new(desk_code::SESSION_UNKNOWN, "no open chat has that session id"));
-        };
-        if !router.agent_sessions(agent).is_some_and(|s| s.contains(&session)) {
-            return Err(TicketRefusal::new(desk_code::CHAT_NOT_YOURS, "only the agent serving the chat can do this"));
-        }
+        let view = served_chat(router, &agent, session)?;
         TextLimits::of(router).check_note(&note)?;
         let id = TicketId(self.next_id);
         let origin = Origin::FromChat { agent: lifecycle::AgentId(agent.to_string()), note: note.clone() };
         let group = lifecycle::GroupId(view.group.to_string());
         self.core.handle(at, Input::Create { ticket: id, group, origin, priority: Default::default() })?;
         self.next_id += 1;
+        // The newest messages, leaving room for the answer.
         let keep = (self.config.max_messages as usize).saturating_sub(1);
-        let skip = view.history.len().saturating_sub(keep);
-        let messages = view
-            .history
-            .iter()
-            .skip(skip)
-            .map(|h| TicketMessage {
-                from: match &h.from {
-                    Speaker::Customer => Author::Customer,
-                    Speaker::Agent(a) => Author::Agent(a.clone()),
-                },
-                text: h.text.to_string(),
-                at: clock.instant(h.at.0).as_millisecond(),
-            })
-            .collect();
         let customer = token.digest();
         self.tokens.insert(customer, id);
         let file = TicketFile {
             customer: Some(customer),
             customer_name: view.customer_name.as_deref().map(str::to_owned),
-            messages,
-            notes: vec![Note { from: agent.clone(), to: None, text: note, at: at.as_millisecond() }],
+            messages: transcript(&view, keep, clock),
+            notes: vec![Note { from: agent, to: None, text: note, at: at.as_millisecond() }],
             expected_resolution: None,
             session: Some(session),
             done_at: None,
@@ -651,6 +632,31 @@ impl TicketDesk {
         }
         counts
     }
+}
+
+/// The open chat `agent` serves as `session`, or why it cannot become their ticket.
+fn served_chat(router: &Router, agent: &AgentId, session: SessionId) -> Result<SessionView, TicketRefusal> {
+    let Some(view) = router.session_view(session).filter(|_| router.session_open(session) == Some(true)) else {
+        return Err(TicketRefusal::new(desk_code::SESSION_UNKNOWN, "no open chat has that session id"));
+    };
+    if !router.agent_sessions(agent).is_some_and(|s| s.contains(&session)) {
+        return Err(TicketRefusal::new(desk_code::CHAT_NOT_YOURS, "only the agent serving the chat can do this"));
+    }
+    Ok(view)
+}
+
+/// The chat's newest `keep` messages, at their calendar times.
+fn transcript(view: &SessionView, keep: usize, clock: ClockAnchor) -> VecDeque<TicketMessage> {
+    let skip = view.history.len().saturating_sub(keep);
+    let message = |h: &crate::router::output::HistoryEntry| TicketMessage {
+        from: match &h.from {
+            Speaker::Customer => Author::Customer,
+            Speaker::Agent(a) => Author::Agent(a.clone()),
+        },
+        text: h.text.to_string(),
+        at: clock.instant(h.at.0).as_millisecond(),
+    };
+    view.history.iter().skip(skip).map(message).collect()
 }
 
 /// Refuses a ticket text the desk would refuse (checked before logging, so
