@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod records;
 pub mod reload;
 pub mod session;
+pub mod tickets;
 pub mod web;
 
 /// The router core lives in its own crate (no tokio, no I/O: the compiler
@@ -138,7 +139,14 @@ async fn serve(
     let admin_addr = listeners.admin.local_addr()?;
     let timeout = config.gateway.handshake_timeout;
     // The accept loop hands every handler the peer address: the per-IP cap's and the login rate limit's key.
-    let public = gateway::serve::serve(listeners.public, gateway::public_routes(app.clone()), timeout, stop_rx.clone());
+    let tickets = tickets::http::public_routes(tickets::http::ApiParts {
+        driver: app.driver.clone(),
+        auth: auth.clone(),
+        origins: gateway::origin::AllowedOrigins::from_config(&config.gateway),
+        create_per_ip: config.tickets.create_per_ip,
+    });
+    let public_routes = gateway::public_routes(app.clone()).merge(tickets);
+    let public = gateway::serve::serve(listeners.public, public_routes, timeout, stop_rx.clone());
     let reloader = Arc::new(reload::Reloader::new(&config, app.driver.clone(), auth.clone(), metrics.clone()));
     let admin_routes = gateway::admin_routes(metrics.clone(), auth.clone())
         .merge(reload::admin_routes(reloader.clone()))

@@ -18,7 +18,8 @@ use crate::session::Entry;
 /// 4: `Entry::Restarted` carries the run's clock anchor (business time on the calendar).
 /// 5: `Entry::GroupHours` (groups opening and closing by their service hours);
 ///    a join records the customer's `time_zone`.
-pub const ENTRY_FORMAT: u8 = 5;
+/// 6: `Entry::Ticket` (the ticket desk).
+pub const ENTRY_FORMAT: u8 = 6;
 
 /// The payload format of snapshots (the session layer's image with the
 /// router's inside). Raised whenever their shape changes.
@@ -30,7 +31,8 @@ pub const ENTRY_FORMAT: u8 = 5;
 ///    the roster).
 /// 4: the session layer keeps the last start's clock anchor.
 /// 5: each group keeps whether it is open and until when (service hours).
-pub const SNAPSHOT_FORMAT: u8 = 5;
+/// 6: the session layer keeps the ticket desk.
+pub const SNAPSHOT_FORMAT: u8 = 6;
 
 /// Encodes an entry into `buf` (cleared first), returning it.
 pub fn encode_entry(entry: &Entry, mut buf: Vec<u8>) -> Result<Vec<u8>, String> {

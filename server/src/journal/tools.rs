@@ -271,6 +271,7 @@ fn describe(entry: &Entry, owners: &Owners) -> String {
                 groups.iter().map(|(g, h)| format!("{g} {}", if h.open { "open" } else { "closed" })).collect();
             format!("service hours: {}", said.join(", "))
         }
+        Entry::Ticket(t) => format!("ticket desk: {}", t.kind()),
     }
 }
 

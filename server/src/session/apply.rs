@@ -19,6 +19,7 @@ impl SessionLayer {
     /// Applies a logged entry at business time `now`.
     pub fn apply(&mut self, now: Millis, entry: Entry) {
         self.now = now;
+        self.ticket_outcome = None;
         match entry {
             Entry::CustomerJoin(join) => {
                 self.see_conn(join.conn);
@@ -37,13 +38,22 @@ impl SessionLayer {
             }
             Entry::Closed { conn } => self.closed(conn),
             Entry::SlowConsumer { conn } => self.slow_consumer(conn),
-            Entry::Tick => self.router.handle_timeout(now),
+            Entry::Tick => {
+                self.router.handle_timeout(now);
+                self.desk.handle_timeout(self.calendar_instant());
+            }
             Entry::Restarted { clock } => self.restarted(clock),
             Entry::Configure { rules, session } => self.configure(*rules, session),
-            Entry::Roster { agents } => self.change_roster(&agents),
+            Entry::Roster { agents } => {
+                self.change_roster(&agents);
+                self.follow_all_duty();
+            }
             Entry::GroupHours { groups } => self.set_group_hours(groups),
+            Entry::Ticket(entry) => self.apply_ticket(entry),
         }
         self.route_outputs();
+        self.follow_duty();
+        self.route_desk_events();
     }
 
     fn see_conn(&mut self, conn: ConnId) {

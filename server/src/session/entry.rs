@@ -18,6 +18,7 @@ use switchboard_calendar::ClockAnchor;
 
 use crate::router::input::{GroupHours, Input, Priority};
 use crate::router::{AgentConfig, AgentId, GroupId, Rules, SessionId};
+use crate::tickets::TicketEntry;
 
 /// One logged input. Connection ids are those of the process that logged
 /// it; [`Entry::Restarted`] ends them all.
@@ -79,6 +80,8 @@ pub enum Entry {
     GroupHours {
         groups: Vec<(GroupId, GroupHours)>,
     },
+    /// A change to the ticket desk (docs/tickets.md).
+    Ticket(TicketEntry),
 }
 
 impl Entry {
@@ -97,6 +100,7 @@ impl Entry {
             Entry::Configure { .. } => "configure",
             Entry::Roster { .. } => "roster",
             Entry::GroupHours { .. } => "group_hours",
+            Entry::Ticket(_) => "ticket",
         }
     }
 }
@@ -170,8 +174,9 @@ impl Token {
     }
 }
 
-/// SHA-256 of a resume token.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+/// SHA-256 of a resume token (or a ticket's token: the ticket desk logs
+/// and saves only the digest).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct TokenDigest([u8; 32]);
 
 impl TokenDigest {

@@ -62,6 +62,8 @@ impl SessionLayer {
             | Entry::Configure { .. }
             | Entry::Roster { .. }
             | Entry::GroupHours { .. }) => Some(entry),
+            // Refused whole: the driver answers the caller (no outcome is recorded).
+            Entry::Ticket(_) => None,
         }
     }
 
