@@ -137,7 +137,9 @@ async fn serve(
     let admin_addr = listeners.admin.local_addr()?;
     let timeout = config.gateway.handshake_timeout;
     // The accept loop hands every handler the peer address: the per-IP cap's and the login rate limit's key.
-    let public = gateway::serve::serve(listeners.public, gateway::public_routes(app.clone()), timeout, stop_rx.clone());
+    let public_routes =
+        gateway::public_routes(app.clone()).merge(records::http::public_routes(records_store.clone(), auth.clone()));
+    let public = gateway::serve::serve(listeners.public, public_routes, timeout, stop_rx.clone());
     let reloader = Arc::new(reload::Reloader::new(&config, app.driver.clone(), auth.clone(), metrics.clone()));
     let admin_routes = gateway::admin_routes(metrics.clone(), auth.clone())
         .merge(reload::admin_routes(reloader.clone()))

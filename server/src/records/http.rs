@@ -1,9 +1,14 @@
-//! Looking up past chats, on the admin listener, for supervisors and admins:
+//! Looking up past chats, for supervisors and admins:
 //!
 //! - `GET /v1/admin/records/chats?customer=&agent=&group=&from=&to=&flag=&limit=`
 //!   lists closed chats, newest first (`{"chats": [...]}`, without their text);
 //! - `GET /v1/admin/records/chats/{session}[?origin=]` gives one with its
 //!   transcript, handoff notes and conduct flags.
+//!
+//! The same two lookups are on the public listener as `/v1/records/chats` and
+//! `/v1/records/chats/{session}`, for the supervisor view (a page cannot reach
+//! the admin port). Only the refusal of an agent's token differs: the public
+//! side says `supervisors_only`, as the WebSocket's `snapshot` does.
 //!
 //! Every refusal is `{"code", "message"}` with a stable code
 //! ([`records_code`], `invalid_request`, and the token codes).
@@ -21,7 +26,7 @@ use switchboard_protocol::code;
 use switchboard_records::{ChatQuery, Store, StoreError, MAX_LIMIT};
 
 use crate::auth::http::{bearer, http_code, ApiError};
-use crate::auth::{Auth, Refusal};
+use crate::auth::Auth;
 use crate::router::output::ConductKind;
 
 /// Codes only these endpoints give.
@@ -40,14 +45,25 @@ const DEFAULT_LIMIT: u32 = 50;
 struct Lookups {
     store: Option<Store>,
     auth: Arc<Auth>,
+    /// The code an agent's token is refused with (each listener keeps its own convention).
+    not_a_supervisor: &'static str,
 }
 
-/// The routes (state: the records store, `None` when records are off).
+/// The admin listener's routes (state: the records store, `None` when records are off).
 pub fn admin_routes(store: Option<Store>, auth: Arc<Auth>) -> axum::Router {
+    routes("/v1/admin/records/chats", Lookups { store, auth, not_a_supervisor: code::FORBIDDEN })
+}
+
+/// The public listener's routes: the same lookups for the supervisor view.
+pub fn public_routes(store: Option<Store>, auth: Arc<Auth>) -> axum::Router {
+    routes("/v1/records/chats", Lookups { store, auth, not_a_supervisor: code::SUPERVISORS_ONLY })
+}
+
+fn routes(chats: &str, lookups: Lookups) -> axum::Router {
     axum::Router::new()
-        .route("/v1/admin/records/chats", get(find))
-        .route("/v1/admin/records/chats/{session}", get(one))
-        .with_state(Arc::new(Lookups { store, auth }))
+        .route(chats, get(find))
+        .route(&format!("{chats}/{{session}}"), get(one))
+        .with_state(Arc::new(lookups))
 }
 
 type Params = Result<Query<Vec<(String, String)>>, QueryRejection>;
@@ -78,8 +94,7 @@ async fn try_find(lookups: &Lookups, headers: &HeaderMap, params: Params) -> Res
 
 async fn try_one(lookups: &Lookups, session: &str, headers: &HeaderMap, params: Params) -> Result<Response, ApiError> {
     let store = lookups.allowed(headers)?;
-    let session: u64 =
-        session.parse().map_err(|_| invalid("the session id is a number, e.g. /v1/admin/records/chats/42"))?;
+    let session: u64 = session.parse().map_err(|_| invalid("the session id is a number, e.g. /v1/records/chats/42"))?;
     let params = params_of(params)?;
     let mut origin = None;
     for (key, value) in &params {
@@ -103,7 +118,8 @@ impl Lookups {
     fn allowed(&self, headers: &HeaderMap) -> Result<&Store, ApiError> {
         let identity = self.auth.check(bearer(headers))?;
         if !identity.role.may_supervise() {
-            return Err(Refusal::new(code::FORBIDDEN, "this endpoint is for supervisors and admins").into());
+            let message = "this endpoint is for supervisors and admins";
+            return Err(ApiError::new(StatusCode::FORBIDDEN, self.not_a_supervisor, message));
         }
         self.store.as_ref().ok_or_else(|| {
             ApiError::new(
