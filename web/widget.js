@@ -130,6 +130,18 @@ function mount(wire, base, config) {
   root.append(launcher, panel);
   document.body.append(host);
 
+  // Leave a message (a ticket): its own module and pane (widget-tickets.js).
+  import(new URL('/widget-tickets.js', base).href)
+    .then((tickets) => tickets.mountTickets({
+      panel, group: config.group, name: () => S.name, chatToken: () => S.token, open: () => setOpen(true), onCreated: leftMessage,
+    }))
+    .catch((error) => console.error('switchboard widget: leaving a message is unavailable', error));
+  // A customer who left a message instead of waiting leaves the queue.
+  function leftMessage() {
+    if (S.phase === 'waiting' && client) client.send({ type: 'leave' });
+  }
+  const leaveMessage = () => window.switchboardLeaveMessage({ group: config.group, reason: 'customer_choice' });
+
   // ---- connection ------------------------------------------------------
   let client = null;
   const wsBase = wsOrigin(base.href);
@@ -552,6 +564,7 @@ function mount(wire, base, config) {
           el('span', { class: 'queue-number', text: String(S.position) }),
           el('span', { class: 'queue-label', text: S.position === 1 ? 'You are next in line' : 'Your place in line' })),
         el('div', { class: 'queue-eta', text: etaText() }),
+        el('button', { class: 'text-button dark', type: 'button', text: 'Leave a message instead', onclick: leaveMessage }),
       );
     }
 
