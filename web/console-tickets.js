@@ -211,7 +211,7 @@ function renderTicket(keepForms) {
         el('p', { class: 'muted' }, `${t.group} · ${stateText(t.state)} · ${t.owner ? `owner ${t.owner}` : 'waiting for an owner'} `,
           t.priority === 'urgent' ? el('span', { class: 'tag tag-urgent', text: 'urgent' }) : null))),
     deadlines(t),
-    t.expected_resolution != null ? el('p', { class: 'small', text: `Expected resolution: ${dueText(t.expected_resolution, tab.ticketNow).text.replace('due', 'in')}` }) : null,
+    t.expected_resolution != null ? el('p', { class: 'small', text: `Expected resolution: ${dueText(t.expected_resolution, tab.ticketNow).text.replace('due in', 'in')}` }) : null,
     history,
     t.can_reply ? forms.reply : el('p', { class: 'muted', text: 'Only the owner replies to this ticket.' }),
     forms.manage);

@@ -40,7 +40,7 @@ const fromUs = (m) => m.from !== 'customer';
  * leaves the queue if the customer was waiting in it).
  */
 export function mountTickets({ panel, group, name, chatToken, open, onCreated }) {
-  const pane = el('section', { class: 'tickets', 'aria-label': 'Your message', hidden: true });
+  const pane = el('section', { class: 'tickets', 'aria-label': 'Leave a message or read our answer', hidden: true });
   panel.querySelector('.head').after(pane);
   let stored = loadStored(); // { token, id, group, seen }
   let ticket = null;

@@ -133,9 +133,11 @@ function mount(wire, base, config) {
   // Leave a message (a ticket): its own module and pane (widget-tickets.js).
   import(new URL('/widget-tickets.js', base).href)
     .then((tickets) => tickets.mountTickets({
-      panel, group: config.group, name: () => S.name, chatToken: () => S.token, open: () => setOpen(true), onCreated: leftMessage,
+      panel, group: config.group, name: () => S.name, chatToken: liveChatToken, open: () => setOpen(true), onCreated: leftMessage,
     }))
     .catch((error) => console.error('switchboard widget: leaving a message is unavailable', error));
+  // The token of a chat still going on (a ticket may link it; a ticket left earlier waits behind it).
+  const liveChatToken = () => (S.phase === 'waiting' || S.phase === 'assigned' ? S.token : null);
   // A customer who left a message instead of waiting leaves the queue.
   function leftMessage() {
     if (S.phase === 'waiting' && client) client.send({ type: 'leave' });

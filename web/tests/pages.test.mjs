@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { expect } from './expect.mjs';
 import { launchBrowser, startServer } from './harness.mjs';
 import { people } from './people.mjs';
+import { fakeTicketDesk, hasTicketApi } from './fake-tickets.mjs';
 
 let browser;
 let server;
@@ -91,5 +92,115 @@ describe('past chats in the supervisor view', () => {
     await expect(chat.locator('.kv-grid')).toContainText('Rosa');
     await chat.getByRole('button', { name: 'Close' }).click();
     await expect(chat).toBeHidden();
+  });
+});
+
+/** The widget's pane (in its shadow root: locators pierce it). */
+const ticketPane = (page) => page.locator('.tickets');
+
+/** The agent's ticket detail: the reply with the state it leaves the ticket in. */
+async function agentReplies(agent, text, state, hours) {
+  const pane = agent.getByRole('region', { name: 'Ticket' });
+  await pane.getByLabel('Reply to the customer').fill(text);
+  await pane.getByLabel('Leave it as').selectOption(state);
+  if (hours) await pane.getByLabel('Resolved within (hours, optional)').fill(String(hours));
+  await pane.getByRole('button', { name: 'Send reply' }).click();
+}
+
+describe('tickets in the pages', () => {
+  let fake = null;
+  beforeEach(async () => {
+    server = await startServer();
+    errors = [];
+    // A server built without the ticket API: the pages are held to its contract by a stand-in.
+    fake = await hasTicketApi(server.base) ? null : fakeTicketDesk();
+    cast = people(browser, server, errors, { setup: fake ? (context) => fake.serve(context) : null });
+  });
+
+  test('a customer leaves a message, an agent answers, the customer comes back, replies and confirms', { timeout: 90000 }, async (t) => {
+    if (fake) t.diagnostic('ticket API not in this server: the pages run against fake-tickets.mjs');
+    const customer = await cast.open('/');
+    await customer.getByRole('button', { name: 'Chat with us' }).click();
+    await customer.getByRole('button', { name: 'Start chat' }).click();
+    await customer.getByRole('button', { name: 'Leave a message instead' }).click();
+    const pane = ticketPane(customer);
+    await expect(pane).toContainText('No e-mail: come back to this page on this browser to read our answer.');
+    await pane.getByLabel('Your name (optional)').fill('Ines');
+    await pane.getByLabel('Your message').fill('My order 1234 never arrived.');
+    await pane.getByRole('button', { name: 'Send message' }).click();
+    await expect(pane.locator('.tickets-title')).toHaveText(/Your message #\d+/);
+    await expect(pane.locator('.ticket-state')).toHaveText('We have your message and will answer it soon.');
+    await expect(pane.locator('.entry.mine .bubble')).toHaveText(['My order 1234 never arrived.']);
+    // Waiting in the queue is over: the message replaces the chat.
+    await expect(customer.locator('.panel')).toHaveAttribute('data-phase', /closed|gone/);
+
+    const alice = await cast.agent('alice');
+    await alice.getByRole('tab', { name: /Tickets/ }).click();
+    const row = alice.locator('.tickets-table tbody tr').first();
+    await expect(row).toContainText('Ines');
+    await expect(row.locator('[data-cell="due"]')).toHaveText(/due in \d+ min|overdue by/);
+    await row.getByRole('button').click();
+    const detail = alice.getByRole('region', { name: 'Ticket' });
+    await expect(detail.locator('.history')).toContainText('My order 1234 never arrived.');
+    await agentReplies(alice, 'We found it: it arrives on Monday.', 'processing', 4);
+    await expect(detail.locator('.history .agent .bubble')).toHaveText(['We found it: it arrives on Monday.']);
+    await expect(detail).toContainText(/Expected resolution: in (4 h 00|3 h 59) min/);
+
+    // The customer comes back (a reload, same browser): the answer is there, the widget open by itself.
+    await customer.reload();
+    const back = ticketPane(customer);
+    await expect(back.locator('.entry.theirs .bubble')).toHaveText(['We found it: it arrives on Monday.']);
+    await expect(back.locator('.ticket-state')).toHaveText('We are working on your request.');
+    await back.getByLabel('Your reply').fill('Thanks! Will it need a signature?');
+    await back.getByRole('button', { name: 'Send reply' }).click();
+    await expect(back.locator('.ticket-state')).toHaveText('Thanks for your reply. We will answer soon.');
+
+    // The agent's tab polls: the customer's reply arrives; the agent asks for confirmation.
+    await expect(detail.locator('.history .customer .bubble')).toHaveText(['My order 1234 never arrived.', 'Thanks! Will it need a signature?']);
+    await expect(row.locator('[data-cell="state"]')).toHaveText('Customer replied');
+    await agentReplies(alice, 'No signature needed. Is everything solved?', 'pending_confirmation');
+    await expect(row.locator('[data-cell="state"]')).toHaveText('Pending the customer\'s confirmation');
+
+    await customer.reload();
+    await expect(ticketPane(customer).locator('.entry.theirs .bubble')).toHaveCount(2);
+    await ticketPane(customer).getByRole('button', { name: 'Yes, it is solved' }).click();
+    await expect(ticketPane(customer).locator('.ticket-state')).toHaveText('Solved. Thank you!');
+    await expect(ticketPane(customer).getByRole('button', { name: 'Forget this message' })).toBeVisible();
+    // Done: off the agent's list of open tickets.
+    await expect(alice.locator('.tickets-table tbody tr')).toHaveCount(0);
+  });
+  test('a live chat turned into a ticket; the hook for closed groups; the breaches panel', { timeout: 60000 }, async () => {
+    const alice = await cast.agent('alice');
+    const customer = await cast.open('/');
+    await customer.getByRole('button', { name: 'Chat with us' }).click();
+    await customer.getByLabel('Your name (optional)').fill('Omar');
+    await customer.getByRole('button', { name: 'Start chat' }).click();
+    await expect(customer.locator('.sub')).toHaveText('You are chatting with Alice');
+    await customer.getByLabel('Message', { exact: true }).fill('I need a refund for a broken lamp.');
+    await customer.getByLabel('Message', { exact: true }).press('Enter');
+    await expect(alice.locator('.history .customer .bubble')).toHaveText(['I need a refund for a broken lamp.']);
+    await alice.getByRole('button', { name: 'Turn into ticket…' }).click();
+    const dialog = alice.getByRole('dialog', { name: /Turn the chat with Omar into a ticket/ });
+    await dialog.getByLabel('Note').fill('Refund needs the warehouse: answer by Monday.');
+    await dialog.getByRole('button', { name: 'Turn into ticket' }).click();
+    await expect(alice.locator('.toast', { hasText: 'is now ticket' })).toHaveText(/The chat with Omar is now ticket #\d+\./);
+    await alice.getByRole('tab', { name: /Tickets/ }).click();
+    await expect(alice.locator('.tickets-table tbody tr')).toHaveCount(1);
+    await expect(alice.getByRole('tab', { name: /Tickets/ })).toHaveText('Tickets 1');
+
+    // The closed-group notice (service hours) opens the form through the widget's hook.
+    const other = await cast.open('/');
+    await other.waitForFunction(() => typeof window.switchboardLeaveMessage === 'function');
+    await other.evaluate(() => window.switchboardLeaveMessage({ group: 'general', reason: 'group_closed' }));
+    await expect(ticketPane(other)).toContainText('We are closed right now.');
+    await expect(other.getByLabel('Your message')).toBeVisible();
+    await ticketPane(other).getByRole('button', { name: 'Back' }).click();
+    await expect(ticketPane(other)).toBeHidden();
+    await expect(other.getByRole('button', { name: 'Start chat' })).toBeVisible();
+
+    const sam = await cast.supervisor('sam');
+    const breaches = sam.locator('.breaches-card');
+    await breaches.locator('summary').click();
+    await expect(breaches.locator('[role="status"]')).toHaveText(/No ticket has missed a limit\.|\d+ missed ticket limits\./);
   });
 });

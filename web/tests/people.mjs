@@ -5,14 +5,19 @@ import { expect } from './expect.mjs';
 import { demoPassword, watchErrors } from './harness.mjs';
 
 /**
- * People of one test: `open(path)` gives a page in a context of its own;
- * `closeAll()` closes every context. `errors` collects script errors.
+ * People of one test: `open(path)` gives a page in a context of its own (or
+ * in `context`: the same person again); `closeAll()` closes every context.
+ * `errors` collects script errors; `setup(context)` runs on each new context.
  */
-export function people(browser, server, errors) {
+export function people(browser, server, errors, { setup } = {}) {
   const contexts = [];
   const open = async (path, { context } = {}) => {
-    const ctx = context || await browser.person();
-    if (!context) contexts.push(ctx);
+    let ctx = context;
+    if (!ctx) {
+      ctx = await browser.person();
+      contexts.push(ctx);
+      if (setup) await setup(ctx);
+    }
     const page = await ctx.newPage();
     watchErrors(page, errors);
     await page.goto(`${server.base}${path}`);
