@@ -45,10 +45,7 @@ describe('past chats in the supervisor view', () => {
 
   test('a chat ends; the supervisor finds it by agent and by flag and reads it', { timeout: 60000 }, async () => {
     const alice = await cast.agent('alice');
-    const customer = await cast.open('/');
-    await customer.getByRole('button', { name: 'Chat with us' }).click();
-    await customer.getByLabel('Your name (optional)').fill('Rosa');
-    await customer.getByRole('button', { name: 'Start chat' }).click();
+    const customer = await cast.customer('Rosa');
     await expect(customer.locator('.sub')).toHaveText('You are chatting with Alice');
     await customerSays(customer, 'Where is my parcel?');
     await expect(alice.locator('.history .customer .bubble')).toHaveText(['Where is my parcel?']);
@@ -119,9 +116,7 @@ describe('tickets in the pages', () => {
 
   test('a customer leaves a message, an agent answers, the customer comes back, replies and confirms', { timeout: 90000 }, async (t) => {
     if (fake) t.diagnostic('ticket API not in this server: the pages run against fake-tickets.mjs');
-    const customer = await cast.open('/');
-    await customer.getByRole('button', { name: 'Chat with us' }).click();
-    await customer.getByRole('button', { name: 'Start chat' }).click();
+    const customer = await cast.customer();
     await customer.getByRole('button', { name: 'Leave a message instead' }).click();
     const pane = ticketPane(customer);
     await expect(pane).toContainText('No e-mail: come back to this page on this browser to read our answer.');
@@ -171,13 +166,9 @@ describe('tickets in the pages', () => {
   });
   test('a live chat turned into a ticket; the hook for closed groups; the breaches panel', { timeout: 60000 }, async () => {
     const alice = await cast.agent('alice');
-    const customer = await cast.open('/');
-    await customer.getByRole('button', { name: 'Chat with us' }).click();
-    await customer.getByLabel('Your name (optional)').fill('Omar');
-    await customer.getByRole('button', { name: 'Start chat' }).click();
+    const customer = await cast.customer('Omar');
     await expect(customer.locator('.sub')).toHaveText('You are chatting with Alice');
-    await customer.getByLabel('Message', { exact: true }).fill('I need a refund for a broken lamp.');
-    await customer.getByLabel('Message', { exact: true }).press('Enter');
+    await customerSays(customer, 'I need a refund for a broken lamp.');
     await expect(alice.locator('.history .customer .bubble')).toHaveText(['I need a refund for a broken lamp.']);
     await alice.getByRole('button', { name: 'Turn into ticket…' }).click();
     const dialog = alice.getByRole('dialog', { name: /Turn the chat with Omar into a ticket/ });

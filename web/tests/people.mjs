@@ -43,6 +43,14 @@ export function people(browser, server, errors, { setup } = {}) {
       return page;
     },
     supervisor: (id) => signIn('/supervisor', id),
+    /** A customer on the demo shop who started a chat (named `name`, if given). */
+    customer: async (name) => {
+      const page = await open('/');
+      await page.getByRole('button', { name: 'Chat with us' }).click();
+      if (name) await page.getByLabel('Your name (optional)').fill(name);
+      await page.getByRole('button', { name: 'Start chat' }).click();
+      return page;
+    },
     closeAll: async () => { for (const context of contexts.splice(0)) await context.close().catch(() => {}); },
   };
 }
