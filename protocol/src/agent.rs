@@ -283,6 +283,19 @@ pub enum ServerToAgent {
         group: String,
         reason: AgentCloseReason,
     },
+    /// Supervisors only: a ticket's working-time limit passed unkept
+    /// (`kind`: `first_response`, `expected_time` or `no_reply`); `agent`
+    /// owned it then (none while it waited for one); `deadline` is calendar
+    /// time, unix milliseconds.
+    AlertTicketBreach {
+        seq: u64,
+        ticket: u64,
+        group: String,
+        kind: String,
+        #[serde(default)]
+        agent: Option<String>,
+        deadline: i64,
+    },
 }
 
 impl ServerToAgent {
@@ -305,7 +318,8 @@ impl ServerToAgent {
             | ServerToAgent::AlertSlowReply { seq, .. }
             | ServerToAgent::AlertConductFlagged { seq, .. }
             | ServerToAgent::AlertComplaintTendency { seq, .. }
-            | ServerToAgent::AlertClosedWithCause { seq, .. } => Some(seq),
+            | ServerToAgent::AlertClosedWithCause { seq, .. }
+            | ServerToAgent::AlertTicketBreach { seq, .. } => Some(seq),
             ServerToAgent::Welcome { .. }
             | ServerToAgent::Ack { .. }
             | ServerToAgent::Error { .. }

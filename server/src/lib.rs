@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod records;
 pub mod reload;
 pub mod session;
+pub mod tickets;
 pub mod web;
 
 /// The router core lives in its own crate (no tokio, no I/O: the compiler
@@ -137,8 +138,9 @@ async fn serve(
     let admin_addr = listeners.admin.local_addr()?;
     let timeout = config.gateway.handshake_timeout;
     // The accept loop hands every handler the peer address: the per-IP cap's and the login rate limit's key.
-    let public_routes =
-        gateway::public_routes(app.clone()).merge(records::http::public_routes(records_store.clone(), auth.clone()));
+    let tickets = tickets::http::public_routes(app.driver.clone(), auth.clone(), config.tickets.create_per_ip);
+    let records = records::http::public_routes(records_store.clone(), auth.clone());
+    let public_routes = gateway::public_routes(app.clone()).merge(tickets).merge(records);
     let public = gateway::serve::serve(listeners.public, public_routes, timeout, stop_rx.clone());
     let reloader = Arc::new(reload::Reloader::new(&config, app.driver.clone(), auth.clone(), metrics.clone()));
     let admin_routes = gateway::admin_routes(metrics.clone(), auth.clone())

@@ -24,6 +24,7 @@ mod error;
 mod input;
 mod output;
 mod rules;
+mod save;
 mod state;
 mod timers;
 
@@ -37,11 +38,12 @@ pub use error::TicketError;
 pub use input::{AgentId, GroupId, Input, Origin, Priority, TicketId};
 pub use output::{BreachKind, Output, Reminder};
 pub use rules::{RulesError, TicketRules};
+pub use save::SavedTickets;
 pub use state::{check_transition, Actor, TicketState, TRANSITIONS};
 pub use timers::Limit;
 
 /// One ticket, as the core keeps it (read-only to callers).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Ticket {
     pub id: TicketId,
     pub group: GroupId,
@@ -66,7 +68,7 @@ impl Ticket {
 }
 
 /// An agent as the ticket desk sees them.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 struct Agent {
     groups: BTreeSet<GroupId>,
     capacity: usize,
@@ -83,7 +85,7 @@ impl Agent {
 
 /// The ticket core: every ticket, the agents taking tickets, the waiting
 /// line and the running deadlines.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Tickets {
     rules: TicketRules,
     calendar: Calendar,
@@ -168,6 +170,11 @@ impl Tickets {
     /// How many open tickets the agent owns (`None` for an agent never seen).
     pub fn agent_load(&self, agent: &AgentId) -> Option<usize> {
         self.agents.get(agent).map(|a| a.owned.len())
+    }
+
+    /// The latest instant seen.
+    pub fn now(&self) -> Timestamp {
+        self.now
     }
 
     pub fn rules(&self) -> &TicketRules {

@@ -5,7 +5,7 @@ use jiff::Timestamp;
 use crate::{Actor, AgentId, TicketId, TicketState};
 
 /// A working-time limit that was not kept.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum BreachKind {
     /// No answer within `first_response` of creation.
     FirstResponse,

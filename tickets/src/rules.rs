@@ -2,13 +2,13 @@
 
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// Every limit of the ticket lifecycle. Durations are working time of the
 /// ticket's skill group (its service hours, holidays skipped); days are its
 /// working days. Keys (under `[tickets]` when the server reads them) and
 /// defaults are in docs/tickets.md.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TicketRules {
     /// A first answer within this long of the ticket's creation (15 working minutes).

@@ -5,7 +5,7 @@ use crate::TicketError;
 /// The states of the ticket rules (已分派、处理中、待反馈、已反馈、待确认、已解决、已关闭).
 /// Only [`TicketState::Resolved`] (confirmed by the customer) and
 /// [`TicketState::Closed`] count as done; done tickets never change again.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum TicketState {
     /// Created and handed to the ticket desk; nobody has answered yet.
     Assigned,

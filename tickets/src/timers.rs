@@ -5,7 +5,7 @@ use jiff::Timestamp;
 use crate::{Actor, BreachKind, Output, TicketId, TicketState, Tickets};
 
 /// A limit that runs on a ticket; each ends in a breach or a move.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum Limit {
     /// From creation until the first agent reply.
     FirstResponse,

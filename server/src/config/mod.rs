@@ -20,9 +20,11 @@ use crate::router::config::RouterConfig;
 mod auth;
 mod calendar;
 mod records;
+mod tickets;
 pub use auth::{Accounts, AuthConfig, KeyAlgorithm, Secret, MIN_SECRET_BYTES};
 pub use calendar::{CalendarConfig, TimeText};
 pub use records::RecordsConfig;
+pub use tickets::TicketsConfig;
 #[cfg(test)]
 mod rule_keys_tests;
 
@@ -58,6 +60,10 @@ pub struct Config {
     /// roster change that refuses a restart.
     #[serde(skip)]
     pub accounts: Accounts,
+    /// `[tickets]` and the roster's `ticket_capacity` (docs/tickets.md), read
+    /// apart: see `config/tickets.rs`.
+    #[serde(skip)]
+    pub tickets: TicketsConfig,
     /// The file this config was read from: what a reload reads again
     /// (`None`: built from a string, nothing to reload).
     #[serde(skip)]
@@ -80,6 +86,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             router: RouterConfig::default(),
             accounts: Accounts::default(),
+            tickets: TicketsConfig::default(),
             source: None,
         }
     }
@@ -369,6 +376,7 @@ impl Config {
 
     fn from_table(mut table: toml::Table, from_env: &HashSet<String>) -> Result<Config, ConfigLoadError> {
         let accounts = Accounts::take_from(&mut table)?;
+        let tickets = TicketsConfig::take_from(&mut table)?;
         let mut config: Config = serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
             let key = e.path().to_string();
             let mut problem = e.into_inner().to_string();
@@ -378,6 +386,7 @@ impl Config {
             ConfigLoadError::key(key, problem)
         })?;
         config.accounts = accounts;
+        config.tickets = tickets;
         config.validate()?;
         Ok(config)
     }
@@ -423,6 +432,7 @@ impl Config {
         self.storage.validate()?;
         self.records.validate()?;
         self.auth.validate()?;
+        self.tickets.validate()?;
         self.business_calendar()?;
         self.clock_start()?;
         if g.max_write_buffer_bytes.is_some() {

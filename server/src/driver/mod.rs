@@ -40,6 +40,8 @@ use crate::router::output::Event;
 use crate::router::roster::RosterChange;
 use crate::router::Millis;
 use crate::session::{shutdown_frame, Action, ConnId, Entry, Frame, Request, SessionLayer};
+use crate::tickets::requests::{self, Step, TicketAnswer, TicketCall};
+use crate::tickets::TicketRefusal;
 use clock::{BusinessCalendar, Clock};
 use outbox::{Outbox, Refused};
 use snapshots::Snapshots;
@@ -73,6 +75,8 @@ pub enum DriverInput {
     Request(Request),
     /// Apply a reloaded config's rules and roster ([`crate::reload`]).
     Reconfigure { config: Box<Config>, reply: oneshot::Sender<Result<Reconfigured, NotReconfigured>> },
+    /// A ticket request of the HTTP API ([`crate::tickets::http`]).
+    Ticket(TicketCall),
 }
 
 /// Why a reloaded config was not applied (nothing changed).
@@ -141,6 +145,8 @@ pub struct Driver {
     stamp: Stamp,
     /// Where closed chats and events go (`None`: records are off).
     records: Option<Feeder>,
+    /// Answers to ticket requests, each waiting for the log to be durable up to its lsn.
+    ticket_answers: VecDeque<(Lsn, oneshot::Sender<TicketAnswer>, TicketAnswer)>,
 }
 
 /// How the driver is built: the recovered state and its surroundings.
@@ -183,6 +189,7 @@ impl Driver {
             first_entries: opened.first_entries,
             stamp: Stamp::default(),
             records,
+            ticket_answers: VecDeque::new(),
         }
     }
 
@@ -284,6 +291,7 @@ impl Driver {
                 let _ = reply.send(self.reconfigure(&config, started));
                 return;
             }
+            DriverInput::Ticket(call) => return self.on_ticket(call, started),
         };
         let closed = match request {
             Request::Closed { conn } => Some(conn),
@@ -311,6 +319,26 @@ impl Driver {
             self.log_and_apply(now, entry, started);
         }
         Ok(Reconfigured { roster, rules_changed })
+    }
+
+    /// A ticket request: a read is answered from the state, a change is
+    /// logged and applied; either answer waits until what it shows is durable.
+    fn on_ticket(&mut self, call: TicketCall, started: Instant) {
+        let now = self.clock.now();
+        let TicketCall { request, reply } = call;
+        let answer = match requests::prepare(&self.layer, now, request) {
+            Step::Answer(answer) => answer,
+            Step::Log { .. } if !self.journal.is_healthy() => {
+                Err(TicketRefusal::new(code::STORAGE_UNAVAILABLE, STORAGE_DOWN))
+            }
+            Step::Log { entry, then } => {
+                self.log_and_apply(now, Entry::Ticket(entry), started);
+                let refused = || TicketRefusal::new(code::INTERNAL, "the server could not log this");
+                let outcome = self.layer.take_ticket_outcome().unwrap_or_else(|| Err(refused()));
+                requests::answer(&self.layer, now, outcome, then)
+            }
+        };
+        self.ticket_answers.push_back((self.journal.last(), reply, answer));
     }
 
     /// Hands a request to the session layer: answered at once if it changes
@@ -397,6 +425,10 @@ impl Driver {
                 }
                 self.carry_out(held.action, held.started);
             }
+            while self.ticket_answers.front().is_some_and(|(lsn, ..)| *lsn <= self.journal.released()) {
+                let (_, reply, answer) = self.ticket_answers.pop_front().expect("checked");
+                let _ = reply.send(answer);
+            }
             if self.slow.is_empty() {
                 return;
             }
@@ -438,6 +470,7 @@ impl Driver {
                 self.metrics.record_event(&event);
             }
             Action::ChatClosed(_) => {}
+            Action::Ticket(event) => self.metrics.record_desk_event(&event),
         }
     }
 
@@ -533,6 +566,8 @@ impl Driver {
         self.fire_due_timers();
         let now = self.clock.now();
         self.metrics.record_groups(&self.layer.router().group_snapshots(now));
+        let groups: Vec<&str> = self.layer.router().config().groups.iter().map(|g| g.id.as_str()).collect();
+        self.metrics.record_tickets_open(&groups, &self.layer.desk().open_counts());
     }
 
     /// Makes everything logged durable and carries out its actions, then

@@ -16,7 +16,8 @@ use crate::session::Entry;
 ///    `closes.unresponsive_after`, `complaint.repeat_lookback` and
 ///    `complaint.question_min_chars`.
 /// 4: `Entry::Restarted` carries the run's clock anchor (business time on the calendar).
-pub const ENTRY_FORMAT: u8 = 4;
+/// 5: `Entry::Ticket` (the ticket desk).
+pub const ENTRY_FORMAT: u8 = 5;
 
 /// The payload format of snapshots (the session layer's image with the
 /// router's inside). Raised whenever their shape changes.
@@ -27,7 +28,8 @@ pub const ENTRY_FORMAT: u8 = 4;
 ///    `complaint.question_min_chars`; agents may be retired (removed from
 ///    the roster).
 /// 4: the session layer keeps the last start's clock anchor.
-pub const SNAPSHOT_FORMAT: u8 = 4;
+/// 5: the session layer keeps the ticket desk.
+pub const SNAPSHOT_FORMAT: u8 = 5;
 
 /// Encodes an entry into `buf` (cleared first), returning it.
 pub fn encode_entry(entry: &Entry, mut buf: Vec<u8>) -> Result<Vec<u8>, String> {

@@ -25,6 +25,7 @@ use crate::config::{Config, StorageMode, SyncPolicy as ConfigSync};
 use crate::driver::clock::anchor_for_run;
 use crate::router::{Millis, Router};
 use crate::session::{Action, Entry, SessionConfig, SessionLayer};
+use crate::tickets::TicketEntry;
 
 /// A state to resume, and where to log what comes next.
 #[derive(Debug)]
@@ -118,6 +119,13 @@ fn fresh_layer(config: &Config) -> SessionLayer {
     // The config was validated when it was loaded.
     let router = Router::new(config.router.clone()).expect("a validated router config");
     SessionLayer::new(router, session_config(config), config.clock.scale)
+        .with_calendar(calendar(config))
+        .with_tickets(config.tickets.clone())
+}
+
+/// The business calendar (working time of the ticket desk); validated with the config.
+fn calendar(config: &Config) -> switchboard_calendar::Calendar {
+    config.business_calendar().expect("a validated calendar")
 }
 
 /// This run's clock anchor (see [`anchor_for_run`]), `saved` being the last run's.
@@ -149,7 +157,8 @@ fn from_data_dir(config: &Config, faults: Faults, observer: &mut dyn ReplayObser
     let snapshot_lsn = recovery.snapshot.as_ref().map(|s| s.lsn);
     let mut layer = match &recovery.snapshot {
         Some(snapshot) => SessionLayer::from_image(&snapshot.bytes, config.clock.scale)
-            .map_err(|problem| RecoveryError::Snapshot { path: snapshot.path.clone(), problem })?,
+            .map_err(|problem| RecoveryError::Snapshot { path: snapshot.path.clone(), problem })?
+            .with_calendar(calendar(config)),
         None => fresh_layer(config),
     };
     let mut resume_at = layer.router().now();
@@ -247,6 +256,9 @@ pub fn config_entries(layer: &SessionLayer, config: &Config) -> Vec<Entry> {
     }
     if !layer.router().roster_change(&config.router.agents).is_empty() {
         entries.push(Entry::Roster { agents: config.router.agents.clone() });
+    }
+    if layer.desk().config() != &config.tickets {
+        entries.push(Entry::Ticket(TicketEntry::Configure(Box::new(config.tickets.clone()))));
     }
     entries
 }

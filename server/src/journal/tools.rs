@@ -263,6 +263,7 @@ fn describe(entry: &Entry, owners: &Owners) -> String {
         ),
         Entry::Configure { .. } => "rules or session limits changed (restart or reload)".to_owned(),
         Entry::Roster { agents } => format!("the roster changed (restart or reload): {} agents", agents.len()),
+        Entry::Ticket(t) => format!("ticket desk: {}", t.kind()),
     }
 }
 

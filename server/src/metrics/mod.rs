@@ -76,6 +76,9 @@ pub const RECORDS_DROPPED: &str = "switchboard_records_dropped_total";
 pub const RECORDS_ERRORS: &str = "switchboard_records_errors_total";
 pub const RECORDS_HEALTHY: &str = "switchboard_records_healthy";
 pub const RECORDS_DELETED: &str = "switchboard_records_deleted_total";
+pub const TICKETS_OPEN: &str = "switchboard_tickets_open";
+pub const TICKETS_CREATED: &str = "switchboard_tickets_created_total";
+pub const TICKET_BREACHES: &str = "switchboard_ticket_breaches_total";
 
 /// What kind of series a metric is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -138,7 +141,13 @@ pub const ALL: &[(&str, Kind, &str)] = &[
     (RECORDS_ERRORS, Kind::Counter, "Failed records database operations, by operation (each retry counts)."),
     (RECORDS_HEALTHY, Kind::Gauge, "1 while the records database takes writes, 0 while records wait."),
     (RECORDS_DELETED, Kind::Counter, "Rows deleted by records retention."),
+    (TICKETS_OPEN, Kind::Gauge, "Open tickets, by skill group and state."),
+    (TICKETS_CREATED, Kind::Counter, "Tickets created, by skill group and origin."),
+    (TICKET_BREACHES, Kind::Counter, "Ticket working-time limits not kept, by skill group and kind."),
 ];
+
+/// Every `origin` of a ticket (the label of `TICKETS_CREATED`).
+const TICKET_ORIGINS: [&str; 4] = ["group_closed", "nobody_available", "customer_choice", "from_chat"];
 
 /// Business-time buckets for waiting and replying (seconds).
 const WAIT_BUCKETS: &[f64] = &[1.0, 5.0, 10.0, 30.0, 60.0, 120.0, 180.0, 300.0, 600.0, 1800.0];
@@ -350,6 +359,49 @@ impl Metrics {
         self.gauge(STORAGE_HEALTHY, &[]).set(1.0);
         self.counter(SNAPSHOTS, &[]).absolute(0);
         self.counter(SNAPSHOT_ERRORS, &[]).absolute(0);
+        self.register_ticket_series(groups);
+    }
+
+    fn register_ticket_series(&self, groups: &[&str]) {
+        use switchboard_tickets::{BreachKind, TicketState};
+        for g in groups {
+            for state in TicketState::ALL.iter().filter(|s| !s.is_done()) {
+                self.gauge(TICKETS_OPEN, &[("group", g), ("state", state.name())]).set(0.0);
+            }
+            for origin in TICKET_ORIGINS {
+                self.counter(TICKETS_CREATED, &[("group", g), ("origin", origin)]).absolute(0);
+            }
+            for kind in BreachKind::ALL {
+                self.counter(TICKET_BREACHES, &[("group", g), ("kind", kind.name())]).absolute(0);
+            }
+        }
+    }
+
+    /// What the ticket desk reported.
+    pub fn record_desk_event(&self, event: &crate::tickets::DeskEvent) {
+        use crate::tickets::DeskEvent;
+        match event {
+            DeskEvent::Created { group, origin } => {
+                self.counter(TICKETS_CREATED, &[("group", group.as_str()), ("origin", origin)]).increment(1);
+            }
+            DeskEvent::Breach(b) => {
+                self.counter(TICKET_BREACHES, &[("group", b.group.as_str()), ("kind", b.kind.name())]).increment(1);
+            }
+        }
+    }
+
+    /// Open tickets per group and open state; every series is set, zeros included.
+    pub fn record_tickets_open(
+        &self,
+        groups: &[&str],
+        counts: &std::collections::BTreeMap<(String, switchboard_tickets::TicketState), u64>,
+    ) {
+        for g in groups {
+            for state in switchboard_tickets::TicketState::ALL.iter().filter(|s| !s.is_done()) {
+                let n = counts.get(&(g.to_string(), *state)).copied().unwrap_or(0);
+                self.gauge(TICKETS_OPEN, &[("group", g), ("state", state.name())]).set(n as f64);
+            }
+        }
     }
 
     /// The records writer's handles; its series start at zero (healthy until a write fails).

@@ -37,12 +37,21 @@ impl SessionLayer {
             }
             Entry::Closed { conn } => self.closed(conn),
             Entry::SlowConsumer { conn } => self.slow_consumer(conn),
-            Entry::Tick => self.router.handle_timeout(now),
+            Entry::Tick => {
+                self.router.handle_timeout(now);
+                self.desk.handle_timeout(self.calendar_instant());
+            }
             Entry::Restarted { clock } => self.restarted(clock),
             Entry::Configure { rules, session } => self.configure(*rules, session),
-            Entry::Roster { agents } => self.change_roster(&agents),
+            Entry::Roster { agents } => {
+                self.change_roster(&agents);
+                self.follow_all_duty();
+            }
+            Entry::Ticket(entry) => self.apply_ticket(entry),
         }
         self.route_outputs();
+        self.follow_duty();
+        self.route_desk_events();
     }
 
     fn see_conn(&mut self, conn: ConnId) {

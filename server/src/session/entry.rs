@@ -18,6 +18,7 @@ use switchboard_calendar::ClockAnchor;
 
 use crate::router::input::{Input, Priority};
 use crate::router::{AgentConfig, AgentId, GroupId, Rules, SessionId};
+use crate::tickets::TicketEntry;
 
 /// One logged input. Connection ids are those of the process that logged
 /// it; [`Entry::Restarted`] ends them all.
@@ -72,6 +73,8 @@ pub enum Entry {
     Roster {
         agents: Vec<AgentConfig>,
     },
+    /// A change to the ticket desk (docs/tickets.md).
+    Ticket(TicketEntry),
 }
 
 impl Entry {
@@ -89,6 +92,7 @@ impl Entry {
             Entry::Restarted { .. } => "restarted",
             Entry::Configure { .. } => "configure",
             Entry::Roster { .. } => "roster",
+            Entry::Ticket(_) => "ticket",
         }
     }
 }
@@ -159,8 +163,9 @@ impl Token {
     }
 }
 
-/// SHA-256 of a resume token.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+/// SHA-256 of a resume token (or a ticket's token: the ticket desk logs
+/// and saves only the digest).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct TokenDigest([u8; 32]);
 
 impl TokenDigest {

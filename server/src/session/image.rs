@@ -12,6 +12,7 @@ use super::stream::Stream;
 use super::{supervisors_of, ConnId, CustomerStream, Owner, SessionConfig, SessionLayer, Token};
 use crate::journal::codec;
 use crate::router::{AgentId, GroupId, Router, SavedRouter, SessionId};
+use crate::tickets::{SavedDesk, TicketDesk};
 
 /// Borrowed, for writing.
 #[derive(Serialize)]
@@ -24,6 +25,7 @@ struct ImageRef<'a> {
     conns: Vec<(ConnId, &'a Owner)>,
     customers: Vec<CustomerRef<'a>>,
     agents: Vec<(&'a AgentId, &'a Stream)>,
+    tickets: SavedDesk,
 }
 
 #[derive(Serialize)]
@@ -46,6 +48,7 @@ struct Image {
     conns: Vec<(ConnId, Owner)>,
     customers: Vec<CustomerImage>,
     agents: Vec<(AgentId, Stream)>,
+    tickets: SavedDesk,
 }
 
 #[derive(Deserialize)]
@@ -80,6 +83,7 @@ impl SessionLayer {
             conns,
             customers,
             agents,
+            tickets: self.desk.save(),
         })
     }
 
@@ -100,11 +104,15 @@ impl SessionLayer {
             last_conn: self.last_conn,
             now: self.now,
             clock_anchor: self.clock_anchor,
+            desk: self.desk.clone(),
+            duty_changes: Vec::new(),
+            ticket_outcome: None,
             actions: Default::default(),
         }
     }
 
-    /// A layer from a snapshot; `clock_scale` is this run's (it is not state).
+    /// A layer from a snapshot; `clock_scale` is this run's (it is not state),
+    /// as is the calendar ([`SessionLayer::with_calendar`]).
     pub fn from_image(bytes: &[u8], clock_scale: f64) -> Result<SessionLayer, String> {
         let image: Image = codec::decode_snapshot(bytes)?;
         let router = Router::restore(image.router).map_err(|e| format!("the router's state: {e}"))?;
@@ -116,6 +124,7 @@ impl SessionLayer {
         }
         let supervisors = supervisors_of(&router);
         let now = router.now();
+        let desk = TicketDesk::restore(image.tickets)?;
         Ok(SessionLayer {
             router,
             config: image.config,
@@ -129,6 +138,9 @@ impl SessionLayer {
             last_conn: image.last_conn,
             now,
             clock_anchor: image.clock_anchor,
+            desk,
+            duty_changes: Vec::new(),
+            ticket_outcome: None,
             actions: Default::default(),
         })
     }

@@ -38,6 +38,7 @@ mod image;
 mod prepare;
 mod route;
 mod stream;
+mod tickets;
 
 use std::collections::{HashMap, VecDeque};
 use std::hash::{Hash, Hasher};
@@ -51,10 +52,12 @@ use switchboard_protocol::encode;
 
 pub use crate::gateway::identity::{CustomerIdentity, PriorityClaim};
 use crate::router::config::Role;
-use crate::router::output::{CloseReason, Event, SessionView};
+use crate::router::output::{AgentState, CloseReason, Event, SessionView};
 use crate::router::{AgentId, GroupId, Millis, Router, SessionId};
+use crate::tickets::{DeskEvent, TicketDesk, TicketRefusal};
 pub use entry::{Command, Entry, Join, SessionConfig, Token, TokenDigest};
 use stream::Stream;
+use switchboard_tickets::TicketId;
 
 /// Identifies one WebSocket connection. Ids keep rising across restarts
 /// ([`SessionLayer::last_conn`]), so a log never reuses one.
@@ -167,6 +170,8 @@ pub enum Action {
     /// A session closed: what the records store keeps of it. Follows its
     /// `SessionClosed` event (boxed: the transcript is big next to the other actions).
     ChatClosed(Box<ClosedChat>),
+    /// Something the ticket desk reported (for the metrics).
+    Ticket(DeskEvent),
 }
 
 /// A closed session as the router still knew it when it closed: its
@@ -189,7 +194,11 @@ impl Action {
             | Action::SendBatch { conn, .. }
             | Action::Close { conn, .. }
             | Action::Kill { conn } => Some(*conn),
-            Action::Refused { .. } | Action::SlowConsumer | Action::Event(_) | Action::ChatClosed(_) => None,
+            Action::Refused { .. }
+            | Action::SlowConsumer
+            | Action::Event(_)
+            | Action::ChatClosed(_)
+            | Action::Ticket(_) => None,
         }
     }
 }
@@ -232,6 +241,14 @@ pub struct SessionLayer {
     /// Where business time sits on the calendar since the last start
     /// ([`Entry::Restarted`]; none before the first).
     clock_anchor: Option<ClockAnchor>,
+    /// Tickets: changed only by [`Entry::Ticket`], and following the
+    /// router's agents on duty after every entry.
+    desk: TicketDesk,
+    /// Agents whose state the router reported changed while applying the
+    /// current entry: the desk follows them once it is applied.
+    duty_changes: Vec<(AgentId, AgentState)>,
+    /// What the last [`Entry::Ticket`] came to, for the driver's answer.
+    ticket_outcome: Option<Result<TicketId, TicketRefusal>>,
     actions: VecDeque<Action>,
 }
 
@@ -249,7 +266,11 @@ impl std::fmt::Debug for SessionLayer {
 impl SessionLayer {
     pub fn new(router: Router, config: SessionConfig, clock_scale: f64) -> SessionLayer {
         let supervisors = supervisors_of(&router);
+        let desk = TicketDesk::new(&router);
         SessionLayer {
+            desk,
+            duty_changes: Vec::new(),
+            ticket_outcome: None,
             router,
             config,
             clock_scale,
@@ -290,9 +311,13 @@ impl SessionLayer {
         self.conns.keys().copied()
     }
 
-    /// When timers are next due (then apply [`Entry::Tick`]).
+    /// When timers (the router's, the ticket desk's) are next due (then apply [`Entry::Tick`]).
     pub fn poll_timeout(&self) -> Option<Millis> {
-        self.router.poll_timeout()
+        let desk = self.desk.poll_timeout(self.clock());
+        match (self.router.poll_timeout(), desk) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// The next action, in the order produced.

@@ -61,6 +61,8 @@ impl SessionLayer {
             | Entry::Restarted { .. }
             | Entry::Configure { .. }
             | Entry::Roster { .. }) => Some(entry),
+            // Refused whole: the driver answers the caller (no outcome is recorded).
+            Entry::Ticket(_) => None,
         }
     }
 

@@ -27,18 +27,12 @@ impl SessionLayer {
                 self.push_customer(session, convert::customer_notice(notice));
             }
             Output::ToAgent { agent, notice } => self.push_agent(&agent, &mut convert::agent_notice(notice)),
-            Output::ToSupervisors { notice } => {
-                let mut message = convert::supervisor_notice(&notice);
-                for i in 0..self.supervisors.len() {
-                    let s = self.supervisors[i].clone();
-                    if self.agents.get(&s).is_some_and(|st| st.conn.is_some()) {
-                        self.push_agent(&s, &mut message);
-                    }
-                }
-            }
+            Output::ToSupervisors { notice } => self.tell_supervisors(&mut convert::supervisor_notice(&notice)),
             Output::Event { event } => {
-                if let Event::SessionForgotten { session } = event {
-                    self.drop_stream_if_gone(session);
+                match &event {
+                    Event::SessionForgotten { session } => self.drop_stream_if_gone(*session),
+                    Event::AgentStateChanged { agent, to, .. } => self.duty_changes.push((agent.clone(), *to)),
+                    _ => {}
                 }
                 let closed = self.closed_chat(&event);
                 self.actions.push_back(Action::Event(event));
@@ -69,6 +63,16 @@ impl SessionLayer {
         }
         if let Some(conn) = c.stream.conn {
             self.actions.push_back(Action::Send { conn, frame: f });
+        }
+    }
+
+    /// Every connected supervisor's stream gets `message`.
+    pub(super) fn tell_supervisors(&mut self, message: &mut ServerToAgent) {
+        for i in 0..self.supervisors.len() {
+            let s = self.supervisors[i].clone();
+            if self.agents.get(&s).is_some_and(|st| st.conn.is_some()) {
+                self.push_agent(&s, message);
+            }
         }
     }
 

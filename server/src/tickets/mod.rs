@@ -1,0 +1,566 @@
+//! The ticket desk: the ticket lifecycle core (`switchboard-tickets`) with
+//! what the server keeps beside it per ticket: its messages, the
+//! customer's token digest and name, handoff notes, the expected
+//! resolution time; and the recent breaches. Owned by the session layer,
+//! sans-IO and deterministic like it: every change is a logged
+//! [`TicketEntry`], applied at the calendar instant of its business time,
+//! and the whole desk is part of the snapshot. Model and API:
+//! docs/tickets.md.
+//!
+//! Files: `entry.rs` (what the log holds), `view.rs` (the JSON the HTTP
+//! API answers with), `http.rs` (the endpoints).
+
+pub mod entry;
+pub mod http;
+pub mod requests;
+pub mod view;
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use switchboard_calendar::{Calendar, ClockAnchor};
+use switchboard_tickets::{
+    self as lifecycle, Actor, BreachKind, Input, Origin, Output, Reminder, SavedTickets, TicketError, TicketId,
+    TicketState, Tickets,
+};
+
+use crate::config::TicketsConfig;
+use crate::router::output::Speaker;
+use crate::router::{AgentId, GroupId, Millis, Router, SessionId};
+use crate::session::TokenDigest;
+pub use entry::{AgentReply, LeftBecause, NewTicket, TicketEntry};
+
+/// Breaches kept for `GET /v1/tickets/breaches` (the oldest go first).
+const RECENT_BREACHES: usize = 1000;
+
+/// Who wrote a ticket message.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Author {
+    Customer,
+    Agent(AgentId),
+    /// The desk itself: reminders, and what the waits decided.
+    System,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketMessage {
+    pub from: Author,
+    pub text: String,
+    /// Calendar time, unix milliseconds.
+    pub at: i64,
+}
+
+/// A handoff note: on a transfer (`to` set), or when a chat became the ticket.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Note {
+    pub from: AgentId,
+    pub to: Option<AgentId>,
+    pub text: String,
+    pub at: i64,
+}
+
+/// What the desk keeps per ticket beside the core's record.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketFile {
+    /// The digest of the customer's ticket token (none for a ticket made from a chat).
+    pub customer: Option<TokenDigest>,
+    pub customer_name: Option<String>,
+    pub messages: VecDeque<TicketMessage>,
+    pub notes: Vec<Note>,
+    pub expected_resolution: Option<i64>,
+    /// The chat it was made from.
+    pub session: Option<SessionId>,
+}
+
+/// A limit not kept, as supervisors see it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Breach {
+    pub ticket: TicketId,
+    pub group: GroupId,
+    pub kind: BreachKind,
+    pub agent: Option<AgentId>,
+    /// The deadline that passed, calendar unix ms.
+    pub deadline: i64,
+}
+
+/// What the session layer hears from the desk (metrics, alerts).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DeskEvent {
+    Created { group: GroupId, origin: &'static str },
+    Breach(Breach),
+}
+
+/// A refused ticket request: a stable code and a sentence.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TicketRefusal {
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl TicketRefusal {
+    pub fn new(code: &'static str, message: impl Into<String>) -> TicketRefusal {
+        TicketRefusal { code, message: message.into() }
+    }
+}
+
+impl From<TicketError> for TicketRefusal {
+    fn from(e: TicketError) -> TicketRefusal {
+        TicketRefusal::new(e.code(), e.to_string())
+    }
+}
+
+/// Codes of the desk (the core's are `TicketError::CODES`); docs/tickets.md lists them all.
+pub mod desk_code {
+    pub const BAD_TEXT: &str = "bad_text";
+    pub const TICKET_FULL: &str = "ticket_messages_full";
+    pub const SESSION_UNKNOWN: &str = "session_unknown";
+    pub const CHAT_NOT_YOURS: &str = "chat_not_yours";
+    pub const NOTE_TOO_LONG: &str = "handoff_note_too_long";
+}
+
+/// See the module docs.
+#[derive(Clone, Debug)]
+pub struct TicketDesk {
+    core: Tickets,
+    config: TicketsConfig,
+    next_id: u64,
+    files: BTreeMap<TicketId, TicketFile>,
+    /// Token digest -> ticket (rebuilt from `files` on restore).
+    tokens: HashMap<TokenDigest, TicketId>,
+    /// Agents the desk counts as taking tickets (see [`TicketDesk::set_on_duty`]).
+    on_duty: BTreeMap<AgentId, Vec<GroupId>>,
+    breaches: VecDeque<Breach>,
+    events: VecDeque<DeskEvent>,
+}
+
+/// The desk in a snapshot (the calendar is config: passed back in).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SavedDesk {
+    core: SavedTickets,
+    config: TicketsConfig,
+    next_id: u64,
+    files: BTreeMap<TicketId, TicketFile>,
+    on_duty: BTreeMap<AgentId, Vec<GroupId>>,
+    breaches: VecDeque<Breach>,
+}
+
+/// The calendar placement used before any start was logged (tests that
+/// build a layer by hand): business time 0 is the Unix epoch.
+pub const NO_ANCHOR: ClockAnchor = ClockAnchor { business_ms: 0, unix_ms: 0 };
+
+impl TicketDesk {
+    /// An empty desk for the router's groups, every group always open
+    /// until [`TicketDesk::set_calendar`] gives the real calendar.
+    pub fn new(router: &Router) -> TicketDesk {
+        let calendar = Calendar::new(jiff::tz::TimeZone::UTC, Default::default());
+        let groups = router.config().groups.iter().map(|g| lifecycle::GroupId(g.id.to_string()));
+        let config = TicketsConfig::default();
+        let core = Tickets::new(config.rules.clone(), calendar, groups).expect("the default rules are valid");
+        TicketDesk {
+            core,
+            config,
+            next_id: 1,
+            files: BTreeMap::new(),
+            tokens: HashMap::new(),
+            on_duty: BTreeMap::new(),
+            breaches: VecDeque::new(),
+            events: VecDeque::new(),
+        }
+    }
+
+    /// Working time from now on follows `calendar` (deadlines already
+    /// running keep their instants). Configuration, so not logged: set it
+    /// before replaying.
+    pub fn set_calendar(&mut self, calendar: Calendar) {
+        let saved = self.core.save();
+        self.core = Tickets::restore(saved, calendar).expect("rules already validated");
+    }
+
+    pub fn save(&self) -> SavedDesk {
+        SavedDesk {
+            core: self.core.save(),
+            config: self.config.clone(),
+            next_id: self.next_id,
+            files: self.files.clone(),
+            on_duty: self.on_duty.clone(),
+            breaches: self.breaches.clone(),
+        }
+    }
+
+    pub fn restore(saved: SavedDesk) -> Result<TicketDesk, String> {
+        let calendar = Calendar::new(jiff::tz::TimeZone::UTC, Default::default());
+        let core = Tickets::restore(saved.core, calendar).map_err(|e| format!("the ticket desk: {e}"))?;
+        let tokens = saved.files.iter().filter_map(|(id, f)| f.customer.map(|digest| (digest, *id))).collect();
+        Ok(TicketDesk {
+            core,
+            config: saved.config,
+            next_id: saved.next_id,
+            files: saved.files,
+            tokens,
+            on_duty: saved.on_duty,
+            breaches: saved.breaches,
+            events: VecDeque::new(),
+        })
+    }
+
+    pub fn config(&self) -> &TicketsConfig {
+        &self.config
+    }
+
+    pub fn ticket(&self, id: TicketId) -> Option<(&lifecycle::Ticket, &TicketFile)> {
+        Some((self.core.ticket(id)?, self.files.get(&id)?))
+    }
+
+    /// Every ticket with its file, by id.
+    pub fn tickets(&self) -> impl Iterator<Item = (&lifecycle::Ticket, &TicketFile)> {
+        self.core.tickets().filter_map(|t| Some((t, self.files.get(&t.id)?)))
+    }
+
+    /// The ticket a customer's token opens.
+    pub fn ticket_of(&self, token: &TokenDigest) -> Option<TicketId> {
+        self.tokens.get(token).copied()
+    }
+
+    pub fn breaches(&self) -> impl Iterator<Item = &Breach> {
+        self.breaches.iter()
+    }
+
+    pub fn poll_event(&mut self) -> Option<DeskEvent> {
+        self.events.pop_front()
+    }
+
+    /// The next deadline, in business time.
+    pub fn poll_timeout(&self, clock: ClockAnchor) -> Option<Millis> {
+        self.core.poll_timeout().map(|at| Millis(clock.business_ms(at)))
+    }
+
+    /// Fires what is due at `at`.
+    pub fn handle_timeout(&mut self, at: Timestamp) {
+        self.core.handle_timeout(at);
+        self.absorb();
+    }
+
+    /// New limits and capacities; agents on duty take the new capacity.
+    pub fn configure(&mut self, at: Timestamp, config: TicketsConfig) {
+        if let Err(e) = self.core.set_rules(config.rules.clone()) {
+            tracing::warn!(key = e.key, reason = e.reason, "logged ticket rules refused: keeping the rules in force");
+            return;
+        }
+        self.config = config;
+        for (agent, groups) in self.on_duty.clone() {
+            self.take_tickets(at, &agent, groups);
+        }
+        self.absorb();
+    }
+
+    /// Follows the router: an agent on duty takes tickets of `groups`; one
+    /// who is not gives theirs back to the group.
+    pub fn set_on_duty(&mut self, at: Timestamp, agent: &AgentId, duty: Option<Vec<GroupId>>) {
+        match duty {
+            Some(groups) => {
+                if self.on_duty.get(agent) == Some(&groups) {
+                    return;
+                }
+                self.take_tickets(at, agent, groups.clone());
+                self.on_duty.insert(agent.clone(), groups);
+            }
+            None => {
+                if self.on_duty.remove(agent).is_none() {
+                    return;
+                }
+                let input = Input::AgentAway { agent: lifecycle::AgentId(agent.to_string()) };
+                if let Err(e) = self.core.handle(at, input) {
+                    tracing::debug!(agent = %agent, code = e.code(), "agent away not applied");
+                }
+            }
+        }
+        self.absorb();
+    }
+
+    /// The agents the desk counts as taking tickets.
+    pub fn on_duty(&self) -> impl Iterator<Item = &AgentId> {
+        self.on_duty.keys()
+    }
+
+    fn take_tickets(&mut self, at: Timestamp, agent: &AgentId, groups: Vec<GroupId>) {
+        let input = Input::AgentAvailable {
+            agent: lifecycle::AgentId(agent.to_string()),
+            groups: groups.iter().map(|g| lifecycle::GroupId(g.to_string())).collect(),
+            ticket_capacity: self.config.capacity_of(agent.as_str()) as usize,
+        };
+        if let Err(e) = self.core.handle(at, input) {
+            tracing::warn!(agent = %agent, code = e.code(), "agent not taking tickets");
+        }
+    }
+
+    /// Applies a logged entry at calendar instant `at`; `Ok` names the
+    /// ticket it concerned. A refusal changes nothing.
+    pub fn apply(
+        &mut self,
+        at: Timestamp,
+        entry: TicketEntry,
+        router: &Router,
+        clock: ClockAnchor,
+    ) -> Result<TicketId, TicketRefusal> {
+        let limits = TextLimits::of(router);
+        let result = match entry {
+            TicketEntry::Configure(config) => {
+                self.configure(at, *config);
+                Ok(TicketId(0))
+            }
+            TicketEntry::Create(new) => self.create(at, new, limits),
+            TicketEntry::FromChat { agent, session, note } => self.turn_chat(at, &agent, session, note, router, clock),
+            TicketEntry::CustomerMessage { ticket, text } => {
+                limits.check_text(&text)?;
+                self.check_room(ticket)?;
+                self.core.handle(at, Input::CustomerMessage { ticket })?;
+                self.write(ticket, Author::Customer, text, at);
+                Ok(ticket)
+            }
+            TicketEntry::CustomerConfirm { ticket } => {
+                self.core.handle(at, Input::CustomerConfirm { ticket }).map(|()| ticket).map_err(Into::into)
+            }
+            TicketEntry::CustomerClose { ticket } => {
+                self.core.handle(at, Input::CustomerClose { ticket }).map(|()| ticket).map_err(Into::into)
+            }
+            TicketEntry::AgentReply { ticket, agent, reply } => self.agent_reply(at, ticket, agent, reply, limits),
+            TicketEntry::Transfer { ticket, from, to, note } => {
+                limits.check_note(&note)?;
+                let input = Input::Transfer {
+                    ticket,
+                    from: lifecycle::AgentId(from.to_string()),
+                    to: lifecycle::AgentId(to.to_string()),
+                    note: note.clone(),
+                };
+                self.core.handle(at, input)?;
+                let note = Note { from, to: Some(to), text: note, at: at.as_millisecond() };
+                self.files.get_mut(&ticket).expect("every ticket has a file").notes.push(note);
+                Ok(ticket)
+            }
+            TicketEntry::SetPriority { ticket, priority } => {
+                self.core.handle(at, Input::SetPriority { ticket, priority }).map(|()| ticket).map_err(Into::into)
+            }
+        };
+        self.absorb();
+        result
+    }
+
+    fn create(&mut self, at: Timestamp, new: NewTicket, limits: TextLimits) -> Result<TicketId, TicketRefusal> {
+        limits.check_text(&new.text)?;
+        let id = TicketId(self.next_id);
+        let origin = match new.reason {
+            LeftBecause::GroupClosed => Origin::GroupClosed,
+            LeftBecause::NobodyAvailable => Origin::NobodyAvailable,
+            LeftBecause::CustomerChoice => Origin::CustomerChoice,
+        };
+        let group = lifecycle::GroupId(new.group.to_string());
+        let created = Input::Create { ticket: id, group, origin: origin.clone(), priority: Default::default() };
+        self.core.handle(at, created)?;
+        self.next_id += 1;
+        let file = TicketFile {
+            customer: Some(new.customer),
+            customer_name: new.customer_name,
+            messages: VecDeque::new(),
+            notes: Vec::new(),
+            expected_resolution: None,
+            session: None,
+        };
+        self.files.insert(id, file);
+        self.tokens.insert(new.customer, id);
+        self.write(id, Author::Customer, new.text, at);
+        self.events.push_back(DeskEvent::Created { group: new.group, origin: view::origin_name(&origin) });
+        Ok(id)
+    }
+
+    /// A chat that needs follow-up becomes a ticket of its group, with its
+    /// transcript so far (the newest `max_messages - 1` messages: room is
+    /// left for the answer) and the agent's note.
+    fn turn_chat(
+        &mut self,
+        at: Timestamp,
+        agent: &AgentId,
+        session: SessionId,
+        note: String,
+        router: &Router,
+        clock: ClockAnchor,
+    ) -> Result<TicketId, TicketRefusal> {
+        let Some(view) = router.session_view(session).filter(|_| router.session_open(session) == Some(true)) else {
+            return Err(TicketRefusal::new(desk_code::SESSION_UNKNOWN, "no open chat has that session id"));
+        };
+        if !router.agent_sessions(agent).is_some_and(|s| s.contains(&session)) {
+            return Err(TicketRefusal::new(desk_code::CHAT_NOT_YOURS, "only the agent serving the chat can do this"));
+        }
+        TextLimits::of(router).check_note(&note)?;
+        let id = TicketId(self.next_id);
+        let origin = Origin::FromChat { agent: lifecycle::AgentId(agent.to_string()), note: note.clone() };
+        let group = lifecycle::GroupId(view.group.to_string());
+        self.core.handle(at, Input::Create { ticket: id, group, origin, priority: Default::default() })?;
+        self.next_id += 1;
+        let keep = (self.config.max_messages as usize).saturating_sub(1);
+        let skip = view.history.len().saturating_sub(keep);
+        let messages = view
+            .history
+            .iter()
+            .skip(skip)
+            .map(|h| TicketMessage {
+                from: match &h.from {
+                    Speaker::Customer => Author::Customer,
+                    Speaker::Agent(a) => Author::Agent(a.clone()),
+                },
+                text: h.text.to_string(),
+                at: clock.instant(h.at.0).as_millisecond(),
+            })
+            .collect();
+        let file = TicketFile {
+            customer: None,
+            customer_name: view.customer_name.as_deref().map(str::to_owned),
+            messages,
+            notes: vec![Note { from: agent.clone(), to: None, text: note, at: at.as_millisecond() }],
+            expected_resolution: None,
+            session: Some(session),
+        };
+        self.files.insert(id, file);
+        self.events.push_back(DeskEvent::Created { group: view.group, origin: "from_chat" });
+        Ok(id)
+    }
+
+    fn agent_reply(
+        &mut self,
+        at: Timestamp,
+        ticket: TicketId,
+        agent: AgentId,
+        reply: AgentReply,
+        limits: TextLimits,
+    ) -> Result<TicketId, TicketRefusal> {
+        limits.check_text(&reply.text)?;
+        self.check_room(ticket)?;
+        let expected = match reply.expected_resolution {
+            Some(ms) => Some(Timestamp::from_millisecond(ms).map_err(|_| TicketError::ExpectedTimeInvalid)?),
+            None => None,
+        };
+        let input = Input::AgentReply {
+            ticket,
+            agent: lifecycle::AgentId(agent.to_string()),
+            state: reply.state,
+            expected_resolution: expected,
+        };
+        self.core.handle(at, input)?;
+        let file = self.files.get_mut(&ticket).expect("every ticket has a file");
+        if reply.expected_resolution.is_some() {
+            file.expected_resolution = reply.expected_resolution;
+        }
+        self.write(ticket, Author::Agent(agent), reply.text, at);
+        Ok(ticket)
+    }
+
+    /// Refuses a message to a ticket that holds `max_messages` already.
+    fn check_room(&self, ticket: TicketId) -> Result<(), TicketRefusal> {
+        let full = self.files.get(&ticket).is_some_and(|f| f.messages.len() >= self.config.max_messages as usize);
+        if full {
+            let max = self.config.max_messages;
+            return Err(TicketRefusal::new(
+                desk_code::TICKET_FULL,
+                format!("the ticket holds {max} messages: no more"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Appends a message; the desk's own messages push out the oldest when full.
+    fn write(&mut self, ticket: TicketId, from: Author, text: String, at: Timestamp) {
+        let Some(file) = self.files.get_mut(&ticket) else { return };
+        file.messages.push_back(TicketMessage { from, text, at: at.as_millisecond() });
+        while file.messages.len() > self.config.max_messages as usize {
+            file.messages.pop_front();
+        }
+    }
+
+    /// Takes the core's outputs: breaches are kept and told, reminders and
+    /// the system's moves become messages to the customer.
+    fn absorb(&mut self) {
+        // A reminder is written when the move that caused it happened (a wait ends at its deadline).
+        let mut at = self.core.now();
+        while let Some(output) = self.core.poll_output() {
+            match output {
+                Output::Breach { kind, ticket, agent, deadline } => self.breach(kind, ticket, agent, deadline),
+                Output::RemindCustomer { ticket, reminder } => {
+                    self.write(ticket, Author::System, reminder_text(reminder).to_owned(), at);
+                }
+                Output::StateChanged { ticket, to, actor, at: moved, .. } => {
+                    at = moved;
+                    if (to, actor) == (TicketState::Closed, Actor::System) {
+                        let text = "No answer came within the confirmation time: the ticket is closed.";
+                        self.write(ticket, Author::System, text.to_owned(), at);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn breach(&mut self, kind: BreachKind, ticket: TicketId, agent: Option<lifecycle::AgentId>, deadline: Timestamp) {
+        let Some(t) = self.core.ticket(ticket) else { return };
+        let breach = Breach {
+            ticket,
+            group: GroupId::new(&t.group.0),
+            kind,
+            agent: agent.map(|a| AgentId::new(&a.0)),
+            deadline: deadline.as_millisecond(),
+        };
+        if self.breaches.len() == RECENT_BREACHES {
+            self.breaches.pop_front();
+        }
+        self.breaches.push_back(breach.clone());
+        self.events.push_back(DeskEvent::Breach(breach));
+    }
+
+    /// Open tickets per (group, state), for the gauge.
+    pub fn open_counts(&self) -> BTreeMap<(String, TicketState), u64> {
+        let mut counts = BTreeMap::new();
+        for ticket in self.core.tickets().filter(|t| !t.state.is_done()) {
+            *counts.entry((ticket.group.0.clone(), ticket.state)).or_default() += 1;
+        }
+        counts
+    }
+}
+
+/// The text bounds of the router's rules, which tickets share with chats.
+#[derive(Clone, Copy)]
+struct TextLimits {
+    message_max_chars: usize,
+    note_max_chars: usize,
+}
+
+impl TextLimits {
+    fn of(router: &Router) -> TextLimits {
+        let rules = &router.config().rules;
+        TextLimits { message_max_chars: rules.message_max_chars, note_max_chars: rules.handoff_note_max_chars }
+    }
+
+    fn check_text(&self, text: &str) -> Result<(), TicketRefusal> {
+        let max = self.message_max_chars;
+        if text.trim().is_empty() || text.chars().count() > max {
+            return Err(TicketRefusal::new(desk_code::BAD_TEXT, format!("the text must hold 1 to {max} characters")));
+        }
+        Ok(())
+    }
+
+    fn check_note(&self, note: &str) -> Result<(), TicketRefusal> {
+        let max = self.note_max_chars;
+        if note.chars().count() > max {
+            return Err(TicketRefusal::new(desk_code::NOTE_TOO_LONG, format!("a note holds at most {max} characters")));
+        }
+        Ok(())
+    }
+}
+
+fn reminder_text(reminder: Reminder) -> &'static str {
+    match reminder {
+        Reminder::FeedbackRequested => "The agent is waiting for your answer: reply here when you can.",
+        Reminder::PendingConfirmation => {
+            "We have not heard from you: the ticket now waits for you to confirm the problem is solved \
+             (or to write if it is not)."
+        }
+    }
+}

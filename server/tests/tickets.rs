@@ -1,0 +1,321 @@
+//! Tickets end to end over the HTTP API of a real server: a customer leaves
+//! a message, an agent answers it, the customer comes back with the ticket's
+//! token; refusals; breaches on a scaled clock (metrics, supervisor alert);
+//! the working-day waits; a restart in the middle.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use serde_json::{json, Value};
+use switchboard_server::auth::Role;
+
+/// `POST /v1/tickets` as a customer; the answer.
+async fn leave(addr: std::net::SocketAddr, body: Value) -> HttpAnswer {
+    http_post(addr, "/v1/tickets", None, &body.to_string()).await
+}
+
+/// A ticket left in `general` by Zoe; returns (ticket id, token).
+async fn left_message(addr: std::net::SocketAddr, text: &str) -> (u64, String) {
+    let answer =
+        leave(addr, json!({"group": "general", "text": text, "name": "Zoe", "reason": "nobody_available"})).await;
+    assert_eq!(answer.status, 201, "{}", answer.body);
+    let body = answer.json();
+    (body["ticket"]["id"].as_u64().unwrap(), body["token"].as_str().unwrap().to_owned())
+}
+
+async fn as_customer(addr: std::net::SocketAddr, token: &str) -> Value {
+    let answer = http_get_as(addr, "/v1/ticket", Some(token)).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    answer.json()
+}
+
+async fn agent_post(addr: std::net::SocketAddr, agent: &str, path: &str, body: Value) -> HttpAnswer {
+    http_post(addr, path, Some(&token_for(agent)), &body.to_string()).await
+}
+
+fn texts(ticket: &Value) -> Vec<(String, String)> {
+    let messages = ticket["messages"].as_array().unwrap();
+    messages.iter().map(|m| (m["from"].as_str().unwrap().to_owned(), m["text"].as_str().unwrap().to_owned())).collect()
+}
+
+#[tokio::test]
+async fn a_left_message_is_answered_read_replied_to_and_confirmed() {
+    let server = start(config(1.0, "")).await;
+    let addr = server.public_addr;
+    let _ann = Client::available_agent(addr, "ann").await;
+
+    let answer = leave(
+        addr,
+        json!({"group": "general", "text": "My parcel is late", "name": "Zoe", "reason": "nobody_available"}),
+    )
+    .await;
+    assert_eq!(answer.status, 201, "{}", answer.body);
+    let left = answer.json();
+    let (id, token) = (left["ticket"]["id"].as_u64().unwrap(), left["token"].as_str().unwrap().to_owned());
+    assert_eq!(left["ticket"]["owner"], "ann", "ann is on duty in general: the ticket is hers");
+    assert_eq!(left["ticket"]["state"], "assigned");
+    assert_eq!(left["ticket"]["origin"], "nobody_available");
+    assert_eq!(left["ticket"]["customer_name"], "Zoe");
+    assert!(left["ticket"].get("deadlines").is_none(), "customers see no deadlines");
+    assert!(left["now"].as_i64().unwrap() > 1_700_000_000_000, "now is calendar time");
+
+    // The agent sees it in `mine`, with its deadlines.
+    let mine = http_get_as(addr, "/v1/tickets?scope=mine", Some(&token_for("ann"))).await;
+    assert_eq!(mine.status, 200, "{}", mine.body);
+    let mine = mine.json();
+    let listed = &mine["tickets"][0];
+    assert_eq!(listed["id"], id);
+    assert!(listed.get("messages").is_none(), "a summary has no messages");
+    let first_response = listed["deadlines"]["first_response"].as_i64().unwrap();
+    assert_eq!(listed["due"], first_response, "the first response is due first");
+    assert_eq!(first_response, listed["created_at"].as_i64().unwrap() + 15 * 60 * 1000, "15 minutes: always open");
+
+    // She answers with an expected resolution time.
+    let expected = mine["now"].as_i64().unwrap() + 3_600_000;
+    let body =
+        json!({"text": "We are checking with the carrier.", "state": "processing", "expected_resolution": expected});
+    let replied = agent_post(addr, "ann", &format!("/v1/tickets/{id}/reply"), body).await;
+    assert_eq!(replied.status, 200, "{}", replied.body);
+    let replied = replied.json();
+    assert_eq!(replied["ticket"]["state"], "processing");
+    assert_eq!(replied["ticket"]["expected_resolution"], expected);
+    assert_eq!(replied["ticket"]["deadlines"], json!({}), "answered with an expected time: nothing owed");
+
+    // The customer comes back with the token and reads it, then answers.
+    let seen = as_customer(addr, &token).await;
+    assert_eq!(
+        texts(&seen["ticket"]),
+        [("customer".into(), "My parcel is late".into()), ("agent".into(), "We are checking with the carrier.".into())]
+    );
+    assert_eq!(seen["ticket"]["messages"][1]["agent"], "ann");
+    assert_eq!(seen["ticket"]["can_reply"], true);
+    assert_eq!(seen["ticket"]["can_confirm"], false);
+    let wrote = http_post(addr, "/v1/ticket/messages", Some(&token), &json!({"text": "Order 1234"}).to_string()).await;
+    assert_eq!(wrote.status, 200, "{}", wrote.body);
+    assert_eq!(wrote.json()["ticket"]["state"], "customer_replied");
+
+    let body =
+        json!({"text": "It arrives tomorrow: can you confirm once it is there?", "state": "pending_confirmation"});
+    let replied = agent_post(addr, "ann", &format!("/v1/tickets/{id}/reply"), body).await;
+    assert_eq!(replied.json()["ticket"]["state"], "pending_confirmation", "{}", replied.body);
+    assert_eq!(as_customer(addr, &token).await["ticket"]["can_confirm"], true);
+
+    let confirmed = http_post(addr, "/v1/ticket/confirm", Some(&token), "").await;
+    assert_eq!(confirmed.status, 200, "{}", confirmed.body);
+    assert_eq!(confirmed.json()["ticket"]["state"], "resolved");
+    assert_eq!(confirmed.json()["ticket"]["can_reply"], false);
+    let again = http_post(addr, "/v1/ticket/confirm", Some(&token), "").await;
+    assert_eq!((again.status, again.json()["code"].as_str()), (409, Some("ticket_done")));
+    let mine = http_get_as(addr, "/v1/tickets?scope=mine", Some(&token_for("ann"))).await.json();
+    assert_eq!(mine["tickets"], json!([]), "done tickets leave the lists");
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn bad_requests_get_their_codes() {
+    let server = start(config(1.0, "")).await;
+    let addr = server.public_addr;
+    let _ann = Client::available_agent(addr, "ann").await;
+    let (id, _token) = left_message(addr, "Where is my refund?").await;
+
+    let refusals = [
+        (
+            leave(addr, json!({"group": "nowhere", "text": "hi", "reason": "customer_choice"})).await,
+            422,
+            "unknown_group",
+        ),
+        (leave(addr, json!({"group": "general", "text": "  ", "reason": "customer_choice"})).await, 422, "bad_text"),
+        (leave(addr, json!({"group": "general", "text": "hi", "reason": "bored"})).await, 422, "bad_reason"),
+        (http_post(addr, "/v1/tickets", None, "not json").await, 400, "invalid_request"),
+        (http_get_as(addr, "/v1/ticket", Some("0123456789abcdef0123456789abcdef")).await, 401, "ticket_token_invalid"),
+        (http_get_as(addr, "/v1/ticket", None).await, 401, "ticket_token_invalid"),
+        (http_get_as(addr, "/v1/tickets?scope=mine", None).await, 401, "token_missing"),
+        (http_get_as(addr, "/v1/tickets?scope=everything", Some(&token_for("ann"))).await, 422, "bad_scope"),
+        (http_get_as(addr, "/v1/tickets?scope=all", Some(&token_for("ann"))).await, 403, "supervisors_only"),
+        (http_get_as(addr, &format!("/v1/tickets/{id}"), Some(&token_for("leo"))).await, 403, "ticket_not_visible"),
+        (http_get_as(addr, "/v1/tickets/999", Some(&token_for("ann"))).await, 404, "ticket_unknown"),
+        (http_get_as(addr, "/v1/tickets/breaches", Some(&token_for("ann"))).await, 403, "supervisors_only"),
+        (
+            agent_post(addr, "ann", &format!("/v1/tickets/{id}/reply"), json!({"text": "done", "state": "resolved"}))
+                .await,
+            409,
+            "ticket_transition_illegal",
+        ),
+        (
+            agent_post(addr, "ben", &format!("/v1/tickets/{id}/reply"), json!({"text": "me", "state": "processing"}))
+                .await,
+            403,
+            "ticket_not_yours",
+        ),
+        (
+            agent_post(addr, "ann", &format!("/v1/tickets/{id}/transfer"), json!({"to": "ben", "note": "short"})).await,
+            422,
+            "ticket_agent_unknown",
+        ),
+        (
+            agent_post(addr, "ann", &format!("/v1/tickets/{id}/priority"), json!({"priority": "asap"})).await,
+            422,
+            "bad_priority",
+        ),
+        (
+            agent_post(addr, "ann", "/v1/tickets/from-chat", json!({"session": 77, "note": "needs a follow-up"})).await,
+            404,
+            "session_unknown",
+        ),
+    ];
+    for (answer, status, code) in refusals {
+        assert_eq!((answer.status, answer.json()["code"].as_str()), (status, Some(code)), "{}", answer.body);
+        assert!(answer.json()["message"].as_str().is_some_and(|m| !m.is_empty()));
+    }
+    // A supervisor sees every group; ann sees her group's ticket.
+    let all = http_get_as(addr, "/v1/tickets?scope=all", Some(&token_with_role("sue", Role::Supervisor))).await;
+    assert_eq!(all.json()["tickets"][0]["id"], id, "{}", all.body);
+    let groups = http_get_as(addr, "/v1/tickets?scope=groups&state=assigned", Some(&token_for("ben"))).await;
+    assert_eq!(groups.json()["tickets"][0]["id"], id, "{}", groups.body);
+    let urgent = agent_post(addr, "ann", &format!("/v1/tickets/{id}/priority"), json!({"priority": "urgent"})).await;
+    assert_eq!(urgent.json()["ticket"]["priority"], "urgent", "{}", urgent.body);
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_agent_turns_a_chat_into_a_ticket_with_its_transcript() {
+    let server = start(config(1.0, "")).await;
+    let addr = server.public_addr;
+    let mut chat = assigned_chat(addr, "ann", "general").await;
+    chat.customer.ok(json!({"type": "message", "text": "I need an invoice for May"})).await;
+    chat.agent.expect("customer_message").await;
+    let session = chat.session;
+
+    let short = agent_post(addr, "ann", "/v1/tickets/from-chat", json!({"session": session, "note": "later"})).await;
+    assert_eq!(short.json()["code"], "handoff_note_too_short", "{}", short.body);
+    let not_hers = agent_post(
+        addr,
+        "ben",
+        "/v1/tickets/from-chat",
+        json!({"session": session, "note": "accounting must issue it"}),
+    )
+    .await;
+    assert_eq!((not_hers.status, not_hers.json()["code"].as_str()), (403, Some("chat_not_yours")));
+
+    let made = agent_post(
+        addr,
+        "ann",
+        "/v1/tickets/from-chat",
+        json!({"session": session, "note": "accounting must issue it"}),
+    )
+    .await;
+    assert_eq!(made.status, 201, "{}", made.body);
+    let ticket = &made.json()["ticket"];
+    assert_eq!((ticket["origin"].as_str(), ticket["owner"].as_str()), (Some("from_chat"), Some("ann")));
+    assert_eq!(texts(ticket), [("customer".into(), "I need an invoice for May".into())]);
+    assert_eq!(ticket["notes"][0]["text"], "accounting must issue it");
+    let owed: Vec<&String> = ticket["deadlines"].as_object().unwrap().keys().collect();
+    assert_eq!(owed, ["expected_time"], "answered in the chat: only the expected time is owed");
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_breach_reaches_the_metrics_the_supervisor_and_the_breach_list() {
+    // 15 business minutes pass in 1.5 s.
+    let server = start(config(600.0, "")).await;
+    let addr = server.public_addr;
+    let mut sue = Client::agent(addr, "sue").await;
+    let (id, _) = left_message(addr, "Nobody is there").await;
+
+    let alert = sue.expect("alert_ticket_breach").await;
+    assert_eq!(alert["ticket"], id);
+    assert_eq!((alert["kind"].as_str(), alert["group"].as_str()), (Some("first_response"), Some("general")));
+    assert_eq!(alert["agent"], Value::Null, "nobody owned it");
+    let metrics = wait_for_sample(
+        server.admin_addr,
+        "switchboard_ticket_breaches_total{group=\"general\",kind=\"first_response\"}",
+        1.0,
+    )
+    .await;
+    assert_eq!(
+        sample(&metrics, "switchboard_tickets_created_total{group=\"general\",origin=\"nobody_available\"}"),
+        Some(1.0)
+    );
+    wait_for_sample(server.admin_addr, "switchboard_tickets_open{group=\"general\",state=\"assigned\"}", 1.0).await;
+
+    let sue_token = token_with_role("sue", Role::Supervisor);
+    let breaches = http_get_as(addr, "/v1/tickets/breaches?since=0", Some(&sue_token)).await.json();
+    let first = &breaches["breaches"][0];
+    assert_eq!((first["ticket"].as_u64(), first["kind"].as_str()), (Some(id), Some("first_response")));
+    assert_eq!(first["deadline"], alert["deadline"]);
+    let later = http_get_as(addr, &format!("/v1/tickets/breaches?since={}", i64::MAX), Some(&sue_token)).await.json();
+    assert_eq!(later["breaches"], json!([]));
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn seven_days_without_feedback_ask_for_confirmation_and_three_more_close_it() {
+    // 7 business days pass in about 2 s; the calendar starts on a known Monday.
+    let mut c = config(300_000.0, "");
+    c.clock.start = Some(switchboard_server::config::TimeText("2026-03-02T10:00:00+08:00".into()));
+    let server = start(c).await;
+    let addr = server.public_addr;
+    let _ann = Client::available_agent(addr, "ann").await;
+    let (id, token) = left_message(addr, "The app crashes").await;
+    let body = json!({"text": "Which version do you use?", "state": "awaiting_feedback"});
+    let asked = agent_post(addr, "ann", &format!("/v1/tickets/{id}/reply"), body).await.json();
+    let wait_ends = asked["ticket"]["deadlines"]["feedback_wait"].as_i64().expect("the feedback wait runs");
+    let asked_at = asked["ticket"]["messages"][1]["at"].as_i64().unwrap();
+    assert_eq!(wait_ends - asked_at, 7 * 86_400_000, "7 working days (the group is always open)");
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let ticket = loop {
+        let seen = as_customer(addr, &token).await;
+        if seen["ticket"]["state"] == "closed" {
+            break seen["ticket"].clone();
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never closed: {seen}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let system: Vec<&Value> = ticket["messages"].as_array().unwrap().iter().filter(|m| m["from"] == "system").collect();
+    assert_eq!(system.len(), 3, "a reminder, the confirmation request, the close: {ticket}");
+    assert_eq!(system[1]["at"], wait_ends, "pending confirmation as of the wait's deadline");
+    assert_eq!(system[2]["at"].as_i64().unwrap() - wait_ends, 3 * 86_400_000, "closed 3 working days later");
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn open_tickets_survive_a_restart_and_a_deadline_passed_while_down_fires() {
+    let dir = tempfile::tempdir().unwrap();
+    // Real time: the calendar follows the wall clock, so the 3 s the server is down pass on it.
+    let limits = "[tickets]\nfirst_response = \"3s\"\nexpected_time_reply = \"3s\"\nmax_without_reply = \"3s\"";
+    let mut c = config(1.0, limits);
+    c.storage.data_dir = dir.path().join("data");
+    let server = start(c.clone()).await;
+    let addr = server.public_addr;
+    let _ann = Client::available_agent(addr, "ann").await;
+    let (id, token) = left_message(addr, "Please call back").await;
+    let before = http_get_as(addr, &format!("/v1/tickets/{id}"), Some(&token_for("ann"))).await.json();
+    assert_eq!(before["ticket"]["owner"], "ann");
+    server.shutdown().await.unwrap();
+
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let server = start(c).await;
+    let addr = server.public_addr;
+    let after = http_get_as(addr, &format!("/v1/tickets/{id}"), Some(&token_for("ann"))).await.json();
+    for key in ["owner", "messages", "created_at", "customer_name"] {
+        assert_eq!(after["ticket"][key], before["ticket"][key], "{key} survives the restart");
+    }
+    assert_eq!(as_customer(addr, &token).await["ticket"]["id"], id, "the customer's token still opens it");
+
+    let metrics = wait_for_sample(
+        server.admin_addr,
+        "switchboard_ticket_breaches_total{group=\"general\",kind=\"first_response\"}",
+        1.0,
+    )
+    .await;
+    assert!(metrics.contains("switchboard_tickets_open"));
+    let breaches =
+        http_get_as(addr, "/v1/tickets/breaches", Some(&token_with_role("sue", Role::Supervisor))).await.json();
+    let first = breaches["breaches"].as_array().unwrap().iter().find(|b| b["kind"] == "first_response").unwrap();
+    assert_eq!(first["deadline"], before["ticket"]["deadlines"]["first_response"], "the deadline set before the stop");
+    assert_eq!(first["agent"], "ann", "still hers: she may reconnect within the grace period");
+    server.shutdown().await.unwrap();
+}
