@@ -43,7 +43,7 @@ export function spanText(ms) {
 
 /** "due in 12 min" or "overdue by 5 min" (business time), and whether it is overdue. */
 export function dueText(due, now) {
-  if (due == null) return { text: 'no deadline', overdue: false };
+  if (due == null) return { text: 'no running deadline', overdue: false };
   return due < now ? { text: `overdue by ${spanText(now - due)}`, overdue: true } : { text: `due in ${spanText(due - now)}`, overdue: false };
 }
 

@@ -5,7 +5,7 @@
 import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { expect } from './expect.mjs';
-import { launchBrowser, startServer } from './harness.mjs';
+import { demoPassword, launchBrowser, startServer } from './harness.mjs';
 import { people } from './people.mjs';
 import { fakeTicketDesk, hasTicketApi } from './fake-tickets.mjs';
 
@@ -193,5 +193,82 @@ describe('tickets in the pages', () => {
     const breaches = sam.locator('.breaches-card');
     await breaches.locator('summary').click();
     await expect(breaches.locator('[role="status"]')).toHaveText(/No ticket has missed a limit\.|\d+ missed ticket limits\./);
+  });
+});
+
+// The issue's test: a message left at night, answered the next working
+// morning. The clock starts at 05:00 UTC, three hours before the general
+// group opens (every day 08:00-22:00), and runs an hour a second; only
+// working time counts towards a ticket's limits.
+const NIGHT = { SWITCHBOARD_CLOCK__START: '2026-11-27T05:00:00Z', SWITCHBOARD_CLOCK__SCALE: '3600', SWITCHBOARD_CALENDAR__TIME_ZONE: 'UTC' };
+const MORNING = Date.UTC(2026, 10, 27, 8, 0);
+
+/** A token of sam (an admin), signed in once: sign-ins are rate limited per address. */
+async function adminToken() {
+  const login = await fetch(`${server.base}/v1/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ agent: 'sam', password: demoPassword('sam') }) });
+  return (await login.json()).token;
+}
+
+/** The server's business time now, from the ticket API. */
+async function businessNow(token) {
+  const answer = await fetch(`${server.base}/v1/tickets?scope=all`, { headers: { Authorization: `Bearer ${token}` } });
+  assert.equal(answer.status, 200, `the ticket API answers: ${answer.status === 200 ? '' : await answer.text()}`);
+  return (await answer.json()).now;
+}
+
+describe('a ticket left at night, on a scaled clock', () => {
+  beforeEach(async () => {
+    server = await startServer({ env: NIGHT });
+    errors = [];
+    cast = people(browser, server, errors);
+  });
+
+  test('left at night in the widget, answered next morning, read on the same browser, replied to, confirmed', { timeout: 90000 }, async () => {
+    const customer = await cast.customer('Night Owl');
+    await customer.locator('#leave-message').or(customer.getByRole('button', { name: 'Leave a message instead' })).first().click();
+    const pane = ticketPane(customer);
+    await pane.getByLabel('Your message').fill('Sent at night: my invoice shows the wrong address.');
+    await pane.getByRole('button', { name: 'Send message' }).click();
+    await expect(pane.locator('.ticket-state')).toHaveText('We have your message and will answer it soon.');
+    const token = await adminToken();
+    assert.ok(await businessNow(token) < MORNING, 'the message was left at night');
+
+    // The next working morning (business time), an agent signs in and answers.
+    const deadline = Date.now() + 20000;
+    while (await businessNow(token) < MORNING) {
+      assert.ok(Date.now() < deadline, 'business time reaches the morning');
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const alice = await cast.agent('alice');
+    await alice.getByRole('tab', { name: /Tickets/ }).click();
+    const row = alice.locator('.tickets-table tbody tr').first();
+    await expect(row).toContainText('Night Owl');
+    await row.getByRole('button').click();
+    await agentReplies(alice, 'Good morning! I have corrected the address.', 'processing');
+    const detail = alice.getByRole('region', { name: 'Ticket' });
+    await expect(detail.locator('.history .agent .bubble')).toHaveText(['Good morning! I have corrected the address.']);
+
+    // The first response was due 15 working minutes after the opening: missed at an hour a second, and the supervisor sees it.
+    const sam = await cast.supervisor('sam');
+    const breaches = sam.locator('.breaches-card');
+    await breaches.locator('summary').click();
+    await expect(breaches.locator('tbody tr')).toContainText(['First response']);
+
+    // The customer comes back on the same browser: the answer is there.
+    await customer.reload();
+    const back = ticketPane(customer);
+    await expect(back.locator('.entry.theirs .bubble')).toHaveText(['Good morning! I have corrected the address.']);
+    await back.getByLabel('Your reply').fill('Thank you, and the postcode too?');
+    await back.getByRole('button', { name: 'Send reply' }).click();
+    await expect(back.locator('.ticket-state')).toHaveText('Thanks for your reply. We will answer soon.');
+
+    await expect(row.locator('[data-cell="state"]')).toHaveText('Customer replied');
+    await agentReplies(alice, 'The postcode too. Is it all right now?', 'pending_confirmation');
+    await expect(row.locator('[data-cell="state"]')).toHaveText('Pending the customer\'s confirmation');
+
+    await customer.reload();
+    await ticketPane(customer).getByRole('button', { name: 'Yes, it is solved' }).click();
+    await expect(ticketPane(customer).locator('.ticket-state')).toHaveText('Solved. Thank you!');
+    await expect(alice.locator('.tickets-table tbody tr')).toHaveCount(0);
   });
 });
