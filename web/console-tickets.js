@@ -62,7 +62,7 @@ function controls() {
   const state = el('select', { name: 'state', onchange: () => { tab.state = state.value; refresh(); } },
     option('', 'Every open state', !tab.state), ...OPEN_STATES.map((s) => option(s, stateText(s), tab.state === s)));
   return el('div', { class: 'tickets-controls' },
-    el('label', { class: 'field' }, el('span', { text: 'Tickets' }), scope),
+    el('label', { class: 'field' }, el('span', { text: 'Show' }), scope),
     el('label', { class: 'field' }, el('span', { text: 'State' }), state),
     tab.status);
 }

@@ -178,6 +178,19 @@ describe('tickets in the pages', () => {
     await alice.getByRole('tab', { name: /Tickets/ }).click();
     await expect(alice.locator('.tickets-table tbody tr')).toHaveCount(1);
     await expect(alice.getByRole('tab', { name: /Tickets/ })).toHaveText('Tickets 1');
+    // Urgent, then handed to Bob with a note: it leaves Alice's list.
+    await alice.locator('.tickets-table tbody tr button').click();
+    const detail = alice.getByRole('region', { name: 'Ticket' });
+    await detail.getByRole('button', { name: 'Mark urgent' }).click();
+    await expect(alice.locator('.tickets-table tbody tr')).toContainText('urgent');
+    await expect(detail.getByRole('button', { name: 'Set priority normal' })).toBeVisible();
+    await cast.agent('bob');
+    await detail.getByLabel('Transfer to').fill('bob');
+    await detail.getByLabel('Handoff note').fill('Bob knows the warehouse people.');
+    await detail.getByRole('button', { name: 'Transfer' }).click();
+    await expect(alice.locator('.tickets-table tbody tr')).toHaveCount(0);
+    await alice.locator('select[name="scope"]').selectOption('groups');
+    await expect(alice.locator('.tickets-table tbody tr')).toContainText('bob');
 
     // The closed-group notice (service hours) opens the form through the widget's hook.
     const other = await cast.open('/');
@@ -233,6 +246,9 @@ describe('a ticket left at night, on a scaled clock', () => {
     const token = await adminToken();
     assert.ok(await businessNow(token) < MORNING, 'the message was left at night');
 
+    // A supervisor watches through the night.
+    const sam = await cast.supervisor('sam');
+
     // The next working morning (business time), an agent signs in and answers.
     const deadline = Date.now() + 20000;
     while (await businessNow(token) < MORNING) {
@@ -248,8 +264,9 @@ describe('a ticket left at night, on a scaled clock', () => {
     const detail = alice.getByRole('region', { name: 'Ticket' });
     await expect(detail.locator('.history .agent .bubble')).toHaveText(['Good morning! I have corrected the address.']);
 
-    // The first response was due 15 working minutes after the opening: missed at an hour a second, and the supervisor sees it.
-    const sam = await cast.supervisor('sam');
+    // The first response was due 15 working minutes after the opening: missed at an hour a second.
+    // The supervisor saw the alert come in, and finds it among the breaches.
+    await expect(sam.locator('.feed li[data-kind="breach"]')).toContainText([/Ticket #\d+: First response missed/]);
     const breaches = sam.locator('.breaches-card');
     await breaches.locator('summary').click();
     await expect(breaches.locator('tbody tr')).toContainText(['First response']);
