@@ -4,6 +4,7 @@
 // Chromium, a browser context per person (people.mjs).
 import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { expect } from './expect.mjs';
 import { demoPassword, launchBrowser, startServer } from './harness.mjs';
 import { people } from './people.mjs';
@@ -287,5 +288,49 @@ describe('a ticket left at night, on a scaled clock', () => {
     await ticketPane(customer).getByRole('button', { name: 'Yes, it is solved' }).click();
     await expect(ticketPane(customer).locator('.ticket-state')).toHaveText('Solved. Thank you!');
     await expect(alice.locator('.tickets-table tbody tr')).toHaveCount(0);
+  });
+});
+
+describe('accessibility of the ticket and past chat views', () => {
+  beforeEach(async () => {
+    server = await startServer();
+    errors = [];
+    // axe is injected as a script, which our pages' CSP forbids: these contexts bypass it.
+    cast = people(browser, server, errors, { contextOptions: { bypassCSP: true } });
+  });
+
+  test('the widget message pane, the Tickets tab and the supervisor panels pass axe-core (WCAG 2.1 A and AA)', { timeout: 60000 }, async () => {
+    const axe = readFileSync(new URL('./node_modules/axe-core/axe.min.js', import.meta.url), 'utf8');
+    const audit = async (page, name) => {
+      await page.addScriptTag({ content: axe });
+      const result = await page.evaluate(() => window.axe.run(document, { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] }));
+      const problems = result.violations.map((v) => `${name}: ${v.id} (${v.impact}) at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+      assert.deepEqual(problems, [], `${name}: no accessibility violations`);
+    };
+    const customer = await cast.customer('Ada');
+    await customer.getByRole('button', { name: 'Leave a message instead' }).click();
+    await audit(customer, 'widget, leave a message');
+    await customer.getByLabel('Your message').fill('Where is my order?');
+    await customer.getByRole('button', { name: 'Send message' }).click();
+    await expect(ticketPane(customer).locator('.ticket-state')).toHaveText('We have your message and will answer it soon.');
+    await audit(customer, 'widget, the ticket');
+
+    const alice = await cast.agent('alice');
+    await alice.getByRole('tab', { name: /Tickets/ }).click();
+    await expect(alice.locator('.tickets-table tbody tr')).toHaveCount(1);
+    await audit(alice, 'console, tickets list');
+    await alice.locator('.tickets-table tbody tr button').click();
+    await expect(alice.getByRole('region', { name: 'Ticket' }).locator('.history')).toContainText('Where is my order?');
+    await audit(alice, 'console, a ticket');
+
+    const sam = await cast.supervisor('sam');
+    await sam.locator('.breaches-card summary').click();
+    await expect(sam.locator('.breaches-card [role="status"]')).toHaveText(/missed|No ticket/);
+    // Ada's chat ended when she left a message instead: it is a past chat.
+    await searchUntil(sam, 1);
+    await audit(sam, 'supervisor, breaches and past chats');
+    await sam.getByRole('region', { name: 'Past chats' }).locator('tbody tr button').click();
+    await expect(sam.getByRole('dialog', { name: /Chat #\d+/ })).toContainText('the customer left');
+    await audit(sam, 'supervisor, a past chat');
   });
 });
