@@ -1,6 +1,6 @@
 //! The records store: what happened, kept for later. Closed chats (with
-//! their transcripts, handoff notes, conduct flags, rating and times) and the
-//! router's events, in a SQL database: a SQLite file in the `data_dir` by
+//! their transcripts, handoff notes, conduct flags, rating and times), the
+//! router's events, done tickets and their history, in a SQL database: a SQLite file in the `data_dir` by
 //! default, PostgreSQL when several nodes share one.
 //!
 //! - [`Store`]: one schema for both, brought up to date at start by
@@ -40,10 +40,13 @@ mod sql;
 mod sqlite;
 mod store;
 pub mod testing;
+mod tickets;
 pub mod writer;
 
 pub use backlog::{Backlog, Spool};
 pub use query::{ChatDetail, ChatQuery, ChatSummary, FlagDetail, MAX_LIMIT};
-pub use record::{ChatRow, EventRow, FlagRow, NoteLine, RatingRow, Record, RecordKind, TranscriptLine};
+pub use record::{
+    ChatRow, EventRow, FlagRow, NoteLine, RatingRow, Record, RecordKind, TicketEventRow, TicketRow, TranscriptLine,
+};
 pub use store::{now_ms, Store, StoreError, Target};
 pub use writer::{DropReason, Operation, RecordSender, WriterMetrics, WriterOptions};

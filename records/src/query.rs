@@ -135,11 +135,11 @@ pub const FLAGS_SQL: &str =
      ORDER BY at, lsn, ordinal";
 
 /// The column `i` of a row, taken out of it.
-fn text(row: &mut [Value], i: usize) -> Option<String> {
+pub(crate) fn text(row: &mut [Value], i: usize) -> Option<String> {
     row.get_mut(i).and_then(|v| std::mem::replace(v, Value::Null).into_text())
 }
 
-fn int(row: &[Value], i: usize) -> Option<i64> {
+pub(crate) fn int(row: &[Value], i: usize) -> Option<i64> {
     row.get(i).and_then(Value::as_int)
 }
 

@@ -18,6 +18,10 @@ pub enum Record {
     Chat(Box<ChatRow>),
     /// The customer rated a closed chat (after its `Chat`).
     Rating(RatingRow),
+    /// A ticket that is done (resolved or closed), with its messages. Keyed by the ticket id.
+    Ticket(Box<TicketRow>),
+    /// Something that happened to a ticket, keyed like an event by its input and place.
+    TicketEvent(TicketEventRow),
 }
 
 impl Record {
@@ -27,6 +31,8 @@ impl Record {
             Record::Event(_) => RecordKind::Event,
             Record::Chat(_) => RecordKind::Chat,
             Record::Rating(_) => RecordKind::Rating,
+            Record::Ticket(_) => RecordKind::Ticket,
+            Record::TicketEvent(_) => RecordKind::TicketEvent,
         }
     }
 }
@@ -37,16 +43,21 @@ pub enum RecordKind {
     Event,
     Chat,
     Rating,
+    Ticket,
+    TicketEvent,
 }
 
 impl RecordKind {
-    pub const ALL: [RecordKind; 3] = [RecordKind::Event, RecordKind::Chat, RecordKind::Rating];
+    pub const ALL: [RecordKind; 5] =
+        [RecordKind::Event, RecordKind::Chat, RecordKind::Rating, RecordKind::Ticket, RecordKind::TicketEvent];
 
     pub fn label(self) -> &'static str {
         match self {
             RecordKind::Event => "event",
             RecordKind::Chat => "chat",
             RecordKind::Rating => "rating",
+            RecordKind::Ticket => "ticket",
+            RecordKind::TicketEvent => "ticket_event",
         }
     }
 }
@@ -126,4 +137,41 @@ pub struct RatingRow {
     pub session: u64,
     /// `satisfied` or `dissatisfied`.
     pub rating: String,
+}
+
+/// A done ticket (`tickets`): resolved by its customer or closed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketRow {
+    pub ticket: u64,
+    pub group: String,
+    pub customer_name: Option<String>,
+    /// Why it exists: `group_closed`, `nobody_available`, `customer_choice` or `from_chat`.
+    pub origin: String,
+    /// `resolved` or `closed`.
+    pub state: String,
+    pub priority: String,
+    /// Its last owner.
+    pub owner: Option<String>,
+    pub created_at: i64,
+    pub done_at: i64,
+    pub expected_resolution: Option<i64>,
+    /// `from` is `customer`, `agent` or `system`.
+    pub messages: Vec<TranscriptLine>,
+    /// Handoff notes; `target` is `agent:ID` for a transfer, `chat:SESSION` for the note of a chat turned into it.
+    pub notes: Vec<NoteLine>,
+}
+
+/// Something that happened to a ticket (`ticket_events`): `created`,
+/// `assigned`, `waiting`, `transferred`, `state_changed`, `breach`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketEventRow {
+    pub lsn: u64,
+    pub ordinal: u32,
+    pub at: i64,
+    pub ticket: u64,
+    pub kind: String,
+    pub agent: Option<String>,
+    pub group: String,
+    /// The event's fields as a JSON object.
+    pub detail: String,
 }

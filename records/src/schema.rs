@@ -8,8 +8,7 @@
 //! migration newer than the highest version there; a database newer than
 //! this build is refused (an older release must not write into a schema it
 //! does not know). A change to the schema is a new entry at the end of
-//! [`MIGRATIONS`], never an edit of one already released (tickets will add
-//! their tables this way).
+//! [`MIGRATIONS`], never an edit of one already released.
 
 /// One step of the schema.
 #[derive(Clone, Copy, Debug)]
@@ -20,10 +19,11 @@ pub struct Migration {
 }
 
 /// Every migration, oldest first. Versions rise by one.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    description: "closed chats, their agents and flags, router events",
-    sql: r#"
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "closed chats, their agents and flags, router events",
+        sql: r#"
 CREATE TABLE closed_chats (
     origin        TEXT   NOT NULL,
     session_id    BIGINT NOT NULL,
@@ -86,7 +86,49 @@ CREATE INDEX router_events_by_at ON router_events (at);
 CREATE INDEX router_events_by_session ON router_events (origin, session_id, kind);
 CREATE INDEX router_events_by_agent ON router_events (agent_id, at);
 "#,
-}];
+    },
+    Migration {
+        version: 2,
+        description: "done tickets and ticket events",
+        sql: r#"
+CREATE TABLE tickets (
+    origin              TEXT   NOT NULL,
+    ticket_id           BIGINT NOT NULL,
+    group_id            TEXT   NOT NULL,
+    customer_name       TEXT,
+    ticket_origin       TEXT   NOT NULL,
+    state               TEXT   NOT NULL,
+    priority            TEXT   NOT NULL,
+    owner_id            TEXT,
+    created_at          BIGINT NOT NULL,
+    done_at             BIGINT NOT NULL,
+    expected_resolution BIGINT,
+    messages            TEXT   NOT NULL,
+    notes               TEXT   NOT NULL,
+    PRIMARY KEY (origin, ticket_id)
+);
+CREATE INDEX tickets_by_done_at ON tickets (done_at);
+CREATE INDEX tickets_by_group ON tickets (group_id, done_at);
+CREATE INDEX tickets_by_owner ON tickets (owner_id, done_at);
+
+CREATE TABLE ticket_events (
+    origin    TEXT    NOT NULL,
+    lsn       BIGINT  NOT NULL,
+    ordinal   INTEGER NOT NULL,
+    at        BIGINT  NOT NULL,
+    ticket_id BIGINT  NOT NULL,
+    kind      TEXT    NOT NULL,
+    agent_id  TEXT,
+    group_id  TEXT    NOT NULL,
+    detail    TEXT    NOT NULL,
+    PRIMARY KEY (origin, lsn, ordinal)
+);
+CREATE INDEX ticket_events_by_ticket ON ticket_events (origin, ticket_id, at);
+CREATE INDEX ticket_events_by_at ON ticket_events (at);
+CREATE INDEX ticket_events_by_kind ON ticket_events (kind, at);
+"#,
+    },
+];
 
 /// The table that remembers which migrations ran.
 pub const VERSION_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_version (

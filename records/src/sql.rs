@@ -87,6 +87,8 @@ pub fn ops_for(origin: &str, record: &Record) -> Vec<Op> {
         Record::Event(event) => event_ops(origin, event),
         Record::Chat(chat) => chat_ops(origin, chat),
         Record::Rating(rating) => vec![rating_op(origin, rating)],
+        Record::Ticket(ticket) => vec![crate::tickets::ticket_op(origin, ticket)],
+        Record::TicketEvent(event) => vec![crate::tickets::event_op(origin, event)],
     }
 }
 
@@ -150,7 +152,7 @@ fn rating_op(origin: &str, r: &RatingRow) -> Op {
 /// Retention: everything that happened before a cutoff, oldest tables' dependants first.
 pub fn retention_ops(cutoff: i64) -> Vec<Op> {
     let at = || vec![Value::Int(cutoff)];
-    vec![
+    let mut ops = vec![
         Op::statement("DELETE FROM router_events WHERE at < $1", at()),
         Op::statement("DELETE FROM chat_flags WHERE at < $1", at()),
         Op::statement(
@@ -159,7 +161,9 @@ pub fn retention_ops(cutoff: i64) -> Vec<Op> {
             at(),
         ),
         Op::statement("DELETE FROM closed_chats WHERE closed_at < $1", at()),
-    ]
+    ];
+    ops.extend(crate::tickets::retention_ops(cutoff));
+    ops
 }
 
 pub const SELECT_VERSION: &str = "SELECT COALESCE(MAX(version), 0) FROM schema_version";

@@ -5,10 +5,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::postgres::{self, Postgres};
 use crate::query::{self, ChatDetail, ChatQuery, ChatSummary};
-use crate::record::Record;
+use crate::record::{Record, TicketEventRow, TicketRow};
 use crate::schema::{self, VERSION_TABLE};
 use crate::sql::{self, Op, Value};
 use crate::sqlite::{self, Sqlite};
+use crate::tickets;
 
 /// Why the store could not do something.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -192,6 +193,20 @@ impl Store {
         }))
     }
 
+    /// A done ticket of this store's origin, with its messages and notes.
+    pub async fn ticket(&self, ticket: u64) -> Result<Option<TicketRow>, StoreError> {
+        self.ready().await?;
+        let key = vec![Value::text(&self.origin), Value::Int(ticket as i64)];
+        Ok(self.query(tickets::TICKET_SQL.to_owned(), key).await?.into_iter().next().and_then(tickets::ticket_from))
+    }
+
+    /// What happened to a ticket of this store's origin, in order.
+    pub async fn ticket_events(&self, ticket: u64) -> Result<Vec<TicketEventRow>, StoreError> {
+        self.ready().await?;
+        let key = vec![Value::text(&self.origin), Value::Int(ticket as i64)];
+        Ok(self.query(tickets::EVENTS_SQL.to_owned(), key).await?.into_iter().filter_map(tickets::event_from).collect())
+    }
+
     async fn with_agents_and_flags(&self, mut summary: ChatSummary) -> Result<ChatSummary, StoreError> {
         let key = vec![Value::text(&summary.origin), Value::Int(summary.session as i64)];
         let agents = self.query(query::AGENTS_SQL.to_owned(), key).await?;
@@ -229,8 +244,8 @@ impl Store {
     }
 }
 
-/// A JSON column; empty if missing or damaged (the rest of the chat is still worth showing).
-fn decode_json<T: serde::de::DeserializeOwned + Default>(text: Option<String>) -> T {
+/// A JSON column; empty if missing or damaged (the rest of the chat or ticket is still worth showing).
+pub(crate) fn decode_json<T: serde::de::DeserializeOwned + Default>(text: Option<String>) -> T {
     text.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default()
 }
 

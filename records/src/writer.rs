@@ -112,7 +112,7 @@ impl Operation {
 #[derive(Clone, Debug)]
 pub struct WriterMetrics {
     /// By [`RecordKind`], in `ALL` order.
-    pub written: [Counter; 3],
+    pub written: [Counter; 5],
     pub batch_records: Histogram,
     pub batch_seconds: Histogram,
     pub backlog: Gauge,

@@ -4,7 +4,8 @@
 
 use switchboard_records::testing::PgSchema;
 use switchboard_records::{
-    ChatQuery, ChatRow, EventRow, FlagRow, NoteLine, RatingRow, Record, Store, StoreError, Target, TranscriptLine,
+    ChatQuery, ChatRow, EventRow, FlagRow, NoteLine, RatingRow, Record, Store, StoreError, Target, TicketEventRow,
+    TicketRow, TranscriptLine,
 };
 
 /// What keeps a test's database alive: its directory or its schema.
@@ -52,6 +53,7 @@ on_both!(
     lookups_filter_by_customer_agent_group_date_and_flag,
     retention_deletes_only_what_is_older,
     the_same_session_id_from_another_origin_is_another_chat,
+    a_done_ticket_and_its_events_are_written_once_and_retention_takes_them,
 );
 
 fn event(lsn: u64, ordinal: u32, at: i64, kind: &str, session: u64, agent: Option<&str>) -> Record {
@@ -237,6 +239,76 @@ async fn the_same_session_id_from_another_origin_is_another_chat(store: Store) {
     assert_eq!(chats.iter().map(|c| (c.origin.as_str(), c.session)).collect::<Vec<_>>(), [("o2", 1), ("o1", 1)]);
     assert_eq!(store.chat(1, None).await.unwrap().unwrap().summary.origin, "o2", "the newest");
     assert_eq!(store.chat(1, Some("o1")).await.unwrap().unwrap().summary.group, "general");
+}
+
+fn ticket_event(lsn: u64, at: i64, kind: &str, agent: Option<&str>) -> Record {
+    Record::TicketEvent(TicketEventRow {
+        lsn,
+        ordinal: 0,
+        at,
+        ticket: 7,
+        kind: kind.into(),
+        agent: agent.map(Into::into),
+        group: "general".into(),
+        detail: format!(r#"{{"kind":"{kind}"}}"#),
+    })
+}
+
+/// Ticket 7: left at 1000, assigned to ann, answered, confirmed at 9000.
+fn ticket_story() -> Vec<Record> {
+    let line = |at, from: &str, agent: Option<&str>, text: &str| TranscriptLine {
+        at,
+        from: from.into(),
+        agent: agent.map(Into::into),
+        text: text.into(),
+    };
+    vec![
+        ticket_event(1, 1000, "created", None),
+        ticket_event(2, 1000, "assigned", Some("ann")),
+        ticket_event(3, 2000, "state_changed", Some("ann")),
+        ticket_event(4, 9000, "state_changed", None),
+        Record::Ticket(Box::new(TicketRow {
+            ticket: 7,
+            group: "general".into(),
+            customer_name: Some("Zoe".into()),
+            origin: "nobody_available".into(),
+            state: "resolved".into(),
+            priority: "normal".into(),
+            owner: Some("ann".into()),
+            created_at: 1000,
+            done_at: 9000,
+            expected_resolution: Some(5000),
+            messages: vec![
+                line(1000, "customer", None, "my parcel is late"),
+                line(2000, "agent", Some("ann"), "it comes tomorrow"),
+            ],
+            notes: vec![NoteLine {
+                at: 1500,
+                from: "ben".into(),
+                target: "agent:ann".into(),
+                text: "knows the carrier".into(),
+            }],
+        })),
+    ]
+}
+
+async fn a_done_ticket_and_its_events_are_written_once_and_retention_takes_them(store: Store) {
+    store.write(&ticket_story()).await.unwrap();
+    store.write(&ticket_story()).await.unwrap();
+    let ticket = store.ticket(7).await.unwrap().expect("the ticket");
+    let Record::Ticket(written) = &ticket_story()[4] else { unreachable!() };
+    assert_eq!(ticket, **written, "read back as written");
+    let kinds: Vec<String> = store.ticket_events(7).await.unwrap().into_iter().map(|e| e.kind).collect();
+    assert_eq!(kinds, ["created", "assigned", "state_changed", "state_changed"], "written once, in order");
+    let other = Store::new(&target_of(&store), "o2").unwrap();
+    assert!(other.ticket(7).await.unwrap().is_none(), "another data_dir's ticket 7 is another ticket");
+
+    // Retention by the time things happened: the events before 2000, then everything.
+    assert_eq!(store.delete_before(2000).await.unwrap(), 2);
+    assert_eq!(store.ticket_events(7).await.unwrap().len(), 2);
+    assert!(store.ticket(7).await.unwrap().is_some(), "done at 9000: kept");
+    assert_eq!(store.delete_before(10_000).await.unwrap(), 3);
+    assert!(store.ticket(7).await.unwrap().is_none());
 }
 
 // ---- plumbing ----

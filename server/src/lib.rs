@@ -138,7 +138,12 @@ async fn serve(
     let admin_addr = listeners.admin.local_addr()?;
     let timeout = config.gateway.handshake_timeout;
     // The accept loop hands every handler the peer address: the per-IP cap's and the login rate limit's key.
-    let tickets = tickets::http::public_routes(app.driver.clone(), auth.clone(), config.tickets.create_per_ip);
+    let tickets = tickets::http::public_routes(tickets::http::ApiParts {
+        driver: app.driver.clone(),
+        auth: auth.clone(),
+        origins: gateway::origin::AllowedOrigins::from_config(&config.gateway),
+        create_per_ip: config.tickets.create_per_ip,
+    });
     let records = records::http::public_routes(records_store.clone(), auth.clone());
     let public_routes = gateway::public_routes(app.clone()).merge(tickets).merge(records);
     let public = gateway::serve::serve(listeners.public, public_routes, timeout, stop_rx.clone());

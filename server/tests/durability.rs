@@ -18,6 +18,9 @@
 //!   something, not the harness.
 //! - [`a_sigterm_and_restart_resume_the_same_session`]: a clean shutdown and
 //!   restart resume a chat with its token, history and agent.
+//! - [`a_kill_9_keeps_every_acknowledged_ticket_change`]: tickets (the HTTP
+//!   API) after a `kill -9`: rebuilt from the log alone (no snapshot since
+//!   the first), with their messages, owner, state and deadlines.
 //!
 //! A failure names what was lost or duplicated (session, text, seq) and prints
 //! the random seed: `DURABILITY_SEED=<seed>` replays the same choices.
@@ -1908,4 +1911,38 @@ async fn resume_after_sigterm(addr: SocketAddr, session: u64, token: &str, last_
     assert_eq!(welcome["status"]["state"], "assigned", "{welcome}");
     assert_eq!(welcome["status"]["agent_name"], "Agent 00", "{welcome}");
     customer
+}
+
+#[tokio::test]
+async fn a_kill_9_keeps_every_acknowledged_ticket_change() {
+    let setup = Arc::new(Setup::new("durability-tickets", 1));
+    let addr = setup.addr;
+    let mut server = ServerProcess::start(setup.clone()).await;
+    let _agent = Client::available_agent(addr, "a00").await;
+    let left = json!({"group": "general", "text": "My invoice is wrong", "reason": "nobody_available"});
+    let left = common::http_post(addr, "/v1/tickets", None, &left.to_string()).await;
+    assert_eq!(left.status, 201, "{}", left.body);
+    let (id, token) =
+        (left.json()["ticket"]["id"].as_u64().unwrap(), left.json()["token"].as_str().unwrap().to_owned());
+    let reply = json!({"text": "Which invoice number?", "state": "awaiting_feedback"});
+    let agent_token = common::token_for("a00");
+    let replied =
+        common::http_post(addr, &format!("/v1/tickets/{id}/reply"), Some(&agent_token), &reply.to_string()).await;
+    assert_eq!(replied.status, 200, "{}", replied.body);
+    let wrote = json!({"text": "INV-2231"}).to_string();
+    let wrote = common::http_post(addr, "/v1/ticket/messages", Some(&token), &wrote).await;
+    assert_eq!(wrote.status, 200, "{}", wrote.body);
+    let before = common::http_get_as(addr, &format!("/v1/tickets/{id}"), Some(&agent_token)).await.json();
+
+    server.kill9();
+    server.launch().await;
+    let after = common::http_get_as(addr, &format!("/v1/tickets/{id}"), Some(&agent_token)).await.json();
+    for key in ["state", "owner", "messages", "deadlines", "created_at"] {
+        assert_eq!(after["ticket"][key], before["ticket"][key], "{key} after the kill");
+    }
+    assert_eq!(after["ticket"]["state"], "customer_replied");
+    let seen = common::http_get_as(addr, "/v1/ticket", Some(&token)).await;
+    assert_eq!((seen.status, seen.json()["ticket"]["id"].as_u64()), (200, Some(id)), "the token still opens it");
+    server.sigterm();
+    assert!(server.exited().await.success());
 }

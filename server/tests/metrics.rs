@@ -117,6 +117,7 @@ async fn metrics_reflect_what_happened() {
         "phase",
         "outcome",
         "operation",
+        "origin",
         "le",
     ];
     for line in body.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {

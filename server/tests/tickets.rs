@@ -110,7 +110,32 @@ async fn a_left_message_is_answered_read_replied_to_and_confirmed() {
     assert_eq!((again.status, again.json()["code"].as_str()), (409, Some("ticket_done")));
     let mine = http_get_as(addr, "/v1/tickets?scope=mine", Some(&token_for("ann"))).await.json();
     assert_eq!(mine["tickets"], json!([]), "done tickets leave the lists");
+
+    // The done ticket and its history reach the records store (SQLite in the data_dir).
+    let record = wait_for_record(server.admin_addr, id).await;
+    assert_eq!(
+        (record["ticket"]["state"].as_str(), record["ticket"]["owner"].as_str()),
+        (Some("resolved"), Some("ann"))
+    );
+    assert_eq!(record["ticket"]["messages"].as_array().unwrap().len(), 4);
+    let kinds: Vec<&str> = record["events"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds.iter().filter(|k| **k == "state_changed").count(), 4, "{kinds:?}");
+    assert_eq!(&kinds[..2], ["created", "assigned"], "{kinds:?}");
     server.shutdown().await.unwrap();
+}
+
+/// Polls the records lookup until the done ticket is there.
+async fn wait_for_record(admin: std::net::SocketAddr, id: u64) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let sue = token_with_role("sue", Role::Supervisor);
+    loop {
+        let answer = http_get_as(admin, &format!("/v1/admin/records/tickets/{id}"), Some(&sue)).await;
+        if answer.status == 200 {
+            return answer.json();
+        }
+        assert!(tokio::time::Instant::now() < deadline, "ticket {id} never reached the records: {}", answer.body);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 #[tokio::test]
@@ -317,5 +342,71 @@ async fn open_tickets_survive_a_restart_and_a_deadline_passed_while_down_fires()
     let first = breaches["breaches"].as_array().unwrap().iter().find(|b| b["kind"] == "first_response").unwrap();
     assert_eq!(first["deadline"], before["ticket"]["deadlines"]["first_response"], "the deadline set before the stop");
     assert_eq!(first["agent"], "ann", "still hers: she may reconnect within the grace period");
+    server.shutdown().await.unwrap();
+}
+
+/// One raw HTTP/1.1 exchange (the helpers of `common` send no `Origin`).
+async fn exchange(addr: std::net::SocketAddr, request: String) -> (u16, String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    tokio::time::timeout(WAIT, stream.read_to_string(&mut response)).await.unwrap().unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
+    (status, head.to_lowercase(), body.to_owned())
+}
+
+#[tokio::test]
+async fn the_widget_may_call_from_an_allowed_site_and_no_other() {
+    let server = start(config(1.0, "")).await;
+    let addr = server.public_addr;
+    let preflight = format!(
+        "OPTIONS /v1/tickets HTTP/1.1\r\nHost: {addr}\r\nOrigin: http://127.0.0.1\r\n\
+         Access-Control-Request-Method: POST\r\nAccess-Control-Request-Headers: content-type\r\nConnection: close\r\n\r\n"
+    );
+    let (status, head, _) = exchange(addr, preflight).await;
+    assert_eq!(status, 204, "{head}");
+    assert!(head.contains("access-control-allow-origin: http://127.0.0.1"), "{head}");
+    assert!(head.contains("access-control-allow-headers: authorization, content-type"), "{head}");
+
+    let body = json!({"group": "general", "text": "hello", "reason": "customer_choice"}).to_string();
+    let post = |origin: &str| {
+        format!(
+            "POST /v1/tickets HTTP/1.1\r\nHost: {addr}\r\nOrigin: {origin}\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+    };
+    let (status, head, _) = exchange(addr, post("http://127.0.0.1")).await;
+    assert_eq!(status, 201, "{head}");
+    assert!(head.contains("access-control-allow-origin: http://127.0.0.1"), "{head}");
+    let (status, _, body) = exchange(addr, post("https://elsewhere.example")).await;
+    assert_eq!(status, 403);
+    assert!(body.contains("origin_not_allowed"), "{body}");
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_reload_gives_agents_on_duty_their_new_ticket_capacity_at_once() {
+    let dir = tempfile::Builder::new().prefix("reload-").tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let roster = format!("{ROSTER}\n[[router.agents]]\nid = \"ada\"\nrole = \"admin\"\ngroups = []\n");
+    let (_, config) = config_file(dir.path(), "[tickets]\nticket_capacity = 1", &roster);
+    let server = start(config).await;
+    let addr = server.public_addr;
+    let _ann = Client::available_agent(addr, "ann").await;
+    let (first, _) = left_message(addr, "First question").await;
+    let (second, _) = left_message(addr, "Second question").await;
+    let owner = |id: u64| async move {
+        let answer = http_get_as(addr, &format!("/v1/tickets/{id}"), Some(&token_for("ann"))).await;
+        answer.json()["ticket"]["owner"].clone()
+    };
+    assert_eq!((owner(first).await, owner(second).await), (json!("ann"), Value::Null), "one ticket at a time");
+
+    rewrite_config_file(dir.path(), "[tickets]\nticket_capacity = 2", &roster);
+    let reloaded =
+        http_post(server.admin_addr, "/v1/admin/reload", Some(&token_with_role("ada", Role::Admin)), "").await;
+    assert_eq!(reloaded.status, 200, "{}", reloaded.body);
+    assert_eq!(owner(second).await, "ann", "room for the waiting ticket at once");
     server.shutdown().await.unwrap();
 }

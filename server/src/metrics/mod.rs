@@ -381,12 +381,13 @@ impl Metrics {
     pub fn record_desk_event(&self, event: &crate::tickets::DeskEvent) {
         use crate::tickets::DeskEvent;
         match event {
-            DeskEvent::Created { group, origin } => {
+            DeskEvent::Created { group, origin, .. } => {
                 self.counter(TICKETS_CREATED, &[("group", group.as_str()), ("origin", origin)]).increment(1);
             }
             DeskEvent::Breach(b) => {
                 self.counter(TICKET_BREACHES, &[("group", b.group.as_str()), ("kind", b.kind.name())]).increment(1);
             }
+            DeskEvent::Happened(_) | DeskEvent::Done(_) => {}
         }
     }
 

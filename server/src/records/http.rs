@@ -3,7 +3,9 @@
 //! - `GET /v1/admin/records/chats?customer=&agent=&group=&from=&to=&flag=&limit=`
 //!   lists closed chats, newest first (`{"chats": [...]}`, without their text);
 //! - `GET /v1/admin/records/chats/{session}[?origin=]` gives one with its
-//!   transcript, handoff notes and conduct flags.
+//!   transcript, handoff notes and conduct flags;
+//! - `GET /v1/admin/records/tickets/{id}` gives a done ticket of this
+//!   `data_dir` with its messages, notes and events (`{"ticket", "events"}`).
 //!
 //! The same two lookups are on the public listener as `/v1/records/chats` and
 //! `/v1/records/chats/{session}`, for the supervisor view (a page cannot reach
@@ -37,6 +39,8 @@ pub mod records_code {
     pub const RECORDS_UNAVAILABLE: &str = "records_unavailable";
     /// No closed chat has that session id (or not yet: records arrive within moments of the close).
     pub const CHAT_NOT_FOUND: &str = "chat_not_found";
+    /// No done ticket has that id (or not yet: records arrive within moments of the end).
+    pub const TICKET_NOT_FOUND: &str = "ticket_not_found";
 }
 
 /// How many chats a lookup returns unless `limit` says.
@@ -51,19 +55,22 @@ struct Lookups {
 
 /// The admin listener's routes (state: the records store, `None` when records are off).
 pub fn admin_routes(store: Option<Store>, auth: Arc<Auth>) -> axum::Router {
-    routes("/v1/admin/records/chats", Lookups { store, auth, not_a_supervisor: code::FORBIDDEN })
+    chat_routes("/v1/admin/records/chats")
+        .route("/v1/admin/records/tickets/{id}", get(ticket))
+        .with_state(Arc::new(Lookups { store, auth, not_a_supervisor: code::FORBIDDEN }))
 }
 
-/// The public listener's routes: the same lookups for the supervisor view.
+/// The public listener's routes: the same chat lookups for the supervisor view.
 pub fn public_routes(store: Option<Store>, auth: Arc<Auth>) -> axum::Router {
-    routes("/v1/records/chats", Lookups { store, auth, not_a_supervisor: code::SUPERVISORS_ONLY })
+    chat_routes("/v1/records/chats").with_state(Arc::new(Lookups {
+        store,
+        auth,
+        not_a_supervisor: code::SUPERVISORS_ONLY,
+    }))
 }
 
-fn routes(chats: &str, lookups: Lookups) -> axum::Router {
-    axum::Router::new()
-        .route(chats, get(find))
-        .route(&format!("{chats}/{{session}}"), get(one))
-        .with_state(Arc::new(lookups))
+fn chat_routes(chats: &str) -> axum::Router<Arc<Lookups>> {
+    axum::Router::new().route(chats, get(find)).route(&format!("{chats}/{{session}}"), get(one))
 }
 
 type Params = Result<Query<Vec<(String, String)>>, QueryRejection>;
@@ -111,6 +118,27 @@ async fn try_one(lookups: &Lookups, session: &str, headers: &HeaderMap, params: 
             "no closed chat has this session id",
         )),
     }
+}
+
+async fn ticket(State(lookups): State<Arc<Lookups>>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+    answer(try_ticket(&lookups, &id, &headers).await)
+}
+
+async fn try_ticket(lookups: &Lookups, id: &str, headers: &HeaderMap) -> Result<Response, ApiError> {
+    let store = lookups.allowed(headers)?;
+    let id: u64 = id.parse().map_err(|_| invalid("the ticket id is a number, e.g. /v1/admin/records/tickets/7"))?;
+    let not_found =
+        || ApiError::new(StatusCode::NOT_FOUND, records_code::TICKET_NOT_FOUND, "no done ticket has this id");
+    let ticket = store.ticket(id).await.map_err(unavailable)?.ok_or_else(not_found)?;
+    let events = store.ticket_events(id).await.map_err(unavailable)?;
+    let events: Vec<_> = events
+        .into_iter()
+        .map(|e| {
+            let detail: serde_json::Value = serde_json::from_str(&e.detail).unwrap_or_default();
+            json!({"at": e.at, "kind": e.kind, "agent": e.agent, "detail": detail})
+        })
+        .collect();
+    Ok(Json(json!({ "ticket": ticket, "events": events })).into_response())
 }
 
 impl Lookups {

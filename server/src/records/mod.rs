@@ -1,5 +1,6 @@
-//! The records store in the server: closed chats and router events go to
-//! SQL (`switchboard-records`), off the router's task.
+//! The records store in the server: closed chats, router events, done
+//! tickets and ticket events go to SQL (`switchboard-records`), off the
+//! router's task.
 //!
 //! The driver hands each action it carries out to the [`Feeder`], which
 //! turns the router's events and closed chats into records and queues them
@@ -14,6 +15,7 @@
 
 mod convert;
 pub mod http;
+mod tickets;
 
 use std::path::Path;
 
@@ -64,6 +66,7 @@ impl Feeder {
                 row.map(Record::Event).into_iter().chain(convert::rating(event)).collect()
             }
             Action::ChatClosed(closed) => vec![Record::Chat(Box::new(convert::chat_row(closed, clock)))],
+            Action::Ticket(event) => vec![tickets::record(event, lsn, self.next_ordinal(lsn))],
             _ => Vec::new(),
         }
     }

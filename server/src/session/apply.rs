@@ -19,6 +19,7 @@ impl SessionLayer {
     /// Applies a logged entry at business time `now`.
     pub fn apply(&mut self, now: Millis, entry: Entry) {
         self.now = now;
+        self.ticket_outcome = None;
         match entry {
             Entry::CustomerJoin(join) => {
                 self.see_conn(join.conn);

@@ -364,3 +364,58 @@ fn an_unverified_customer_is_shown_as_unverified() {
     assert!(assigned["session"].get("customer_id").is_none(), "{assigned}");
     assert_eq!(assigned["session"]["customer_name"], "Wei");
 }
+
+/// The ticket desk is part of the deterministic state: the same entries give
+/// the same image, live or replayed, and a snapshot restores it as it was.
+#[test]
+fn the_ticket_desk_replays_and_restores_to_the_same_state() {
+    use crate::tickets::{AgentReply, LeftBecause, NewTicket, TicketEntry};
+    use switchboard_tickets::TicketState;
+
+    let mut live = layer();
+    let mut log: Vec<(u64, Entry)> = Vec::new();
+    let mut record = |layer: &mut SessionLayer, now: u64, entry: Entry| {
+        log.push((now, entry.clone()));
+        layer.apply(Millis(now), entry);
+        while layer.poll_action().is_some() {}
+    };
+    let start = "2026-03-02T09:00:00+08:00".parse().unwrap();
+    record(&mut live, 0, Entry::Restarted { clock: switchboard_calendar::ClockAnchor::new(0, start) });
+    let open = Request::AgentOpen { conn: 1, agent: Some("ann".into()), last_seq: None };
+    let entry = live.prepare(Millis(10), open).unwrap();
+    record(&mut live, 10, entry);
+    let available = agent_command(serde_json::json!({"type": "set_availability", "id": "a1", "state": "available"}));
+    let entry = live.prepare(Millis(20), Request::AgentCommand { conn: 1, command: available }).unwrap();
+    record(&mut live, 20, entry);
+    let customer = Token::mint().digest();
+    let new = NewTicket {
+        group: GroupId::new("general"),
+        text: "Where is my order?".into(),
+        customer_name: None,
+        reason: LeftBecause::CustomerChoice,
+        customer,
+    };
+    record(&mut live, 30, Entry::Ticket(TicketEntry::Create(new)));
+    let id = live.take_ticket_outcome().unwrap().unwrap();
+    let reply = AgentReply { text: "Checking.".into(), state: TicketState::Processing, expected_resolution: None };
+    record(&mut live, 40, Entry::Ticket(TicketEntry::AgentReply { ticket: id, agent: AgentId::new("ann"), reply }));
+    // 30 business minutes later the expected time is overdue: a breach.
+    assert!(live.poll_timeout().is_some_and(|at| at <= Millis(30 * 60_000 + 30)));
+    record(&mut live, 31 * 60_000, Entry::Tick);
+
+    let (ticket, file) = live.desk().ticket(id).unwrap();
+    assert_eq!((ticket.state, ticket.owner.as_ref().map(|o| o.0.as_str())), (TicketState::Processing, Some("ann")));
+    assert_eq!(file.messages.len(), 2);
+    assert_eq!(live.desk().ticket_of(&customer), Some(id));
+    assert_eq!(live.desk().breaches().count(), 1);
+
+    let mut replayed = layer();
+    for (now, entry) in log {
+        replayed.apply(Millis(now), entry);
+    }
+    let image = live.image().unwrap();
+    assert_eq!(replayed.image().unwrap(), image, "a replay gives the live state");
+    let restored = SessionLayer::from_image(&image, 1.0).unwrap();
+    assert_eq!(restored.image().unwrap(), image, "a snapshot restores it");
+    assert_eq!(restored.desk().ticket_of(&customer), Some(id), "the token table is rebuilt");
+}

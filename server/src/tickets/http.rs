@@ -11,8 +11,10 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
+use axum::extract::Request;
 use axum::extract::{ConnectInfo, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Json;
@@ -28,6 +30,7 @@ use super::{AgentReply, LeftBecause, TicketRefusal};
 use crate::auth::http::{bearer, http_code};
 use crate::auth::{Auth, Refusal};
 use crate::driver::DriverInput;
+use crate::gateway::origin::{AllowedOrigins, Verdict};
 use crate::router::{AgentId, SessionId};
 use crate::session::Token;
 
@@ -48,8 +51,20 @@ impl std::fmt::Debug for TicketsApi {
     }
 }
 
+/// What the routes are built from.
+#[derive(Debug)]
+pub struct ApiParts {
+    pub driver: mpsc::Sender<DriverInput>,
+    pub auth: Arc<Auth>,
+    /// `gateway.allowed_origins`: the sites whose pages may call the API (the widget runs in them).
+    pub origins: AllowedOrigins,
+    /// `tickets.create_per_ip`.
+    pub create_per_ip: u32,
+}
+
 /// The public routes.
-pub fn public_routes(driver: mpsc::Sender<DriverInput>, auth: Arc<Auth>, create_per_ip: u32) -> axum::Router {
+pub fn public_routes(parts: ApiParts) -> axum::Router {
+    let ApiParts { driver, auth, origins, create_per_ip } = parts;
     let quota = Quota::per_minute(NonZeroU32::new(create_per_ip).unwrap_or(NonZeroU32::MIN));
     let api = Arc::new(TicketsApi { driver, auth, per_ip: RateLimiter::keyed(quota) });
     axum::Router::new()
@@ -65,6 +80,33 @@ pub fn public_routes(driver: mpsc::Sender<DriverInput>, auth: Arc<Auth>, create_
         .route("/v1/ticket/confirm", post(customer_confirm))
         .route("/v1/ticket/close", post(customer_close))
         .with_state(api)
+        .layer(axum::middleware::from_fn_with_state(Arc::new(origins), cors))
+}
+
+/// The widget calls the API from the pages of the sites that embed it: the
+/// origins of `gateway.allowed_origins` (as for WebSockets) may, with the
+/// preflight answered here; any other origin is refused.
+async fn cors(State(origins): State<Arc<AllowedOrigins>>, request: Request, next: Next) -> Response {
+    if origins.check(request.headers()) == Verdict::Refused {
+        let message = "this page's origin may not call the ticket API (gateway.allowed_origins)";
+        return refusal_response(TicketRefusal::new(code::ORIGIN_NOT_ALLOWED, message));
+    }
+    let origin = request.headers().get(header::ORIGIN).cloned();
+    let mut response = if request.method() == Method::OPTIONS {
+        let mut preflight = StatusCode::NO_CONTENT.into_response();
+        let headers = preflight.headers_mut();
+        headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, POST"));
+        headers.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static("authorization, content-type"));
+        headers.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
+        preflight
+    } else {
+        next.run(request).await
+    };
+    if let Some(origin) = origin {
+        response.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        response.headers_mut().insert(header::VARY, HeaderValue::from_static("origin"));
+    }
+    response
 }
 
 type Api = State<Arc<TicketsApi>>;
@@ -90,6 +132,7 @@ pub fn status_of(code: &str) -> StatusCode {
         | "ticket_agent_full"
         | super::desk_code::TICKET_FULL => StatusCode::CONFLICT,
         code::RATE_LIMITED => StatusCode::TOO_MANY_REQUESTS,
+        code::ORIGIN_NOT_ALLOWED => StatusCode::FORBIDDEN,
         code::STORAGE_UNAVAILABLE | code::SHUTTING_DOWN => StatusCode::SERVICE_UNAVAILABLE,
         code::INTERNAL => StatusCode::INTERNAL_SERVER_ERROR,
         _ => StatusCode::UNPROCESSABLE_ENTITY,

@@ -84,11 +84,42 @@ pub struct Breach {
     pub deadline: i64,
 }
 
-/// What the session layer hears from the desk (metrics, alerts).
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// What the session layer hears from the desk (metrics, alerts, records).
+#[derive(Clone, Debug, PartialEq)]
 pub enum DeskEvent {
-    Created { group: GroupId, origin: &'static str },
+    Created {
+        ticket: TicketId,
+        group: GroupId,
+        origin: &'static str,
+        at: i64,
+    },
     Breach(Breach),
+    /// Anything else that happened to a ticket (for the records store).
+    Happened(Fact),
+    /// A ticket became done: what the records store keeps of it.
+    Done(Box<DoneTicket>),
+}
+
+/// Something that happened to a ticket: `assigned`, `waiting`,
+/// `transferred` or `state_changed`, with its fields.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Fact {
+    pub ticket: TicketId,
+    pub group: GroupId,
+    pub kind: &'static str,
+    pub agent: Option<AgentId>,
+    /// Calendar unix ms.
+    pub at: i64,
+    pub detail: serde_json::Value,
+}
+
+/// A done ticket as it ended.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DoneTicket {
+    pub ticket: lifecycle::Ticket,
+    pub file: TicketFile,
+    /// When it became done, calendar unix ms.
+    pub at: i64,
 }
 
 /// A refused ticket request: a stable code and a sentence.
@@ -369,7 +400,8 @@ impl TicketDesk {
         self.files.insert(id, file);
         self.tokens.insert(new.customer, id);
         self.write(id, Author::Customer, new.text, at);
-        self.events.push_back(DeskEvent::Created { group: new.group, origin: view::origin_name(&origin) });
+        let (group, origin, at) = (new.group, view::origin_name(&origin), at.as_millisecond());
+        self.events.push_back(DeskEvent::Created { ticket: id, group, origin, at });
         Ok(id)
     }
 
@@ -421,7 +453,8 @@ impl TicketDesk {
             session: Some(session),
         };
         self.files.insert(id, file);
-        self.events.push_back(DeskEvent::Created { group: view.group, origin: "from_chat" });
+        let at = at.as_millisecond();
+        self.events.push_back(DeskEvent::Created { ticket: id, group: view.group, origin: "from_chat", at });
         Ok(id)
     }
 
@@ -481,22 +514,61 @@ impl TicketDesk {
     fn absorb(&mut self) {
         // A reminder is written when the move that caused it happened (a wait ends at its deadline).
         let mut at = self.core.now();
+        let mut done = Vec::new();
         while let Some(output) = self.core.poll_output() {
             match output {
                 Output::Breach { kind, ticket, agent, deadline } => self.breach(kind, ticket, agent, deadline),
                 Output::RemindCustomer { ticket, reminder } => {
                     self.write(ticket, Author::System, reminder_text(reminder).to_owned(), at);
                 }
-                Output::StateChanged { ticket, to, actor, at: moved, .. } => {
+                Output::StateChanged { ticket, from, to, actor, at: moved } => {
                     at = moved;
                     if (to, actor) == (TicketState::Closed, Actor::System) {
                         let text = "No answer came within the confirmation time: the ticket is closed.";
                         self.write(ticket, Author::System, text.to_owned(), at);
                     }
+                    if to.is_done() {
+                        done.push((ticket, at));
+                    }
+                    let detail = serde_json::json!({"from": from.name(), "to": to.name(), "actor": actor.name()});
+                    self.tell(ticket, "state_changed", None, at, detail);
                 }
-                _ => {}
+                Output::Assigned { ticket, agent } => {
+                    self.tell(ticket, "assigned", Some(&agent), at, serde_json::json!({}));
+                }
+                Output::Waiting { ticket } => self.tell(ticket, "waiting", None, at, serde_json::json!({})),
+                Output::Transferred { ticket, from, to, .. } => {
+                    self.tell(ticket, "transferred", Some(&from), at, serde_json::json!({"to": to.0}));
+                }
             }
         }
+        for (id, at) in done {
+            if let Some((ticket, file)) = self.ticket(id) {
+                let done = DoneTicket { ticket: ticket.clone(), file: file.clone(), at: at.as_millisecond() };
+                self.events.push_back(DeskEvent::Done(Box::new(done)));
+            }
+        }
+    }
+
+    /// Tells the records store what happened to a ticket.
+    fn tell(
+        &mut self,
+        id: TicketId,
+        kind: &'static str,
+        agent: Option<&lifecycle::AgentId>,
+        at: Timestamp,
+        detail: serde_json::Value,
+    ) {
+        let Some(ticket) = self.core.ticket(id) else { return };
+        let fact = Fact {
+            ticket: id,
+            group: GroupId::new(&ticket.group.0),
+            kind,
+            agent: agent.map(|a| AgentId::new(&a.0)),
+            at: at.as_millisecond(),
+            detail,
+        };
+        self.events.push_back(DeskEvent::Happened(fact));
     }
 
     fn breach(&mut self, kind: BreachKind, ticket: TicketId, agent: Option<lifecycle::AgentId>, deadline: Timestamp) {
