@@ -141,6 +141,17 @@ function deadlines(t) {
   }));
 }
 
+/** Handoff notes: of transfers (`to` an agent) and of the chat it was made from (`to` null). */
+function notes(t) {
+  if (!(t.notes || []).length) return null;
+  return el('section', { class: 'notes', 'aria-label': 'Handoff notes' },
+    el('h2', { text: t.notes.length > 1 ? `Handoff notes (${t.notes.length})` : 'Handoff note' }),
+    ...t.notes.map((n) => el('div', { class: 'note' },
+      el('div', { class: 'note-head' }, el('strong', { text: n.from }), n.to ? ` → ${n.to}` : ' (from the chat)',
+        el('span', { class: 'muted', text: ` · ${spanText(tab.ticketNow - n.at)} ago` })),
+      el('p', { class: 'note-text', text: n.text }))));
+}
+
 // The forms of the ticket on screen: kept across the poll's re-renders (typed text stays).
 const forms = { id: null, reply: null, manage: null };
 
@@ -211,6 +222,7 @@ function renderTicket(keepForms) {
         el('p', { class: 'muted' }, `${t.group} · ${stateText(t.state)} · ${t.owner ? `owner ${t.owner}` : 'waiting for an owner'} `,
           t.priority === 'urgent' ? el('span', { class: 'tag tag-urgent', text: 'urgent' }) : null))),
     deadlines(t),
+    notes(t),
     t.expected_resolution != null ? el('p', { class: 'small', text: `Expected resolution: ${dueText(t.expected_resolution, tab.ticketNow).text.replace('due in', 'in')}` }) : null,
     history,
     t.can_reply ? forms.reply : el('p', { class: 'muted', text: 'Only the owner replies to this ticket.' }),

@@ -182,12 +182,14 @@ describe('tickets in the pages', () => {
     // Urgent, then handed to Bob with a note: it leaves Alice's list.
     await alice.locator('.tickets-table tbody tr button').click();
     const detail = alice.getByRole('region', { name: 'Ticket' });
+    await expect(detail.locator('.notes')).toContainText('Refund needs the warehouse: answer by Monday.');
+    await expect(detail.locator('.history')).toContainText('I need a refund for a broken lamp.');
     await detail.getByRole('button', { name: 'Mark urgent' }).click();
     await expect(alice.locator('.tickets-table tbody tr')).toContainText('urgent');
     await expect(detail.getByRole('button', { name: 'Set priority normal' })).toBeVisible();
     await cast.agent('bob');
     await detail.getByLabel('Transfer to').fill('bob');
-    await detail.getByLabel('Handoff note').fill('Bob knows the warehouse people.');
+    await detail.getByRole('textbox', { name: 'Handoff note' }).fill('Bob knows the warehouse people.');
     await detail.getByRole('button', { name: 'Transfer' }).click();
     await expect(alice.locator('.tickets-table tbody tr')).toHaveCount(0);
     await alice.locator('select[name="scope"]').selectOption('groups');
