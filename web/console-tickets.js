@@ -215,7 +215,8 @@ function renderTicket(keepForms) {
     Object.assign(forms, { id: `${t.id}:${t.state}:${t.priority}`, reply: replyForm(t), manage: manageForm(t) });
   }
   const history = el('div', { class: 'history', role: 'log', 'aria-label': 'Ticket messages' }, ...t.messages.map((m) => messageNode(m, t)));
-  tab.detail.replaceChildren(
+  // (replaceChildren would show a null as the text "null")
+  tab.detail.replaceChildren(...[
     el('div', { class: 'pane-head' },
       el('div', { class: 'pane-title' },
         el('h1', { text: `Ticket #${t.id} · ${t.customer_name || 'Customer'}` }),
@@ -226,7 +227,7 @@ function renderTicket(keepForms) {
     t.expected_resolution != null ? el('p', { class: 'small', text: `Expected resolution: ${dueText(t.expected_resolution, tab.ticketNow).text.replace('due in', 'in')}` }) : null,
     history,
     t.can_reply ? forms.reply : el('p', { class: 'muted', text: 'Only the owner replies to this ticket.' }),
-    forms.manage);
+    forms.manage].filter(Boolean));
   history.scrollTop = history.scrollHeight;
 }
 

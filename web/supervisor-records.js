@@ -8,7 +8,7 @@
 // The panel lives outside the board the snapshot redraws every 2 s, so what a
 // supervisor types in the filters is never wiped by a refresh.
 import { el, formatDuration, requestJson } from '/wire.js';
-import { dialog, dialogActions } from '/ui.js';
+import { dialog } from '/ui.js';
 import { FLAG_TEXT, ENDED_TEXT, RECORDS_TEXT, recordsErrorText } from '/texts.js';
 
 /** GET a records path with the supervisor's token. */
@@ -106,7 +106,7 @@ function showChat(chat) {
   let node = null;
   const close = el('button', { class: 'btn btn-primary', type: 'button', text: 'Close', onclick: () => node.close() });
   node = dialog(`Chat #${chat.session} · ${chat.group}`, el('div', { class: 'record-detail' },
-    timings(chat), flags(chat), notes(chat), transcript(chat), dialogActions(() => node, close)));
+    timings(chat), flags(chat), notes(chat), transcript(chat), el('div', { class: 'dialog-actions' }, close)));
   node.classList.add('dialog-wide');
 }
 

@@ -160,9 +160,10 @@ export function mountTickets({ panel, group, name, chatToken, open, onCreated })
 
   function render() {
     const heading = form ? TICKET_TEXT.formTitle : ticket ? `Your message #${ticket.id}` : 'Your message';
-    pane.replaceChildren(el('h3', { class: 'tickets-title', text: heading }),
+    // (replaceChildren would show a null as the text "null")
+    pane.replaceChildren(...[el('h3', { class: 'tickets-title', text: heading }),
       problem ? el('p', { class: 'banner banner-error', role: 'alert', text: problem }) : null,
-      form ? formView() : ticket ? ticketView() : stored ? el('p', { class: 'card-text', text: 'Loading your message…' }) : null);
+      form ? formView() : ticket ? ticketView() : stored ? el('p', { class: 'card-text', text: 'Loading your message…' }) : null].filter(Boolean));
   }
 
   window.switchboardLeaveMessage = ({ group: chosen, reason } = {}) => {

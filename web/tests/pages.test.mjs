@@ -141,12 +141,15 @@ describe('tickets in the pages', () => {
     await agentReplies(alice, 'We found it: it arrives on Monday.', 'processing', 4);
     await expect(detail.locator('.history .agent .bubble')).toHaveText(['We found it: it arrives on Monday.']);
     await expect(detail).toContainText(/Expected resolution: in (4 h 00|3 h 59) min/);
+    // Nothing missing is shown as "null" (the customer and the agent see the same words).
+    assert.doesNotMatch(await detail.textContent(), /\bnull\b/);
 
     // The customer comes back (a reload, same browser): the answer is there, the widget open by itself.
     await customer.reload();
     const back = ticketPane(customer);
     await expect(back.locator('.entry.theirs .bubble')).toHaveText(['We found it: it arrives on Monday.']);
     await expect(back.locator('.ticket-state')).toHaveText('We are working on your request.');
+    assert.doesNotMatch(await back.textContent(), /\bnull\b/);
     await back.getByLabel('Your reply').fill('Thanks! Will it need a signature?');
     await back.getByRole('button', { name: 'Send reply' }).click();
     await expect(back.locator('.ticket-state')).toHaveText('Thanks for your reply. We will answer soon.');
