@@ -37,9 +37,10 @@ const fromUs = (m) => m.from !== 'customer';
  * Mounts the pane in `panel`. Options: `name()` (the name the customer gave
  * the chat), `chatToken()` (a live chat's token: the ticket may link it),
  * `open()` (open the panel), `onCreated(reason)` (a ticket left: the widget
- * leaves the queue if the customer was waiting in it).
+ * leaves the queue if the customer was waiting in it), `onShown()` (the pane
+ * was shown or hidden: the widget's header follows).
  */
-export function mountTickets({ panel, group, name, chatToken, open, onCreated }) {
+export function mountTickets({ panel, group, name, chatToken, open, onCreated, onShown }) {
   const pane = el('section', { class: 'tickets', 'aria-label': 'Leave a message or read our answer', hidden: true });
   panel.querySelector('.head').after(pane);
   let stored = loadStored(); // { token, id, group, seen }
@@ -51,6 +52,7 @@ export function mountTickets({ panel, group, name, chatToken, open, onCreated })
   const show = (visible) => {
     pane.hidden = !visible;
     panel.classList.toggle('showing-ticket', visible);
+    onShown();
     clearTimeout(pollTimer);
     if (visible && stored && !(ticket && isDone(ticket))) pollTimer = setTimeout(refresh, POLL_EVERY);
   };

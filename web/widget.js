@@ -133,7 +133,7 @@ function mount(wire, base, config) {
   // Leave a message (a ticket): its own module and pane (widget-tickets.js).
   import(new URL('/widget-tickets.js', base).href)
     .then((tickets) => tickets.mountTickets({
-      panel, group: config.group, name: () => S.name, chatToken: liveChatToken, open: () => setOpen(true), onCreated: leftMessage,
+      panel, group: config.group, name: () => S.name, chatToken: liveChatToken, open: () => setOpen(true), onCreated: leftMessage, onShown: render,
     }))
     .catch((error) => console.error('switchboard widget: leaving a message is unavailable', error));
   // The token of a chat still going on (a ticket may link it; a ticket left earlier waits behind it).
@@ -505,7 +505,7 @@ function mount(wire, base, config) {
       closed: 'Chat ended',
       gone: 'Chat ended',
     }[S.phase];
-    subEl.textContent = sub;
+    subEl.textContent = panel.classList.contains('showing-ticket') ? 'Your message to us' : sub;
     endButton.hidden = !(S.phase === 'waiting' || S.phase === 'assigned');
 
     // Connection and service banners.

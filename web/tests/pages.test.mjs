@@ -125,6 +125,7 @@ describe('tickets in the pages', () => {
     await pane.getByLabel('Your message').fill('My order 1234 never arrived.');
     await pane.getByRole('button', { name: 'Send message' }).click();
     await expect(pane.locator('.tickets-title')).toHaveText(/Your message #\d+/);
+    await expect(customer.locator('.sub')).toHaveText('Your message to us');
     await expect(pane.locator('.ticket-state')).toHaveText('We have your message and will answer it soon.');
     await expect(pane.locator('.entry.mine .bubble')).toHaveText(['My order 1234 never arrived.']);
     // Waiting in the queue is over: the message replaces the chat.
