@@ -143,6 +143,10 @@ pub enum ServerToCustomer {
     ResolveRequest { seq: u64 },
     /// The session ended. `can_rate`: a `rate` command is accepted now.
     Closed { seq: u64, reason: CloseReason, can_rate: bool },
+    /// The agent turned the chat into a ticket to answer later: `token` (a
+    /// secret, like the resume token) reads it and answers it over HTTP
+    /// (`GET /v1/ticket`, docs/tickets.md).
+    TicketCreated { seq: u64, ticket: u64, token: String },
 }
 
 impl ServerToCustomer {
@@ -158,7 +162,8 @@ impl ServerToCustomer {
             | ServerToCustomer::AgentMessage { seq, .. }
             | ServerToCustomer::ConsentRequest { seq, .. }
             | ServerToCustomer::ResolveRequest { seq }
-            | ServerToCustomer::Closed { seq, .. } => Some(seq),
+            | ServerToCustomer::Closed { seq, .. }
+            | ServerToCustomer::TicketCreated { seq, .. } => Some(seq),
             ServerToCustomer::Welcome { .. }
             | ServerToCustomer::Ack { .. }
             | ServerToCustomer::Error { .. }

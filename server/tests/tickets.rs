@@ -238,6 +238,12 @@ async fn an_agent_turns_a_chat_into_a_ticket_with_its_transcript() {
     assert_eq!(ticket["notes"][0]["text"], "accounting must issue it");
     let owed: Vec<&String> = ticket["deadlines"].as_object().unwrap().keys().collect();
     assert_eq!(owed, ["expected_time"], "answered in the chat: only the expected time is owed");
+    // The customer is told in the chat, with the token that opens the ticket.
+    let told = chat.customer.expect("ticket_created").await;
+    assert_eq!(told["ticket"], ticket["id"]);
+    let seen = as_customer(addr, told["token"].as_str().unwrap()).await;
+    assert_eq!(texts(&seen["ticket"]), [("customer".into(), "I need an invoice for May".into())]);
+    assert!(seen["ticket"].get("notes").is_none(), "customers see no notes");
     server.shutdown().await.unwrap();
 }
 
@@ -276,9 +282,9 @@ async fn a_breach_reaches_the_metrics_the_supervisor_and_the_breach_list() {
 }
 
 #[tokio::test]
-async fn seven_days_without_feedback_ask_for_confirmation_and_three_more_close_it() {
+async fn seven_days_without_feedback_ask_for_confirmation_three_more_close_it_and_it_is_forgotten() {
     // 7 business days pass in about 2 s; the calendar starts on a known Monday.
-    let mut c = config(300_000.0, "");
+    let mut c = config(300_000.0, "[tickets]\nkeep_done = \"3d\"");
     c.clock.start = Some(switchboard_server::config::TimeText("2026-03-02T10:00:00+08:00".into()));
     let server = start(c).await;
     let addr = server.public_addr;
@@ -303,6 +309,20 @@ async fn seven_days_without_feedback_ask_for_confirmation_and_three_more_close_i
     assert_eq!(system.len(), 3, "a reminder, the confirmation request, the close: {ticket}");
     assert_eq!(system[1]["at"], wait_ends, "pending confirmation as of the wait's deadline");
     assert_eq!(system[2]["at"].as_i64().unwrap() - wait_ends, 3 * 86_400_000, "closed 3 working days later");
+
+    // 3 days after it was done the desk forgets it; the records keep it.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let answer = http_get_as(addr, "/v1/ticket", Some(&token)).await;
+        if answer.status == 401 {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never forgotten: {}", answer.body);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let forgotten = http_get_as(addr, &format!("/v1/tickets/{id}"), Some(&token_for("ann"))).await;
+    assert_eq!(forgotten.status, 404, "{}", forgotten.body);
+    assert_eq!(wait_for_record(server.admin_addr, id).await["ticket"]["state"], "closed");
     server.shutdown().await.unwrap();
 }
 

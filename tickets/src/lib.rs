@@ -162,6 +162,16 @@ impl Tickets {
         self.tickets.values()
     }
 
+    /// Forgets a done ticket (its caller keeps its history elsewhere);
+    /// `None`, changing nothing, for an open or unknown one.
+    pub fn forget(&mut self, id: TicketId) -> Option<Ticket> {
+        if !self.tickets.get(&id)?.state.is_done() {
+            return None;
+        }
+        // A done ticket holds no deadline, no place in the waiting line and no agent's room.
+        self.tickets.remove(&id)
+    }
+
     /// The tickets waiting for an owner, in the order they will get one.
     pub fn waiting(&self) -> impl Iterator<Item = TicketId> + '_ {
         self.waiting.iter().map(|(_, _, id)| *id)

@@ -64,3 +64,15 @@ fn new_rules_apply_to_limits_started_later_and_bad_ones_are_refused() {
 fn text_of(saved: &switchboard_tickets::SavedTickets) -> String {
     format!("{saved:?}")
 }
+
+#[test]
+fn only_done_tickets_are_forgotten() {
+    let mut desk = busy_desk();
+    assert!(desk.forget(TicketId(1)).is_none(), "open: kept");
+    assert!(desk.forget(TicketId(9)).is_none(), "unknown");
+    desk.handle(at("2026-12-22 10:00"), Input::CustomerClose { ticket: TicketId(1) }).unwrap();
+    outputs(&mut desk);
+    assert_eq!(desk.forget(TicketId(1)).unwrap().state, TicketState::Closed);
+    assert!(desk.ticket(TicketId(1)).is_none());
+    assert_eq!(desk.agent_load(&agent("mei")), Some(1), "mei took the waiting ticket 2 when 1 closed");
+}

@@ -8,6 +8,7 @@
 //! new ticket capacity must not count as a roster change).
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use switchboard_tickets::TicketRules;
@@ -15,7 +16,7 @@ use switchboard_tickets::TicketRules;
 use super::ConfigLoadError;
 
 /// The desk's keys, beside the rules'.
-const DESK_KEYS: [&str; 3] = ["ticket_capacity", "max_messages", "create_per_ip"];
+const DESK_KEYS: [&str; 4] = ["ticket_capacity", "max_messages", "create_per_ip", "keep_done"];
 
 /// Everything the ticket desk is configured with (logged whole when it
 /// changes, so that a replay uses the limits the live run used).
@@ -29,6 +30,10 @@ pub struct TicketsConfig {
     pub max_messages: u32,
     /// New tickets (`POST /v1/tickets`) one client IP may leave per minute.
     pub create_per_ip: u32,
+    /// A done ticket stays readable (by its customer and agents) this long
+    /// after it is done (calendar time), then the desk forgets it; the records
+    /// store keeps it.
+    pub keep_done: Duration,
     /// `ticket_capacity` of `[[router.agents]]` entries that set it, by agent id.
     pub capacities: BTreeMap<String, u32>,
 }
@@ -40,6 +45,7 @@ impl Default for TicketsConfig {
             ticket_capacity: 5,
             max_messages: 200,
             create_per_ip: 10,
+            keep_done: Duration::from_secs(30 * 86_400),
             capacities: BTreeMap::new(),
         }
     }
@@ -62,6 +68,9 @@ impl TicketsConfig {
         if let Some(value) = section.remove(DESK_KEYS[2]) {
             config.create_per_ip = count("tickets.create_per_ip", value)?;
         }
+        if let Some(value) = section.remove(DESK_KEYS[3]) {
+            config.keep_done = duration("tickets.keep_done", value)?;
+        }
         config.rules = serde_path_to_error::deserialize(toml::Value::Table(section)).map_err(|e| {
             let path = e.path().to_string();
             let key = if path == "." { "tickets".to_owned() } else { format!("tickets.{path}") };
@@ -74,6 +83,9 @@ impl TicketsConfig {
         self.rules.validate().map_err(|e| ConfigLoadError::key(e.key, e.reason))?;
         if self.ticket_capacity == 0 {
             return Err(ConfigLoadError::key("tickets.ticket_capacity", "must be at least 1"));
+        }
+        if self.keep_done.is_zero() {
+            return Err(ConfigLoadError::key("tickets.keep_done", "must be longer than zero"));
         }
         if self.create_per_ip == 0 {
             return Err(ConfigLoadError::key("tickets.create_per_ip", "must be at least 1"));
@@ -109,6 +121,11 @@ fn take_capacities(table: &mut toml::Table) -> Result<BTreeMap<String, u32>, Con
     Ok(capacities)
 }
 
+fn duration(key: &str, value: toml::Value) -> Result<Duration, ConfigLoadError> {
+    let text = value.as_str().ok_or_else(|| ConfigLoadError::key(key, "must be a duration in quotes, e.g. \"30d\""))?;
+    humantime_serde::re::humantime::parse_duration(text).map_err(|e| ConfigLoadError::key(key, e.to_string()))
+}
+
 fn count(key: &str, value: toml::Value) -> Result<u32, ConfigLoadError> {
     value
         .as_integer()
@@ -132,12 +149,13 @@ mod tests {
     #[test]
     fn the_section_and_the_roster_key_are_read_and_stay_out_of_the_router() {
         let c = config(
-            "[tickets]\nfirst_response = \"20m\"\nticket_capacity = 7\nmax_messages = 50",
+            "[tickets]\nfirst_response = \"20m\"\nticket_capacity = 7\nmax_messages = 50\nkeep_done = \"2d\"",
             "ticket_capacity = 2",
         )
         .unwrap();
         assert_eq!(c.tickets.rules.first_response, Duration::from_secs(20 * 60));
         assert_eq!((c.tickets.ticket_capacity, c.tickets.max_messages), (7, 50));
+        assert_eq!(c.tickets.keep_done, Duration::from_secs(2 * 86_400));
         assert_eq!(c.tickets.capacity_of("alice"), 2);
         assert_eq!(c.tickets.capacity_of("bob"), 7);
         assert_eq!(c.router.agents, config("", "").unwrap().router.agents, "the router never sees it");
@@ -179,6 +197,8 @@ mod tests {
             ("[tickets]\nfeedback_wait_days = 0", "", "tickets.feedback_wait_days"),
             ("[tickets]\nticket_capacity = 0", "", "tickets.ticket_capacity"),
             ("[tickets]\nmax_messages = -1", "", "tickets.max_messages"),
+            ("[tickets]\nkeep_done = \"forever\"", "", "tickets.keep_done"),
+            ("[tickets]\nkeep_done = \"0s\"", "", "tickets.keep_done"),
             ("", "ticket_capacity = 0", "router.agents[0].ticket_capacity"),
             ("tickets = 3", "", "tickets"),
         ];

@@ -52,7 +52,7 @@ impl SessionLayer {
         Some(ClosedChat { view, agent: agent.clone(), reason: *reason })
     }
 
-    fn push_customer(&mut self, session: SessionId, mut message: ServerToCustomer) {
+    pub(super) fn push_customer(&mut self, session: SessionId, mut message: ServerToCustomer) {
         let keep = self.config.replay_buffer;
         let Some(c) = self.customers.get_mut(&session) else { return };
         let kept = if matches!(message, ServerToCustomer::Queued { .. }) { Kept::Position } else { Kept::Plain };

@@ -6,6 +6,7 @@
 use jiff::Timestamp;
 use switchboard_calendar::{Calendar, ClockAnchor};
 use switchboard_protocol::agent::ServerToAgent;
+use switchboard_protocol::customer::ServerToCustomer;
 use switchboard_tickets::TicketId;
 
 use super::{Action, SessionLayer};
@@ -52,7 +53,17 @@ impl SessionLayer {
     pub(super) fn apply_ticket(&mut self, entry: TicketEntry) {
         let at = self.calendar_instant();
         let configure = matches!(entry, TicketEntry::Configure(_));
+        let from_chat = match &entry {
+            TicketEntry::FromChat(chat) => Some((chat.session, chat.token.clone())),
+            _ => None,
+        };
         let outcome = self.desk.apply(at, entry, &self.router, self.clock());
+        if let (Some((session, token)), Ok(ticket)) = (from_chat, &outcome) {
+            // The customer can follow the ticket up with its token.
+            let message =
+                ServerToCustomer::TicketCreated { seq: 0, ticket: ticket.0, token: token.as_str().to_owned() };
+            self.push_customer(session, message);
+        }
         self.ticket_outcome = Some(outcome);
         if configure {
             self.follow_all_duty();

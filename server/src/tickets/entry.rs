@@ -8,7 +8,7 @@ use switchboard_tickets::{Priority, TicketId, TicketState};
 
 use crate::config::TicketsConfig;
 use crate::router::{AgentId, GroupId, SessionId};
-use crate::session::TokenDigest;
+use crate::session::{Token, TokenDigest};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum TicketEntry {
@@ -17,12 +17,8 @@ pub enum TicketEntry {
     /// A customer leaves a message; `customer` is the digest of the ticket's
     /// token (the token itself is never logged).
     Create(NewTicket),
-    /// The agent serving `session` turns the chat into a ticket.
-    FromChat {
-        agent: AgentId,
-        session: SessionId,
-        note: String,
-    },
+    /// The agent serving a chat turns it into a ticket.
+    FromChat(FromChat),
     CustomerMessage {
         ticket: TicketId,
         text: String,
@@ -56,7 +52,7 @@ impl TicketEntry {
         match self {
             TicketEntry::Configure(_) => "configure",
             TicketEntry::Create(_) => "create",
-            TicketEntry::FromChat { .. } => "from_chat",
+            TicketEntry::FromChat(_) => "from_chat",
             TicketEntry::CustomerMessage { .. } => "customer_message",
             TicketEntry::CustomerConfirm { .. } => "customer_confirm",
             TicketEntry::CustomerClose { .. } => "customer_close",
@@ -65,6 +61,17 @@ impl TicketEntry {
             TicketEntry::SetPriority { .. } => "set_priority",
         }
     }
+}
+
+/// A chat turned into a ticket by the agent serving `session`. The
+/// customer is sent `token` in the chat (so it is logged, like a chat's
+/// resume token); the desk keeps only its digest.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct FromChat {
+    pub agent: AgentId,
+    pub session: SessionId,
+    pub note: String,
+    pub token: Token,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -363,7 +363,8 @@ struct FromChatBody {
 }
 
 async fn from_chat(State(api): Api, headers: HeaderMap, bytes: Bytes) -> Response {
-    let request = body::<FromChatBody>(&bytes, r#"{"session": 12, "note": "..."}"#)
-        .and_then(|b| agent(&api, &headers, AgentAct::FromChat { session: SessionId(b.session), note: b.note }));
+    let request = body::<FromChatBody>(&bytes, r#"{"session": 12, "note": "..."}"#).and_then(|b| {
+        agent(&api, &headers, AgentAct::FromChat { session: SessionId(b.session), note: b.note, token: Token::mint() })
+    });
     ask(&api, request).await
 }

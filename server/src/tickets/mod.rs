@@ -15,7 +15,7 @@ pub mod http;
 pub mod requests;
 pub mod view;
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -29,7 +29,7 @@ use crate::config::TicketsConfig;
 use crate::router::output::Speaker;
 use crate::router::{AgentId, GroupId, Millis, Router, SessionId};
 use crate::session::TokenDigest;
-pub use entry::{AgentReply, LeftBecause, NewTicket, TicketEntry};
+pub use entry::{AgentReply, FromChat, LeftBecause, NewTicket, TicketEntry};
 
 /// Breaches kept for `GET /v1/tickets/breaches` (the oldest go first).
 const RECENT_BREACHES: usize = 1000;
@@ -63,7 +63,7 @@ pub struct Note {
 /// What the desk keeps per ticket beside the core's record.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TicketFile {
-    /// The digest of the customer's ticket token (none for a ticket made from a chat).
+    /// The digest of the customer's ticket token.
     pub customer: Option<TokenDigest>,
     pub customer_name: Option<String>,
     pub messages: VecDeque<TicketMessage>,
@@ -71,6 +71,8 @@ pub struct TicketFile {
     pub expected_resolution: Option<i64>,
     /// The chat it was made from.
     pub session: Option<SessionId>,
+    /// When it became done (calendar unix ms): forgotten `tickets.keep_done` later.
+    pub done_at: Option<i64>,
 }
 
 /// A limit not kept, as supervisors see it.
@@ -163,6 +165,9 @@ pub struct TicketDesk {
     on_duty: BTreeMap<AgentId, Vec<GroupId>>,
     breaches: VecDeque<Breach>,
     events: VecDeque<DeskEvent>,
+    /// Done tickets by when they became done, to forget them in that order
+    /// (rebuilt from `files` on restore).
+    done: BTreeSet<(i64, TicketId)>,
 }
 
 /// The desk in a snapshot (the calendar is config: passed back in).
@@ -197,6 +202,7 @@ impl TicketDesk {
             on_duty: BTreeMap::new(),
             breaches: VecDeque::new(),
             events: VecDeque::new(),
+            done: BTreeSet::new(),
         }
     }
 
@@ -223,6 +229,7 @@ impl TicketDesk {
         let calendar = Calendar::new(jiff::tz::TimeZone::UTC, Default::default());
         let core = Tickets::restore(saved.core, calendar).map_err(|e| format!("the ticket desk: {e}"))?;
         let tokens = saved.files.iter().filter_map(|(id, f)| f.customer.map(|digest| (digest, *id))).collect();
+        let done = saved.files.iter().filter_map(|(id, f)| f.done_at.map(|at| (at, *id))).collect();
         Ok(TicketDesk {
             core,
             config: saved.config,
@@ -232,6 +239,7 @@ impl TicketDesk {
             on_duty: saved.on_duty,
             breaches: saved.breaches,
             events: VecDeque::new(),
+            done,
         })
     }
 
@@ -261,15 +269,39 @@ impl TicketDesk {
         self.events.pop_front()
     }
 
-    /// The next deadline, in business time.
+    /// The next deadline (or the next done ticket to forget), in business time.
     pub fn poll_timeout(&self, clock: ClockAnchor) -> Option<Millis> {
-        self.core.poll_timeout().map(|at| Millis(clock.business_ms(at)))
+        let keep = i64::try_from(self.config.keep_done.as_millis()).unwrap_or(i64::MAX);
+        let forget = self.done.first().map(|(done_at, _)| done_at.saturating_add(keep));
+        let forget = forget.and_then(|ms| Timestamp::from_millisecond(ms).ok());
+        let next = match (self.core.poll_timeout(), forget) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        next.map(|at| Millis(clock.business_ms(at)))
     }
 
     /// Fires what is due at `at`.
     pub fn handle_timeout(&mut self, at: Timestamp) {
         self.core.handle_timeout(at);
         self.absorb();
+        self.forget_done(at);
+    }
+
+    /// Forgets the tickets done `tickets.keep_done` before `at` (the records store keeps them).
+    fn forget_done(&mut self, at: Timestamp) {
+        let keep = i64::try_from(self.config.keep_done.as_millis()).unwrap_or(i64::MAX);
+        let cutoff = at.as_millisecond().saturating_sub(keep);
+        while let Some(&(done_at, id)) = self.done.first() {
+            if done_at > cutoff {
+                break;
+            }
+            self.done.pop_first();
+            self.core.forget(id);
+            if let Some(digest) = self.files.remove(&id).and_then(|f| f.customer) {
+                self.tokens.remove(&digest);
+            }
+        }
     }
 
     /// New limits and capacities; agents on duty take the new capacity.
@@ -338,10 +370,11 @@ impl TicketDesk {
         let result = match entry {
             TicketEntry::Configure(config) => {
                 self.configure(at, *config);
+                // Concerns no ticket: only starts and reloads log it, and they read no outcome.
                 Ok(TicketId(0))
             }
             TicketEntry::Create(new) => self.create(at, new, limits),
-            TicketEntry::FromChat { agent, session, note } => self.turn_chat(at, &agent, session, note, router, clock),
+            TicketEntry::FromChat(chat) => self.turn_chat(at, chat, router, clock),
             TicketEntry::CustomerMessage { ticket, text } => {
                 limits.check_text(&text)?;
                 self.check_room(ticket)?;
@@ -374,6 +407,7 @@ impl TicketDesk {
             }
         };
         self.absorb();
+        self.forget_done(at);
         result
     }
 
@@ -396,6 +430,7 @@ impl TicketDesk {
             notes: Vec::new(),
             expected_resolution: None,
             session: None,
+            done_at: None,
         };
         self.files.insert(id, file);
         self.tokens.insert(new.customer, id);
@@ -411,12 +446,12 @@ impl TicketDesk {
     fn turn_chat(
         &mut self,
         at: Timestamp,
-        agent: &AgentId,
-        session: SessionId,
-        note: String,
+        chat: FromChat,
         router: &Router,
         clock: ClockAnchor,
     ) -> Result<TicketId, TicketRefusal> {
+        let FromChat { agent, session, note, token } = chat;
+        let agent = &agent;
         let Some(view) = router.session_view(session).filter(|_| router.session_open(session) == Some(true)) else {
             return Err(TicketRefusal::new(desk_code::SESSION_UNKNOWN, "no open chat has that session id"));
         };
@@ -444,13 +479,16 @@ impl TicketDesk {
                 at: clock.instant(h.at.0).as_millisecond(),
             })
             .collect();
+        let customer = token.digest();
+        self.tokens.insert(customer, id);
         let file = TicketFile {
-            customer: None,
+            customer: Some(customer),
             customer_name: view.customer_name.as_deref().map(str::to_owned),
             messages,
             notes: vec![Note { from: agent.clone(), to: None, text: note, at: at.as_millisecond() }],
             expected_resolution: None,
             session: Some(session),
+            done_at: None,
         };
         self.files.insert(id, file);
         let at = at.as_millisecond();
@@ -543,8 +581,13 @@ impl TicketDesk {
             }
         }
         for (id, at) in done {
+            let at = at.as_millisecond();
+            if let Some(file) = self.files.get_mut(&id) {
+                file.done_at = Some(at);
+                self.done.insert((at, id));
+            }
             if let Some((ticket, file)) = self.ticket(id) {
-                let done = DoneTicket { ticket: ticket.clone(), file: file.clone(), at: at.as_millisecond() };
+                let done = DoneTicket { ticket: ticket.clone(), file: file.clone(), at };
                 self.events.push_back(DeskEvent::Done(Box::new(done)));
             }
         }
@@ -595,6 +638,12 @@ impl TicketDesk {
         }
         counts
     }
+}
+
+/// Refuses a ticket text the desk would refuse (checked before logging, so
+/// that junk is answered without touching the log; applying checks again).
+pub fn check_text(router: &Router, text: &str) -> Result<(), TicketRefusal> {
+    TextLimits::of(router).check_text(text)
 }
 
 /// The text bounds of the router's rules, which tickets share with chats.

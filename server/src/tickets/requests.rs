@@ -8,7 +8,7 @@ use switchboard_tickets::{Priority, TicketId, TicketState};
 use tokio::sync::oneshot;
 
 use super::view::{self, Audience};
-use super::{AgentReply, LeftBecause, NewTicket, TicketEntry, TicketRefusal};
+use super::{AgentReply, FromChat, LeftBecause, NewTicket, TicketEntry, TicketRefusal};
 use crate::router::{AgentId, GroupId, Millis, SessionId};
 use crate::session::{SessionLayer, Token, TokenDigest};
 
@@ -83,13 +83,27 @@ pub struct Viewer {
 
 #[derive(Debug)]
 pub enum AgentAct {
-    List { scope: Scope, state: Option<TicketState> },
+    List {
+        scope: Scope,
+        state: Option<TicketState>,
+    },
     Read(TicketId),
     Reply(TicketId, AgentReply),
-    Transfer { ticket: TicketId, to: AgentId, note: String },
+    Transfer {
+        ticket: TicketId,
+        to: AgentId,
+        note: String,
+    },
     Priority(TicketId, Priority),
-    FromChat { session: SessionId, note: String },
-    Breaches { since: i64 },
+    /// `token` is minted by the handler: the customer gets it in the chat.
+    FromChat {
+        session: SessionId,
+        note: String,
+        token: Token,
+    },
+    Breaches {
+        since: i64,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -135,7 +149,10 @@ pub fn prepare(layer: &SessionLayer, now: Millis, request: TicketRequest) -> Ste
             Ok(ticket) => {
                 let entry = match act {
                     CustomerAct::Read => return Step::Answer(customer_answer(layer, now, ticket, None)),
-                    CustomerAct::Message(text) => TicketEntry::CustomerMessage { ticket, text },
+                    CustomerAct::Message(text) => match super::check_text(layer.router(), &text) {
+                        Ok(()) => TicketEntry::CustomerMessage { ticket, text },
+                        Err(e) => return Step::Answer(Err(e)),
+                    },
                     CustomerAct::Confirm => TicketEntry::CustomerConfirm { ticket },
                     CustomerAct::Close => TicketEntry::CustomerClose { ticket },
                 };
@@ -152,6 +169,9 @@ fn leave(layer: &SessionLayer, new: Leave, token: Token) -> Step {
     let known = layer.router().config().groups.iter().any(|g| g.id.as_str() == new.group);
     if !known {
         return Step::Answer(Err(refuse(api_code::UNKNOWN_GROUP, format!("no skill group `{}`", new.group))));
+    }
+    if let Err(e) = super::check_text(layer.router(), &new.text) {
+        return Step::Answer(Err(e));
     }
     let entry = TicketEntry::Create(NewTicket {
         group: GroupId::new(&new.group),
@@ -178,9 +198,12 @@ fn agent_step(layer: &SessionLayer, now: Millis, viewer: Viewer, act: AgentAct) 
             visible(layer, &viewer, ticket)?;
             return Ok(Step::Answer(agent_answer(layer, now, ticket, &viewer, false)));
         }
-        AgentAct::FromChat { session, note } => TicketEntry::FromChat { agent: viewer.agent.clone(), session, note },
+        AgentAct::FromChat { session, note, token } => {
+            TicketEntry::FromChat(FromChat { agent: viewer.agent.clone(), session, note, token })
+        }
         AgentAct::Reply(ticket, reply) => {
             visible(layer, &viewer, ticket)?;
+            super::check_text(layer.router(), &reply.text)?;
             TicketEntry::AgentReply { ticket, agent: viewer.agent.clone(), reply }
         }
         AgentAct::Transfer { ticket, to, note } => {
@@ -192,7 +215,7 @@ fn agent_step(layer: &SessionLayer, now: Millis, viewer: Viewer, act: AgentAct) 
             TicketEntry::SetPriority { ticket, priority }
         }
     };
-    let created = matches!(entry, TicketEntry::FromChat { .. });
+    let created = matches!(entry, TicketEntry::FromChat(_));
     Ok(Step::Log { entry, then: Then::Agent { viewer, created } })
 }
 
@@ -253,9 +276,9 @@ pub fn answer(layer: &SessionLayer, now: Millis, outcome: Result<TicketId, Ticke
 
 fn customer_answer(layer: &SessionLayer, now: Millis, id: TicketId, token: Option<Token>) -> TicketAnswer {
     let (ticket, file) = layer.desk().ticket(id).ok_or_else(|| refuse(api_code::TOKEN_INVALID, "no such ticket"))?;
-    let room = file.messages.len() < layer.desk().config().max_messages as usize;
+    let max = layer.desk().config().max_messages;
     let mut body = json!({
-        "ticket": view::ticket_view(ticket, file, Audience::Customer, room),
+        "ticket": view::ticket_view(ticket, file, Audience::Customer, max),
         "now": calendar_now(layer, now),
     });
     let created = token.is_some();
@@ -268,9 +291,9 @@ fn customer_answer(layer: &SessionLayer, now: Millis, id: TicketId, token: Optio
 fn agent_answer(layer: &SessionLayer, now: Millis, id: TicketId, viewer: &Viewer, created: bool) -> TicketAnswer {
     let (ticket, file) =
         layer.desk().ticket(id).ok_or_else(|| refuse("ticket_unknown", format!("no ticket {}", id.0)))?;
-    let room = file.messages.len() < layer.desk().config().max_messages as usize;
+    let max = layer.desk().config().max_messages;
     let body = json!({
-        "ticket": view::ticket_view(ticket, file, Audience::Agent(&viewer.agent), room),
+        "ticket": view::ticket_view(ticket, file, Audience::Agent(&viewer.agent), max),
         "now": calendar_now(layer, now),
     });
     Ok(Answered { created, body })

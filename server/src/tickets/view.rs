@@ -15,8 +15,9 @@ pub enum Audience<'a> {
     Agent(&'a AgentId),
 }
 
-/// The whole ticket, messages included.
-pub fn ticket_view(ticket: &Ticket, file: &TicketFile, audience: Audience, room: bool) -> Value {
+/// The whole ticket, messages included; `max_messages` says whether it has room for another.
+pub fn ticket_view(ticket: &Ticket, file: &TicketFile, audience: Audience, max_messages: u32) -> Value {
+    let room = file.messages.len() < max_messages as usize;
     let mut view = common(ticket, file);
     let messages: Vec<Value> = file.messages.iter().map(message).collect();
     view.insert("messages".into(), Value::Array(messages));
