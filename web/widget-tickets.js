@@ -186,5 +186,8 @@ export function mountTickets({ panel, group, name, chatToken, open, onCreated, o
       if (ticket && ticket.messages.filter(fromUs).length && pane.querySelector('[data-unseen="true"]')) open();
     });
   }
-  return { showTicket: () => { if (stored) { render(); show(true); refresh(); } }, hasTicket: () => !!stored };
+  return {
+    /** A ticket made from the live chat (`ticket_created`): kept, and shown once the chat is over. */
+    adopt: ({ id, token }) => { stored = { token, id, group, seen: 0 }; ticket = null; saveStored(stored); },
+  };
 }

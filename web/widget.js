@@ -131,10 +131,11 @@ function mount(wire, base, config) {
   document.body.append(host);
 
   // Leave a message (a ticket): its own module and pane (widget-tickets.js).
+  let tickets = null; // the message pane, once its module is loaded
   import(new URL('/widget-tickets.js', base).href)
-    .then((tickets) => tickets.mountTickets({
+    .then((module) => { tickets = module.mountTickets({
       panel, group: config.group, name: () => S.name, chatToken: liveChatToken, open: () => setOpen(true), onCreated: leftMessage, onShown: render,
-    }))
+    }); })
     .catch((error) => console.error('switchboard widget: leaving a message is unavailable', error));
   // The token of a chat still going on (a ticket may link it; a ticket left earlier waits behind it).
   const liveChatToken = () => (S.phase === 'waiting' || S.phase === 'assigned' ? S.token : null);
@@ -233,6 +234,11 @@ function mount(wire, base, config) {
         break;
       case 'agent_online':
         S.noAgent = null;
+        break;
+      case 'ticket_created':
+        // The agent turned this chat into a ticket: keep its token, to read the answer later.
+        if (tickets) tickets.adopt({ id: msg.ticket, token: msg.token });
+        push({ from: 'system', text: `Your chat is now request #${msg.ticket}: we will answer it later. No e-mail: come back to this page on this browser to read our answer.` });
         break;
       case 'overflowed': {
         const names = (msg.to_groups || []).map((g) => g.name || g.id);

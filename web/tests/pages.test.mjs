@@ -95,6 +95,7 @@ describe('past chats in the supervisor view', () => {
 
 /** The widget's pane (in its shadow root: locators pierce it). */
 const ticketPane = (page) => page.locator('.tickets');
+const widgetLog = (page) => page.locator('.log .entry');
 
 /** The agent's ticket detail: the reply with the state it leaves the ticket in. */
 async function agentReplies(agent, text, state, hours) {
@@ -180,6 +181,14 @@ describe('tickets in the pages', () => {
     await dialog.getByLabel('Note').fill('Refund needs the warehouse: answer by Monday.');
     await dialog.getByRole('button', { name: 'Turn into ticket' }).click();
     await expect(alice.locator('.toast', { hasText: 'is now ticket' })).toHaveText(/The chat with Omar is now ticket #\d+\./);
+    if (!fake) {
+      // The server tells the customer in the chat (ticket_created): the widget keeps the ticket and shows it once the chat is over.
+      await expect(widgetLog(customer).last()).toContainText(/Your chat is now request #\d+/);
+      await alice.getByRole('button', { name: 'Close…' }).click();
+      await alice.getByRole('dialog', { name: /Close chat/ }).getByRole('button', { name: 'Close chat' }).click();
+      await customer.reload();
+      await expect(ticketPane(customer).locator('.entry.mine .bubble')).toContainText(['I need a refund for a broken lamp.']);
+    }
     await alice.getByRole('tab', { name: /Tickets/ }).click();
     await expect(alice.locator('.tickets-table tbody tr')).toHaveCount(1);
     await expect(alice.getByRole('tab', { name: /Tickets/ })).toHaveText('Tickets 1');
