@@ -5,6 +5,7 @@
 import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import http from 'node:http';
 import { expect } from './expect.mjs';
 import { demoPassword, launchBrowser, startServer } from './harness.mjs';
 import { people } from './people.mjs';
@@ -222,6 +223,32 @@ describe('tickets in the pages', () => {
     const breaches = sam.locator('.breaches-card');
     await breaches.locator('summary').click();
     await expect(breaches.locator('[role="status"]')).toHaveText(/No ticket has missed a limit\.|\d+ missed ticket limits\./);
+  });
+});
+
+describe('a message left from another site', () => {
+  beforeEach(async () => { server = await startServer(); errors = []; cast = people(browser, server, errors); });
+
+  test('the widget embedded in another origin leaves a message and shows it again after a reload (CORS, localStorage)', { timeout: 60000 }, async () => {
+    const html = `<!doctype html><title>Another shop</title><h1>Another shop</h1><script src="${server.base}/widget.js" data-group="general"></script>`;
+    const site = http.createServer((request, response) => { response.writeHead(200, { 'content-type': 'text/html' }); response.end(html); });
+    await new Promise((resolve) => site.listen(0, '127.0.0.1', resolve));
+    try {
+      const shopper = await cast.open('/');
+      await shopper.goto(`http://127.0.0.1:${site.address().port}/`);
+      await shopper.getByRole('button', { name: 'Chat with us' }).click();
+      await shopper.getByRole('button', { name: 'Start chat' }).click();
+      await shopper.getByRole('button', { name: 'Leave a message instead' }).click();
+      await shopper.getByLabel('Your message').fill('Written on another site.');
+      await shopper.getByRole('button', { name: 'Send message' }).click();
+      await expect(ticketPane(shopper).locator('.ticket-state')).toHaveText('We have your message and will answer it soon.');
+      await shopper.reload();
+      await expect(ticketPane(shopper).locator('.entry.mine .bubble')).toHaveText(['Written on another site.']);
+      assert.ok(await shopper.evaluate(() => !!localStorage.getItem('switchboard.ticket')), 'the token is kept on the site\'s own origin');
+    } finally {
+      site.closeAllConnections();
+      await new Promise((resolve) => site.close(resolve));
+    }
   });
 });
 
