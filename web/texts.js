@@ -90,7 +90,7 @@ export function signInText(failure) {
 
 /** The supervisor view's "Past chats" panel (supervisor-records.js). */
 export const RECORDS_TEXT = {
-  hint: 'Closed chats from the records store. Fill in any filters and press Search.',
+  hint: 'Closed chats from the records store, kept as long as the server\'s records.retention says (a year by default). Fill in any filters and press Search.',
   none: 'No closed chat matches these filters.',
   found: (n) => (n === 1 ? '1 chat found, newest first.' : `${n} chats found, newest first.`),
   rating: { satisfied: 'Satisfied', dissatisfied: 'Not satisfied', none: 'Not rated' },
