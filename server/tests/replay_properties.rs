@@ -5,7 +5,8 @@
 //! encoded as the log holds it and applied. A fresh layer then applies the
 //! decoded entries at their logged times, and must produce the same actions
 //! and end in the same state; so must a layer restored from a snapshot taken
-//! at a random point, replaying the rest.
+//! at a random point, replaying the rest. Ticket entries (what the ticket
+//! API logs) are mixed in, so the ticket desk is held to the same.
 
 use std::sync::Arc;
 
@@ -66,15 +67,46 @@ fn fresh_layer() -> SessionLayer {
 /// One thing a client (or the clock, or the process) does.
 #[derive(Clone, Debug)]
 enum Op {
-    Join { group: u8, priority: u8 },
-    Resume { customer: u8, last_seq: u8 },
-    CustomerSays { customer: u8, command: u8, id: u8 },
-    AgentOpens { agent: u8, resume: bool },
-    AgentDoes { agent: u8, command: u8, session: u8, id: u8 },
-    Close { conn: u8 },
-    SlowConsumer { conn: u8 },
-    Wait { ms: u32 },
+    Join {
+        group: u8,
+        priority: u8,
+    },
+    Resume {
+        customer: u8,
+        last_seq: u8,
+    },
+    CustomerSays {
+        customer: u8,
+        command: u8,
+        id: u8,
+    },
+    AgentOpens {
+        agent: u8,
+        resume: bool,
+    },
+    AgentDoes {
+        agent: u8,
+        command: u8,
+        session: u8,
+        id: u8,
+    },
+    Close {
+        conn: u8,
+    },
+    SlowConsumer {
+        conn: u8,
+    },
+    Wait {
+        ms: u32,
+    },
     Restart,
+    /// A ticket entry as the ticket API logs it (`kind` picks which).
+    Ticket {
+        kind: u8,
+        ticket: u8,
+        agent: u8,
+        pick: u8,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -89,7 +121,45 @@ fn op() -> impl Strategy<Value = Op> {
         1 => any::<u8>().prop_map(|conn| Op::SlowConsumer { conn }),
         3 => (1..200_000u32).prop_map(|ms| Op::Wait { ms }),
         1 => Just(Op::Restart),
+        3 => (0..8u8, 0..4u8, 0..2u8, any::<u8>())
+            .prop_map(|(kind, ticket, agent, pick)| Op::Ticket { kind, ticket, agent, pick }),
     ]
+}
+
+/// A ticket entry: tickets are numbered from 1 in creation order, so small ids hit real ones.
+fn ticket_entry(kind: u8, ticket: u8, agent: u8, pick: u8, sessions: &[u64]) -> Entry {
+    use switchboard_server::router::{AgentId, GroupId, SessionId};
+    use switchboard_server::session::Token;
+    use switchboard_server::tickets::{AgentReply, FromChat, LeftBecause, NewTicket, TicketEntry};
+    use switchboard_tickets::{Priority, TicketId, TicketState};
+    let ticket = TicketId(1 + ticket as u64);
+    let agent = AgentId::new(["ann", "bob"][agent as usize]);
+    let states = [TicketState::Processing, TicketState::AwaitingFeedback, TicketState::PendingConfirmation];
+    let state = states[pick as usize % states.len()];
+    Entry::Ticket(match kind {
+        0 | 1 => TicketEntry::Create(NewTicket {
+            group: GroupId::new(["general", "refunds"][pick as usize % 2]),
+            text: "my parcel".into(),
+            customer_name: None,
+            reason: LeftBecause::NobodyAvailable,
+            customer: Token(format!("{pick:032x}").into()).digest(),
+        }),
+        2 => TicketEntry::CustomerMessage { ticket, text: "any news?".into() },
+        3 => TicketEntry::AgentReply {
+            ticket,
+            agent,
+            reply: AgentReply { text: "checking".into(), state, expected_resolution: None },
+        },
+        4 => TicketEntry::Transfer { ticket, from: agent, to: AgentId::new("bob"), note: "over to you".into() },
+        5 => TicketEntry::CustomerConfirm { ticket },
+        6 => TicketEntry::SetPriority { ticket, priority: Priority::Urgent },
+        _ => TicketEntry::FromChat(FromChat {
+            agent,
+            session: SessionId(pick.checked_rem(sessions.len() as u8).map_or(1, |i| sessions[i as usize])),
+            note: "follow up".into(),
+            token: Token(format!("{pick:032x}").into()),
+        }),
+    })
 }
 
 /// The live run: who is connected where, and what was logged.
@@ -154,7 +224,7 @@ impl Live {
             }
             Op::Close { conn } => Request::Closed { conn: 1 + *conn as u64 % self.next_conn.max(1) },
             Op::SlowConsumer { conn } => Request::SlowConsumer { conn: 1 + *conn as u64 % self.next_conn.max(1) },
-            Op::Wait { .. } | Op::Restart => return None,
+            Op::Wait { .. } | Op::Restart | Op::Ticket { .. } => return None,
         })
     }
 
@@ -187,6 +257,11 @@ impl Live {
                 if layer.poll_timeout().is_some_and(|at| at.0 <= self.now) {
                     self.log_and_apply(layer, Entry::Tick);
                 }
+            }
+            Op::Ticket { kind, ticket, agent, pick } => {
+                self.now += 1;
+                let sessions: Vec<u64> = self.customers.iter().map(|c| c.2).collect();
+                self.log_and_apply(layer, ticket_entry(*kind, *ticket, *agent, *pick, &sessions));
             }
             Op::Restart => {
                 // Each start places business time on the calendar anew (a snapshot must keep it).
@@ -327,4 +402,24 @@ fn the_generators_reach_the_interesting_parts() {
     let all: String = live.applied.concat().concat();
     assert!(all.contains("session_assigned") && all.contains("agent_message"), "{all}");
     let _ = Arc::new(());
+}
+
+#[test]
+fn the_ticket_generator_makes_tickets_that_agents_answer() {
+    let ops = [
+        Op::AgentOpens { agent: 0, resume: false },
+        Op::AgentDoes { agent: 0, command: 0, session: 0, id: 0 },
+        Op::Ticket { kind: 0, ticket: 0, agent: 0, pick: 0 },
+        Op::Ticket { kind: 3, ticket: 0, agent: 0, pick: 0 },
+        Op::Wait { ms: 200_000 },
+    ];
+    let mut live = Live::default();
+    let mut layer = fresh_layer();
+    for op in &ops {
+        live.run(&mut layer, op);
+    }
+    let (ticket, file) = layer.desk().ticket(switchboard_tickets::TicketId(1)).expect("ticket 1 was made");
+    assert_eq!(ticket.owner.as_ref().map(|o| o.0.as_str()), Some("ann"), "ann was on duty");
+    assert_eq!(ticket.state, switchboard_tickets::TicketState::Processing, "and answered it");
+    assert_eq!(file.messages.len(), 2);
 }

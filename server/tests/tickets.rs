@@ -430,3 +430,49 @@ async fn a_reload_gives_agents_on_duty_their_new_ticket_capacity_at_once() {
     assert_eq!(owner(second).await, "ann", "room for the waiting ticket at once");
     server.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn limits_count_the_group_s_working_time_on_the_business_calendar() {
+    // Friday 2026-03-06 17:55 in Shanghai (the default calendar.time_zone); `refunds` works Mon-Fri 09:00-18:00.
+    let dir = tempfile::Builder::new().prefix("calendar-").tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let roster = r#"
+[[router.groups]]
+id = "refunds"
+service_hours = "Mon-Fri 09:00-18:00"
+
+[[router.agents]]
+id = "rita"
+groups = [{ group = "refunds" }]
+"#;
+    let friday = "2026-03-06T17:55:00+08:00";
+    let (_, mut config) = config_file(dir.path(), "", roster);
+    config.clock.scale = 1.0;
+    config.clock.start = Some(switchboard_server::config::TimeText(friday.into()));
+    let server = start(config).await;
+    let left =
+        leave(server.public_addr, json!({"group": "refunds", "text": "Refund?", "reason": "group_closed"})).await;
+    assert_eq!(left.status, 201, "{}", left.body);
+    let id = left.json()["ticket"]["id"].as_u64().unwrap();
+    let ticket = http_get_as(server.public_addr, &format!("/v1/tickets/{id}"), Some(&token_for("rita"))).await.json();
+    let created = ticket["ticket"]["created_at"].as_i64().unwrap();
+    let start_ms = friday.parse::<jiff::Timestamp>().unwrap().as_millisecond();
+    // 5 working minutes left on Friday, the other 10 on Monday from 09:00.
+    let monday_nine_ten = "2026-03-09T09:10:00+08:00".parse::<jiff::Timestamp>().unwrap().as_millisecond();
+    assert!((0..60_000).contains(&(created - start_ms)), "created at {created}, the calendar starts at {start_ms}");
+    assert_eq!(ticket["ticket"]["deadlines"]["first_response"], monday_nine_ten + (created - start_ms));
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn one_address_may_leave_only_so_many_tickets_a_minute() {
+    let server = start(config(1.0, "[tickets]\ncreate_per_ip = 2")).await;
+    let body = json!({"group": "general", "text": "hello", "reason": "customer_choice"});
+    for _ in 0..2 {
+        assert_eq!(leave(server.public_addr, body.clone()).await.status, 201);
+    }
+    let third = leave(server.public_addr, body).await;
+    assert_eq!((third.status, third.json()["code"].as_str()), (429, Some("rate_limited")), "{}", third.body);
+    let all = http_get_as(server.public_addr, "/v1/tickets?scope=all", Some(&token_for("sue"))).await.json();
+    assert_eq!(all["tickets"].as_array().unwrap().len(), 2, "the refused one was never made");
+    server.shutdown().await.unwrap();
+}

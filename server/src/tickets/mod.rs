@@ -366,8 +366,24 @@ impl TicketDesk {
         router: &Router,
         clock: ClockAnchor,
     ) -> Result<TicketId, TicketRefusal> {
+        let result = self.change(at, entry, router, clock);
+        // Refused or not, what the core did meanwhile (deadlines due by `at` fire first) is taken
+        // now: outputs left in the core would surface at a later entry, and a snapshot holds none.
+        self.absorb();
+        self.forget_done(at);
+        result
+    }
+
+    /// [`TicketDesk::apply`] without taking the core's outputs.
+    fn change(
+        &mut self,
+        at: Timestamp,
+        entry: TicketEntry,
+        router: &Router,
+        clock: ClockAnchor,
+    ) -> Result<TicketId, TicketRefusal> {
         let limits = TextLimits::of(router);
-        let result = match entry {
+        match entry {
             TicketEntry::Configure(config) => {
                 self.configure(at, *config);
                 // Concerns no ticket: only starts and reloads log it, and they read no outcome.
@@ -405,10 +421,7 @@ impl TicketDesk {
             TicketEntry::SetPriority { ticket, priority } => {
                 self.core.handle(at, Input::SetPriority { ticket, priority }).map(|()| ticket).map_err(Into::into)
             }
-        };
-        self.absorb();
-        self.forget_done(at);
-        result
+        }
     }
 
     fn create(&mut self, at: Timestamp, new: NewTicket, limits: TextLimits) -> Result<TicketId, TicketRefusal> {
