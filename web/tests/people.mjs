@@ -5,20 +5,17 @@ import { expect } from './expect.mjs';
 import { demoPassword, watchErrors } from './harness.mjs';
 
 /**
- * People of one test: `open(path)` gives a page in a context of its own (or
- * in `context`: the same person again); `closeAll()` closes every context.
+ * People of one test: `open(path)` gives a page in a context of its own;
+ * `closeAll()` closes every context.
  * `errors` collects script errors; `setup(context)` runs on each new context,
  * made with `contextOptions` (Playwright's, e.g. `bypassCSP`).
  */
 export function people(browser, server, errors, { setup, contextOptions } = {}) {
   const contexts = [];
-  const open = async (path, { context } = {}) => {
-    let ctx = context;
-    if (!ctx) {
-      ctx = await browser.person(contextOptions);
-      contexts.push(ctx);
-      if (setup) await setup(ctx);
-    }
+  const open = async (path) => {
+    const ctx = await browser.person(contextOptions);
+    contexts.push(ctx);
+    if (setup) await setup(ctx);
     const page = await ctx.newPage();
     watchErrors(page, errors);
     await page.goto(`${server.base}${path}`);
