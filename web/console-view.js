@@ -8,6 +8,7 @@ import {
   state, send, selectedChat, authorOf, agentName, groupName, levelOf, timerText, orderedChats,
 } from '/console-state.js';
 import { openTransferDialog, openCloseDialog, openBreakDialog, reply, askResolved } from '/console-actions.js';
+import { openTurnIntoTicket } from '/console-tickets.js';
 
 const TYPING_SEND_EVERY = 3000;
 export const HOLDING_REPLY = 'Your question has been passed to the right colleague, please wait.';
@@ -186,6 +187,7 @@ function paneHead(s) {
     el('div', { class: 'pane-actions' },
       el('button', { class: 'btn', type: 'button', text: 'Ask resolved', onclick: () => askResolved(s) }),
       el('button', { class: 'btn', type: 'button', text: 'Transfer…', onclick: () => openTransferDialog(s) }),
+      el('button', { class: 'btn', type: 'button', text: 'Turn into ticket…', onclick: () => openTurnIntoTicket(s) }),
       el('button', { class: 'btn btn-danger-quiet', type: 'button', text: 'Close…', onclick: () => openCloseDialog(s) })));
 }
 

@@ -10,6 +10,7 @@ import { state, model, learnFromWelcome, learnGroupHours, agentName, groupName }
 import {
   buildShell, renderAll, renderTop, renderList, renderPane, renderPaneOf, renderFlags, renderTyping, tickTimers,
 } from '/console-view.js';
+import { mountTicketsTab } from '/console-tickets.js';
 
 const TYPING_SHOW_FOR = 5000;
 const TITLE = 'Switchboard · Agent console';
@@ -186,16 +187,21 @@ function forgetChats() {
   state.selected = null;
 }
 
+let ticketsTab = null; // the Tickets tab (console-tickets.js), per sign-in
 state.page = new SignedInPage({
   storeKey: 'switchboard.console',
   idPrefix: 'a',
   title: 'Agent console',
   subtitle: 'Sign in with your agent ID and password to start taking chats.',
-  onStart: () => { state.hold = null; buildShell({ requestSignOut }); },
+  onStart: () => {
+    state.hold = null;
+    buildShell({ requestSignOut });
+    ticketsTab = mountTicketsTab({ app: document.getElementById('app'), getToken: () => state.page.store.auth && state.page.store.auth.token });
+  },
   onMessage: handle,
   onStatus: renderTop,
   onHold: (hold) => { state.hold = hold; renderTop(); },
-  onSignOut: forgetChats,
+  onSignOut: () => { if (ticketsTab) ticketsTab.stop(); forgetChats(); },
 });
 state.page.begin();
 setInterval(tickTimers, 250);

@@ -4,11 +4,12 @@
 import { el, formatDuration } from '/wire.js';
 import { ago, hoursBadge } from '/ui.js';
 import { FLAG_TEXT, SIGNAL_TEXT, STATE_TEXT } from '/texts.js';
+import { describeBreach } from '/supervisor-breaches.js';
 
 const LATE_WAIT_MS = 60000;
 // The agent states, spelled as the wire, the snapshot and the metrics spell them (docs/protocol.md#agent-states).
 const STATES = ['available', 'busy', 'on_break', 'disconnected', 'offline'];
-const KIND_LABEL = { warning: '1-minute warning', slow: 'Slow reply', flag: 'Flag', complaint: 'Complaint risk', closed: 'Closed with a cause' };
+const KIND_LABEL = { warning: '1-minute warning', slow: 'Slow reply', flag: 'Flag', complaint: 'Complaint risk', closed: 'Closed with a cause', breach: 'Ticket breach' };
 const CAUSE_TEXT = { duplicate: 'as a duplicate', abusive: 'as abusive' };
 
 /** An agent's roster name from the snapshot; the id until one arrives. */
@@ -31,6 +32,7 @@ function describe(e, snapshot) {
     case 'warning': return [`${who} has not replied for a minute`, [chat, group].filter(Boolean).join(' · ')];
     case 'slow': return [`Slow reply by ${who}`, [chat, group].filter(Boolean).join(' · ')];
     case 'closed': return [`${who} closed ${chat} ${CAUSE_TEXT[e.reason] || `as ${e.reason}`}`, [group, 'no flag: review it'].filter(Boolean).join(' · ')];
+    case 'breach': return describeBreach(e, who);
     case 'flag': return [`${who}: ${FLAG_TEXT[e.flag] || e.flag}`, [chat, e.category && e.category.replace(/_/g, ' ')].filter(Boolean).join(' · ')];
     default: return [`Complaint tendency: ${SIGNAL_TEXT[e.signal] || e.signal}`, [chat, group, who || 'waiting'].filter(Boolean).join(' · ')];
   }

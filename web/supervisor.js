@@ -4,11 +4,15 @@
 // of seconds and at once after each alert, and shows the alerts
 // (alert_reply_warning, alert_slow_reply, alert_conduct_flagged,
 // alert_closed_with_cause, alert_complaint_tendency) as a live feed beside the tables.
+// Below the board, panels that keep their own state across the board's redraws:
+// past chats (supervisor-records.js) and ticket breaches (supervisor-breaches.js).
 import { el } from '/wire.js';
 import { SignedInPage } from '/signin.js';
 import { toast, connectionBadge, ago, tickAgoLabels } from '/ui.js';
 import { errorText } from '/texts.js';
 import { summaryCard, groupsCard, agentsCard, feedCard } from '/supervisor-view.js';
+import { recordsPanel } from '/supervisor-records.js';
+import { breachesPanel, breachAlert } from '/supervisor-breaches.js';
 
 const SNAPSHOT_EVERY = 2000;
 const FEED_LIMIT = 200;
@@ -22,6 +26,8 @@ const view = {
   snapshotAt: 0,
   snapshotError: null,
   snapshotInFlight: false,
+  records: null, // the past chats panel, made once
+  breaches: null, // the ticket breaches panel, per sign-in
 };
 
 /** An alert as a feed entry (kept in sessionStorage across reloads). */
@@ -31,10 +37,15 @@ const ALERTS = {
   alert_conduct_flagged: (msg) => ({ kind: 'flag', agent: msg.flag.agent, session: msg.flag.session, flag: msg.flag.kind, category: msg.flag.category, atMs: msg.flag.at_ms }),
   alert_closed_with_cause: (msg) => ({ kind: 'closed', agent: msg.agent, session: msg.session, group: msg.group, reason: msg.reason }),
   alert_complaint_tendency: (msg) => ({ kind: 'complaint', agent: msg.agent || null, session: msg.session, group: msg.group, signal: msg.signal }),
+  alert_ticket_breach: breachAlert,
 };
 
 function handle(msg) {
-  if (ALERTS[msg.type]) { record({ ...ALERTS[msg.type](msg), at: Date.now() }); return; }
+  if (ALERTS[msg.type]) {
+    record({ ...ALERTS[msg.type](msg), at: Date.now() });
+    if (msg.type === 'alert_ticket_breach' && view.breaches) view.breaches.refresh();
+    return;
+  }
   switch (msg.type) {
     case 'welcome': welcomed(msg); break;
     case 'snapshot':
@@ -100,7 +111,11 @@ function started() {
   view.events = (page.store.events || []).slice(0, FEED_LIMIT);
   view.top = el('header', { class: 'topbar' });
   view.board = el('main', { class: 'board', 'aria-labelledby': 'board-title' });
-  document.getElementById('app').replaceChildren(view.top, view.board);
+  const token = () => page.store.auth && page.store.auth.token;
+  if (!view.records) view.records = recordsPanel({ token });
+  if (view.breaches) view.breaches.stop();
+  view.breaches = breachesPanel({ token });
+  document.getElementById('app').replaceChildren(view.top, view.board, el('div', { class: 'extra-panels' }, view.breaches.node, view.records.node));
   renderTop();
   render();
 }
@@ -114,7 +129,12 @@ const page = new SignedInPage({
   onStart: started,
   onMessage: handle,
   onStatus: renderTop,
-  onSignOut: () => { view.events = []; view.snapshot = null; },
+  onSignOut: () => {
+    view.events = [];
+    view.snapshot = null;
+    if (view.records) view.records.reset();
+    if (view.breaches) view.breaches.stop();
+  },
 });
 page.begin();
 setInterval(requestSnapshot, SNAPSHOT_EVERY);

@@ -87,3 +87,110 @@ export function signInText(failure) {
   const text = SIGNIN_TEXT[code] || `Sign-in failed: ${(failure && failure.message) || code}.`;
   return code === 'login_rate_limited' && failure.retryAfter ? `${text} Try again in ${failure.retryAfter} s.` : text;
 }
+
+/** The supervisor view's "Past chats" panel (supervisor-records.js). */
+export const RECORDS_TEXT = {
+  hint: 'Closed chats from the records store, kept as long as the server\'s records.retention says (a year by default). Fill in any filters and press Search.',
+  none: 'No closed chat matches these filters.',
+  found: (n) => (n === 1 ? '1 chat found, newest first.' : `${n} chats found, newest first.`),
+  rating: { satisfied: 'Satisfied', dissatisfied: 'Not satisfied', none: 'Not rated' },
+};
+
+const RECORDS_ERROR_TEXT = {
+  records_disabled: 'Past chats are not kept on this server (records.enabled = false).',
+  records_unavailable: 'The records database cannot be reached right now; try again in a moment.',
+  chat_not_found: 'That chat is not in the records (yet: records arrive moments after a chat closes).',
+  supervisors_only: 'Past chats are for supervisors and admins.',
+  invalid_request: 'The server did not accept these filters',
+  network: 'The server cannot be reached.',
+};
+
+/** A refused records lookup as a sentence, with its code. */
+export function recordsErrorText(refusal) {
+  const text = RECORDS_ERROR_TEXT[refusal.code] || SIGNIN_TEXT[refusal.code] || refusal.message || 'The lookup failed';
+  const detail = refusal.code === 'invalid_request' && refusal.message ? `: ${refusal.message}` : '';
+  return `${text}${detail} (${refusal.code})`;
+}
+
+/** What the widget says about a ticket (widget-tickets.js): the customer's words, not the desk's. */
+export const TICKET_TEXT = {
+  formTitle: 'Leave a message',
+  noEmail: 'No e-mail: come back to this page on this browser to read our answer.',
+  reason: {
+    group_closed: 'We are closed right now. Leave a message and we answer it when we open.',
+    nobody_available: 'Nobody is available right now. Leave a message and we answer it as soon as we can.',
+    customer_choice: 'Rather not wait? Leave a message and we answer it as soon as we can.',
+  },
+  customerState: {
+    assigned: 'We have your message and will answer it soon.',
+    processing: 'We are working on your request.',
+    awaiting_feedback: 'We need something from you: please reply below.',
+    customer_replied: 'Thanks for your reply. We will answer soon.',
+    pending_confirmation: 'We think this is solved. Is it? Confirm below, or reply if not.',
+    resolved: 'Solved. Thank you!',
+    closed: 'This request is closed.',
+  },
+  agentName: (agent) => (agent ? `Support (${agent})` : 'Support'),
+};
+
+const TICKET_ERROR_TEXT = {
+  ticket_token_invalid: 'This message is no longer available on this browser.',
+  bad_text: 'Please write a message (not too long).',
+  unknown_group: 'This team cannot take messages.',
+  bad_reason: 'This page could not leave the message (bad_reason).',
+  ticket_done: 'This request is already finished.',
+  ticket_transition_illegal: 'That is not possible at this step.',
+  storage_unavailable: 'We cannot save right now: nothing was sent, please try again in a moment.',
+  origin_not_allowed: 'This site may not leave messages with us.',
+  rate_limited: 'Too many messages from here; please wait a moment.',
+  network: 'We cannot reach the server. Check your connection and try again.',
+};
+
+/** A refused ticket request as a sentence for the customer, with its code. */
+export const ticketErrorText = (refusal) => `${TICKET_ERROR_TEXT[refusal.code] || refusal.message || 'Something went wrong.'} (${refusal.code})`;
+
+/** A ticket's state as the console and the supervisor view say it (docs/tickets.md, States). */
+export const TICKET_STATE_TEXT = {
+  assigned: 'New (not answered yet)',
+  processing: 'Processing',
+  awaiting_feedback: 'Awaiting the customer\'s feedback',
+  customer_replied: 'Customer replied',
+  pending_confirmation: 'Pending the customer\'s confirmation',
+  resolved: 'Resolved',
+  closed: 'Closed',
+};
+
+/** A ticket's limits (docs/tickets.md, Limits): deadlines and breach kinds. */
+export const TICKET_DEADLINE_TEXT = {
+  first_response: 'First response',
+  expected_time: 'Reply with the expected resolution time',
+  no_reply: 'Reply to the customer\'s message',
+  feedback_wait: 'Customer feedback (then pending confirmation)',
+  confirmation_wait: 'Confirmation (then closed)',
+};
+
+const TICKET_AGENT_ERROR_TEXT = {
+  ticket_unknown: 'No such ticket.',
+  ticket_not_visible: 'This ticket is not yours or your groups\'.',
+  ticket_not_yours: 'Only the ticket\'s owner can do that.',
+  ticket_done: 'This ticket is finished.',
+  ticket_transition_illegal: 'The ticket cannot move to that state from here.',
+  ticket_agent_unavailable: 'That agent is away.',
+  ticket_agent_not_in_group: 'That agent is not in the ticket\'s group.',
+  ticket_agent_full: 'That agent has no room for another ticket.',
+  ticket_transfer_to_self: 'The ticket is already yours.',
+  ticket_expected_time_invalid: 'The expected resolution time must be in the future.',
+  handoff_note_too_short: 'The note is too short.',
+  handoff_note_too_long: 'The note is too long.',
+  session_unknown: 'This chat is no longer open.',
+  chat_not_yours: 'Only the agent serving this chat can turn it into a ticket.',
+  storage_unavailable: 'Saving is temporarily unavailable: nothing changed, try again in a moment.',
+  invalid_request: 'The server did not understand this page\'s request',
+  supervisors_only: 'Only supervisors see every ticket.',
+  bad_scope: 'This page asked for an unknown list (bad_scope).',
+  bad_text: 'The text is empty or too long.',
+  network: 'The server cannot be reached.',
+};
+
+/** A refused ticket request as a sentence for an agent or a supervisor, with its code. */
+export const ticketAgentErrorText = (refusal) => `${TICKET_AGENT_ERROR_TEXT[refusal.code] || SIGNIN_TEXT[refusal.code] || refusal.message || 'Refused'} (${refusal.code})`;

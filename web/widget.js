@@ -130,6 +130,21 @@ function mount(wire, base, config) {
   root.append(launcher, panel);
   document.body.append(host);
 
+  // Leave a message (a ticket): its own module and pane (widget-tickets.js).
+  let tickets = null; // the message pane, once its module is loaded
+  import(new URL('/widget-tickets.js', base).href)
+    .then((module) => { tickets = module.mountTickets({
+      panel, group: config.group, name: () => S.name, chatToken: liveChatToken, open: () => setOpen(true), onCreated: leftMessage, onShown: render,
+    }); })
+    .catch((error) => console.error('switchboard widget: leaving a message is unavailable', error));
+  // The token of a chat still going on (a ticket may link it; a ticket left earlier waits behind it).
+  const liveChatToken = () => (S.phase === 'waiting' || S.phase === 'assigned' ? S.token : null);
+  // A customer who left a message instead of waiting leaves the queue.
+  function leftMessage() {
+    if (S.phase === 'waiting' && client) client.send({ type: 'leave' });
+  }
+  const leaveMessage = () => window.switchboardLeaveMessage({ group: config.group, reason: 'customer_choice' });
+
   // ---- connection ------------------------------------------------------
   let client = null;
   const wsBase = wsOrigin(base.href);
@@ -227,6 +242,11 @@ function mount(wire, base, config) {
         // Final: nothing was queued; the group takes new chats again at its next opening.
         S.phase = 'group_closed';
         S.groupClosed = { group: msg.group, name: msg.group_name || msg.group, opensAt: msg.opens_at ?? null, serviceHours: msg.service_hours || null };
+        break;
+      case 'ticket_created':
+        // The agent turned this chat into a ticket: keep its token, to read the answer later.
+        if (tickets) tickets.adopt({ id: msg.ticket, token: msg.token });
+        push({ from: 'system', text: `Your chat is now request #${msg.ticket}: we will answer it later. No e-mail: come back to this page on this browser to read our answer.` });
         break;
       case 'overflowed': {
         const names = (msg.to_groups || []).map((g) => g.name || g.id);
@@ -500,7 +520,7 @@ function mount(wire, base, config) {
       gone: 'Chat ended',
       group_closed: 'Closed right now',
     }[S.phase];
-    subEl.textContent = sub;
+    subEl.textContent = panel.classList.contains('showing-ticket') ? 'Your message to us' : sub;
     endButton.hidden = !(S.phase === 'waiting' || S.phase === 'assigned');
 
     // Connection and service banners.
@@ -564,6 +584,7 @@ function mount(wire, base, config) {
           el('span', { class: 'queue-number', text: String(S.position) }),
           el('span', { class: 'queue-label', text: S.position === 1 ? 'You are next in line' : 'Your place in line' })),
         el('div', { class: 'queue-eta', text: etaText() }),
+        el('button', { class: 'text-button dark', type: 'button', text: 'Leave a message instead', onclick: leaveMessage }),
       );
     }
 

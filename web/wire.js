@@ -377,3 +377,23 @@ export function formatDuration(ms) {
   const s = String(total % 60).padStart(2, '0');
   return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${s}` : `${m}:${s}`;
 }
+
+/**
+ * One JSON request over HTTP (the ticket and records APIs): resolves to the
+ * answer's JSON, rejects with `{code, message}` as the server refused it (or
+ * `network` when it cannot be reached). `token`: sent as a bearer token.
+ */
+export async function requestJson(url, { method = 'GET', token, body } = {}) {
+  const headers = { 'Content-Type': 'application/json' };
+  if (token) headers.Authorization = `Bearer ${token}`;
+  let response;
+  try {
+    response = await fetch(url, { method, headers, body: body && JSON.stringify(body), cache: 'no-store', credentials: 'omit' });
+  } catch (_) {
+    throw { code: 'network', message: 'the server cannot be reached' };
+  }
+  let answer = null;
+  try { answer = await response.json(); } catch (_) { /* not JSON */ }
+  if (response.ok && answer) return answer;
+  throw { code: (answer && answer.code) || 'internal', message: (answer && answer.message) || `HTTP ${response.status}` };
+}

@@ -145,7 +145,8 @@ async fn serve(
         origins: gateway::origin::AllowedOrigins::from_config(&config.gateway),
         create_per_ip: config.tickets.create_per_ip,
     });
-    let public_routes = gateway::public_routes(app.clone()).merge(tickets);
+    let records = records::http::public_routes(records_store.clone(), auth.clone());
+    let public_routes = gateway::public_routes(app.clone()).merge(tickets).merge(records);
     let public = gateway::serve::serve(listeners.public, public_routes, timeout, stop_rx.clone());
     let reloader = Arc::new(reload::Reloader::new(&config, app.driver.clone(), auth.clone(), metrics.clone()));
     let admin_routes = gateway::admin_routes(metrics.clone(), auth.clone())

@@ -55,10 +55,23 @@ const ASSETS: &[(&str, Asset)] = &[
         "/console-actions.js",
         Asset { content_type: JS, body: include_str!("../../web/console-actions.js"), page: false },
     ),
+    (
+        "/console-tickets.js",
+        Asset { content_type: JS, body: include_str!("../../web/console-tickets.js"), page: false },
+    ),
+    ("/widget-tickets.js", Asset { content_type: JS, body: include_str!("../../web/widget-tickets.js"), page: false }),
     ("/supervisor.js", Asset { content_type: JS, body: include_str!("../../web/supervisor.js"), page: false }),
     (
         "/supervisor-view.js",
         Asset { content_type: JS, body: include_str!("../../web/supervisor-view.js"), page: false },
+    ),
+    (
+        "/supervisor-records.js",
+        Asset { content_type: JS, body: include_str!("../../web/supervisor-records.js"), page: false },
+    ),
+    (
+        "/supervisor-breaches.js",
+        Asset { content_type: JS, body: include_str!("../../web/supervisor-breaches.js"), page: false },
     ),
     ("/signin.js", Asset { content_type: JS, body: include_str!("../../web/signin.js"), page: false }),
     ("/clock.js", Asset { content_type: JS, body: include_str!("../../web/clock.js"), page: false }),

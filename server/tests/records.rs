@@ -146,11 +146,44 @@ async fn lookups_are_for_supervisors_and_admins_and_bad_requests_get_a_code() {
     server.shutdown().await.unwrap();
 }
 
+/// The supervisor view cannot reach the admin port: the public listener
+/// answers the same lookups, for supervisors and admins only.
+#[tokio::test]
+async fn the_public_listener_has_the_same_lookups_for_supervisors() {
+    let server = start(config(600.0, "")).await;
+    let session = chat_to_the_end(server.public_addr, "Carla").await;
+    wait_for_chat(server.admin_addr, session, rated).await;
+    let public = server.public_addr;
+    let sue = supervisor();
+    for query in ["agent=ann", "flag=close_unconfirmed", "customer=Carla&group=general"] {
+        let answer = http_get_as(public, &format!("/v1/records/chats?{query}"), Some(&sue)).await;
+        let found: Vec<u64> =
+            answer.json()["chats"].as_array().unwrap().iter().map(|c| c["session"].as_u64().unwrap()).collect();
+        assert_eq!((answer.status, found), (200, vec![session]), "{query}: {}", answer.body);
+    }
+    let one = http_get_as(public, &format!("/v1/records/chats/{session}"), Some(&sue)).await;
+    assert_eq!((one.status, one.json()["transcript"][0]["text"].as_str()), (200, Some("My parcel never arrived")));
+    let cases = [
+        (None, "/v1/records/chats".to_owned(), 401, "token_missing"),
+        (Some(token_for("ann")), "/v1/records/chats".to_owned(), 403, "supervisors_only"),
+        (Some(token_for("ann")), format!("/v1/records/chats/{session}"), 403, "supervisors_only"),
+        (Some(sue.clone()), "/v1/records/chats?flag=rude".to_owned(), 400, "invalid_request"),
+        (Some(sue.clone()), "/v1/records/chats/999".to_owned(), 404, "chat_not_found"),
+    ];
+    for (token, path, status, code) in cases {
+        let answer = http_get_as(public, &path, token.as_deref()).await;
+        assert_eq!((answer.status, answer.json()["code"].as_str()), (status, Some(code)), "{path}: {}", answer.body);
+    }
+    server.shutdown().await.unwrap();
+}
+
 #[tokio::test]
 async fn records_off_means_no_lookups_and_no_writer() {
     let server = start(config(600.0, "[records]\nenabled = false")).await;
-    let answer = http_get_as(server.admin_addr, "/v1/admin/records/chats", Some(&supervisor())).await;
-    assert_eq!((answer.status, answer.json()["code"].as_str()), (404, Some("records_disabled")));
+    for (addr, path) in [(server.admin_addr, "/v1/admin/records/chats"), (server.public_addr, "/v1/records/chats")] {
+        let answer = http_get_as(addr, path, Some(&supervisor())).await;
+        assert_eq!((answer.status, answer.json()["code"].as_str()), (404, Some("records_disabled")), "{path}");
+    }
     chat_to_the_end(server.public_addr, "Carla").await;
     let (_, metrics) = http_get(server.admin_addr, "/metrics").await;
     assert!(!metrics.contains("switchboard_records_written_total{"), "no writer, no series");

@@ -22,5 +22,7 @@ if [ -z "${WEB_TEST_SERVER_BIN:-}" ]; then
 fi
 
 cd "$here"
-# One file; its tests run one after another, each with its own time limit.
-exec timeout 600 node --test "$@" e2e.test.mjs
+# One file at a time (each starts servers and a browser: two at once would
+# share 2 cores); its tests run one after another, each with its own time limit.
+timeout 600 node --test "$@" e2e.test.mjs
+exec timeout 300 node --test "$@" pages.test.mjs

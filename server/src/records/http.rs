@@ -1,4 +1,4 @@
-//! Looking up past chats, on the admin listener, for supervisors and admins:
+//! Looking up past chats, for supervisors and admins:
 //!
 //! - `GET /v1/admin/records/chats?customer=&agent=&group=&from=&to=&flag=&limit=`
 //!   lists closed chats, newest first (`{"chats": [...]}`, without their text);
@@ -6,6 +6,11 @@
 //!   transcript, handoff notes and conduct flags;
 //! - `GET /v1/admin/records/tickets/{id}` gives a done ticket of this
 //!   `data_dir` with its messages, notes and events (`{"ticket", "events"}`).
+//!
+//! The same two lookups are on the public listener as `/v1/records/chats` and
+//! `/v1/records/chats/{session}`, for the supervisor view (a page cannot reach
+//! the admin port). Only the refusal of an agent's token differs: the public
+//! side says `supervisors_only`, as the WebSocket's `snapshot` does.
 //!
 //! Every refusal is `{"code", "message"}` with a stable code
 //! ([`records_code`], `invalid_request`, and the token codes).
@@ -23,7 +28,7 @@ use switchboard_protocol::code;
 use switchboard_records::{ChatQuery, Store, StoreError, MAX_LIMIT};
 
 use crate::auth::http::{bearer, http_code, ApiError};
-use crate::auth::{Auth, Refusal};
+use crate::auth::Auth;
 use crate::router::output::ConductKind;
 
 /// Codes only these endpoints give.
@@ -44,15 +49,28 @@ const DEFAULT_LIMIT: u32 = 50;
 struct Lookups {
     store: Option<Store>,
     auth: Arc<Auth>,
+    /// The code an agent's token is refused with (each listener keeps its own convention).
+    not_a_supervisor: &'static str,
 }
 
-/// The routes (state: the records store, `None` when records are off).
+/// The admin listener's routes (state: the records store, `None` when records are off).
 pub fn admin_routes(store: Option<Store>, auth: Arc<Auth>) -> axum::Router {
-    axum::Router::new()
-        .route("/v1/admin/records/chats", get(find))
-        .route("/v1/admin/records/chats/{session}", get(one))
+    chat_routes("/v1/admin/records/chats")
         .route("/v1/admin/records/tickets/{id}", get(ticket))
-        .with_state(Arc::new(Lookups { store, auth }))
+        .with_state(Arc::new(Lookups { store, auth, not_a_supervisor: code::FORBIDDEN }))
+}
+
+/// The public listener's routes: the same chat lookups for the supervisor view.
+pub fn public_routes(store: Option<Store>, auth: Arc<Auth>) -> axum::Router {
+    chat_routes("/v1/records/chats").with_state(Arc::new(Lookups {
+        store,
+        auth,
+        not_a_supervisor: code::SUPERVISORS_ONLY,
+    }))
+}
+
+fn chat_routes(chats: &str) -> axum::Router<Arc<Lookups>> {
+    axum::Router::new().route(chats, get(find)).route(&format!("{chats}/{{session}}"), get(one))
 }
 
 type Params = Result<Query<Vec<(String, String)>>, QueryRejection>;
@@ -83,8 +101,7 @@ async fn try_find(lookups: &Lookups, headers: &HeaderMap, params: Params) -> Res
 
 async fn try_one(lookups: &Lookups, session: &str, headers: &HeaderMap, params: Params) -> Result<Response, ApiError> {
     let store = lookups.allowed(headers)?;
-    let session: u64 =
-        session.parse().map_err(|_| invalid("the session id is a number, e.g. /v1/admin/records/chats/42"))?;
+    let session: u64 = session.parse().map_err(|_| invalid("the session id is a number, e.g. /v1/records/chats/42"))?;
     let params = params_of(params)?;
     let mut origin = None;
     for (key, value) in &params {
@@ -129,7 +146,8 @@ impl Lookups {
     fn allowed(&self, headers: &HeaderMap) -> Result<&Store, ApiError> {
         let identity = self.auth.check(bearer(headers))?;
         if !identity.role.may_supervise() {
-            return Err(Refusal::new(code::FORBIDDEN, "this endpoint is for supervisors and admins").into());
+            let message = "this endpoint is for supervisors and admins";
+            return Err(ApiError::new(StatusCode::FORBIDDEN, self.not_a_supervisor, message));
         }
         self.store.as_ref().ok_or_else(|| {
             ApiError::new(

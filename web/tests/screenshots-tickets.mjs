@@ -1,0 +1,65 @@
+// Takes the screenshots of the ticket and past chat views into
+// docs/screenshots/ (apart from screenshots.mjs, so that retaking these leaves
+// the others alone): the widget's ticket, the console's Tickets tab, the
+// supervisor view's past chats with one open. A real server with the test
+// config (and its ticket API).
+//
+//   node web/tests/screenshots-tickets.mjs   (after `cargo build -p switchboard-server`)
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { expect } from './expect.mjs';
+import { launchBrowser, repo, startServer } from './harness.mjs';
+import { people } from './people.mjs';
+
+const out = path.join(repo, 'docs', 'screenshots');
+mkdirSync(out, { recursive: true });
+const server = await startServer();
+const browser = await launchBrowser();
+const errors = [];
+const cast = people(browser, server, errors);
+const shot = async (page, name) => {
+  await page.waitForTimeout(250); // let transitions settle
+  await page.screenshot({ path: path.join(out, name) });
+  console.log('saved', path.join('docs', 'screenshots', name));
+};
+
+try {
+  // A customer leaves a message instead of waiting; Alice answers it.
+  const ines = await cast.customer('Ines');
+  await ines.getByRole('button', { name: 'Leave a message instead' }).click();
+  await ines.getByLabel('Your message').fill('My order 1234 never arrived. Can you check where it is?');
+  await ines.getByRole('button', { name: 'Send message' }).click();
+  await expect(ines.locator('.ticket-state')).toHaveText('We have your message and will answer it soon.');
+
+  const alice = await cast.agent('alice');
+  await alice.getByRole('tab', { name: /Tickets/ }).click();
+  await alice.locator('.tickets-table tbody tr button').first().click();
+  const detail = alice.getByRole('region', { name: 'Ticket' });
+  await detail.getByLabel('Reply to the customer').fill('We found it at the depot: it arrives on Monday. I will check again then.');
+  await detail.getByLabel('Resolved within (hours, optional)').fill('8');
+  await detail.getByRole('button', { name: 'Send reply' }).click();
+  await expect(detail.locator('.history .agent .bubble')).toHaveCount(1);
+  await shot(alice, 'console-tickets.png');
+
+  // Ines comes back later on the same browser.
+  await ines.reload();
+  await expect(ines.locator('.tickets .entry.theirs .bubble')).toHaveCount(1);
+  await shot(ines, 'widget-ticket.png');
+
+  // The supervisor looks up Ines's chat (it ended when she left the message) and opens it.
+  const sam = await cast.supervisor('sam');
+  const panel = sam.getByRole('region', { name: 'Past chats' });
+  await panel.getByLabel('Customer (name or id)').fill('Ines');
+  for (let i = 0; i < 50 && !(await panel.locator('tbody tr').count()); i += 1) {
+    await panel.getByRole('button', { name: 'Search' }).click();
+    await sam.waitForTimeout(200);
+  }
+  await panel.locator('tbody tr button').first().click();
+  await expect(sam.getByRole('dialog', { name: /Chat #\d+/ })).toBeVisible();
+  await shot(sam, 'supervisor-past-chat.png');
+  if (errors.length) throw new Error(`script errors: ${errors.join('\n')}`);
+} finally {
+  await cast.closeAll();
+  await browser.close();
+  await server.stop();
+}
