@@ -1049,8 +1049,24 @@ describe('final refusals', () => {
   });
 });
 
+/**
+ * Presses a leave-a-message button, leaves a message in the form it opens and
+ * returns what the widget asked the ticket API for (group, reason, text).
+ */
+async function leaveMessage(page, button) {
+  await button.click();
+  await page.getByLabel('Your message').fill('Left while closed.');
+  const [request] = await Promise.all([
+    page.waitForRequest((r) => r.url().endsWith('/v1/tickets') && r.method() === 'POST'),
+    page.getByRole('button', { name: 'Send message' }).click(),
+  ]);
+  const { group, reason, text } = request.postDataJSON();
+  await expect(page.locator('.tickets-title')).toHaveText(/Your message #\d+/);
+  return { group, reason, text };
+}
+
 describe('service hours', () => {
-  test('a closed group: the widget says when it opens in local time and offers a message; the console shows the closed badge', { timeout: 60000 }, async () => {
+  test('a closed group: the widget says when it opens in local time and takes a message; the console shows the closed badge', { timeout: 60000 }, async () => {
     // Friday 22:30 in Shanghai: general (08:00-22:00 every day) and logistics (Mon-Fri 09:00-18:00) are closed.
     await server.stop();
     server = await startServer({ env: { SWITCHBOARD_CLOCK__START: '2026-03-06T22:30:00' } });
@@ -1065,7 +1081,6 @@ describe('service hours', () => {
     const page = await open('/', { device: berlin });
     const sockets = [];
     page.on('websocket', (ws) => sockets.push(ws));
-    await page.evaluate(() => { window.leftMessages = []; window.switchboardLeaveMessage = (what) => window.leftMessages.push(what); });
     await page.getByRole('button', { name: 'Chat with us' }).click();
     await page.getByRole('button', { name: 'Start chat' }).click();
     const card = page.locator('[data-card="group-closed"]');
@@ -1076,8 +1091,7 @@ describe('service hours', () => {
     assert.match(sockets[0].url(), /time_zone=Europe%2FBerlin/, 'the widget sends its time zone');
     assert.equal(await page.evaluate(() => window.switchboardWidget.state().phase), 'group_closed');
     await expect(page.locator('.banner')).toBeHidden();
-    await page.locator('#leave-message').click();
-    assert.deepEqual(await page.evaluate(() => window.leftMessages), [{ group: 'general', reason: 'group_closed' }]);
+    assert.deepEqual(await leaveMessage(page, page.locator('#leave-message')), { group: 'general', reason: 'group_closed', text: 'Left while closed.' });
     assert.equal(sockets.length, 1, 'a closed group is not retried');
     await audit(page, 'widget: group closed');
 
@@ -1096,15 +1110,14 @@ describe('service hours', () => {
     await expect(supervisor.locator('tr[data-group="returns"] .hours-badge')).toHaveText('open');
   });
 
-  test('nobody online in an open group: the banner offers to leave a message through the same hook', { timeout: 60000 }, async () => {
+  test('nobody online in an open group: the banner offers to leave a message, which takes the place of the wait', { timeout: 60000 }, async () => {
     const page = await open('/');
-    await page.evaluate(() => { window.leftMessages = []; window.switchboardLeaveMessage = (what) => window.leftMessages.push(what); });
     await page.getByRole('button', { name: 'Chat with us' }).click();
     await page.getByRole('button', { name: 'Start chat' }).click();
     await expect(page.locator('.banner')).toContainText('No agent is online right now.');
-    await page.locator('.banner #leave-message').click();
-    assert.deepEqual(await page.evaluate(() => window.leftMessages), [{ group: 'general', reason: 'nobody_available' }]);
-    assert.equal(await page.evaluate(() => window.switchboardWidget.state().phase), 'waiting', 'the customer keeps their place');
+    assert.deepEqual(await leaveMessage(page, page.locator('.banner #leave-message')), { group: 'general', reason: 'nobody_available', text: 'Left while closed.' });
+    // The message takes the place of the wait: the customer leaves the queue.
+    await page.waitForFunction(() => window.switchboardWidget.state().phase === 'closed', null, { timeout: 5000 });
   });
 });
 

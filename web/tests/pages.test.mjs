@@ -9,7 +9,6 @@ import http from 'node:http';
 import { expect } from './expect.mjs';
 import { demoPassword, launchBrowser, startServer } from './harness.mjs';
 import { people } from './people.mjs';
-import { fakeTicketDesk, hasTicketApi } from './fake-tickets.mjs';
 
 let browser;
 let server;
@@ -108,17 +107,13 @@ async function agentReplies(agent, text, state, hours) {
 }
 
 describe('tickets in the pages', () => {
-  let fake = null;
   beforeEach(async () => {
     server = await startServer();
     errors = [];
-    // A server built without the ticket API: the pages are held to its contract by a stand-in.
-    fake = await hasTicketApi(server.base) ? null : fakeTicketDesk();
-    cast = people(browser, server, errors, { setup: fake ? (context) => fake.serve(context) : null });
+    cast = people(browser, server, errors);
   });
 
   test('a customer leaves a message, an agent answers, the customer comes back, replies and confirms', { timeout: 90000 }, async (t) => {
-    if (fake) t.diagnostic('ticket API not in this server: the pages run against fake-tickets.mjs');
     const customer = await cast.customer();
     await customer.getByRole('button', { name: 'Leave a message instead' }).click();
     const pane = ticketPane(customer);
@@ -182,14 +177,12 @@ describe('tickets in the pages', () => {
     await dialog.getByLabel('Note').fill('Refund needs the warehouse: answer by Monday.');
     await dialog.getByRole('button', { name: 'Turn into ticket' }).click();
     await expect(alice.locator('.toast', { hasText: 'is now ticket' })).toHaveText(/The chat with Omar is now ticket #\d+\./);
-    if (!fake) {
-      // The server tells the customer in the chat (ticket_created): the widget keeps the ticket and shows it once the chat is over.
-      await expect(widgetLog(customer).last()).toContainText(/Your chat is now request #\d+/);
-      await alice.getByRole('button', { name: 'Close…' }).click();
-      await alice.getByRole('dialog', { name: /Close chat/ }).getByRole('button', { name: 'Close chat' }).click();
-      await customer.reload();
-      await expect(ticketPane(customer).locator('.entry.mine .bubble')).toContainText(['I need a refund for a broken lamp.']);
-    }
+    // The server tells the customer in the chat (ticket_created): the widget keeps the ticket and shows it once the chat is over.
+    await expect(widgetLog(customer).last()).toContainText(/Your chat is now request #\d+/);
+    await alice.getByRole('button', { name: 'Close…' }).click();
+    await alice.getByRole('dialog', { name: /Close chat/ }).getByRole('button', { name: 'Close chat' }).click();
+    await customer.reload();
+    await expect(ticketPane(customer).locator('.entry.mine .bubble')).toContainText(['I need a refund for a broken lamp.']);
     await alice.getByRole('tab', { name: /Tickets/ }).click();
     await expect(alice.locator('.tickets-table tbody tr')).toHaveCount(1);
     await expect(alice.getByRole('tab', { name: /Tickets/ })).toHaveText('Tickets 1');
@@ -281,7 +274,9 @@ describe('a ticket left at night, on a scaled clock', () => {
 
   test('left at night in the widget, answered next morning, read on the same browser, replied to, confirmed', { timeout: 90000 }, async () => {
     const customer = await cast.customer('Night Owl');
-    await customer.locator('#leave-message').or(customer.getByRole('button', { name: 'Leave a message instead' })).first().click();
+    // At night the group is closed: the widget says when it opens and offers to leave a message.
+    await expect(customer.locator('.sub')).toHaveText('Closed right now');
+    await customer.locator('#leave-message').click();
     const pane = ticketPane(customer);
     await pane.getByLabel('Your message').fill('Sent at night: my invoice shows the wrong address.');
     await pane.getByRole('button', { name: 'Send message' }).click();
