@@ -26,7 +26,7 @@ function groupNameOf(snapshot, id) {
 /** The title and the detail line of a feed entry. */
 function describe(e, snapshot) {
   const who = e.agent ? nameOf(snapshot, e.agent) : null;
-  const chat = e.session != null ? `chat #${e.session}` : null;
+  const chat = e.session != null ? `chat #${e.session}` : e.ticket != null ? `ticket #${e.ticket}` : null;
   const group = e.group ? groupNameOf(snapshot, e.group) : null;
   switch (e.kind) {
     case 'warning': return [`${who} has not replied for a minute`, [chat, group].filter(Boolean).join(' · ')];

@@ -3,7 +3,8 @@
 // asks for a `snapshot` (every skill group and agent at a glance) every couple
 // of seconds and at once after each alert, and shows the alerts
 // (alert_reply_warning, alert_slow_reply, alert_conduct_flagged,
-// alert_closed_with_cause, alert_complaint_tendency) as a live feed beside the tables.
+// alert_closed_with_cause, alert_complaint_tendency, alert_ticket_breach,
+// alert_ticket_complaint_tendency) as a live feed beside the tables.
 // Below the board, panels that keep their own state across the board's redraws:
 // past chats (supervisor-records.js) and ticket breaches (supervisor-breaches.js).
 import { el } from '/wire.js';
@@ -38,6 +39,7 @@ const ALERTS = {
   alert_closed_with_cause: (msg) => ({ kind: 'closed', agent: msg.agent, session: msg.session, group: msg.group, reason: msg.reason }),
   alert_complaint_tendency: (msg) => ({ kind: 'complaint', agent: msg.agent || null, session: msg.session, group: msg.group, signal: msg.signal }),
   alert_ticket_breach: breachAlert,
+  alert_ticket_complaint_tendency: (msg) => ({ kind: 'complaint', agent: msg.agent || null, ticket: msg.ticket, group: msg.group, signal: msg.signal }),
 };
 
 function handle(msg) {

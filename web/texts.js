@@ -179,6 +179,7 @@ const TICKET_AGENT_ERROR_TEXT = {
   ticket_agent_not_in_group: 'That agent is not in the ticket\'s group.',
   ticket_agent_full: 'That agent has no room for another ticket.',
   ticket_transfer_to_self: 'The ticket is already yours.',
+  ticket_reply_first: 'Reply to the customer first (say who will answer), then transfer.',
   ticket_expected_time_invalid: 'The expected resolution time must be in the future.',
   handoff_note_too_short: 'The note is too short.',
   handoff_note_too_long: 'The note is too long.',

@@ -305,6 +305,17 @@ pub enum ServerToAgent {
         agent: Option<String>,
         deadline: i64,
     },
+    /// Supervisors only: a customer's message on a ticket showed a complaint
+    /// tendency (the same signals as in a chat but `message_burst`); the
+    /// ticket became urgent. `agent` owns it (none while it waits for one).
+    AlertTicketComplaintTendency {
+        seq: u64,
+        ticket: u64,
+        group: String,
+        #[serde(default)]
+        agent: Option<String>,
+        signal: ComplaintSignal,
+    },
 }
 
 impl ServerToAgent {
@@ -328,7 +339,8 @@ impl ServerToAgent {
             | ServerToAgent::AlertConductFlagged { seq, .. }
             | ServerToAgent::AlertComplaintTendency { seq, .. }
             | ServerToAgent::AlertClosedWithCause { seq, .. }
-            | ServerToAgent::AlertTicketBreach { seq, .. } => Some(seq),
+            | ServerToAgent::AlertTicketBreach { seq, .. }
+            | ServerToAgent::AlertTicketComplaintTendency { seq, .. } => Some(seq),
             ServerToAgent::Welcome { .. }
             | ServerToAgent::Ack { .. }
             | ServerToAgent::Error { .. }

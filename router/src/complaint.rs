@@ -74,19 +74,49 @@ fn question_hash(text: &str, min_chars: u32) -> Option<u64> {
 }
 
 impl Router {
-    /// Records a customer message and returns the signals it raises for the
-    /// first time in this session (each signal is raised once per session).
-    pub(super) fn complaint_signals(&mut self, session: SessionId, text: &str) -> Vec<ComplaintSignal> {
-        let rules = &self.config.rules.complaint;
-        let now = self.now;
-        let mut hits = Vec::new();
+    /// The signals of the word lists: a phone-call request, abusive words.
+    fn word_signals(&self, text: &str) -> Vec<ComplaintSignal> {
         let (phone, abusive) = self.complaint_words.scan(text);
+        let mut hits = Vec::new();
         if phone {
             hits.push(ComplaintSignal::PhoneRequest);
         }
         if abusive {
             hits.push(ComplaintSignal::AbusiveLanguage);
         }
+        hits
+    }
+
+    /// The complaint-tendency signals a customer's message on a ticket
+    /// raises, by the chat rules: the word lists, and the same question
+    /// again (`earlier`: the customer's earlier messages on the ticket,
+    /// newest first; the last `complaint.repeat_lookback` count). A burst
+    /// of messages is a live chat's signal: a ticket is written at leisure.
+    pub fn ticket_complaint_signals<'a>(
+        &self,
+        text: &str,
+        earlier: impl Iterator<Item = &'a str>,
+    ) -> Vec<ComplaintSignal> {
+        let rules = &self.config.rules.complaint;
+        let mut hits = self.word_signals(text);
+        if let Some(h) = question_hash(text, rules.question_min_chars) {
+            let seen = earlier
+                .take(rules.repeat_lookback as usize)
+                .filter(|t| question_hash(t, rules.question_min_chars) == Some(h))
+                .count();
+            if seen + 1 >= rules.repeat_threshold as usize {
+                hits.push(ComplaintSignal::RepeatedQuestion);
+            }
+        }
+        hits
+    }
+
+    /// Records a customer message and returns the signals it raises for the
+    /// first time in this session (each signal is raised once per session).
+    pub(super) fn complaint_signals(&mut self, session: SessionId, text: &str) -> Vec<ComplaintSignal> {
+        let rules = &self.config.rules.complaint;
+        let now = self.now;
+        let mut hits = self.word_signals(text);
         let (repeat_threshold, lookback, burst_messages, burst_window) = (
             rules.repeat_threshold as usize,
             rules.repeat_lookback as usize,

@@ -476,3 +476,47 @@ async fn one_address_may_leave_only_so_many_tickets_a_minute() {
     assert_eq!(all["tickets"].as_array().unwrap().len(), 2, "the refused one was never made");
     server.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_complaint_tendency_makes_the_ticket_urgent_and_a_transfer_waits_for_a_reply() {
+    let server = start(config(1.0, "")).await;
+    let addr = server.public_addr;
+    let _ann = Client::available_agent(addr, "ann").await;
+    let _ben = Client::available_agent(addr, "ben").await;
+    let mut sue = Client::agent(addr, "sue").await;
+
+    // Asking for a phone call is a complaint tendency (router.rules.complaint.phone_words).
+    let (id, token) = left_message(addr, "Please call me, my order is wrong").await;
+    let alert = sue.expect("alert_ticket_complaint_tendency").await;
+    assert_eq!((alert["ticket"].as_u64(), alert["signal"].as_str()), (Some(id), Some("phone_request")));
+    assert_eq!(alert["group"], "general");
+    let owner = alert["agent"].as_str().expect("an agent on duty owns it").to_owned();
+    let other = if owner == "ann" { "ben" } else { "ann" };
+    let seen = http_get_as(addr, &format!("/v1/tickets/{id}"), Some(&token_for(&owner))).await.json();
+    assert_eq!(seen["ticket"]["priority"], "urgent", "a complaint comes first");
+    assert_eq!(seen["ticket"]["complaint_signals"], json!(["phone_request"]));
+    assert!(as_customer(addr, &token).await["ticket"].get("complaint_signals").is_none(), "customers do not see it");
+    wait_for_sample(server.admin_addr, "switchboard_complaint_signals_total{signal=\"phone_request\"}", 1.0).await;
+
+    // The same signal is raised once per ticket; a new one is told again.
+    let said = |text: &str| json!({ "text": text });
+    let again = http_post(addr, "/v1/ticket/messages", Some(&token), &said("call me please").to_string()).await;
+    assert_eq!(again.status, 200, "{}", again.body);
+    let abusive = http_post(addr, "/v1/ticket/messages", Some(&token), &said("this is useless").to_string()).await;
+    assert_eq!(abusive.status, 200, "{}", abusive.body);
+    let next = sue.expect("alert_ticket_complaint_tendency").await;
+    assert_eq!(next["signal"], "abusive_language", "phone_request is not told twice");
+
+    // The customer's last message is unanswered: the transfer waits for a reply.
+    let note = "Knows the carrier; customer wants a call.";
+    let path = format!("/v1/tickets/{id}/transfer");
+    let early = agent_post(addr, &owner, &path, json!({"to": other, "note": note})).await;
+    assert_eq!((early.status, early.json()["code"].as_str()), (409, Some("ticket_reply_first")), "{}", early.body);
+    let reply = json!({"text": "A colleague will call you back.", "state": "processing"});
+    let replied = agent_post(addr, &owner, &format!("/v1/tickets/{id}/reply"), reply).await;
+    assert_eq!(replied.status, 200, "{}", replied.body);
+    let moved = agent_post(addr, &owner, &path, json!({"to": other, "note": note})).await;
+    assert_eq!(moved.status, 200, "{}", moved.body);
+    assert_eq!(moved.json()["ticket"]["owner"], other);
+    server.shutdown().await.unwrap();
+}

@@ -46,30 +46,37 @@ impl Tickets {
         to: AgentId,
         note: String,
     ) -> Result<(), TicketError> {
-        let ticket = self.open_ticket(id)?;
-        if ticket.owner.as_ref() != Some(&from) {
-            return Err(TicketError::NotYourTicket(id));
-        }
-        if to == from {
-            return Err(TicketError::TransferToSelf);
-        }
-        let target = self.agents.get(&to).ok_or_else(|| TicketError::UnknownAgent(to.clone()))?;
-        if !target.available {
-            return Err(TicketError::TargetAgentUnavailable(to));
-        }
-        if !target.groups.contains(&ticket.group) {
-            return Err(TicketError::TargetNotInGroup(to));
-        }
-        if target.owned.len() >= target.capacity {
-            return Err(TicketError::TargetAgentFull(to));
-        }
-        self.check_note(&note)?;
+        self.check_transfer(id, &from, &to, &note)?;
         self.agents.get_mut(&from).unwrap().owned.remove(&id);
         self.agents.get_mut(&to).unwrap().owned.insert(id);
         self.tickets.get_mut(&id).unwrap().owner = Some(to.clone());
         self.outputs.push_back(Output::Transferred { ticket: id, from, to, note });
         self.dispatch();
         Ok(())
+    }
+
+    /// Whether [`Input::Transfer`](crate::Input::Transfer) would be taken now,
+    /// changing nothing: so a caller with rules of its own (the server's
+    /// reply before a transfer) can check them after these.
+    pub fn check_transfer(&self, id: TicketId, from: &AgentId, to: &AgentId, note: &str) -> Result<(), TicketError> {
+        let ticket = self.open_ticket(id)?;
+        if ticket.owner.as_ref() != Some(from) {
+            return Err(TicketError::NotYourTicket(id));
+        }
+        if to == from {
+            return Err(TicketError::TransferToSelf);
+        }
+        let target = self.agents.get(to).ok_or_else(|| TicketError::UnknownAgent(to.clone()))?;
+        if !target.available {
+            return Err(TicketError::TargetAgentUnavailable(to.clone()));
+        }
+        if !target.groups.contains(&ticket.group) {
+            return Err(TicketError::TargetNotInGroup(to.clone()));
+        }
+        if target.owned.len() >= target.capacity {
+            return Err(TicketError::TargetAgentFull(to.clone()));
+        }
+        self.check_note(note)
     }
 
     /// Gives every waiting ticket that can have an owner one, in waiting order.

@@ -195,6 +195,17 @@ describe('tickets in the pages', () => {
     await expect(alice.locator('.tickets-table tbody tr')).toContainText('urgent');
     await expect(detail.getByRole('button', { name: 'Set priority normal' })).toBeVisible();
     await cast.agent('bob');
+    // The customer's message is the last word: the rules want a reply before the transfer.
+    await detail.getByLabel('Transfer to').fill('bob');
+    await detail.getByRole('textbox', { name: 'Handoff note' }).fill('Bob knows the warehouse people.');
+    await detail.getByRole('button', { name: 'Transfer' }).click();
+    await expect(alice.locator('.toast', { hasText: 'ticket_reply_first' })).toHaveText('Reply to the customer first (say who will answer), then transfer. (ticket_reply_first)');
+    // The browser logs that refused request as an error: expected here, once, and nothing else.
+    const conflict = (e) => e.includes('status of 409 (Conflict)');
+    assert.equal(errors.filter(conflict).length, 1, errors.join('\n'));
+    errors.splice(0, errors.length, ...errors.filter((e) => !conflict(e)));
+    await agentReplies(alice, 'Bob from our warehouse team will answer you.', 'processing');
+    await expect(detail.locator('.history .agent .bubble')).toContainText(['Bob from our warehouse team will answer you.']);
     await detail.getByLabel('Transfer to').fill('bob');
     await detail.getByRole('textbox', { name: 'Handoff note' }).fill('Bob knows the warehouse people.');
     await detail.getByRole('button', { name: 'Transfer' }).click();
@@ -313,9 +324,11 @@ describe('a ticket left at night, on a scaled clock', () => {
     await customer.reload();
     const back = ticketPane(customer);
     await expect(back.locator('.entry.theirs .bubble')).toHaveText(['Good morning! I have corrected the address.']);
-    await back.getByLabel('Your reply').fill('Thank you, and the postcode too?');
+    await back.getByLabel('Your reply').fill('Thank you, and the postcode too? Please call me.');
     await back.getByRole('button', { name: 'Send reply' }).click();
     await expect(back.locator('.ticket-state')).toHaveText('Thanks for your reply. We will answer soon.');
+    // Asking for a call is a complaint tendency: the supervisor is told, with the ticket.
+    await expect(sam.locator('.feed li[data-kind="complaint"]')).toContainText([/Complaint tendency: .*ticket #\d+/s]);
 
     await expect(row.locator('[data-cell="state"]')).toHaveText('Customer replied');
     await agentReplies(alice, 'The postcode too. Is it all right now?', 'pending_confirmation');

@@ -390,6 +390,9 @@ impl Metrics {
             DeskEvent::Breach(b) => {
                 self.counter(TICKET_BREACHES, &[("group", b.group.as_str()), ("kind", b.kind.name())]).increment(1);
             }
+            DeskEvent::ComplaintTendency { signal, .. } => {
+                self.counter(COMPLAINT_SIGNALS, &[("signal", signal.label())]).increment(1);
+            }
             DeskEvent::Happened(_) | DeskEvent::Done(_) => {}
         }
     }

@@ -32,6 +32,9 @@ pub fn record(event: &DeskEvent, lsn: u64, ordinal: u32) -> Record {
             let detail = json!({"kind": b.kind.name(), "deadline": b.deadline});
             row(b.ticket.0, &b.group, "breach", b.agent.as_ref(), b.deadline, &detail)
         }
+        DeskEvent::ComplaintTendency { ticket, group, agent, signal, at } => {
+            row(ticket.0, group, "complaint_tendency", agent.as_ref(), *at, &json!({"signal": signal.label()}))
+        }
         DeskEvent::Happened(f) => row(f.ticket.0, &f.group, f.kind, f.agent.as_ref(), f.at, &f.detail),
         DeskEvent::Done(done) => Record::Ticket(Box::new(ticket_row(done))),
     }

@@ -123,7 +123,7 @@ fn target_from_wire(t: &wire::TransferTarget) -> TransferTarget {
     }
 }
 
-fn signal_to_wire(s: ComplaintSignal) -> wire::ComplaintSignal {
+pub(super) fn signal_to_wire(s: ComplaintSignal) -> wire::ComplaintSignal {
     match s {
         ComplaintSignal::PhoneRequest => wire::ComplaintSignal::PhoneRequest,
         ComplaintSignal::AbusiveLanguage => wire::ComplaintSignal::AbusiveLanguage,

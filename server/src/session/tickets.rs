@@ -114,19 +114,35 @@ impl SessionLayer {
     /// Metrics for the driver, and an alert to every connected supervisor per breach.
     pub(super) fn route_desk_events(&mut self) {
         while let Some(event) = self.desk.poll_event() {
-            if let DeskEvent::Breach(b) = &event {
-                let mut alert = ServerToAgent::AlertTicketBreach {
-                    seq: 0,
-                    ticket: b.ticket.0,
-                    group: b.group.to_string(),
-                    kind: b.kind.name().to_owned(),
-                    agent: b.agent.as_ref().map(|a| a.to_string()),
-                    deadline: b.deadline,
-                };
+            if let Some(mut alert) = supervisor_alert(&event) {
                 self.tell_supervisors(&mut alert);
             }
             self.actions.push_back(Action::Ticket(event));
         }
+    }
+}
+
+/// What supervisors are told of a desk event: breaches and complaint tendency.
+fn supervisor_alert(event: &DeskEvent) -> Option<ServerToAgent> {
+    match event {
+        DeskEvent::Breach(b) => Some(ServerToAgent::AlertTicketBreach {
+            seq: 0,
+            ticket: b.ticket.0,
+            group: b.group.to_string(),
+            kind: b.kind.name().to_owned(),
+            agent: b.agent.as_ref().map(|a| a.to_string()),
+            deadline: b.deadline,
+        }),
+        DeskEvent::ComplaintTendency { ticket, group, agent, signal, .. } => {
+            Some(ServerToAgent::AlertTicketComplaintTendency {
+                seq: 0,
+                ticket: ticket.0,
+                group: group.to_string(),
+                agent: agent.as_ref().map(|a| a.to_string()),
+                signal: super::convert::signal_to_wire(*signal),
+            })
+        }
+        _ => None,
     }
 }
 

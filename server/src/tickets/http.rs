@@ -130,7 +130,8 @@ pub fn status_of(code: &str) -> StatusCode {
         | "ticket_exists"
         | "ticket_agent_unavailable"
         | "ticket_agent_full"
-        | super::desk_code::TICKET_FULL => StatusCode::CONFLICT,
+        | super::desk_code::TICKET_FULL
+        | super::desk_code::REPLY_FIRST => StatusCode::CONFLICT,
         code::RATE_LIMITED => StatusCode::TOO_MANY_REQUESTS,
         code::ORIGIN_NOT_ALLOWED => StatusCode::FORBIDDEN,
         code::STORAGE_UNAVAILABLE | code::SHUTTING_DOWN => StatusCode::SERVICE_UNAVAILABLE,

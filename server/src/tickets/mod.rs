@@ -21,12 +21,12 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use switchboard_calendar::{Calendar, ClockAnchor};
 use switchboard_tickets::{
-    self as lifecycle, Actor, BreachKind, Input, Origin, Output, Reminder, SavedTickets, TicketError, TicketId,
-    TicketState, Tickets,
+    self as lifecycle, Actor, BreachKind, Input, Origin, Output, Priority, Reminder, SavedTickets, TicketError,
+    TicketId, TicketState, Tickets,
 };
 
 use crate::config::TicketsConfig;
-use crate::router::output::{SessionView, Speaker};
+use crate::router::output::{ComplaintSignal, SessionView, Speaker};
 use crate::router::{AgentId, GroupId, Millis, Router, SessionId};
 use crate::session::TokenDigest;
 pub use entry::{AgentReply, FromChat, LeftBecause, NewTicket, TicketEntry};
@@ -73,6 +73,8 @@ pub struct TicketFile {
     pub session: Option<SessionId>,
     /// When it became done (calendar unix ms): forgotten `tickets.keep_done` later.
     pub done_at: Option<i64>,
+    /// The complaint-tendency signals the customer's messages raised (each once).
+    pub signals: Vec<ComplaintSignal>,
 }
 
 /// A limit not kept, as supervisors see it.
@@ -96,6 +98,15 @@ pub enum DeskEvent {
         at: i64,
     },
     Breach(Breach),
+    /// A customer's message showed a complaint tendency: the ticket became urgent.
+    ComplaintTendency {
+        ticket: TicketId,
+        group: GroupId,
+        /// The owner then (none while it waits for one).
+        agent: Option<AgentId>,
+        signal: ComplaintSignal,
+        at: i64,
+    },
     /// Anything else that happened to a ticket (for the records store).
     Happened(Fact),
     /// A ticket became done: what the records store keeps of it.
@@ -150,6 +161,7 @@ pub mod desk_code {
     pub const SESSION_UNKNOWN: &str = "session_unknown";
     pub const CHAT_NOT_YOURS: &str = "chat_not_yours";
     pub const NOTE_TOO_LONG: &str = "handoff_note_too_long";
+    pub const REPLY_FIRST: &str = "ticket_reply_first";
 }
 
 /// See the module docs.
@@ -389,13 +401,15 @@ impl TicketDesk {
                 // Concerns no ticket: only starts and reloads log it, and they read no outcome.
                 Ok(TicketId(0))
             }
-            TicketEntry::Create(new) => self.create(at, new, limits),
+            TicketEntry::Create(new) => self.create(at, new, router),
             TicketEntry::FromChat(chat) => self.turn_chat(at, chat, router, clock),
             TicketEntry::CustomerMessage { ticket, text } => {
                 limits.check_text(&text)?;
                 self.check_room(ticket)?;
                 self.core.handle(at, Input::CustomerMessage { ticket })?;
+                let signals = self.new_signals(ticket, &text, router);
                 self.write(ticket, Author::Customer, text, at);
+                self.raise(at, ticket, signals);
                 Ok(ticket)
             }
             TicketEntry::CustomerConfirm { ticket } => {
@@ -407,12 +421,11 @@ impl TicketDesk {
             TicketEntry::AgentReply { ticket, agent, reply } => self.agent_reply(at, ticket, agent, reply, limits),
             TicketEntry::Transfer { ticket, from, to, note } => {
                 limits.check_note(&note)?;
-                let input = Input::Transfer {
-                    ticket,
-                    from: lifecycle::AgentId(from.to_string()),
-                    to: lifecycle::AgentId(to.to_string()),
-                    note: note.clone(),
-                };
+                let (core_from, core_to) = (lifecycle::AgentId(from.to_string()), lifecycle::AgentId(to.to_string()));
+                self.core.handle_timeout(at);
+                self.core.check_transfer(ticket, &core_from, &core_to, &note)?;
+                self.check_answered(ticket)?;
+                let input = Input::Transfer { ticket, from: core_from, to: core_to, note: note.clone() };
                 self.core.handle(at, input)?;
                 let note = Note { from, to: Some(to), text: note, at: at.as_millisecond() };
                 self.files.get_mut(&ticket).expect("every ticket has a file").notes.push(note);
@@ -424,8 +437,8 @@ impl TicketDesk {
         }
     }
 
-    fn create(&mut self, at: Timestamp, new: NewTicket, limits: TextLimits) -> Result<TicketId, TicketRefusal> {
-        limits.check_text(&new.text)?;
+    fn create(&mut self, at: Timestamp, new: NewTicket, router: &Router) -> Result<TicketId, TicketRefusal> {
+        TextLimits::of(router).check_text(&new.text)?;
         let id = TicketId(self.next_id);
         let origin = match new.reason {
             LeftBecause::GroupClosed => Origin::GroupClosed,
@@ -444,12 +457,15 @@ impl TicketDesk {
             expected_resolution: None,
             session: None,
             done_at: None,
+            signals: Vec::new(),
         };
         self.files.insert(id, file);
         self.tokens.insert(new.customer, id);
+        let signals = self.new_signals(id, &new.text, router);
         self.write(id, Author::Customer, new.text, at);
-        let (group, origin, at) = (new.group, view::origin_name(&origin), at.as_millisecond());
-        self.events.push_back(DeskEvent::Created { ticket: id, group, origin, at });
+        let (group, origin) = (new.group, view::origin_name(&origin));
+        self.events.push_back(DeskEvent::Created { ticket: id, group, origin, at: at.as_millisecond() });
+        self.raise(at, id, signals);
         Ok(id)
     }
 
@@ -483,6 +499,7 @@ impl TicketDesk {
             expected_resolution: None,
             session: Some(session),
             done_at: None,
+            signals: Vec::new(),
         };
         self.files.insert(id, file);
         let at = at.as_millisecond();
@@ -527,6 +544,50 @@ impl TicketDesk {
             return Err(TicketRefusal::new(
                 desk_code::TICKET_FULL,
                 format!("the ticket holds {max} messages: no more"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The complaint-tendency signals a customer's `text` on `ticket` raises
+    /// that it has not raised before.
+    fn new_signals(&self, ticket: TicketId, text: &str, router: &Router) -> Vec<ComplaintSignal> {
+        let Some(file) = self.files.get(&ticket) else { return Vec::new() };
+        let earlier = file.messages.iter().rev().filter(|m| m.from == Author::Customer).map(|m| m.text.as_str());
+        let mut signals = router.ticket_complaint_signals(text, earlier);
+        signals.retain(|s| !file.signals.contains(s));
+        signals
+    }
+
+    /// Each new signal is kept and told; a complaint comes first (the
+    /// rules' priority), so the ticket becomes urgent.
+    fn raise(&mut self, at: Timestamp, ticket: TicketId, signals: Vec<ComplaintSignal>) {
+        if signals.is_empty() {
+            return;
+        }
+        // Cannot fail: the ticket is open (its customer just wrote).
+        let _ = self.core.handle(at, Input::SetPriority { ticket, priority: Priority::Urgent });
+        let Some(t) = self.core.ticket(ticket) else { return };
+        let (group, agent) = (GroupId::new(&t.group.0), t.owner.as_ref().map(|o| AgentId::new(&o.0)));
+        let file = self.files.get_mut(&ticket).expect("every ticket has a file");
+        for signal in signals {
+            file.signals.push(signal);
+            let (group, agent, at) = (group.clone(), agent.clone(), at.as_millisecond());
+            self.events.push_back(DeskEvent::ComplaintTendency { ticket, group, agent, signal, at });
+        }
+    }
+
+    /// The rules: before a transfer the agent replies to the customer ("your
+    /// question has been passed to the right colleague"), so a handover never
+    /// leaves the customer's last message unanswered. Checked after the
+    /// core's own checks of the transfer.
+    fn check_answered(&self, ticket: TicketId) -> Result<(), TicketRefusal> {
+        let Some(file) = self.files.get(&ticket) else { return Ok(()) };
+        let last = file.messages.iter().rev().find(|m| m.from != Author::System);
+        if last.is_some_and(|m| m.from == Author::Customer) {
+            return Err(TicketRefusal::new(
+                desk_code::REPLY_FIRST,
+                "reply to the customer before the transfer (say who will answer): their last message is unanswered",
             ));
         }
         Ok(())

@@ -36,6 +36,7 @@ pub fn ticket_view(ticket: &Ticket, file: &TicketFile, audience: Audience, max_m
             .map(|n| json!({"from": n.from.as_str(), "to": n.to.as_ref().map(AgentId::as_str), "text": n.text, "at": n.at}))
             .collect();
         view.insert("notes".into(), Value::Array(notes));
+        view.insert("complaint_signals".into(), signals(file));
     }
     Value::Object(view)
 }
@@ -46,6 +47,7 @@ pub fn summary(ticket: &Ticket, file: &TicketFile) -> Value {
     view.insert("deadlines".into(), deadlines(ticket));
     view.insert("last_message_at".into(), file.messages.back().map(|m| m.at).into());
     view.insert("due".into(), due(ticket).into());
+    view.insert("complaint_signals".into(), signals(file));
     Value::Object(view)
 }
 
@@ -86,6 +88,11 @@ fn common(ticket: &Ticket, file: &TicketFile) -> Map<String, Value> {
         Value::Object(map) => map,
         _ => unreachable!("json! of an object"),
     }
+}
+
+/// The complaint-tendency signals raised on the ticket, in the order raised (agents only).
+fn signals(file: &TicketFile) -> Value {
+    file.signals.iter().map(|s| Value::from(s.label())).collect()
 }
 
 fn deadlines(ticket: &Ticket) -> Value {
