@@ -132,7 +132,9 @@ function messageNode(m, t) {
 }
 
 function deadlines(t) {
-  const entries = Object.entries(t.deadlines || {}).filter(([, at]) => at != null);
+  // Limits that passed and are still owed first (they are overdue), then the running ones.
+  const owed = (t.overdue || []).map(({ limit, deadline }) => [limit, deadline]);
+  const entries = [...owed, ...Object.entries(t.deadlines || {}).filter(([, at]) => at != null)];
   if (!entries.length) return el('p', { class: 'muted small', text: 'No running deadline.' });
   return el('ul', { class: 'deadlines' }, ...entries.map(([kind, at]) => {
     const due = dueText(at, tab.ticketNow);

@@ -278,6 +278,17 @@ async fn a_breach_reaches_the_metrics_the_supervisor_and_the_breach_list() {
     assert_eq!(first["deadline"], alert["deadline"]);
     let later = http_get_as(addr, &format!("/v1/tickets/breaches?since={}", i64::MAX), Some(&sue_token)).await.json();
     assert_eq!(later["breaches"], json!([]));
+
+    // Still owed: the list shows it overdue, due at the deadline that passed (the most urgent).
+    let (_, token) = left_message(addr, "A second one, not yet late").await;
+    let all = http_get_as(addr, "/v1/tickets?scope=all", Some(&sue_token)).await.json();
+    let late = &all["tickets"][0];
+    assert_eq!(late["id"], id, "the overdue ticket comes first: {all}");
+    // (the expected-time limit, 30 minutes, may have passed by now too)
+    assert_eq!(late["overdue"][0], json!({"limit": "first_response", "deadline": alert["deadline"]}));
+    assert_eq!(late["due"], alert["deadline"]);
+    assert_eq!(all["tickets"][1]["overdue"], json!([]), "the new one owes nothing yet");
+    drop(token);
     server.shutdown().await.unwrap();
 }
 

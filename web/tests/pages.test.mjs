@@ -308,7 +308,11 @@ describe('a ticket left at night, on a scaled clock', () => {
     await alice.getByRole('tab', { name: /Tickets/ }).click();
     const row = alice.locator('.tickets-table tbody tr').first();
     await expect(row).toContainText('Night Owl');
+    // Its first response was due 15 working minutes after the opening, long gone at an hour a second: still owed.
+    await expect(row.locator('[data-cell="due"]')).toHaveText(/^overdue by /);
+    await expect(row.locator('[data-cell="due"]')).toHaveClass('overdue');
     await row.getByRole('button').click();
+    await expect(alice.getByRole('region', { name: 'Ticket' }).locator('[data-deadline="first_response"] strong')).toHaveText(/^overdue by /);
     await agentReplies(alice, 'Good morning! I have corrected the address.', 'processing');
     const detail = alice.getByRole('region', { name: 'Ticket' });
     await expect(detail.locator('.history .agent .bubble')).toHaveText(['Good morning! I have corrected the address.']);

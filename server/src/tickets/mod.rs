@@ -75,6 +75,10 @@ pub struct TicketFile {
     pub done_at: Option<i64>,
     /// The complaint-tendency signals the customer's messages raised (each once).
     pub signals: Vec<ComplaintSignal>,
+    /// Limits that passed unkept and are still owed, with their deadline
+    /// (calendar unix ms): the core forgets a deadline once it fires, but
+    /// the agent still owes the answer, and the ticket is the most urgent.
+    pub overdue: Vec<(BreachKind, i64)>,
 }
 
 /// A limit not kept, as supervisors see it.
@@ -458,6 +462,7 @@ impl TicketDesk {
             session: None,
             done_at: None,
             signals: Vec::new(),
+            overdue: Vec::new(),
         };
         self.files.insert(id, file);
         self.tokens.insert(new.customer, id);
@@ -500,6 +505,7 @@ impl TicketDesk {
             session: Some(session),
             done_at: None,
             signals: Vec::new(),
+            overdue: Vec::new(),
         };
         self.files.insert(id, file);
         let at = at.as_millisecond();
@@ -532,6 +538,10 @@ impl TicketDesk {
         if reply.expected_resolution.is_some() {
             file.expected_resolution = reply.expected_resolution;
         }
+        // A reply is the answer the first response and no-reply limits wanted; a
+        // reply with an expected time is the one the expected-time limit wanted.
+        let told_expected = reply.expected_resolution.is_some();
+        file.overdue.retain(|(kind, _)| *kind == BreachKind::ExpectedTime && !told_expected);
         self.write(ticket, Author::Agent(agent), reply.text, at);
         Ok(ticket)
     }
@@ -616,6 +626,7 @@ impl TicketDesk {
                 }
                 Output::StateChanged { ticket, from, to, actor, at: moved } => {
                     at = moved;
+                    self.settle_overdue(ticket, to);
                     if (to, actor) == (TicketState::Closed, Actor::System) {
                         let text = "No answer came within the confirmation time: the ticket is closed.";
                         self.write(ticket, Author::System, text.to_owned(), at);
@@ -645,6 +656,19 @@ impl TicketDesk {
                 let done = DoneTicket { ticket: ticket.clone(), file: file.clone(), at };
                 self.events.push_back(DeskEvent::Done(Box::new(done)));
             }
+        }
+    }
+
+    /// Out of the agent's hands (awaiting feedback, pending confirmation) no
+    /// expected time is owed any more; a done ticket owes nothing.
+    fn settle_overdue(&mut self, ticket: TicketId, to: TicketState) {
+        let Some(file) = self.files.get_mut(&ticket) else { return };
+        match to {
+            TicketState::AwaitingFeedback | TicketState::PendingConfirmation => {
+                file.overdue.retain(|(kind, _)| *kind != BreachKind::ExpectedTime)
+            }
+            _ if to.is_done() => file.overdue.clear(),
+            _ => {}
         }
     }
 
@@ -682,6 +706,9 @@ impl TicketDesk {
             self.breaches.pop_front();
         }
         self.breaches.push_back(breach.clone());
+        if let Some(file) = self.files.get_mut(&ticket) {
+            file.overdue.push((kind, breach.deadline));
+        }
         self.events.push_back(DeskEvent::Breach(breach));
     }
 

@@ -252,7 +252,7 @@ fn list(layer: &SessionLayer, now: Millis, viewer: &Viewer, scope: Scope, state:
             Scope::All => true,
         })
         .collect();
-    tickets.sort_by_cached_key(|(t, _)| view::urgency(t));
+    tickets.sort_by_cached_key(|(t, f)| view::urgency(t, f));
     let tickets: Vec<Value> = tickets.into_iter().map(|(t, f)| view::summary(t, f)).collect();
     Ok(Answered { created: false, body: json!({"tickets": tickets, "now": calendar_now(layer, now)}) })
 }

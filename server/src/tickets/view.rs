@@ -37,6 +37,7 @@ pub fn ticket_view(ticket: &Ticket, file: &TicketFile, audience: Audience, max_m
             .collect();
         view.insert("notes".into(), Value::Array(notes));
         view.insert("complaint_signals".into(), signals(file));
+        view.insert("overdue".into(), overdue(file));
     }
     Value::Object(view)
 }
@@ -46,8 +47,9 @@ pub fn summary(ticket: &Ticket, file: &TicketFile) -> Value {
     let mut view = common(ticket, file);
     view.insert("deadlines".into(), deadlines(ticket));
     view.insert("last_message_at".into(), file.messages.back().map(|m| m.at).into());
-    view.insert("due".into(), due(ticket).into());
+    view.insert("due".into(), due(ticket, file).into());
     view.insert("complaint_signals".into(), signals(file));
+    view.insert("overdue".into(), overdue(file));
     Value::Object(view)
 }
 
@@ -61,15 +63,22 @@ pub fn breach(b: &Breach) -> Value {
     })
 }
 
-/// The earliest running deadline, calendar ms.
-pub fn due(ticket: &Ticket) -> Option<i64> {
-    ticket.deadlines.values().min().map(|t| t.as_millisecond())
+/// The earliest deadline owed: running, or passed and still owed (overdue), calendar ms.
+pub fn due(ticket: &Ticket, file: &TicketFile) -> Option<i64> {
+    let running = ticket.deadlines.values().map(|t| t.as_millisecond());
+    running.chain(file.overdue.iter().map(|(_, deadline)| *deadline)).min()
 }
 
-/// Most urgent first: urgent, then the earliest running deadline (none
-/// last), then the oldest, then the lowest id.
-pub fn urgency(ticket: &Ticket) -> impl Ord {
-    (std::cmp::Reverse(ticket.priority), due(ticket).map_or((1, 0), |d| (0, d)), ticket.created_at, ticket.id)
+/// Most urgent first: urgent, then the earliest deadline owed (overdue
+/// ones are the earliest; none last), then the oldest, then the lowest id.
+pub fn urgency(ticket: &Ticket, file: &TicketFile) -> impl Ord {
+    let due = due(ticket, file).map_or((1, 0), |d| (0, d));
+    (std::cmp::Reverse(ticket.priority), due, ticket.created_at, ticket.id)
+}
+
+/// The limits passed and still owed, oldest first (agents only).
+fn overdue(file: &TicketFile) -> Value {
+    file.overdue.iter().map(|(kind, deadline)| json!({"limit": kind.name(), "deadline": deadline})).collect()
 }
 
 fn common(ticket: &Ticket, file: &TicketFile) -> Map<String, Value> {
