@@ -17,11 +17,17 @@
 #       [--scenarios "relay assign"] [--relay-rates "10000 40000"] [--pairs N]
 #       [--duration S] [--warmup S] [--agents N] [--assign-rate R] [--assign-duration S]
 #       [--hold S] [--burst N] [--bin DIR] [--port-base P] [--tag NAME]
-#       [--server-env "KEY=VALUE ..."]
+#       [--server-env "KEY=VALUE ..."] [--baseline-bin DIR]
 #
 # --server-env adds environment overrides for the durable server only, e.g.
 # --server-env "SWITCHBOARD_STORAGE__SNAPSHOT_EVERY=1000000000 SWITCHBOARD_STORAGE__SNAPSHOT_INTERVAL=1h"
 # to keep snapshots out of the runs (use --tag to keep such reports apart).
+#
+# --baseline-bin DIR runs the baseline from another build's `switchboard` (a
+# release build of an earlier commit): with --server-env
+# "SWITCHBOARD_STORAGE__MODE=memory" both servers keep state in memory and the
+# ratios compare the two builds, e.g. before and after a change to the
+# session layer (docs/performance.md says which runs used it).
 #
 # Output in --out: storage-<tag><scenario>[-<rate>]-<mode>.{json,txt} (the
 # harness's report and table) and ...-log-metrics.txt (switchboard_log_* and
@@ -46,6 +52,7 @@ BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release"
 PORT_BASE=18300
 TAG=""
 SERVER_ENV=""
+BASELINE_BIN=""
 
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -66,14 +73,16 @@ while [ $# -gt 0 ]; do
         --port-base) PORT_BASE=$2; shift 2 ;;
         --tag) TAG="$2-"; shift 2 ;;
         --server-env) SERVER_ENV=$2; shift 2 ;;
-        -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
+        --baseline-bin) BASELINE_BIN=$2; shift 2 ;;
+        -h|--help) sed -n '2,35p' "$0"; exit 0 ;;
         *) echo "compare-storage.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
 done
 
 LT="$BIN/switchboard-loadtest"
 SERVER="$BIN/switchboard"
-for exe in "$LT" "$SERVER" "$BIN/baseline-relay"; do
+BASELINE_SERVER="${BASELINE_BIN:-$BIN}/switchboard"
+for exe in "$LT" "$SERVER" "$BASELINE_SERVER" "$BIN/baseline-relay"; do
     [ -x "$exe" ] || { echo "compare-storage.sh: no $exe: cargo build --release -p switchboard-server -p switchboard-loadtest" >&2; exit 2; }
 done
 for mode in $MODES; do
@@ -108,12 +117,12 @@ trap 'exit 130' INT TERM
 CONFIG="$WORK/load.toml"
 "$LT" gen-config --agents 2000 --capacity 5 --out "$CONFIG"
 
-# start_server NAME PUBLIC_PORT ADMIN_PORT ENV...: starts a server in the background.
+# start_server NAME EXE PUBLIC_PORT ADMIN_PORT ENV...: starts a server in the background.
 start_server() {
-    local name=$1 public=$2 admin=$3
-    shift 3
+    local name=$1 exe=$2 public=$3 admin=$4
+    shift 4
     env SWITCHBOARD_LISTEN="127.0.0.1:$public" SWITCHBOARD_ADMIN_LISTEN="127.0.0.1:$admin" "$@" \
-        "$SERVER" --config "$CONFIG" >"$WORK/$name.log" 2>&1 &
+        "$exe" --config "$CONFIG" >"$WORK/$name.log" 2>&1 &
     PIDS+=($!)
 }
 
@@ -143,9 +152,9 @@ run_pair() {
     local scenario=$1 mode=$2 name=$3
     shift 3
     local data_dir="$WORK/data-$name"
-    start_server "memory-$name" "$MEM_PORT" "$MEM_ADMIN" SWITCHBOARD_STORAGE__MODE=memory
+    start_server "memory-$name" "$BASELINE_SERVER" "$MEM_PORT" "$MEM_ADMIN" SWITCHBOARD_STORAGE__MODE=memory
     # shellcheck disable=SC2086 # SERVER_ENV is a list of KEY=VALUE words
-    start_server "$mode-$name" "$DUR_PORT" "$DUR_ADMIN" SWITCHBOARD_STORAGE__MODE=file \
+    start_server "$mode-$name" "$SERVER" "$DUR_PORT" "$DUR_ADMIN" SWITCHBOARD_STORAGE__MODE=file \
         SWITCHBOARD_STORAGE__SYNC="$mode" SWITCHBOARD_STORAGE__DATA_DIR="$data_dir" $SERVER_ENV
     wait_ready "$MEM_PORT" "memory-$name"
     wait_ready "$DUR_PORT" "$mode-$name"
@@ -153,7 +162,7 @@ run_pair() {
     local bound=$(( ROUNDS * 2 * (${DURATION%.*} + ${WARMUP%.*} + ${ASSIGN_DURATION%.*} + 60) + 60 ))
     local steal_before
     steal_before=$(steal)
-    echo "== $name: $scenario against sync = $mode ${SERVER_ENV:+($SERVER_ENV) }baseline memory ($ROUNDS rounds; steal before $steal_before)" >&2
+    echo "== $name: $scenario against sync = $mode ${SERVER_ENV:+($SERVER_ENV) }baseline memory${BASELINE_BIN:+ of $BASELINE_SERVER} ($ROUNDS rounds; steal before $steal_before)" >&2
     timeout --kill-after=10 "$bound" "$LT" "$scenario" \
         --url "ws://127.0.0.1:$DUR_PORT" --admin-url "http://127.0.0.1:$DUR_ADMIN" --server-config "$CONFIG" \
         --baseline "ws://127.0.0.1:$MEM_PORT" --baseline-protocol switchboard \
