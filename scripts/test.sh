@@ -53,8 +53,17 @@ cargo fmt --all -- --check
 step "cargo clippy (warnings are errors)"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 
-# The records store's tests run against PostgreSQL too (docs/records.md).
+# The records store's tests run against PostgreSQL too (docs/records.md): a
+# server must be running; pg_isready (Debian's postgresql-client) checks it.
 pg_url="${SWITCHBOARD_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432/test}"
+if ! command -v pg_isready >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then
+    step "postgresql-client (pg_isready)"
+    apt-get update -qq && apt-get install -y -qq postgresql-client >/dev/null
+  else
+    echo "pg_isready is missing: install Debian's postgresql-client (it checks the PostgreSQL the records tests need)" >&2; exit 1
+  fi
+fi
 pg_isready -q -d "$pg_url" 2>/dev/null || { echo "PostgreSQL is not reachable at $pg_url: checked with pg_isready; the records tests need it (start it, or set SWITCHBOARD_TEST_POSTGRES)" >&2; exit 1; }
 
 step "cargo test"
