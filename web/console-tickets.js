@@ -8,8 +8,10 @@
 // Times are the server's business time (`now` in every answer), so "due in"
 // is counted from the answer's `now`, never from this computer's clock. The
 // list is fetched again every POLL_EVERY while the tab is open and the page
-// visible (the API pushes nothing); nothing is fetched before the tab is first
-// opened, and the count on the tab is the list's as last fetched.
+// visible; nothing is fetched before the tab is first opened, and the count on
+// the tab is the list's as last fetched. A `ticket_assigned` message on the
+// console's WebSocket (a ticket became this agent's) says so in a toast and
+// fetches the list at once, so a new ticket shows on the tab from the Chats tab too.
 import { el, requestJson } from '/wire.js';
 import { dialog, dialogActions, toast } from '/ui.js';
 import { TICKET_STATE_TEXT, TICKET_DEADLINE_TEXT, ticketAgentErrorText } from '/texts.js';
@@ -271,7 +273,11 @@ export function mountTicketsTab({ app, getToken }) {
   tab.chats.before(el('nav', { class: 'tabs', role: 'tablist', 'aria-label': 'Chats or tickets' }, tab.tabButtons.chats, tab.tabButtons.tickets));
   tab.chats.after(tab.root);
   showTab(false);
-  return { stop: () => { tab.visible = false; clearTimeout(tab.timer); tab.open = null; } };
+  return {
+    stop: () => { tab.visible = false; clearTimeout(tab.timer); tab.open = null; },
+    /** `ticket_assigned`: a ticket became this agent's. */
+    assigned: (msg) => { toast(`New ticket #${msg.ticket} (${msg.group}) in your Tickets tab.`); refresh(); },
+  };
 }
 
 /** "Turn into ticket…" on a live chat: a note for whoever answers it later, then POST /v1/tickets/from-chat. */

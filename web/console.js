@@ -109,6 +109,7 @@ const handlers = {
     learnGroupHours(msg.groups || [], false);
     renderTop();
   },
+  ticket_assigned(msg) { if (ticketsTab) ticketsTab.assigned(msg); },
   error(msg) { if (msg.id == null) toast(errorText(msg), 'error'); },
   shutdown() { toast('The server is restarting; reconnecting…', 'warn'); },
 };

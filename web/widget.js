@@ -53,7 +53,7 @@ function mount(wire, base, config) {
   const fresh = () => ({
     token: null, session: null, lastSeq: 0, pending: [], entries: [],
     phase: 'intro', // intro | waiting | assigned | closed | gone | group_closed
-    agentName: null, position: null, eta: null, etaBasis: null, noAgent: null, groupClosed: null,
+    agentName: null, leftForMessage: false, position: null, eta: null, etaBasis: null, noAgent: null, groupClosed: null,
     consent: null, resolve: null, closed: null, rated: null, open: false, name: config.name,
   });
   let S = fresh();
@@ -138,10 +138,16 @@ function mount(wire, base, config) {
     }); })
     .catch((error) => console.error('switchboard widget: leaving a message is unavailable', error));
   // The token of a chat still going on (a ticket may link it; a ticket left earlier waits behind it).
-  const liveChatToken = () => (S.phase === 'waiting' || S.phase === 'assigned' ? S.token : null);
+  // A chat left for a message is over for the page at once, even before the server has the
+  // `leave`: a reload in between shows the message, not the chat (the `leave` is re-sent).
+  const liveChatToken = () => (!S.leftForMessage && (S.phase === 'waiting' || S.phase === 'assigned') ? S.token : null);
   // A customer who left a message instead of waiting leaves the queue.
   function leftMessage() {
-    if (S.phase === 'waiting' && client) client.send({ type: 'leave' });
+    if (S.phase === 'waiting' && client) {
+      S.leftForMessage = true;
+      client.send({ type: 'leave' });
+      save();
+    }
   }
   const leaveMessage = () => window.switchboardLeaveMessage({ group: config.group, reason: 'customer_choice' });
 

@@ -305,6 +305,13 @@ pub enum ServerToAgent {
         agent: Option<String>,
         deadline: i64,
     },
+    /// A ticket became this agent's (the desk assigned it, or its owner
+    /// transferred it to them): the console shows it in its Tickets tab.
+    TicketAssigned {
+        seq: u64,
+        ticket: u64,
+        group: String,
+    },
     /// Supervisors only: a customer's message on a ticket showed a complaint
     /// tendency (the same signals as in a chat but `message_burst`); the
     /// ticket became urgent. `agent` owns it (none while it waits for one).
@@ -340,7 +347,8 @@ impl ServerToAgent {
             | ServerToAgent::AlertComplaintTendency { seq, .. }
             | ServerToAgent::AlertClosedWithCause { seq, .. }
             | ServerToAgent::AlertTicketBreach { seq, .. }
-            | ServerToAgent::AlertTicketComplaintTendency { seq, .. } => Some(seq),
+            | ServerToAgent::AlertTicketComplaintTendency { seq, .. }
+            | ServerToAgent::TicketAssigned { seq, .. } => Some(seq),
             ServerToAgent::Welcome { .. }
             | ServerToAgent::Ack { .. }
             | ServerToAgent::Error { .. }

@@ -492,8 +492,7 @@ async fn one_address_may_leave_only_so_many_tickets_a_minute() {
 async fn a_complaint_tendency_makes_the_ticket_urgent_and_a_transfer_waits_for_a_reply() {
     let server = start(config(1.0, "")).await;
     let addr = server.public_addr;
-    let _ann = Client::available_agent(addr, "ann").await;
-    let _ben = Client::available_agent(addr, "ben").await;
+    let mut agents = [Client::available_agent(addr, "ann").await, Client::available_agent(addr, "ben").await];
     let mut sue = Client::agent(addr, "sue").await;
 
     // Asking for a phone call is a complaint tendency (router.rules.complaint.phone_words).
@@ -502,7 +501,11 @@ async fn a_complaint_tendency_makes_the_ticket_urgent_and_a_transfer_waits_for_a
     assert_eq!((alert["ticket"].as_u64(), alert["signal"].as_str()), (Some(id), Some("phone_request")));
     assert_eq!(alert["group"], "general");
     let owner = alert["agent"].as_str().expect("an agent on duty owns it").to_owned();
-    let other = if owner == "ann" { "ben" } else { "ann" };
+    let (mine, other) = if owner == "ann" { (0, "ben") } else { (1, "ann") };
+    // The owner's console is told at once (it need not be looking at its tickets).
+    let told = agents[mine].expect("ticket_assigned").await;
+    assert_eq!((told["ticket"].as_u64(), told["group"].as_str()), (Some(id), Some("general")));
+    assert!(told["seq"].as_u64().is_some(), "numbered: replayed to a console that resumes");
     let seen = http_get_as(addr, &format!("/v1/tickets/{id}"), Some(&token_for(&owner))).await.json();
     assert_eq!(seen["ticket"]["priority"], "urgent", "a complaint comes first");
     assert_eq!(seen["ticket"]["complaint_signals"], json!(["phone_request"]));
@@ -529,5 +532,7 @@ async fn a_complaint_tendency_makes_the_ticket_urgent_and_a_transfer_waits_for_a
     let moved = agent_post(addr, &owner, &path, json!({"to": other, "note": note})).await;
     assert_eq!(moved.status, 200, "{}", moved.body);
     assert_eq!(moved.json()["ticket"]["owner"], other);
+    let told = agents[1 - mine].expect("ticket_assigned").await;
+    assert_eq!(told["ticket"].as_u64(), Some(id), "the transfer's receiver is told");
     server.shutdown().await.unwrap();
 }

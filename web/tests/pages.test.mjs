@@ -305,6 +305,9 @@ describe('a ticket left at night, on a scaled clock', () => {
       await new Promise((r) => setTimeout(r, 250));
     }
     const alice = await cast.agent('alice');
+    // On duty, the ticket becomes hers: the console says so while she is on the Chats tab.
+    await expect(alice.locator('.toast', { hasText: 'New ticket' })).toHaveText(/^New ticket #\d+ \(general\) in your Tickets tab\.$/);
+    await expect(alice.getByRole('tab', { name: /Tickets/ })).toHaveText('Tickets 1');
     await alice.getByRole('tab', { name: /Tickets/ }).click();
     const row = alice.locator('.tickets-table tbody tr').first();
     await expect(row).toContainText('Night Owl');

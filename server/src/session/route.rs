@@ -76,7 +76,7 @@ impl SessionLayer {
         }
     }
 
-    fn push_agent(&mut self, agent: &AgentId, message: &mut ServerToAgent) {
+    pub(super) fn push_agent(&mut self, agent: &AgentId, message: &mut ServerToAgent) {
         let keep = self.config.replay_buffer;
         let Some(stream) = self.agents.get_mut(agent) else { return };
         let numbered = stream.number(message.seq_mut());

@@ -117,9 +117,24 @@ impl SessionLayer {
             if let Some(mut alert) = supervisor_alert(&event) {
                 self.tell_supervisors(&mut alert);
             }
+            if let Some((owner, mut told)) = owner_notice(&event) {
+                self.push_agent(&owner, &mut told);
+            }
             self.actions.push_back(Action::Ticket(event));
         }
     }
+}
+
+/// What a ticket's new owner is told: it was assigned or transferred to them.
+fn owner_notice(event: &DeskEvent) -> Option<(AgentId, ServerToAgent)> {
+    let DeskEvent::Happened(fact) = event else { return None };
+    let owner = match fact.kind {
+        "assigned" => fact.agent.clone()?,
+        "transferred" => AgentId::new(fact.detail["to"].as_str()?),
+        _ => return None,
+    };
+    let told = ServerToAgent::TicketAssigned { seq: 0, ticket: fact.ticket.0, group: fact.group.to_string() };
+    Some((owner, told))
 }
 
 /// What supervisors are told of a desk event: breaches and complaint tendency.
