@@ -128,6 +128,67 @@ CREATE INDEX ticket_events_by_at ON ticket_events (at);
 CREATE INDEX ticket_events_by_kind ON ticket_events (kind, at);
 "#,
     },
+    Migration {
+        version: 3,
+        description: "shifts, leave requests, spot checks and complaints",
+        sql: r#"
+CREATE TABLE shifts (
+    shift_id     TEXT   NOT NULL PRIMARY KEY,
+    agent_id     TEXT   NOT NULL,
+    day          TEXT   NOT NULL,
+    starts_at    BIGINT NOT NULL,
+    ends_at      BIGINT NOT NULL,
+    groups       TEXT   NOT NULL,
+    level        TEXT   NOT NULL,
+    source       TEXT   NOT NULL,
+    created_by   TEXT,
+    created_at   BIGINT NOT NULL,
+    cancelled_at BIGINT
+);
+CREATE INDEX shifts_by_agent ON shifts (agent_id, starts_at);
+CREATE INDEX shifts_by_start ON shifts (starts_at);
+
+CREATE TABLE leave_requests (
+    shift_id     TEXT   NOT NULL PRIMARY KEY,
+    agent_id     TEXT   NOT NULL,
+    requested_at BIGINT NOT NULL,
+    reason       TEXT   NOT NULL,
+    late         INTEGER NOT NULL
+);
+CREATE INDEX leave_requests_by_agent ON leave_requests (agent_id, requested_at);
+
+CREATE TABLE spot_checks (
+    origin     TEXT   NOT NULL,
+    session_id BIGINT NOT NULL,
+    agent_id   TEXT   NOT NULL,
+    result     TEXT   NOT NULL,
+    comment    TEXT   NOT NULL,
+    checked_by TEXT   NOT NULL,
+    checked_at BIGINT NOT NULL,
+    PRIMARY KEY (origin, session_id)
+);
+CREATE INDEX spot_checks_by_agent ON spot_checks (agent_id, checked_at);
+
+CREATE TABLE complaints (
+    complaint_id   TEXT   NOT NULL PRIMARY KEY,
+    origin         TEXT   NOT NULL,
+    subject_kind   TEXT   NOT NULL,
+    subject_id     BIGINT NOT NULL,
+    agent_id       TEXT,
+    group_id       TEXT   NOT NULL,
+    reason         TEXT   NOT NULL,
+    created_at     BIGINT NOT NULL,
+    state          TEXT   NOT NULL,
+    category       TEXT,
+    reviewed_by    TEXT,
+    reviewed_at    BIGINT,
+    review_comment TEXT
+);
+CREATE INDEX complaints_by_agent ON complaints (agent_id, reviewed_at);
+CREATE INDEX complaints_by_state ON complaints (state, created_at);
+CREATE INDEX complaints_by_subject ON complaints (origin, subject_kind, subject_id);
+"#,
+    },
 ];
 
 /// The table that remembers which migrations ran.
