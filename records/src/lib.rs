@@ -33,9 +33,11 @@
 
 pub mod backlog;
 mod postgres;
+pub mod quality;
 pub mod query;
 pub mod record;
 pub mod schema;
+pub mod shifts;
 mod sql;
 mod sqlite;
 mod store;
@@ -44,9 +46,11 @@ mod tickets;
 pub mod writer;
 
 pub use backlog::{Backlog, Spool};
+pub use quality::{ComplaintRow, Review, SpotCheckRow};
 pub use query::{ChatDetail, ChatQuery, ChatSummary, FlagDetail, MAX_LIMIT};
 pub use record::{
     ChatRow, EventRow, FlagRow, NoteLine, RatingRow, Record, RecordKind, TicketEventRow, TicketRow, TranscriptLine,
 };
+pub use shifts::{LeaveRow, ShiftRow, Span};
 pub use store::{now_ms, Store, StoreError, Target};
 pub use writer::{DropReason, Operation, RecordSender, WriterMetrics, WriterOptions};

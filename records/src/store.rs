@@ -220,7 +220,7 @@ impl Store {
         Ok(self.query(query::FLAGS_SQL.to_owned(), key).await?.into_iter().filter_map(query::flag_from).collect())
     }
 
-    async fn ready(&self) -> Result<(), StoreError> {
+    pub(crate) async fn ready(&self) -> Result<(), StoreError> {
         let mut migrated = self.migrated.lock().await;
         if !*migrated {
             self.migrate_now().await?;
@@ -229,14 +229,14 @@ impl Store {
         Ok(())
     }
 
-    async fn run(&self, ops: Vec<Op>) -> Result<Vec<u64>, StoreError> {
+    pub(crate) async fn run(&self, ops: Vec<Op>) -> Result<Vec<u64>, StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => db.with(move |conn| sqlite::run(conn, &ops)).await,
             Backend::Postgres(db) => db.run(&ops).await,
         }
     }
 
-    async fn query(&self, sql: String, params: Vec<Value>) -> Result<Vec<Vec<Value>>, StoreError> {
+    pub(crate) async fn query(&self, sql: String, params: Vec<Value>) -> Result<Vec<Vec<Value>>, StoreError> {
         match &self.backend {
             Backend::Sqlite(db) => db.with(move |conn| sqlite::query(conn, &sql, &params)).await,
             Backend::Postgres(db) => db.query(&sql, &params).await,
