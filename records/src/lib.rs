@@ -32,6 +32,7 @@
 //! (`tests/store.rs`).
 
 pub mod backlog;
+pub mod complaint_subjects;
 mod postgres;
 pub mod quality;
 pub mod query;

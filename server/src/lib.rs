@@ -12,6 +12,7 @@ pub mod driver;
 pub mod gateway;
 pub mod journal;
 pub mod metrics;
+pub mod quality;
 pub mod records;
 pub mod reload;
 pub mod session;
@@ -101,6 +102,11 @@ async fn serve(
     };
     // After recovery opened (and locked) the data_dir, where a generated secret lives.
     let auth = Arc::new(auth::Auth::new(&config, metrics.clone())?);
+    // Chat receipts name this records origin: without records there is nothing to complain about.
+    let receipts = match &records_store {
+        Some(store) => Some(Arc::new(quality::receipt::Receipts::from_config(&config, store.origin())?)),
+        None => None,
+    };
     let health = Arc::new(Health::default());
     let (driver_tx, driver_rx) = mpsc::channel(config.gateway.driver_queue);
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -133,6 +139,7 @@ async fn serve(
         identity: gateway::identity::IdentityVerifier::new(&config.customers),
         auth: auth.clone(),
         flood_cooldown: gateway::cooldown::FloodCooldown::new(config.gateway.flood_window),
+        receipts: receipts.clone(),
     });
 
     let public_addr = listeners.public.local_addr()?;
@@ -146,7 +153,16 @@ async fn serve(
         create_per_ip: config.tickets.create_per_ip,
     });
     let records = records::http::public_routes(records_store.clone(), auth.clone());
-    let public_routes = gateway::public_routes(app.clone()).merge(tickets).merge(records);
+    let quality = quality::http::public_routes(quality::http::QualityParts {
+        store: records_store.clone(),
+        auth: auth.clone(),
+        receipts,
+        driver: app.driver.clone(),
+        origins: gateway::origin::AllowedOrigins::from_config(&config.gateway),
+        metrics: metrics.clone(),
+        groups: config.router.groups.iter().map(|g| g.id.to_string()).collect(),
+    });
+    let public_routes = gateway::public_routes(app.clone()).merge(tickets).merge(records).merge(quality);
     let public = gateway::serve::serve(listeners.public, public_routes, timeout, stop_rx.clone());
     let reloader = Arc::new(reload::Reloader::new(&config, app.driver.clone(), auth.clone(), metrics.clone()));
     let admin_routes = gateway::admin_routes(metrics.clone(), auth.clone())

@@ -32,7 +32,9 @@ fn random_secret() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn load_or_create(path: &Path) -> anyhow::Result<Vec<u8>> {
+/// The secret kept in `path`, made (random, mode 0600) on first use; the
+/// chat receipts' key is kept the same way (`quality::receipt`).
+pub(crate) fn load_or_create(path: &Path) -> anyhow::Result<Vec<u8>> {
     match std::fs::read_to_string(path) {
         Ok(text) => {
             let secret = text.trim();
@@ -57,6 +59,6 @@ fn create(path: &Path) -> anyhow::Result<Vec<u8>> {
     let mut file = options.open(path).with_context(|| format!("cannot create {}", path.display()))?;
     file.write_all(secret.as_bytes())?;
     file.sync_all()?;
-    info!(path = %path.display(), "created a random token signing secret (auth.secret is not set)");
+    info!(path = %path.display(), "created a random secret (the config sets none)");
     Ok(secret.into_bytes())
 }

@@ -24,7 +24,8 @@ use crate::auth::{Auth, Identity, Refusal};
 use crate::driver::outbox::{ConnState, Next, Outbox};
 use crate::driver::{ConnHandle, DriverInput, Outbound};
 use crate::metrics::{CONNECTIONS_OPEN, FLOOD_DISCONNECTS, RATE_LIMITED};
-use crate::session::{error_frame, Request};
+use crate::quality::receipt::Stamper;
+use crate::session::{error_frame, Frame, Request};
 
 /// Hands an input to the driver: at once while its channel has room, else
 /// waiting in a boxed future. A plain `send().await` would make every
@@ -126,7 +127,9 @@ pub async fn serve(
     let handle = ConnHandle { id, outbox: outbox.clone() };
     let (sink, stream) = socket.split();
     let ping_interval = app.gateway.ping_interval;
-    let mut writer = tokio::spawn(write_loop(sink, outbox.clone(), ping_interval));
+    // Customers' `closed` frames get their chat's receipt on the way out (quality::receipt).
+    let stamper = app.receipts.clone().filter(|_| role == Role::Customer).map(Stamper::new);
+    let mut writer = tokio::spawn(write_loop(sink, outbox.clone(), ping_interval, stamper));
 
     if to_driver!(app, open(handle)).is_ok() {
         read_loop(stream, &app, role, id, &outbox, guard, held.who).await;
@@ -399,6 +402,7 @@ async fn write_loop(
     mut sink: futures_util::stream::SplitSink<WebSocket, Message>,
     outbox: Arc<Outbox>,
     ping_interval: std::time::Duration,
+    mut stamper: Option<Stamper>,
 ) {
     // However the writer ends (close sent, error, killed, aborted), nothing
     // more can be written: later items are refused as `Closed`, not left to
@@ -438,10 +442,10 @@ async fn write_loop(
         let write = async {
             for item in batch.drain(..) {
                 match item {
-                    Outbound::Frame(text) => sink.feed(Message::Text(text)).await?,
+                    Outbound::Frame(text) => sink.feed(Message::Text(stamped(&mut stamper, text))).await?,
                     Outbound::Frames(frames) => {
                         for text in frames {
-                            sink.feed(Message::Text(text)).await?;
+                            sink.feed(Message::Text(stamped(&mut stamper, text))).await?;
                         }
                     }
                     Outbound::Close { code, reason } => {
@@ -465,6 +469,13 @@ async fn write_loop(
             outbox.close_sent();
             return;
         }
+    }
+}
+
+fn stamped(stamper: &mut Option<Stamper>, frame: Frame) -> Frame {
+    match stamper {
+        Some(s) => s.frame(frame),
+        None => frame,
     }
 }
 

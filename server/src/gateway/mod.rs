@@ -60,6 +60,8 @@ pub struct AppState {
     pub auth: Arc<Auth>,
     /// Who was closed for flooding, and until when they may not reconnect.
     pub flood_cooldown: cooldown::FloodCooldown,
+    /// Signs the receipts of customers' chats (`None` when records are off: nothing to complain about).
+    pub receipts: Option<Arc<crate::quality::receipt::Receipts>>,
 }
 
 /// What an admitted connection holds until it ends: its share of

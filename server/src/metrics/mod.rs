@@ -80,6 +80,8 @@ pub const RECORDS_DELETED: &str = "switchboard_records_deleted_total";
 pub const TICKETS_OPEN: &str = "switchboard_tickets_open";
 pub const TICKETS_CREATED: &str = "switchboard_tickets_created_total";
 pub const TICKET_BREACHES: &str = "switchboard_ticket_breaches_total";
+pub const SPOT_CHECKS: &str = "switchboard_spot_checks_total";
+pub const COMPLAINTS: &str = "switchboard_complaints_total";
 
 /// What kind of series a metric is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -146,6 +148,8 @@ pub const ALL: &[(&str, Kind, &str)] = &[
     (TICKETS_OPEN, Kind::Gauge, "Open tickets, by skill group and state."),
     (TICKETS_CREATED, Kind::Counter, "Tickets created, by skill group and origin."),
     (TICKET_BREACHES, Kind::Counter, "Ticket working-time limits not kept, by skill group and kind."),
+    (SPOT_CHECKS, Kind::Counter, "Spot checks marked by supervisors (a re-mark counts again), by result."),
+    (COMPLAINTS, Kind::Counter, "Customer complaints filed, upheld and rejected, by skill group."),
 ];
 
 /// Every `origin` of a ticket (the label of `TICKETS_CREATED`).

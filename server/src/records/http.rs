@@ -111,7 +111,13 @@ async fn try_one(lookups: &Lookups, session: &str, headers: &HeaderMap, params: 
         }
     }
     match store.chat(session, origin).await.map_err(unavailable)? {
-        Some(chat) => Ok(Json(chat).into_response()),
+        Some(chat) => {
+            // The supervisor's verdict shows with the transcript it judged (docs/quality.md).
+            let check = store.spot_check(&chat.summary.origin, session).await.map_err(unavailable)?;
+            let mut body = serde_json::to_value(chat).unwrap_or_default();
+            body["spot_check"] = serde_json::to_value(check).unwrap_or_default();
+            Ok(Json(body).into_response())
+        }
         None => Err(ApiError::new(
             StatusCode::NOT_FOUND,
             records_code::CHAT_NOT_FOUND,
@@ -203,12 +209,12 @@ fn limit(value: &str) -> Result<u32, ApiError> {
 }
 
 /// A `from` or `to`: an instant (RFC 3339, `2026-11-26T09:30:00Z`) or a UTC day (`2026-11-26`).
-enum When {
+pub(crate) enum When {
     Instant(i64),
     Day(jiff::civil::Date),
 }
 
-fn when(key: &str, value: &str) -> Result<When, ApiError> {
+pub(crate) fn when(key: &str, value: &str) -> Result<When, ApiError> {
     if let Ok(t) = value.parse::<jiff::Timestamp>() {
         return Ok(When::Instant(t.as_millisecond()));
     }
@@ -219,7 +225,7 @@ fn when(key: &str, value: &str) -> Result<When, ApiError> {
 
 impl When {
     /// As a `from`: a day starts at its midnight.
-    fn start(&self) -> i64 {
+    pub(crate) fn start(&self) -> i64 {
         match self {
             When::Instant(ms) => *ms,
             When::Day(day) => midnight(*day),
@@ -227,7 +233,7 @@ impl When {
     }
 
     /// As a `to` (exclusive): a day is included whole.
-    fn end(&self) -> i64 {
+    pub(crate) fn end(&self) -> i64 {
         match self {
             When::Instant(ms) => *ms,
             When::Day(day) => day.tomorrow().map_or(i64::MAX, midnight),
@@ -239,11 +245,11 @@ fn midnight(day: jiff::civil::Date) -> i64 {
     day.to_zoned(jiff::tz::TimeZone::UTC).map_or(0, |z| z.timestamp().as_millisecond())
 }
 
-fn invalid(message: impl Into<String>) -> ApiError {
+pub(crate) fn invalid(message: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, http_code::INVALID_REQUEST, message)
 }
 
-fn unavailable(e: StoreError) -> ApiError {
+pub(crate) fn unavailable(e: StoreError) -> ApiError {
     ApiError::new(StatusCode::SERVICE_UNAVAILABLE, records_code::RECORDS_UNAVAILABLE, e.to_string())
 }
 

@@ -86,7 +86,7 @@ pub fn public_routes(parts: ApiParts) -> axum::Router {
 /// The widget calls the API from the pages of the sites that embed it: the
 /// origins of `gateway.allowed_origins` (as for WebSockets) may, with the
 /// preflight answered here; any other origin is refused.
-async fn cors(State(origins): State<Arc<AllowedOrigins>>, request: Request, next: Next) -> Response {
+pub(crate) async fn cors(State(origins): State<Arc<AllowedOrigins>>, request: Request, next: Next) -> Response {
     if origins.check(request.headers()) == Verdict::Refused {
         let message = "this page's origin may not call the ticket API (gateway.allowed_origins)";
         return refusal_response(TicketRefusal::new(code::ORIGIN_NOT_ALLOWED, message));
