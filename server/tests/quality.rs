@@ -103,8 +103,8 @@ async fn a_spot_check_is_marked_replaced_listed_and_shown_with_the_chat() {
     expect_code(&http_get_as(addr, "/v1/spot-checks", Some(&token_for("ann"))).await, 403, "supervisors_only");
     let next = http_get_as(addr, "/v1/spot-checks/next?agent=ann", Some(&sue)).await.json();
     assert_eq!(next["chat"], Value::Null, "the only chat is checked: {next}");
-    let metrics = wait_for_sample(server.admin_addr, "switchboard_spot_checks_total{result=\"pass\"}", 1.0).await;
-    assert_eq!(sample(&metrics, "switchboard_spot_checks_total{result=\"fail\"}"), Some(1.0));
+    let metrics = wait_for_sample(server.admin_addr, "switchboard_spot_checks_total{outcome=\"pass\"}", 1.0).await;
+    assert_eq!(sample(&metrics, "switchboard_spot_checks_total{outcome=\"fail\"}"), Some(1.0));
     server.shutdown().await.unwrap();
 }
 

@@ -93,7 +93,7 @@ pub fn public_routes(parts: QualityParts) -> axum::Router {
 fn register_series(metrics: &Metrics, groups: &[String]) {
     use crate::metrics::{COMPLAINTS, SPOT_CHECKS};
     for result in super::RESULTS {
-        metrics.counter(SPOT_CHECKS, &[("result", result)]).absolute(0);
+        metrics.counter(SPOT_CHECKS, &[("outcome", result)]).absolute(0);
     }
     for group in groups {
         for outcome in super::OUTCOMES {

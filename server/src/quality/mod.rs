@@ -26,7 +26,7 @@ pub mod quality_code {
     pub const NOT_YOUR_SUBJECT: &str = "not_your_subject";
 }
 
-/// A spot check's results (the `result` label of `switchboard_spot_checks_total`).
+/// A spot check's results (the `outcome` label of `switchboard_spot_checks_total`: the same names as the stored `result`).
 pub const RESULTS: [&str; 2] = ["pass", "fail"];
 /// What happens to a complaint (the `outcome` label of `switchboard_complaints_total`).
 pub const OUTCOMES: [&str; 3] = ["filed", "upheld", "rejected"];

@@ -61,7 +61,7 @@ async fn try_mark(api: &QualityApi, session: &str, headers: &HeaderMap, bytes: &
         checked_at: now_ms(),
     };
     store.put_spot_check(&check).await.map_err(unavailable)?;
-    api.metrics.counter(SPOT_CHECKS, &[("result", check.result.as_str())]).increment(1);
+    api.metrics.counter(SPOT_CHECKS, &[("outcome", check.result.as_str())]).increment(1);
     Ok(Json(check).into_response())
 }
 
