@@ -145,3 +145,19 @@ async fn spot_checks_and_complaints_round_trip(store: Store) {
     assert_eq!((upheld[0].complaint.as_str(), upheld[0].category.as_deref()), ("c1", Some("non_business")));
     assert!(store.complaints_upheld(None, Span { from: 501, to: 1000 }).await.unwrap().is_empty());
 }
+
+on_both!(a_complaint_filed_before_its_chat_row_is_attributed_once);
+
+/// A complaint filed before its chat's row arrived (empty group, no agent)
+/// gets the agent and group once, and never overwrites an attributed one.
+async fn a_complaint_filed_before_its_chat_row_is_attributed_once(store: Store) {
+    use switchboard_records::complaint_subjects::UNATTRIBUTED;
+    let early = ComplaintRow { agent: None, group: UNATTRIBUTED.into(), ..complaint("c9", "x", 500) };
+    assert!(store.add_complaint(&early).await.unwrap());
+    assert!(store.attribute_complaint("c9", Some("alice"), "general").await.unwrap());
+    let row = store.complaint("c9").await.unwrap().unwrap();
+    assert_eq!((row.agent.as_deref(), row.group.as_str()), (Some("alice"), "general"));
+    assert!(!store.attribute_complaint("c9", Some("bob"), "refunds").await.unwrap(), "attributed once");
+    assert!(!store.attribute_complaint("nope", Some("bob"), "refunds").await.unwrap());
+    assert_eq!(store.complaint("c9").await.unwrap().unwrap().agent.as_deref(), Some("alice"));
+}
