@@ -32,6 +32,7 @@
 //! (`tests/store.rs`).
 
 pub mod backlog;
+pub mod performance;
 mod postgres;
 pub mod quality;
 pub mod query;

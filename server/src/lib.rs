@@ -12,6 +12,7 @@ pub mod driver;
 pub mod gateway;
 pub mod journal;
 pub mod metrics;
+pub mod performance;
 pub mod records;
 pub mod reload;
 pub mod session;
@@ -146,7 +147,8 @@ async fn serve(
         create_per_ip: config.tickets.create_per_ip,
     });
     let records = records::http::public_routes(records_store.clone(), auth.clone());
-    let public_routes = gateway::public_routes(app.clone()).merge(tickets).merge(records);
+    let performance = performance::start(&config, records_store.clone(), auth.clone(), &metrics, stop_rx.clone())?;
+    let public_routes = gateway::public_routes(app.clone()).merge(tickets).merge(records).merge(performance);
     let public = gateway::serve::serve(listeners.public, public_routes, timeout, stop_rx.clone());
     let reloader = Arc::new(reload::Reloader::new(&config, app.driver.clone(), auth.clone(), metrics.clone()));
     let admin_routes = gateway::admin_routes(metrics.clone(), auth.clone())

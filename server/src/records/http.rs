@@ -239,11 +239,11 @@ fn midnight(day: jiff::civil::Date) -> i64 {
     day.to_zoned(jiff::tz::TimeZone::UTC).map_or(0, |z| z.timestamp().as_millisecond())
 }
 
-fn invalid(message: impl Into<String>) -> ApiError {
+pub(crate) fn invalid(message: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, http_code::INVALID_REQUEST, message)
 }
 
-fn unavailable(e: StoreError) -> ApiError {
+pub(crate) fn unavailable(e: StoreError) -> ApiError {
     ApiError::new(StatusCode::SERVICE_UNAVAILABLE, records_code::RECORDS_UNAVAILABLE, e.to_string())
 }
 
