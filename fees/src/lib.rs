@@ -161,18 +161,30 @@ impl FeeRules {
 
     /// The month's fee of an agent of `level` for `shifts` and `quality`.
     pub fn fee(&self, level: Level, shifts: &[Shift], quality: &Quality) -> Result<Fee, FeeError> {
-        if let Some(shift) = shifts.iter().position(|s| s.in_service_minutes > s.minutes) {
+        let shifts: Vec<(Level, Shift)> = shifts.iter().map(|s| (level, *s)).collect();
+        self.fee_by_level(&shifts, quality)
+    }
+
+    /// The month's fee when each shift is billed at its own level's rate (an
+    /// agent promoted within the month). `rate_fen_per_hour` of the result is
+    /// the rate when every shift has one level, 0 when they differ. Rounded
+    /// once, at the end, like [`FeeRules::fee`].
+    pub fn fee_by_level(&self, shifts: &[(Level, Shift)], quality: &Quality) -> Result<Fee, FeeError> {
+        if let Some(shift) = shifts.iter().position(|(_, s)| s.in_service_minutes > s.minutes) {
             return Err(FeeError::InServiceOverShift { shift });
         }
         if quality.dissatisfied > quality.ratings || quality.spot_checks_passed > quality.spot_checks {
             return Err(FeeError::CountsInconsistent);
         }
-        let billed: Vec<BilledShift> = shifts.iter().map(|s| self.bill_shift(s)).collect();
+        let billed: Vec<BilledShift> = shifts.iter().map(|(_, s)| self.bill_shift(s)).collect();
         let billable_centiminutes = billed.iter().map(|b| b.billable_centiminutes).sum::<u64>();
-        let rate_fen_per_hour = self.rate_fen_per_hour(level);
+        let rates: Vec<u64> = shifts.iter().map(|(level, _)| self.rate_fen_per_hour(*level)).collect();
+        let rate_fen_per_hour = rates.first().copied().filter(|&f| rates.iter().all(|&r| r == f)).unwrap_or(0);
         let payout = self.payout(quality);
-        // fen = centiminutes / 6000 × rate × percent / 100, rounded half up.
-        let numerator = u128::from(billable_centiminutes) * u128::from(rate_fen_per_hour) * u128::from(payout.percent);
+        // fen = Σ centiminutes × rate / 6000 × percent / 100, rounded half up once.
+        let weighted: u128 =
+            billed.iter().zip(&rates).map(|(b, &r)| u128::from(b.billable_centiminutes) * u128::from(r)).sum();
+        let numerator = weighted * u128::from(payout.percent);
         let denominator = 6000u128 * 100;
         let fee_fen = ((numerator + denominator / 2) / denominator) as u64;
         Ok(Fee { shifts: billed, billable_centiminutes, rate_fen_per_hour, payout, fee_fen })

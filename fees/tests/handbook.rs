@@ -135,3 +135,15 @@ proptest! {
         prop_assert!((70..=100).contains(&percent));
     }
 }
+
+#[test]
+fn a_promotion_within_the_month_bills_each_shift_at_its_own_level() {
+    let rules = FeeRules::default();
+    let two_hours = shift(TWO_HOURS, Attendance::OnTime, TWO_HOURS);
+    let fee =
+        rules.fee_by_level(&[(Level::Beginner, two_hours), (Level::Rising, two_hours)], &Quality::default()).unwrap();
+    assert_eq!(fee.fee_fen, 2 * 800 + 2 * 1000, "2 h at 8 and 2 h at 10");
+    assert_eq!(fee.rate_fen_per_hour, 0, "no one rate");
+    let same = rules.fee_by_level(&[(Level::Rising, two_hours)], &Quality::default()).unwrap();
+    assert_eq!(same, rules.fee(Level::Rising, &[two_hours], &Quality::default()).unwrap());
+}

@@ -33,6 +33,7 @@
 
 pub mod backlog;
 pub mod complaint_subjects;
+pub mod performance;
 mod postgres;
 pub mod quality;
 pub mod query;

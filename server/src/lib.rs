@@ -12,6 +12,7 @@ pub mod driver;
 pub mod gateway;
 pub mod journal;
 pub mod metrics;
+pub mod performance;
 pub mod quality;
 pub mod records;
 pub mod reload;
@@ -162,7 +163,9 @@ async fn serve(
         metrics: metrics.clone(),
         groups: config.router.groups.iter().map(|g| g.id.to_string()).collect(),
     });
-    let public_routes = gateway::public_routes(app.clone()).merge(tickets).merge(records).merge(quality);
+    let performance = performance::start(&config, records_store.clone(), auth.clone(), &metrics, stop_rx.clone())?;
+    let public_routes =
+        gateway::public_routes(app.clone()).merge(tickets).merge(records).merge(quality).merge(performance);
     let public = gateway::serve::serve(listeners.public, public_routes, timeout, stop_rx.clone());
     let reloader = Arc::new(reload::Reloader::new(&config, app.driver.clone(), auth.clone(), metrics.clone()));
     let admin_routes = gateway::admin_routes(metrics.clone(), auth.clone())

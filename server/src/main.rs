@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 use switchboard_server::config::{Config, LogFormat};
 use switchboard_server::journal::recovery::RecoveryError;
 use switchboard_server::journal::tools::{self, InspectOptions, ReplayOptions, Until};
+use switchboard_server::performance::fees::{self, Format, ReportError};
 use switchboard_server::{run, Listeners};
 
 #[derive(Debug, Parser)]
@@ -37,6 +38,21 @@ enum Command {
     /// Reads a password (without echo on a terminal, else one line of stdin) and
     /// prints its argon2id hash for a roster entry's `password_hash`.
     HashPassword,
+    /// Reports from the config and the records store (the server need not run).
+    #[command(subcommand)]
+    Report(ReportCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ReportCommand {
+    /// Each agent's labor fee for a month (docs/fees.md).
+    Fees {
+        /// The month, as YYYY-MM (on the business calendar's time zone).
+        #[arg(long)]
+        month: String,
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -72,6 +88,9 @@ fn main() -> ExitCode {
     let args = Args::parse();
     if let Some(Command::HashPassword) = args.command {
         return hash_password();
+    }
+    if let Some(Command::Report(ReportCommand::Fees { month, format })) = &args.command {
+        return fee_report(&args.config, args.data_dir.clone(), month, *format);
     }
     if let Some(Command::Log(command)) = args.command {
         // The tools read the config only to find the data_dir.
@@ -147,6 +166,30 @@ fn log_tool(command: LogCommand, data_dir: PathBuf) -> ExitCode {
         Err(e) => {
             eprintln!("switchboard log: {e}");
             ExitCode::from(2)
+        }
+    }
+}
+
+fn fee_report(config: &std::path::Path, data_dir: Option<PathBuf>, month: &str, format: Format) -> ExitCode {
+    let mut config = match load_config(config) {
+        Ok(config) => config,
+        Err(code) => return code,
+    };
+    if let Some(dir) = data_dir {
+        config.storage.data_dir = dir;
+    }
+    match fees::report(&config, month, format) {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(ReportError::Usage(e)) => {
+            eprintln!("switchboard report fees: {e}");
+            ExitCode::from(2)
+        }
+        Err(ReportError::Failed(e)) => {
+            eprintln!("switchboard report fees: {e}");
+            ExitCode::FAILURE
         }
     }
 }

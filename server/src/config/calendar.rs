@@ -83,7 +83,7 @@ impl Config {
         texts.collect()
     }
 
-    fn calendar_zone(&self) -> Result<TimeZone, ConfigLoadError> {
+    pub fn calendar_zone(&self) -> Result<TimeZone, ConfigLoadError> {
         time_zone(&self.calendar.time_zone).map_err(|e| ConfigLoadError::key("calendar.time_zone", e.to_string()))
     }
 

@@ -19,10 +19,12 @@ use crate::router::config::RouterConfig;
 
 mod auth;
 mod calendar;
+mod performance;
 mod records;
 mod tickets;
 pub use auth::{Accounts, AuthConfig, KeyAlgorithm, Secret, MIN_SECRET_BYTES};
 pub use calendar::{CalendarConfig, TimeText};
+pub use performance::{BandConfig, FeesConfig, PerformanceConfig};
 pub use records::RecordsConfig;
 pub use tickets::TicketsConfig;
 #[cfg(test)]
@@ -51,6 +53,10 @@ pub struct Config {
     pub storage: StorageConfig,
     /// Closed chats and router events in SQL (`docs/records.md`).
     pub records: RecordsConfig,
+    /// Agent performance figures (`docs/performance-figures.md`).
+    pub performance: PerformanceConfig,
+    /// The labor fee's numbers (`docs/fees.md`).
+    pub fees: FeesConfig,
     pub log: LogConfig,
     pub auth: AuthConfig,
     pub router: RouterConfig,
@@ -82,6 +88,8 @@ impl Default for Config {
             customers: CustomersConfig::default(),
             storage: StorageConfig::default(),
             records: RecordsConfig::default(),
+            performance: PerformanceConfig::default(),
+            fees: FeesConfig::default(),
             log: LogConfig::default(),
             auth: AuthConfig::default(),
             router: RouterConfig::default(),
@@ -431,6 +439,8 @@ impl Config {
         self.customers.validate()?;
         self.storage.validate()?;
         self.records.validate()?;
+        self.performance.validate()?;
+        self.fees.validate()?;
         self.auth.validate()?;
         self.tickets.validate()?;
         self.business_calendar()?;

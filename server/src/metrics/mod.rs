@@ -32,6 +32,7 @@ pub const SESSIONS_ACTIVE: &str = "switchboard_sessions_active";
 pub const OLDEST_WAIT: &str = "switchboard_oldest_wait_seconds";
 pub const AGENTS: &str = "switchboard_agents";
 pub const GROUP_OPEN: &str = "switchboard_group_open";
+pub const GROUP_SERVICE_RATIO: &str = "switchboard_group_service_ratio";
 pub const WAIT_SECONDS: &str = "switchboard_wait_seconds";
 pub const ASSIGNMENT_LATENCY: &str = "switchboard_assignment_latency_seconds";
 pub const REPLY_DELAY: &str = "switchboard_reply_delay_seconds";
@@ -100,6 +101,11 @@ pub const ALL: &[(&str, Kind, &str)] = &[
     (OLDEST_WAIT, Kind::Gauge, "Business seconds the longest-waiting customer of a group has waited."),
     (AGENTS, Kind::Gauge, "Agents per skill group and state."),
     (GROUP_OPEN, Kind::Gauge, "1 while a skill group is open by its service hours, 0 while it is closed to new customers."),
+    (
+        GROUP_SERVICE_RATIO,
+        Kind::Gauge,
+        "In-shift service ratio of the skill group's shifts of today so far (0 to 1), from the records.",
+    ),
     (WAIT_SECONDS, Kind::Histogram, "Business seconds from (re-)entering the queue to assignment."),
     (ASSIGNMENT_LATENCY, Kind::Histogram, "Real seconds from the router task receiving the input that caused an assignment to both parties' frames being queued (the input logged durably first)."),
     (REPLY_DELAY, Kind::Histogram, "Business seconds from a customer's first unanswered message to the agent's reply."),

@@ -1,0 +1,55 @@
+//! `switchboard_group_service_ratio{group}`: the in-shift service ratio of
+//! each skill group's shifts of today so far, computed from the records
+//! every `performance.metrics_every`. Per group only: never a label per agent.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use jiff::tz::TimeZone;
+use switchboard_performance::Span;
+use switchboard_records::Store;
+
+use super::{gather, periods};
+use crate::metrics::{Metrics, GROUP_SERVICE_RATIO};
+
+/// Today's (local) span as of `now`.
+pub fn today(now: i64, zone: &TimeZone) -> Span {
+    let day = jiff::Timestamp::from_millisecond(now).map(|t| t.to_zoned(zone.clone()).date()).unwrap_or_default();
+    periods::days(day, day, zone).remove(0).span
+}
+
+/// Per group: (time in service, shift time so far), ms, over today's shifts.
+pub async fn group_ratios(
+    store: &Store,
+    now: i64,
+    zone: &TimeZone,
+    grace_ms: i64,
+) -> Result<BTreeMap<String, (i64, i64)>, switchboard_records::StoreError> {
+    let mut sums: BTreeMap<String, (i64, i64)> = BTreeMap::new();
+    for record in gather(store, None, today(now, zone), now, grace_ms).await? {
+        for (row, f) in &record.shifts {
+            for group in &row.groups {
+                let sum = sums.entry(group.clone()).or_default();
+                sum.0 += f.in_service_ms;
+                sum.1 += f.elapsed_ms;
+            }
+        }
+    }
+    Ok(sums)
+}
+
+/// Sets the gauge for the configured groups every `every` (a group without
+/// shift time today reads 0). A database that does not answer leaves the
+/// last values (the records' own health metric says it is down).
+pub async fn run(store: Store, metrics: Metrics, groups: Vec<String>, zone: TimeZone, grace_ms: i64, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        let Ok(sums) = group_ratios(&store, switchboard_records::now_ms(), &zone, grace_ms).await else { continue };
+        for group in &groups {
+            let (in_service, elapsed) = sums.get(group).copied().unwrap_or_default();
+            let ratio = if elapsed > 0 { in_service as f64 / elapsed as f64 } else { 0.0 };
+            metrics.gauge(GROUP_SERVICE_RATIO, &[("group", group)]).set(ratio);
+        }
+    }
+}
