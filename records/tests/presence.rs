@@ -3,33 +3,14 @@
 use switchboard_records::testing::PgSchema;
 use switchboard_records::{signed_in_during, EventRow, Record, Span, Store, Target};
 
-#[allow(dead_code)]
-enum Keep {
-    Dir(tempfile::TempDir),
-    Schema(PgSchema),
-}
-
-fn sqlite() -> (Store, Keep) {
+/// The same checks on a SQLite file and on a PostgreSQL schema of its own.
+#[tokio::test]
+async fn state_changes_on_both_databases() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("records.sqlite3");
-    (Store::new(&Target::Sqlite(path.to_string_lossy().into_owned()), "o1").unwrap(), Keep::Dir(dir))
-}
-
-async fn postgres() -> (Store, Keep) {
+    let file = dir.path().join("records.sqlite3").to_string_lossy().into_owned();
+    state_changes_in_a_span_and_the_last_before(Store::new(&Target::Sqlite(file), "o1").unwrap()).await;
     let schema = PgSchema::create().await;
-    (Store::new(&Target::Postgres(schema.url()), "o1").unwrap(), Keep::Schema(schema))
-}
-
-#[tokio::test]
-async fn state_changes_on_sqlite() {
-    let (store, _keep) = sqlite();
-    state_changes_in_a_span_and_the_last_before(store).await;
-}
-
-#[tokio::test]
-async fn state_changes_on_postgres() {
-    let (store, _keep) = postgres().await;
-    state_changes_in_a_span_and_the_last_before(store).await;
+    state_changes_in_a_span_and_the_last_before(Store::new(&Target::Postgres(schema.url()), "o1").unwrap()).await;
 }
 
 fn change(lsn: u64, at: i64, agent: &str, from: &str, to: &str) -> Record {
