@@ -8,6 +8,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod discipline;
 pub mod driver;
 pub mod gateway;
 pub mod journal;
@@ -15,6 +16,7 @@ pub mod metrics;
 pub mod records;
 pub mod reload;
 pub mod session;
+pub mod shifts;
 pub mod tickets;
 pub mod web;
 
@@ -146,9 +148,16 @@ async fn serve(
         create_per_ip: config.tickets.create_per_ip,
     });
     let records = records::http::public_routes(records_store.clone(), auth.clone());
-    let public_routes = gateway::public_routes(app.clone()).merge(tickets).merge(records);
+    let (shifts, discipline) = shifts_and_discipline(&config, records_store.clone(), &auth, &metrics).await;
+    let public_routes = gateway::public_routes(app.clone())
+        .merge(tickets)
+        .merge(records)
+        .merge(shifts::http::routes(shifts.clone()))
+        .merge(discipline::http::routes(discipline.clone(), auth.clone()));
     let public = gateway::serve::serve(listeners.public, public_routes, timeout, stop_rx.clone());
-    let reloader = Arc::new(reload::Reloader::new(&config, app.driver.clone(), auth.clone(), metrics.clone()));
+    let mut reloader = reload::Reloader::new(&config, app.driver.clone(), auth.clone(), metrics.clone());
+    reloader.also_reload(reload::Also { shifts, discipline, store: records_store.clone() });
+    let reloader = Arc::new(reloader);
     let admin_routes = gateway::admin_routes(metrics.clone(), auth.clone())
         .merge(reload::admin_routes(reloader.clone()))
         .merge(records::http::admin_routes(records_store, auth));
@@ -190,6 +199,23 @@ async fn serve(
     }
     info!("stopped");
     Ok(())
+}
+
+/// The shifts API and the discipline task: the config's schedule written to
+/// the records (a database that is down delays it to the next reload, never the start).
+async fn shifts_and_discipline(
+    config: &Config,
+    store: Option<switchboard_records::Store>,
+    auth: &Arc<auth::Auth>,
+    metrics: &Metrics,
+) -> (Arc<shifts::http::ShiftsApi>, Arc<discipline::Discipline>) {
+    if let Some(store) = &store {
+        shifts::sync_configured(config, store).await;
+    }
+    let discipline = Arc::new(discipline::Discipline::new(config, store.clone(), auth.clone(), metrics.clone()));
+    discipline.spawn(config.discipline.recompute_every);
+    let api = Arc::new(shifts::http::ShiftsApi::new(config, store, auth.clone(), discipline.clone()));
+    (api, discipline)
 }
 
 /// A server running in the background (see [`start`]).

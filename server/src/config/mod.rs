@@ -20,10 +20,12 @@ use crate::router::config::RouterConfig;
 mod auth;
 mod calendar;
 mod records;
+mod shifts;
 mod tickets;
 pub use auth::{Accounts, AuthConfig, KeyAlgorithm, Secret, MIN_SECRET_BYTES};
 pub use calendar::{CalendarConfig, TimeText};
 pub use records::RecordsConfig;
+pub use shifts::{clock_time, level_named, plain_date, DisciplineConfig, PlannedShift, ShiftsConfig};
 pub use tickets::TicketsConfig;
 #[cfg(test)]
 mod rule_keys_tests;
@@ -53,6 +55,10 @@ pub struct Config {
     pub records: RecordsConfig,
     pub log: LogConfig,
     pub auth: AuthConfig,
+    /// Shifts and leave (`docs/shifts.md`).
+    pub shifts: ShiftsConfig,
+    /// Warnings, suspensions, disqualification (`docs/shifts.md`).
+    pub discipline: DisciplineConfig,
     pub router: RouterConfig,
     /// What the roster says about signing in (`password_hash`, `role = "admin"`),
     /// taken out of `[[router.agents]]` before the router reads it: the router
@@ -84,6 +90,8 @@ impl Default for Config {
             records: RecordsConfig::default(),
             log: LogConfig::default(),
             auth: AuthConfig::default(),
+            shifts: ShiftsConfig::default(),
+            discipline: DisciplineConfig::default(),
             router: RouterConfig::default(),
             accounts: Accounts::default(),
             tickets: TicketsConfig::default(),
@@ -435,6 +443,8 @@ impl Config {
         self.tickets.validate()?;
         self.business_calendar()?;
         self.clock_start()?;
+        self.shift_plan()?;
+        self.discipline.validate()?;
         if g.max_write_buffer_bytes.is_some() {
             return Err(ConfigLoadError::key(
                 "gateway.max_write_buffer_bytes",

@@ -80,6 +80,9 @@ pub const RECORDS_DELETED: &str = "switchboard_records_deleted_total";
 pub const TICKETS_OPEN: &str = "switchboard_tickets_open";
 pub const TICKETS_CREATED: &str = "switchboard_tickets_created_total";
 pub const TICKET_BREACHES: &str = "switchboard_ticket_breaches_total";
+pub const AGENTS_SUSPENDED: &str = "switchboard_agents_suspended";
+pub const AGENTS_DISQUALIFIED: &str = "switchboard_agents_disqualified";
+pub const WARNINGS: &str = "switchboard_warnings_total";
 
 /// What kind of series a metric is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -146,6 +149,9 @@ pub const ALL: &[(&str, Kind, &str)] = &[
     (TICKETS_OPEN, Kind::Gauge, "Open tickets, by skill group and state."),
     (TICKETS_CREATED, Kind::Counter, "Tickets created, by skill group and origin."),
     (TICKET_BREACHES, Kind::Counter, "Ticket working-time limits not kept, by skill group and kind."),
+    (AGENTS_SUSPENDED, Kind::Gauge, "Agents suspended now (discipline: warnings)."),
+    (AGENTS_DISQUALIFIED, Kind::Gauge, "Agents disqualified (discipline: suspensions), until an admin reinstates them."),
+    (WARNINGS, Kind::Counter, "Discipline warnings given, weighted (an absence counts two), by cause."),
 ];
 
 /// Every `origin` of a ticket (the label of `TICKETS_CREATED`).
