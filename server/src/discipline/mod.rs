@@ -68,7 +68,8 @@ pub async fn standing(store: &Store, policy: &Policy, at: i64) -> Result<Vec<Sta
     let mut give = |agent: &str, at: i64, cause: Cause, subject: &str| {
         warnings.entry(agent.to_owned()).or_default().push(Warning { at, cause, subject: subject.to_owned() });
     };
-    let leaves = store.leave_requests(None, span).await?;
+    // Leave asked late for a shift still to come is a warning already.
+    let leaves = store.leave_requests(None, Span { from: span.from, to: i64::MAX }).await?;
     for l in leaves.iter().filter(|l| l.late && l.requested_at <= at) {
         give(&l.agent, l.requested_at, Cause::LateLeave, &l.shift);
     }
