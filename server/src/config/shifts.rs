@@ -309,3 +309,70 @@ fn check_overlaps(plan: &[PlannedShift]) -> Result<(), ConfigLoadError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+
+    const ROSTER: &str = r#"
+[gateway]
+allow_any_origin = true
+[[router.groups]]
+id = "general"
+[[router.groups]]
+id = "refunds"
+[[router.agents]]
+id = "ann"
+groups = [{ group = "general" }]
+"#;
+
+    fn load(schedule: &str) -> Result<Config, String> {
+        Config::from_toml_str(&format!("{ROSTER}\n{schedule}")).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_weekly_entry_is_one_shift_per_matching_day_with_stable_ids() {
+        let config = load(
+            "[[shifts.schedule]]\nagent = \"ann\"\nweekdays = [\"mon\", \"fri\"]\nfrom = \"2026-11-02\"\nuntil = \"2026-11-15\"\nstart = \"22:00\"\nend = \"02:00\"",
+        )
+        .unwrap();
+        let plan = config.shift_plan().unwrap();
+        let ids: Vec<_> = plan.iter().map(|p| p.config_id()).collect();
+        assert_eq!(
+            ids,
+            [
+                "config:ann:2026-11-02:2200",
+                "config:ann:2026-11-06:2200",
+                "config:ann:2026-11-09:2200",
+                "config:ann:2026-11-13:2200"
+            ]
+        );
+        assert_eq!(plan[0].groups, ["general"], "the roster's groups by default");
+    }
+
+    #[test]
+    fn bad_entries_are_refused_naming_the_key() {
+        let cases = [
+            ("agent = \"zed\"\ndate = \"2026-11-02\"\nstart = \"09:00\"\nend = \"10:00\"", "shifts.schedule[0].agent"),
+            ("agent = \"ann\"\ndate = \"2026-11-02\"\nstart = \"9am\"\nend = \"10:00\"", "shifts.schedule[0].start"),
+            ("agent = \"ann\"\ndate = \"2026-11-02\"\nstart = \"09:00\"\nend = \"10:00\"\ngroups = [\"x\"]", "shifts.schedule[0].groups[0]"),
+            ("agent = \"ann\"\ndate = \"2026-11-02\"\nstart = \"09:00\"\nend = \"10:00\"\nlevel = \"pro\"", "shifts.schedule[0].level"),
+            ("agent = \"ann\"\nweekdays = [\"funday\"]\nfrom = \"2026-11-02\"\nuntil = \"2026-11-03\"\nstart = \"09:00\"\nend = \"10:00\"", "shifts.schedule[0].weekdays[0]"),
+        ];
+        for (entry, key) in cases {
+            let err = load(&format!("[[shifts.schedule]]\n{entry}")).unwrap_err();
+            assert!(err.contains(key), "{key}: {err}");
+        }
+        let two = "[[shifts.schedule]]\nagent = \"ann\"\ndate = \"2026-11-02\"\nstart = \"09:00\"\nend = \"11:00\"\n\
+                   [[shifts.schedule]]\nagent = \"ann\"\ndate = \"2026-11-02\"\nstart = \"10:00\"\nend = \"12:00\"";
+        assert!(load(two).unwrap_err().contains("overlap"));
+    }
+
+    #[test]
+    fn the_default_config_file_loads() {
+        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../config/default.toml")).unwrap();
+        let config = Config::from_toml_str(&text).unwrap();
+        assert_eq!(config.shifts.leave_notice, std::time::Duration::from_secs(7200));
+        assert_eq!(config.discipline.rules(), switchboard_discipline::Rules::default());
+    }
+}
