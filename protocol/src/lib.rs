@@ -128,6 +128,10 @@ pub mod code {
     pub const TOKEN_NOT_YET_VALID: &str = "token_not_yet_valid";
     /// The agent has been disabled by an admin.
     pub const AGENT_DISABLED: &str = "agent_disabled";
+    /// The agent is suspended (discipline: warnings); the message says until when (docs/shifts.md).
+    pub const AGENT_SUSPENDED: &str = "agent_suspended";
+    /// The agent is disqualified (discipline: suspensions) until an admin reinstates them (docs/shifts.md).
+    pub const AGENT_DISQUALIFIED: &str = "agent_disqualified";
     /// The token's role may not do this (an agent asking for the snapshot, a
     /// token for another agent than `?agent=`, or a renewal for someone else).
     pub const FORBIDDEN: &str = "forbidden";

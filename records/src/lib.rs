@@ -35,6 +35,7 @@ pub mod backlog;
 pub mod complaint_subjects;
 pub mod performance;
 mod postgres;
+pub mod presence;
 pub mod quality;
 pub mod query;
 pub mod record;
@@ -48,6 +49,7 @@ mod tickets;
 pub mod writer;
 
 pub use backlog::{Backlog, Spool};
+pub use presence::{signed_in_during, StateChange};
 pub use quality::{ComplaintRow, Review, SpotCheckRow};
 pub use query::{ChatDetail, ChatQuery, ChatSummary, FlagDetail, MAX_LIMIT};
 pub use record::{

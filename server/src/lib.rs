@@ -8,6 +8,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod discipline;
 pub mod driver;
 pub mod gateway;
 pub mod journal;
@@ -17,6 +18,7 @@ pub mod quality;
 pub mod records;
 pub mod reload;
 pub mod session;
+pub mod shifts;
 pub mod tickets;
 pub mod web;
 
@@ -164,10 +166,18 @@ async fn serve(
         groups: config.router.groups.iter().map(|g| g.id.to_string()).collect(),
     });
     let performance = performance::start(&config, records_store.clone(), auth.clone(), &metrics, stop_rx.clone())?;
-    let public_routes =
-        gateway::public_routes(app.clone()).merge(tickets).merge(records).merge(quality).merge(performance);
+    let (shifts, discipline) = shifts_and_discipline(&config, records_store.clone(), &auth, &metrics).await;
+    let public_routes = gateway::public_routes(app.clone())
+        .merge(tickets)
+        .merge(records)
+        .merge(shifts::http::routes(shifts.clone()))
+        .merge(discipline::http::routes(discipline.clone(), auth.clone()))
+        .merge(quality)
+        .merge(performance);
     let public = gateway::serve::serve(listeners.public, public_routes, timeout, stop_rx.clone());
-    let reloader = Arc::new(reload::Reloader::new(&config, app.driver.clone(), auth.clone(), metrics.clone()));
+    let mut reloader = reload::Reloader::new(&config, app.driver.clone(), auth.clone(), metrics.clone());
+    reloader.also_reload(reload::Also { shifts, discipline, store: records_store.clone() });
+    let reloader = Arc::new(reloader);
     let admin_routes = gateway::admin_routes(metrics.clone(), auth.clone())
         .merge(reload::admin_routes(reloader.clone()))
         .merge(records::http::admin_routes(records_store, auth));
@@ -209,6 +219,23 @@ async fn serve(
     }
     info!("stopped");
     Ok(())
+}
+
+/// The shifts API and the discipline task: the config's schedule written to
+/// the records (a database that is down delays it to the next reload, never the start).
+async fn shifts_and_discipline(
+    config: &Config,
+    store: Option<switchboard_records::Store>,
+    auth: &Arc<auth::Auth>,
+    metrics: &Metrics,
+) -> (Arc<shifts::http::ShiftsApi>, Arc<discipline::Discipline>) {
+    if let Some(store) = &store {
+        shifts::sync_configured(config, store).await;
+    }
+    let discipline = Arc::new(discipline::Discipline::new(config, store.clone(), auth.clone(), metrics.clone()));
+    discipline.spawn(config.discipline.recompute_every);
+    let api = Arc::new(shifts::http::ShiftsApi::new(config, store, auth.clone(), discipline.clone()));
+    (api, discipline)
 }
 
 /// A server running in the background (see [`start`]).

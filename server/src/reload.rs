@@ -67,11 +67,24 @@ pub struct Reloader {
     auth: Arc<Auth>,
     metrics: Metrics,
     one_at_a_time: Mutex<()>,
+    also: Option<Also>,
+}
+
+/// Parts that take a reloaded config too: shifts (the schedule, the roster) and discipline.
+#[derive(Debug)]
+pub struct Also {
+    pub shifts: Arc<crate::shifts::http::ShiftsApi>,
+    pub discipline: Arc<crate::discipline::Discipline>,
+    pub store: Option<switchboard_records::Store>,
 }
 
 impl Reloader {
     pub fn new(config: &Config, driver: mpsc::Sender<DriverInput>, auth: Arc<Auth>, metrics: Metrics) -> Reloader {
-        Reloader { source: config.source.clone(), driver, auth, metrics, one_at_a_time: Mutex::new(()) }
+        Reloader { source: config.source.clone(), driver, auth, metrics, one_at_a_time: Mutex::new(()), also: None }
+    }
+
+    pub fn also_reload(&mut self, also: Also) {
+        self.also = Some(also);
     }
 
     /// Reads the config again and applies it, or changes nothing and says why.
@@ -115,6 +128,13 @@ impl Reloader {
         })?;
         // After the router: a removed agent's chats are already requeued when their connection closes.
         self.auth.replace_accounts(&config);
+        if let Some(also) = &self.also {
+            also.shifts.reconfigure(&config);
+            also.discipline.reconfigure(&config);
+            if let Some(store) = &also.store {
+                crate::shifts::sync_configured(&config, store).await;
+            }
+        }
         let ids = |ids: Vec<crate::router::AgentId>| ids.into_iter().map(|id| id.to_string()).collect();
         Ok(Reloaded {
             agents_added: ids(done.roster.added),

@@ -118,6 +118,7 @@ async fn metrics_reflect_what_happened() {
         "outcome",
         "operation",
         "origin",
+        "cause",
         "le",
     ];
     for line in body.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {

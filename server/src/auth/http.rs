@@ -47,7 +47,9 @@ impl ApiError {
 impl From<Refusal> for ApiError {
     fn from(refusal: Refusal) -> ApiError {
         let status = match refusal.code {
-            code::AGENT_DISABLED | code::FORBIDDEN => StatusCode::FORBIDDEN,
+            code::AGENT_DISABLED | code::FORBIDDEN | code::AGENT_SUSPENDED | code::AGENT_DISQUALIFIED => {
+                StatusCode::FORBIDDEN
+            }
             _ => StatusCode::UNAUTHORIZED,
         };
         ApiError { status, refusal, retry_after_secs: None }
@@ -140,6 +142,11 @@ async fn try_login(auth: &Arc<Auth>, peer: SocketAddr, body: &[u8]) -> Result<Js
         auth.login_failed(code::AGENT_DISABLED);
         warn!(agent = %agent, ip = %peer.ip(), "login refused: agent disabled");
         return Err(Refusal::new(code::AGENT_DISABLED, "this agent has been disabled by an admin").into());
+    }
+    if let Some(refusal) = auth.barred(&agent) {
+        auth.login_failed(refusal.code);
+        warn!(agent = %agent, ip = %peer.ip(), code = refusal.code, "login refused: discipline");
+        return Err(refusal.into());
     }
     let issued = auth.issue(&agent).ok_or_else(login_disabled)?;
     info!(agent = %agent, role = ?issued.role, "signed in");

@@ -3,6 +3,7 @@
 //! Only the gateway uses this: the session layer and the router get an agent
 //! id that has already been checked, and nothing here reaches the input log.
 
+pub mod barred;
 pub mod disabled;
 pub mod http;
 pub mod password;
@@ -87,6 +88,8 @@ pub struct Auth {
     /// Replaced whole when the config is reloaded.
     accounts: RwLock<BTreeMap<String, Account>>,
     disabled: DisabledAgents,
+    /// Suspended and disqualified agents, from the last discipline computed (`crate::discipline`).
+    barred: barred::Barred,
     limits: LoginLimits,
     /// Argon2 runs at once: each takes ~19 MiB and a core for tens of
     /// milliseconds, so a flood of logins from many addresses waits here
@@ -120,6 +123,7 @@ impl Auth {
             signer,
             accounts: RwLock::new(accounts(config)),
             disabled,
+            barred: barred::Barred::default(),
             limits: LoginLimits::new(config),
             password_slots: tokio::sync::Semaphore::new(cores),
             metrics,
@@ -148,8 +152,21 @@ impl Auth {
             Some(_) if self.disabled.contains(&identity.agent) => {
                 Err(Refusal::new(code::AGENT_DISABLED, "this agent has been disabled by an admin"))
             }
-            Some(_) => Ok(()),
+            Some(_) => self.barred.refusal(&identity.agent).map_or(Ok(()), Err),
         }
+    }
+
+    /// Takes the suspended and disqualified agents of a new discipline
+    /// computation; live connections of newly barred agents are closed.
+    pub fn set_barred(&self, barred: std::collections::BTreeMap<String, switchboard_discipline::Bar>) {
+        if self.barred.replace(barred) {
+            self.disabled.notify();
+        }
+    }
+
+    /// Why this agent may not sign in now because of discipline, if so.
+    pub fn barred(&self, agent: &str) -> Option<Refusal> {
+        self.barred.refusal(agent)
     }
 
     /// Takes the roster's accounts (passwords, roles) from a reloaded config

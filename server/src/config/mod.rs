@@ -21,11 +21,13 @@ mod auth;
 mod calendar;
 mod performance;
 mod records;
+mod shifts;
 mod tickets;
 pub use auth::{Accounts, AuthConfig, KeyAlgorithm, Secret, MIN_SECRET_BYTES};
 pub use calendar::{CalendarConfig, TimeText};
 pub use performance::{BandConfig, FeesConfig, PerformanceConfig};
 pub use records::RecordsConfig;
+pub use shifts::{clock_time, level_named, plain_date, DisciplineConfig, PlannedShift, ShiftsConfig};
 pub use tickets::TicketsConfig;
 #[cfg(test)]
 mod rule_keys_tests;
@@ -59,6 +61,10 @@ pub struct Config {
     pub fees: FeesConfig,
     pub log: LogConfig,
     pub auth: AuthConfig,
+    /// Shifts and leave (`docs/shifts.md`).
+    pub shifts: ShiftsConfig,
+    /// Warnings, suspensions, disqualification (`docs/shifts.md`).
+    pub discipline: DisciplineConfig,
     pub router: RouterConfig,
     /// What the roster says about signing in (`password_hash`, `role = "admin"`),
     /// taken out of `[[router.agents]]` before the router reads it: the router
@@ -92,6 +98,8 @@ impl Default for Config {
             fees: FeesConfig::default(),
             log: LogConfig::default(),
             auth: AuthConfig::default(),
+            shifts: ShiftsConfig::default(),
+            discipline: DisciplineConfig::default(),
             router: RouterConfig::default(),
             accounts: Accounts::default(),
             tickets: TicketsConfig::default(),
@@ -445,6 +453,8 @@ impl Config {
         self.tickets.validate()?;
         self.business_calendar()?;
         self.clock_start()?;
+        self.shift_plan()?;
+        self.discipline.validate()?;
         if g.max_write_buffer_bytes.is_some() {
             return Err(ConfigLoadError::key(
                 "gateway.max_write_buffer_bytes",

@@ -83,6 +83,9 @@ pub const TICKETS_CREATED: &str = "switchboard_tickets_created_total";
 pub const TICKET_BREACHES: &str = "switchboard_ticket_breaches_total";
 pub const SPOT_CHECKS: &str = "switchboard_spot_checks_total";
 pub const COMPLAINTS: &str = "switchboard_complaints_total";
+pub const AGENTS_SUSPENDED: &str = "switchboard_agents_suspended";
+pub const AGENTS_DISQUALIFIED: &str = "switchboard_agents_disqualified";
+pub const WARNINGS: &str = "switchboard_warnings_total";
 
 /// What kind of series a metric is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -156,6 +159,9 @@ pub const ALL: &[(&str, Kind, &str)] = &[
     (TICKET_BREACHES, Kind::Counter, "Ticket working-time limits not kept, by skill group and kind."),
     (SPOT_CHECKS, Kind::Counter, "Spot checks marked by supervisors (a re-mark counts again), by result."),
     (COMPLAINTS, Kind::Counter, "Customer complaints filed, upheld and rejected, by skill group."),
+    (AGENTS_SUSPENDED, Kind::Gauge, "Agents suspended now (discipline: warnings)."),
+    (AGENTS_DISQUALIFIED, Kind::Gauge, "Agents disqualified (discipline: suspensions), until an admin reinstates them."),
+    (WARNINGS, Kind::Counter, "Discipline warnings given, weighted (an absence counts two), by cause."),
 ];
 
 /// Every `origin` of a ticket (the label of `TICKETS_CREATED`).
