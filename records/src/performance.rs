@@ -2,6 +2,8 @@
 //! router events and ticket events by kind, agent and time. Only reads: the
 //! figures are computed from what the router already records.
 
+use std::collections::BTreeMap;
+
 use crate::query::{int, text};
 use crate::record::{EventRow, TicketEventRow};
 use crate::shifts::Span;
@@ -89,5 +91,25 @@ impl Store {
         let (filter, params) = filter(kinds, agent, span);
         let sql = format!("SELECT {TICKET_EVENT_COLUMNS} FROM ticket_events {filter} ORDER BY at, lsn, ordinal");
         Ok(self.query(sql, params).await?.into_iter().filter_map(crate::tickets::event_from).collect())
+    }
+
+    /// Ratings of the chats closed in `span`, per skill group: (satisfied, dissatisfied).
+    /// Groups without a rated chat are left out.
+    pub async fn group_ratings(&self, span: Span) -> Result<BTreeMap<String, (u64, u64)>, StoreError> {
+        self.ready().await?;
+        let sql = "SELECT group_id, rating, COUNT(*) FROM closed_chats \
+                   WHERE closed_at >= $1 AND closed_at < $2 AND rating IS NOT NULL GROUP BY group_id, rating";
+        let mut out: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+        for mut row in self.query(sql.into(), vec![Value::Int(span.from), Value::Int(span.to)]).await? {
+            let count = int(&row, 2).unwrap_or(0).max(0) as u64;
+            let (Some(group), Some(rating)) = (text(&mut row, 0), text(&mut row, 1)) else { continue };
+            let sums = out.entry(group).or_default();
+            match rating.as_str() {
+                "satisfied" => sums.0 += count,
+                "dissatisfied" => sums.1 += count,
+                _ => {}
+            }
+        }
+        Ok(out)
     }
 }

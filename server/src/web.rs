@@ -73,6 +73,10 @@ const ASSETS: &[(&str, Asset)] = &[
         "/supervisor-breaches.js",
         Asset { content_type: JS, body: include_str!("../../web/supervisor-breaches.js"), page: false },
     ),
+    (
+        "/supervisor-performance.js",
+        Asset { content_type: JS, body: include_str!("../../web/supervisor-performance.js"), page: false },
+    ),
     ("/signin.js", Asset { content_type: JS, body: include_str!("../../web/signin.js"), page: false }),
     ("/clock.js", Asset { content_type: JS, body: include_str!("../../web/clock.js"), page: false }),
     ("/texts.js", Asset { content_type: JS, body: include_str!("../../web/texts.js"), page: false }),

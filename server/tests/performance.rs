@@ -118,3 +118,50 @@ async fn agents_see_only_their_own_figures_and_bad_requests_are_named() {
     }
     server.shutdown().await.unwrap();
 }
+
+/// One chat served by Ann, closed and rated `rating` by the customer.
+async fn rated_chat(addr: std::net::SocketAddr, rating: &str) {
+    let mut ann = Client::available_agent(addr, "ann").await;
+    let (mut customer, welcome) = Client::customer(addr, "general").await;
+    let session = welcome["session"].as_u64().unwrap();
+    customer.expect("assigned").await;
+    ann.expect("session_assigned").await;
+    ann.ok(json!({"type": "close", "session": session, "reason": "resolved"})).await;
+    customer.expect("closed").await;
+    customer.ok(json!({"type": "rate", "rating": rating})).await;
+    customer.close().await;
+    ann.close().await;
+}
+
+#[tokio::test]
+async fn group_rating_gauges_come_from_todays_closed_chats_per_group_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = config(1.0, "[performance]\nmetrics_every = \"100ms\"");
+    config.storage.data_dir = dir.path().to_owned();
+    let server = start(config).await;
+    let satisfied = "switchboard_group_satisfaction_ratio{group=\"general\"}";
+    let dissatisfied = "switchboard_group_dissatisfaction_ratio{group=\"general\"}";
+    // Nothing rated yet: nothing to measure, the target is met.
+    wait_for_sample(server.admin_addr, satisfied, 1.0).await;
+    wait_for_sample(server.admin_addr, dissatisfied, 0.0).await;
+
+    rated_chat(server.public_addr, "dissatisfied").await;
+    rated_chat(server.public_addr, "satisfied").await;
+    rated_chat(server.public_addr, "satisfied").await;
+    rated_chat(server.public_addr, "satisfied").await;
+    // Records are written moments after; the gauges follow on their next tick.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let body = loop {
+        let (_, body) = http_get(server.admin_addr, "/metrics").await;
+        if sample(&body, dissatisfied) == Some(0.25) || tokio::time::Instant::now() > deadline {
+            break body;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(sample(&body, dissatisfied), Some(0.25), "{body}");
+    assert_eq!(sample(&body, satisfied), Some(0.75), "{body}");
+    // Another group with no chats reads as nothing to measure; no series names an agent.
+    assert_eq!(sample(&body, "switchboard_group_satisfaction_ratio{group=\"logistics\"}"), Some(1.0), "{body}");
+    assert!(!body.lines().any(|l| l.starts_with("switchboard_group_") && l.contains("ann")), "{body}");
+    server.shutdown().await.unwrap();
+}

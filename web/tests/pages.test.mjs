@@ -4,8 +4,10 @@
 // Chromium, a browser context per person (people.mjs).
 import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import path from 'node:path';
 import { expect } from './expect.mjs';
 import { demoPassword, launchBrowser, startServer } from './harness.mjs';
 import { people } from './people.mjs';
@@ -348,22 +350,26 @@ describe('a ticket left at night, on a scaled clock', () => {
   });
 });
 
+/** An axe-core audit of the page as it is (WCAG 2.1 A and AA); its context must bypass the CSP. */
+async function audit(page, name) {
+  const axe = readFileSync(new URL('./node_modules/axe-core/axe.min.js', import.meta.url), 'utf8');
+  await page.addScriptTag({ content: axe });
+  const result = await page.evaluate(() => window.axe.run(document, { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] }));
+  const problems = result.violations.map((v) => `${name}: ${v.id} (${v.impact}) at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+  assert.deepEqual(problems, [], `${name}: no accessibility violations`);
+}
+
+/** A server and people whose pages axe can audit (axe is injected as a script, which our pages' CSP forbids). */
+async function startForAudits() {
+  server = await startServer();
+  errors = [];
+  cast = people(browser, server, errors, { contextOptions: { bypassCSP: true } });
+}
+
 describe('accessibility of the ticket and past chat views', () => {
-  beforeEach(async () => {
-    server = await startServer();
-    errors = [];
-    // axe is injected as a script, which our pages' CSP forbids: these contexts bypass it.
-    cast = people(browser, server, errors, { contextOptions: { bypassCSP: true } });
-  });
+  beforeEach(startForAudits);
 
   test('the widget message pane, the Tickets tab and the supervisor panels pass axe-core (WCAG 2.1 A and AA)', { timeout: 60000 }, async () => {
-    const axe = readFileSync(new URL('./node_modules/axe-core/axe.min.js', import.meta.url), 'utf8');
-    const audit = async (page, name) => {
-      await page.addScriptTag({ content: axe });
-      const result = await page.evaluate(() => window.axe.run(document, { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] }));
-      const problems = result.violations.map((v) => `${name}: ${v.id} (${v.impact}) at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-      assert.deepEqual(problems, [], `${name}: no accessibility violations`);
-    };
     const customer = await cast.customer('Ada');
     await customer.getByRole('button', { name: 'Leave a message instead' }).click();
     await audit(customer, 'widget, leave a message');
@@ -389,5 +395,70 @@ describe('accessibility of the ticket and past chat views', () => {
     await sam.getByRole('region', { name: 'Past chats' }).locator('tbody tr button').click();
     await expect(sam.getByRole('dialog', { name: /Chat #\d+/ })).toContainText('the customer left');
     await audit(sam, 'supervisor, a past chat');
+  });
+});
+
+/**
+ * Writes a shift into the server's records store (data_dir/records.sqlite3)
+ * with the sqlite3 command (setup.sh installs it): the shifts API is another
+ * part's. Retried while the server is still creating its tables.
+ */
+async function addShift(server, { id, agent, startsAt, endsAt, groups }) {
+  const file = path.join(server.dataDir, 'records.sqlite3');
+  const sql = 'INSERT INTO shifts (shift_id, agent_id, day, starts_at, ends_at, groups, level, source, created_by, created_at) '
+    + `VALUES ('${id}', '${agent}', 'today', ${startsAt}, ${endsAt}, '${JSON.stringify(groups)}', 'beginner', 'api', 'sam', ${Date.now()});`;
+  const deadline = Date.now() + 10000;
+  for (;;) {
+    try {
+      execFileSync('sqlite3', ['-cmd', '.timeout 5000', file, sql], { stdio: ['ignore', 'pipe', 'pipe'] });
+      return;
+    } catch (failure) {
+      assert.ok(Date.now() < deadline, `a shift in ${file}: ${failure.stderr || failure.message}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
+/** Wall-clock ms of the business calendar's last midnight (Asia/Shanghai, UTC+8 all year). */
+const shanghaiMidnight = (now) => Math.floor((now + 8 * 3600000) / 86400000) * 86400000 - 8 * 3600000;
+
+describe('performance panel in the supervisor view', () => {
+  beforeEach(startForAudits);
+
+  test('performance panel: an agent who signed in late shows late and a missed service ratio, said in words; axe passes', { timeout: 60000 }, async () => {
+    // Records and the figures are wall-clock: a shift that began 10 minutes ago (not before
+    // today's midnight on the business calendar, so it is today's) and lasts an hour more.
+    const now = Date.now();
+    const startsAt = Math.max(now - 10 * 60000, shanghaiMidnight(now));
+    await addShift(server, { id: 'perf-alice', agent: 'alice', startsAt, endsAt: now + 60 * 60000, groups: ['general'] });
+    await cast.agent('alice');
+
+    const sam = await cast.supervisor('sam');
+    const panel = sam.getByRole('group', { name: 'Performance' });
+    await expect(panel.getByRole('button', { name: 'Today' })).toHaveAttribute('aria-pressed', 'true');
+    const row = panel.locator('tbody tr[data-agent="alice"]');
+    await expect(row.locator('th')).toContainText('Alice');
+    await expect(row.locator('[data-cell="punctuality"]')).toContainText('late');
+    await expect(row.locator('[data-cell="punctuality"]')).toContainText('not punctual');
+    // Signed in (at best) 10 minutes into a shift of 10 minutes so far: far below 80%, in words and with a labelled icon.
+    const ratio = row.locator('[data-cell="service_ratio"]');
+    await expect(ratio).toContainText('below target (at least 80%)');
+    await expect(ratio.getByRole('img', { name: 'Missed target' })).toHaveCount(1);
+    await expect(row).toHaveAttribute('data-met', 'false');
+    // No ratings yet: nothing to measure, not a missed target.
+    await expect(row.locator('[data-cell="satisfaction"]')).toHaveText('–');
+    // The discipline column waits for its data (another part's API).
+    await expect(panel.locator('th', { hasText: 'Discipline' })).toHaveCount(0);
+    await expect(panel).toContainText('15 customers an hour');
+
+    await audit(sam, 'supervisor, performance today');
+
+    // This month: the same shift, in the month's row.
+    await panel.getByRole('button', { name: 'This month' }).click();
+    await expect(panel.getByRole('button', { name: 'This month' })).toHaveAttribute('aria-pressed', 'true');
+    await expect(panel.locator('[role="status"]')).toContainText('this month');
+    await expect(row.locator('[data-cell="punctuality"]')).toContainText('late');
+    await expect(row.locator('[data-cell="service_ratio"]')).toContainText('below target');
+    await audit(sam, 'supervisor, performance this month');
   });
 });

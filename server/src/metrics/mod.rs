@@ -33,6 +33,8 @@ pub const OLDEST_WAIT: &str = "switchboard_oldest_wait_seconds";
 pub const AGENTS: &str = "switchboard_agents";
 pub const GROUP_OPEN: &str = "switchboard_group_open";
 pub const GROUP_SERVICE_RATIO: &str = "switchboard_group_service_ratio";
+pub const GROUP_SATISFACTION_RATIO: &str = "switchboard_group_satisfaction_ratio";
+pub const GROUP_DISSATISFACTION_RATIO: &str = "switchboard_group_dissatisfaction_ratio";
 pub const WAIT_SECONDS: &str = "switchboard_wait_seconds";
 pub const ASSIGNMENT_LATENCY: &str = "switchboard_assignment_latency_seconds";
 pub const REPLY_DELAY: &str = "switchboard_reply_delay_seconds";
@@ -108,6 +110,16 @@ pub const ALL: &[(&str, Kind, &str)] = &[
         GROUP_SERVICE_RATIO,
         Kind::Gauge,
         "In-shift service ratio of the skill group's shifts of today so far (0 to 1), from the records.",
+    ),
+    (
+        GROUP_SATISFACTION_RATIO,
+        Kind::Gauge,
+        "Satisfied ratings over the ratings of the skill group's chats closed today (0 to 1; 1 without ratings), from the records.",
+    ),
+    (
+        GROUP_DISSATISFACTION_RATIO,
+        Kind::Gauge,
+        "Dissatisfied ratings over the ratings of the skill group's chats closed today (0 to 1; 0 without ratings), from the records.",
     ),
     (WAIT_SECONDS, Kind::Histogram, "Business seconds from (re-)entering the queue to assignment."),
     (ASSIGNMENT_LATENCY, Kind::Histogram, "Real seconds from the router task receiving the input that caused an assignment to both parties' frames being queued (the input logged durably first)."),
