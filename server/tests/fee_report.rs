@@ -7,7 +7,7 @@ use std::process::Command;
 
 use serde_json::{json, Value};
 use switchboard_records::testing::PgSchema;
-use switchboard_records::{EventRow, Record, ShiftRow, Store, Target};
+use switchboard_records::{ComplaintRow, EventRow, Record, Review, ShiftRow, Store, Target};
 
 const MIN: i64 = 60_000;
 
@@ -102,7 +102,7 @@ fn check_every_format(config: &Path) {
     assert_eq!(lin["service_ratio_bp"], 6916);
     assert_eq!((lin["fee_fen"].as_u64(), lin["payout_percent"].as_u64()), (Some(1500), Some(100)), "1.5 h × 10");
     assert_eq!(body["total_fen"], 2940);
-    assert!(lin.get("discipline").is_some(), "the discipline column is there for the integrator");
+    assert_eq!(lin["discipline"]["warnings_in_month"], 0, "{lin}");
 
     let (code, csv, _) = report(config, "2026-11", "csv");
     assert_eq!(code, 0);
@@ -153,4 +153,67 @@ fn a_bad_month_is_a_usage_error() {
         assert_eq!(code, 2, "{month}: {err}");
         assert!(err.contains("YYYY-MM"), "{err}");
     }
+}
+
+fn upheld(store_id: &str, agent: &str, reviewed_at: i64) -> (ComplaintRow, Review) {
+    let complaint = ComplaintRow {
+        complaint: store_id.into(),
+        origin: "o1".into(),
+        subject_kind: "chat".into(),
+        subject_id: 1,
+        agent: Some(agent.into()),
+        group: "general".into(),
+        reason: "insulted me".into(),
+        created_at: reviewed_at - MIN,
+        state: "open".into(),
+        category: None,
+        reviewed_by: None,
+        reviewed_at: None,
+        review_comment: None,
+    };
+    let review = Review {
+        state: "upheld".into(),
+        category: "non_business".into(),
+        by: "sam".into(),
+        at: reviewed_at,
+        comment: "rude".into(),
+    };
+    (complaint, review)
+}
+
+/// 小赵 works a full shift but has an upheld non-business complaint: payout
+/// 70% and one warning. 小钱 has no shift this month and three such
+/// complaints: listed in the discipline section as suspended.
+#[tokio::test]
+async fn discipline_and_upheld_complaints_are_in_the_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_file(dir.path(), "");
+    let path = dir.path().join("data/records.sqlite3");
+    let store = Store::new(&Target::Sqlite(path.to_string_lossy().into_owned()), "o1").unwrap();
+    assert!(store.add_shift(&shift("s-zhao", "xiao_zhao", "beginner")).await.unwrap());
+    store
+        .write(&[
+            state(1, "xiao_zhao", at(9, 50), "offline", "available"),
+            state(2, "xiao_zhao", at(12, 5), "available", "offline"),
+        ])
+        .await
+        .unwrap();
+    let mut complaints = vec![upheld("c-zhao", "xiao_zhao", at(14, 0))];
+    complaints.extend((0..3).map(|i| upheld(&format!("c-qian-{i}"), "xiao_qian", at(15 + i, 0))));
+    for (c, review) in &complaints {
+        assert!(store.add_complaint(c).await.unwrap());
+        assert!(store.review_complaint(&c.complaint, review).await.unwrap());
+    }
+    let (code, out, err) = tokio::task::spawn_blocking(move || report(&config, "2026-11", "json")).await.unwrap();
+    assert_eq!(code, 0, "{err}");
+    let body: Value = serde_json::from_str(&out).unwrap();
+    let zhao = &body["agents"][0];
+    assert_eq!(zhao["agent"], "xiao_zhao", "{out}");
+    assert_eq!((zhao["payout_percent"].as_u64(), zhao["fee_fen"].as_u64()), (Some(70), Some(1120)), "2 h × 8 × 70%");
+    assert_eq!(zhao["discipline"]["warnings_in_month"], 1, "{zhao}");
+    assert!(zhao["discipline"]["suspended_until"].is_null());
+    let qian = body["discipline"].as_array().unwrap().iter().find(|d| d["agent"] == "xiao_qian").expect("listed");
+    let suspended_until = qian["discipline"]["suspended_until"].as_i64().expect("suspended");
+    assert!(suspended_until > at(17, 0), "a month from the third warning: {qian}");
+    assert!(qian["discipline"]["summary"].as_str().unwrap().contains("suspended until 2026-12-"), "{qian}");
 }

@@ -11,6 +11,9 @@ use switchboard_records::{Store, Target};
 
 use super::{gather, periods, AgentRecord};
 use crate::config::Config;
+use crate::discipline::{self, Policy, Standing};
+use jiff::tz::TimeZone;
+use switchboard_discipline::Bar;
 
 /// How the report is printed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -53,10 +56,63 @@ pub struct FeeLine {
     pub payout_reasons: Vec<&'static str>,
     pub fee_fen: u64,
     pub fee_yuan: String,
-    /// INTEGRATION POINT (discipline): warnings, suspension or disqualification
-    /// of the agent as of the month's end, from the `discipline/` crate. Left
-    /// empty here; the integrator fills it (see docs/fees.md, "Discipline").
-    pub discipline: Option<String>,
+    /// The agent's discipline as of the month's end (or now, for the running month).
+    pub discipline: MonthDiscipline,
+}
+
+/// Discipline in the report (`docs/fees.md`): the month's warnings
+/// (weighted: an absence counts two), those within the rule's window before
+/// the month's end, and any suspension or disqualification then.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct MonthDiscipline {
+    pub warnings_in_month: u32,
+    pub warnings_in_window: u32,
+    pub suspended_until: Option<i64>,
+    pub disqualified_since: Option<i64>,
+    /// The same in words, for the table and CSV; empty when there is nothing to say.
+    pub summary: String,
+}
+
+impl MonthDiscipline {
+    /// `at` is the month's end, or now for the running month.
+    pub fn of(standing: &Standing, window: i64, month: Span, at: i64, zone: &TimeZone) -> MonthDiscipline {
+        let weight = |from: i64, to: i64| {
+            standing.record.warnings.iter().filter(|w| w.at >= from && w.at < to).map(|w| w.weight()).sum()
+        };
+        let (suspended_until, disqualified_since) = match standing.barred {
+            Some(Bar::Suspended { until }) => (Some(until), None),
+            Some(Bar::Disqualified { since }) => (None, Some(since)),
+            None => (None, None),
+        };
+        let mut d = MonthDiscipline {
+            warnings_in_month: weight(month.from, month.to),
+            warnings_in_window: weight(at.saturating_sub(window), at),
+            suspended_until,
+            disqualified_since,
+            summary: String::new(),
+        };
+        d.summary = d.words(zone);
+        d
+    }
+
+    fn words(&self, zone: &TimeZone) -> String {
+        let day = |ms: i64| {
+            jiff::Timestamp::from_millisecond(ms)
+                .map_or_else(|_| ms.to_string(), |t| t.to_zoned(zone.clone()).date().to_string())
+        };
+        let mut parts = Vec::new();
+        if self.warnings_in_window > 0 || self.warnings_in_month > 0 {
+            parts
+                .push(format!("warnings {} this month, {} in window", self.warnings_in_month, self.warnings_in_window));
+        }
+        if let Some(until) = self.suspended_until {
+            parts.push(format!("suspended until {}", day(until)));
+        }
+        if let Some(since) = self.disqualified_since {
+            parts.push(format!("disqualified since {}", day(since)));
+        }
+        parts.join("; ")
+    }
 }
 
 /// Runs the report for `month` (`YYYY-MM`) and returns it printed.
@@ -76,8 +132,21 @@ pub fn report(config: &Config, month: &str, format: Format) -> Result<String, Re
     let records =
         runtime.block_on(gather(&store, None, span, now, grace)).map_err(|e| ReportError::Failed(e.to_string()))?;
     let rules = config.fees.rules();
-    let lines = records.iter().map(|r| fee_line(&rules, r, span)).collect::<Result<Vec<_>, _>>()?;
-    Ok(render(month, &lines, format))
+    let mut lines = records.iter().map(|r| fee_line(&rules, r, span)).collect::<Result<Vec<_>, _>>()?;
+    let at = span.to.min(now);
+    let policy = Policy::from_config(config);
+    let standings =
+        runtime.block_on(discipline::standing(&store, &policy, at)).map_err(|e| ReportError::Failed(e.to_string()))?;
+    let standings: Vec<(String, MonthDiscipline)> = standings
+        .iter()
+        .map(|s| (s.agent.clone(), MonthDiscipline::of(s, policy.rules.warning_window, span, at, &zone)))
+        .collect();
+    for line in &mut lines {
+        if let Some((_, d)) = standings.iter().find(|(agent, _)| *agent == line.agent) {
+            line.discipline = d.clone();
+        }
+    }
+    Ok(render(month, &lines, &standings, format))
 }
 
 /// The records store the server writes to, read-only use.
@@ -137,7 +206,7 @@ pub fn fee_line(rules: &FeeRules, record: &AgentRecord, month: Span) -> Result<F
         payout_reasons: fee.payout.reasons.clone(),
         fee_fen: fee.fee_fen,
         fee_yuan: yuan(fee.fee_fen),
-        discipline: None,
+        discipline: MonthDiscipline::default(),
     })
 }
 
@@ -161,7 +230,6 @@ const COLUMNS: [&str; 12] = [
     "payout_percent",
     "payout_reasons",
     "fee_yuan",
-    // INTEGRATION POINT (discipline): the column stays; the integrator fills it.
     "discipline",
     "levels",
 ];
@@ -179,17 +247,22 @@ fn cells(line: &FeeLine) -> [String; 12] {
         line.payout_percent.to_string(),
         line.payout_reasons.join(" "),
         line.fee_yuan.clone(),
-        line.discipline.clone().unwrap_or_default(),
+        line.discipline.summary.clone(),
         line.levels.join(" "),
     ]
 }
 
-fn render(month: &str, lines: &[FeeLine], format: Format) -> String {
+/// Every agent with a warning on record, with or without shifts this month.
+type Standings = [(String, MonthDiscipline)];
+
+fn render(month: &str, lines: &[FeeLine], standings: &Standings, format: Format) -> String {
     match format {
         Format::Json => {
             let total: u64 = lines.iter().map(|l| l.fee_fen).sum();
-            let body =
-                serde_json::json!({"month": month, "agents": lines, "total_fen": total, "total_yuan": yuan(total)});
+            let discipline: Vec<_> =
+                standings.iter().map(|(agent, d)| serde_json::json!({"agent": agent, "discipline": d})).collect();
+            let body = serde_json::json!({"month": month, "agents": lines, "total_fen": total,
+                "total_yuan": yuan(total), "discipline": discipline});
             format!("{body:#}\n")
         }
         Format::Csv => {
@@ -200,7 +273,7 @@ fn render(month: &str, lines: &[FeeLine], format: Format) -> String {
             }
             out
         }
-        Format::Table => table(month, lines),
+        Format::Table => table(month, lines, standings),
     }
 }
 
@@ -212,7 +285,7 @@ fn csv_cell(cell: &str) -> String {
     }
 }
 
-fn table(month: &str, lines: &[FeeLine]) -> String {
+fn table(month: &str, lines: &[FeeLine], standings: &Standings) -> String {
     let rows: Vec<[String; 12]> = lines.iter().map(cells).collect();
     let widths: Vec<usize> = (0..COLUMNS.len())
         .map(|i| rows.iter().map(|r| r[i].chars().count()).chain([COLUMNS[i].len()]).max().unwrap_or(0))
@@ -228,5 +301,12 @@ fn table(month: &str, lines: &[FeeLine]) -> String {
     }
     let total: u64 = lines.iter().map(|l| l.fee_fen).sum();
     let _ = writeln!(out, "total: {} yuan, {} agents", yuan(total), lines.len());
+    if !standings.is_empty() {
+        out.push_str("\nDiscipline (every agent with a warning on record)\n");
+        for (agent, d) in standings {
+            let _ =
+                writeln!(out, "{agent}  {}", if d.summary.is_empty() { "no warning in window" } else { &d.summary });
+        }
+    }
     out
 }
