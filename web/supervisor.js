@@ -6,7 +6,8 @@
 // alert_closed_with_cause, alert_complaint_tendency, alert_ticket_breach,
 // alert_ticket_complaint_tendency) as a live feed beside the tables.
 // Below the board, panels that keep their own state across the board's redraws:
-// past chats (supervisor-records.js) and ticket breaches (supervisor-breaches.js).
+// past chats (supervisor-records.js), ticket breaches (supervisor-breaches.js),
+// shifts and discipline (supervisor-shifts.js).
 import { el } from '/wire.js';
 import { SignedInPage } from '/signin.js';
 import { toast, connectionBadge, ago, tickAgoLabels } from '/ui.js';
@@ -14,6 +15,7 @@ import { errorText } from '/texts.js';
 import { summaryCard, groupsCard, agentsCard, feedCard } from '/supervisor-view.js';
 import { recordsPanel } from '/supervisor-records.js';
 import { breachesPanel, breachAlert } from '/supervisor-breaches.js';
+import { shiftsPanel, disciplinePanel } from '/supervisor-shifts.js';
 
 const SNAPSHOT_EVERY = 2000;
 const FEED_LIMIT = 200;
@@ -117,7 +119,10 @@ function started() {
   if (!view.records) view.records = recordsPanel({ token });
   if (view.breaches) view.breaches.stop();
   view.breaches = breachesPanel({ token });
-  document.getElementById('app').replaceChildren(view.top, view.board, el('div', { class: 'extra-panels' }, view.breaches.node, view.records.node));
+  const shifts = shiftsPanel({ token });
+  const discipline = disciplinePanel({ token });
+  document.getElementById('app').replaceChildren(view.top, view.board,
+    el('div', { class: 'extra-panels' }, view.breaches.node, shifts.node, discipline.node, view.records.node));
   renderTop();
   render();
 }
