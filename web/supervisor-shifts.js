@@ -125,7 +125,7 @@ export function shiftsPanel({ token }) {
   };
   dayInput.addEventListener('change', refresh);
   const form = addForm(call, () => dayInput.value || today(), (shift) => { dayInput.value = shift.day; refresh(); });
-  node = el('details', { class: 'card breaches-card shifts-card' },
+  node = el('details', { class: 'card fold-card shifts-card' },
     el('summary', {}, el('h2', { text: 'Shifts' })),
     el('div', { class: 'records-filters' }, field('Day (business calendar)', dayInput)),
     status, body,
@@ -161,7 +161,7 @@ export function disciplinePanel({ token }) {
       status.textContent = shiftErrorText(refusal);
     }
   };
-  node = el('details', { class: 'card breaches-card discipline-card' },
+  node = el('details', { class: 'card fold-card discipline-card' },
     el('summary', {}, el('h2', { text: 'Discipline' })),
     el('button', { class: 'btn', type: 'button', text: 'Refresh', onclick: refresh }),
     status, body);
