@@ -11,6 +11,7 @@ import {
   buildShell, renderAll, renderTop, renderList, renderPane, renderPaneOf, renderFlags, renderTyping, tickTimers,
 } from '/console-view.js';
 import { mountTicketsTab } from '/console-tickets.js';
+import { mountShiftsPanel } from '/console-shifts.js';
 
 const TYPING_SHOW_FOR = 5000;
 const TITLE = 'Switchboard · Agent console';
@@ -189,6 +190,7 @@ function forgetChats() {
 }
 
 let ticketsTab = null; // the Tickets tab (console-tickets.js), per sign-in
+let shiftsPanel = null; // the Shifts panel (console-shifts.js), per sign-in
 state.page = new SignedInPage({
   storeKey: 'switchboard.console',
   idPrefix: 'a',
@@ -197,12 +199,15 @@ state.page = new SignedInPage({
   onStart: () => {
     state.hold = null;
     buildShell({ requestSignOut });
-    ticketsTab = mountTicketsTab({ app: document.getElementById('app'), getToken: () => state.page.store.auth && state.page.store.auth.token });
+    const getToken = () => state.page.store.auth && state.page.store.auth.token;
+    ticketsTab = mountTicketsTab({ app: document.getElementById('app'), getToken });
+    if (shiftsPanel) shiftsPanel.stop();
+    shiftsPanel = mountShiftsPanel({ app: document.getElementById('app'), getToken });
   },
   onMessage: handle,
   onStatus: renderTop,
   onHold: (hold) => { state.hold = hold; renderTop(); },
-  onSignOut: () => { if (ticketsTab) ticketsTab.stop(); forgetChats(); },
+  onSignOut: () => { if (ticketsTab) ticketsTab.stop(); if (shiftsPanel) shiftsPanel.stop(); forgetChats(); },
 });
 state.page.begin();
 setInterval(tickTimers, 250);

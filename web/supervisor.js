@@ -6,8 +6,8 @@
 // alert_closed_with_cause, alert_complaint_tendency, alert_ticket_breach,
 // alert_ticket_complaint_tendency) as a live feed beside the tables.
 // Below the board, panels that keep their own state across the board's redraws:
-// agents' performance (supervisor-performance.js), past chats (supervisor-records.js)
-// and ticket breaches (supervisor-breaches.js).
+// agents' performance (supervisor-performance.js), past chats (supervisor-records.js),
+// ticket breaches (supervisor-breaches.js), shifts and discipline (supervisor-shifts.js).
 import { el } from '/wire.js';
 import { SignedInPage } from '/signin.js';
 import { toast, connectionBadge, ago, tickAgoLabels } from '/ui.js';
@@ -16,6 +16,7 @@ import { summaryCard, groupsCard, agentsCard, feedCard } from '/supervisor-view.
 import { recordsPanel } from '/supervisor-records.js';
 import { breachesPanel, breachAlert } from '/supervisor-breaches.js';
 import { performancePanel } from '/supervisor-performance.js';
+import { shiftsPanel, disciplinePanel } from '/supervisor-shifts.js';
 
 const SNAPSHOT_EVERY = 2000;
 const FEED_LIMIT = 200;
@@ -123,8 +124,11 @@ function started() {
   if (view.performance) view.performance.stop();
   const nameOf = (id) => ((view.snapshot && view.snapshot.agents.find((a) => a.id === id)) || { name: id }).name;
   view.performance = performancePanel({ token, nameOf });
+  const shifts = shiftsPanel({ token });
+  const discipline = disciplinePanel({ token });
   document.getElementById('app').replaceChildren(view.top, view.board,
-    el('div', { class: 'extra-panels' }, view.performance.node, view.breaches.node, view.records.node));
+    el('div', { class: 'extra-panels' }, view.performance.node, view.breaches.node, shifts.node, discipline.node,
+      view.records.node));
   view.performance.refresh();
   renderTop();
   render();

@@ -70,6 +70,9 @@ const SIGNIN_TEXT = {
   invalid_credentials: 'Wrong agent ID or password.',
   login_rate_limited: 'Too many sign-in attempts.',
   agent_disabled: 'This account has been disabled. Ask an admin.',
+  // Discipline (docs/shifts.md): the server's message says until when, so signInText adds it.
+  agent_suspended: 'This account is suspended (discipline).',
+  agent_disqualified: 'This account is disqualified (discipline). Ask an admin.',
   token_expired: 'Your sign-in has expired: sign in again.',
   token_invalid: 'Your sign-in is no longer valid: sign in again.',
   token_missing: 'Sign in first.',
@@ -81,10 +84,13 @@ const SIGNIN_TEXT = {
   invalid_command: 'The server refused this page\'s connection (invalid_command): reload the page.',
 };
 
+const DISCIPLINE_BARS = new Set(['agent_suspended', 'agent_disqualified']);
+
 /** A refusal (`{code, message, retryAfter}`) as a sentence. */
 export function signInText(failure) {
   const code = (failure && failure.code) || 'internal';
   const text = SIGNIN_TEXT[code] || `Sign-in failed: ${(failure && failure.message) || code}.`;
+  if (DISCIPLINE_BARS.has(code) && failure.message) return `${text} The server says: ${failure.message}.`;
   return code === 'login_rate_limited' && failure.retryAfter ? `${text} Try again in ${failure.retryAfter} s.` : text;
 }
 
@@ -195,3 +201,33 @@ const TICKET_AGENT_ERROR_TEXT = {
 
 /** A refused ticket request as a sentence for an agent or a supervisor, with its code. */
 export const ticketAgentErrorText = (refusal) => `${TICKET_AGENT_ERROR_TEXT[refusal.code] || SIGNIN_TEXT[refusal.code] || refusal.message || 'Refused'} (${refusal.code})`;
+
+/**
+ * Discipline warnings by cause (docs/shifts.md, Discipline): what the pages
+ * call them and how many warnings each counts for. The server's unit test
+ * (server/src/discipline) holds this list to the rules' causes and weights.
+ */
+export const WARNING_CAUSES = {
+  late_leave: { weight: 1, text: 'leave asked late' },
+  absence: { weight: 2, text: 'absent without leave' },
+  upheld_complaint: { weight: 1, text: 'complaint upheld' },
+};
+
+/** A shift's phase (docs/shifts.md, API) as the console and the supervisor view say it. */
+export const SHIFT_PHASE_TEXT = { upcoming: 'Upcoming', running: 'Running now', over: 'Over', cancelled: 'Cancelled' };
+
+const SHIFT_ERROR_TEXT = {
+  records_disabled: 'Shifts are not kept on this server (records.enabled = false).',
+  records_unavailable: 'The records database cannot be reached right now; try again in a moment.',
+  network: 'The server cannot be reached.',
+};
+
+/**
+ * A refused shifts, leave or discipline request as a sentence with its code:
+ * the server's own message (it names the rule: "no leave during a running
+ * shift"), or ours where the server's is about configuration.
+ */
+export function shiftErrorText(refusal) {
+  const said = SHIFT_ERROR_TEXT[refusal.code] || refusal.message || SIGNIN_TEXT[refusal.code] || 'Refused';
+  return `${said.charAt(0).toUpperCase()}${said.slice(1)} (${refusal.code})`;
+}

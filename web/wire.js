@@ -35,6 +35,8 @@ export const FATAL_REASONS = new Set([
   // The group is outside its service hours: it says when it opens; retrying before then is refused again.
   'group_closed',
   'token_missing', 'token_invalid', 'token_expired', 'token_not_yet_valid', 'agent_disabled', 'forbidden',
+  // Discipline (docs/shifts.md): refused until the suspension ends or an admin reinstates them.
+  'agent_suspended', 'agent_disqualified',
 ]);
 
 /**

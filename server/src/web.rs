@@ -59,6 +59,7 @@ const ASSETS: &[(&str, Asset)] = &[
         "/console-tickets.js",
         Asset { content_type: JS, body: include_str!("../../web/console-tickets.js"), page: false },
     ),
+    ("/console-shifts.js", Asset { content_type: JS, body: include_str!("../../web/console-shifts.js"), page: false }),
     ("/widget-tickets.js", Asset { content_type: JS, body: include_str!("../../web/widget-tickets.js"), page: false }),
     ("/supervisor.js", Asset { content_type: JS, body: include_str!("../../web/supervisor.js"), page: false }),
     (
@@ -76,6 +77,8 @@ const ASSETS: &[(&str, Asset)] = &[
     (
         "/supervisor-performance.js",
         Asset { content_type: JS, body: include_str!("../../web/supervisor-performance.js"), page: false },
+        "/supervisor-shifts.js",
+        Asset { content_type: JS, body: include_str!("../../web/supervisor-shifts.js"), page: false },
     ),
     ("/signin.js", Asset { content_type: JS, body: include_str!("../../web/signin.js"), page: false }),
     ("/clock.js", Asset { content_type: JS, body: include_str!("../../web/clock.js"), page: false }),

@@ -173,7 +173,11 @@ fn try_renew(auth: &Auth, headers: &HeaderMap) -> Result<Json<super::token::Issu
         return Err(login_disabled());
     }
     let identity = auth.check(bearer(headers)).inspect_err(|refusal| {
-        let reason = if refusal.code == code::AGENT_DISABLED { code::AGENT_DISABLED } else { code::TOKEN_INVALID };
+        // Account refusals keep their own reason; every token problem counts as `token_invalid`.
+        let reason = match refusal.code {
+            c @ (code::AGENT_DISABLED | code::AGENT_SUSPENDED | code::AGENT_DISQUALIFIED) => c,
+            _ => code::TOKEN_INVALID,
+        };
         auth.login_failed(reason);
     })?;
     Ok(Json(auth.issue(&identity.agent).ok_or_else(login_disabled)?))

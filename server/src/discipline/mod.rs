@@ -197,3 +197,21 @@ impl Discipline {
         self.auth.set_barred(barred);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use switchboard_discipline::Cause;
+
+    /// The pages' one list of causes (web/texts.js, `WARNING_CAUSES`) names every cause with its weight, and no other.
+    #[test]
+    fn pages_know_every_cause_and_its_weight() {
+        let texts = include_str!("../../../web/texts.js");
+        let start = texts.find("export const WARNING_CAUSES = {").expect("WARNING_CAUSES in texts.js");
+        let list = &texts[start..start + texts[start..].find("};").expect("end of WARNING_CAUSES")];
+        for cause in Cause::ALL {
+            let entry = format!("  {}: {{ weight: {}, ", cause.label(), cause.weight());
+            assert!(list.contains(&entry), "texts.js WARNING_CAUSES lacks `{entry}`");
+        }
+        assert_eq!(list.matches("weight:").count(), Cause::ALL.len(), "texts.js names a cause the rules do not have");
+    }
+}

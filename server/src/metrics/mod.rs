@@ -193,8 +193,15 @@ const RECORDS_SECONDS_BUCKETS: &[f64] =
 const BATCH_BUCKETS: &[f64] = &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0, 1024.0, 4096.0];
 
 /// Why a sign-in or renewal was refused (the `reason` of `LOGIN_FAILURES`).
-pub const LOGIN_FAILURE_REASONS: [&str; 4] =
-    ["invalid_credentials", "login_rate_limited", "agent_disabled", "token_invalid"];
+pub const LOGIN_FAILURE_REASONS: [&str; 6] = [
+    "invalid_credentials",
+    "login_rate_limited",
+    "agent_disabled",
+    "token_invalid",
+    // Discipline (docs/shifts.md): refused after a correct password, and at renewal.
+    "agent_suspended",
+    "agent_disqualified",
+];
 
 /// How a config reload ended (the `outcome` of `CONFIG_RELOADS`).
 pub const RELOAD_OUTCOMES: [&str; 2] = ["applied", "refused"];

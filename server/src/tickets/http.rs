@@ -123,7 +123,9 @@ pub fn status_of(code: &str) -> StatusCode {
         | "ticket_not_yours"
         | super::desk_code::CHAT_NOT_YOURS
         | code::FORBIDDEN
-        | code::AGENT_DISABLED => StatusCode::FORBIDDEN,
+        | code::AGENT_DISABLED
+        | code::AGENT_SUSPENDED
+        | code::AGENT_DISQUALIFIED => StatusCode::FORBIDDEN,
         "ticket_unknown" | super::desk_code::SESSION_UNKNOWN => StatusCode::NOT_FOUND,
         "ticket_transition_illegal"
         | "ticket_done"
@@ -368,4 +370,18 @@ async fn from_chat(State(api): Api, headers: HeaderMap, bytes: Bytes) -> Respons
         agent(&api, &headers, AgentAct::FromChat { session: SessionId(b.session), note: b.note, token: Token::mint() })
     });
     ask(&api, request).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every account refusal is a 403 like the sign-in's (auth::http), never the 422 of a ticket rule.
+    #[test]
+    fn account_refusals_are_forbidden() {
+        for c in [code::AGENT_DISABLED, code::AGENT_SUSPENDED, code::AGENT_DISQUALIFIED, code::FORBIDDEN] {
+            assert_eq!(status_of(c), StatusCode::FORBIDDEN, "{c}");
+        }
+        assert_eq!(status_of(code::TOKEN_EXPIRED), StatusCode::UNAUTHORIZED);
+    }
 }
