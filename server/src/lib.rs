@@ -161,6 +161,7 @@ async fn serve(
         origins: gateway::origin::AllowedOrigins::from_config(&config.gateway),
         metrics: metrics.clone(),
         groups: config.router.groups.iter().map(|g| g.id.to_string()).collect(),
+        complaints_per_ip: config.quality.complaints_per_ip,
     });
     let public_routes = gateway::public_routes(app.clone()).merge(tickets).merge(records).merge(quality);
     let public = gateway::serve::serve(listeners.public, public_routes, timeout, stop_rx.clone());

@@ -19,10 +19,12 @@ use crate::router::config::RouterConfig;
 
 mod auth;
 mod calendar;
+mod quality;
 mod records;
 mod tickets;
 pub use auth::{Accounts, AuthConfig, KeyAlgorithm, Secret, MIN_SECRET_BYTES};
 pub use calendar::{CalendarConfig, TimeText};
+pub use quality::QualityConfig;
 pub use records::RecordsConfig;
 pub use tickets::TicketsConfig;
 #[cfg(test)]
@@ -51,6 +53,8 @@ pub struct Config {
     pub storage: StorageConfig,
     /// Closed chats and router events in SQL (`docs/records.md`).
     pub records: RecordsConfig,
+    /// Spot checks and complaints (`docs/quality.md`).
+    pub quality: QualityConfig,
     pub log: LogConfig,
     pub auth: AuthConfig,
     pub router: RouterConfig,
@@ -82,6 +86,7 @@ impl Default for Config {
             customers: CustomersConfig::default(),
             storage: StorageConfig::default(),
             records: RecordsConfig::default(),
+            quality: QualityConfig::default(),
             log: LogConfig::default(),
             auth: AuthConfig::default(),
             router: RouterConfig::default(),
@@ -431,6 +436,7 @@ impl Config {
         self.customers.validate()?;
         self.storage.validate()?;
         self.records.validate()?;
+        self.quality.validate()?;
         self.auth.validate()?;
         self.tickets.validate()?;
         self.business_calendar()?;

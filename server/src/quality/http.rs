@@ -20,7 +20,7 @@ use switchboard_records::{Span, Store};
 use tokio::sync::{mpsc, Mutex};
 
 use super::receipt::Receipts;
-use super::{complaints, spot_checks, COMPLAINTS_PER_IP, MAX_TEXT};
+use super::{complaints, spot_checks, MAX_TEXT};
 use crate::auth::http::{bearer, ApiError};
 use crate::auth::{Auth, Identity};
 use crate::driver::DriverInput;
@@ -35,7 +35,7 @@ pub struct QualityApi {
     pub(super) receipts: Option<Arc<Receipts>>,
     /// The ticket desk, which alone knows whose a ticket token is.
     pub(super) driver: mpsc::Sender<DriverInput>,
-    /// New complaints per client IP ([`COMPLAINTS_PER_IP`] a minute).
+    /// New complaints per client IP (`quality.complaints_per_ip` a minute).
     pub(super) per_ip: DefaultKeyedRateLimiter<IpAddr>,
     /// Filing is check-then-insert (one open complaint per subject): one at a time.
     pub(super) filing: Mutex<()>,
@@ -59,13 +59,15 @@ pub struct QualityParts {
     pub metrics: Metrics,
     /// The configured skill groups: their complaint series exist at zero from the start.
     pub groups: Vec<String>,
+    /// `quality.complaints_per_ip`: new complaints one client IP may file a minute.
+    pub complaints_per_ip: u32,
 }
 
 /// The public routes.
 pub fn public_routes(parts: QualityParts) -> axum::Router {
-    let QualityParts { store, auth, receipts, driver, origins, metrics, groups } = parts;
+    let QualityParts { store, auth, receipts, driver, origins, metrics, groups, complaints_per_ip } = parts;
     register_series(&metrics, &groups);
-    let quota = Quota::per_minute(NonZeroU32::new(COMPLAINTS_PER_IP).unwrap_or(NonZeroU32::MIN));
+    let quota = Quota::per_minute(NonZeroU32::new(complaints_per_ip).unwrap_or(NonZeroU32::MIN));
     let api = Arc::new(QualityApi {
         store,
         auth,

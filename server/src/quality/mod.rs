@@ -41,5 +41,3 @@ pub const KINDS: [&str; 4] = ["attitude", "wrong_answer", "slow", "other"];
 
 /// The longest reason, comment or review comment kept, in characters.
 pub const MAX_TEXT: usize = 1000;
-/// Complaints a client IP may file a minute.
-pub const COMPLAINTS_PER_IP: u32 = 10;
