@@ -6,7 +6,8 @@
 // alert_closed_with_cause, alert_complaint_tendency, alert_ticket_breach,
 // alert_ticket_complaint_tendency) as a live feed beside the tables.
 // Below the board, panels that keep their own state across the board's redraws:
-// past chats (supervisor-records.js) and ticket breaches (supervisor-breaches.js).
+// past chats (supervisor-records.js, with their spot checks), ticket breaches
+// (supervisor-breaches.js) and open complaints (supervisor-quality.js).
 import { el } from '/wire.js';
 import { SignedInPage } from '/signin.js';
 import { toast, connectionBadge, ago, tickAgoLabels } from '/ui.js';
@@ -14,6 +15,7 @@ import { errorText } from '/texts.js';
 import { summaryCard, groupsCard, agentsCard, feedCard } from '/supervisor-view.js';
 import { recordsPanel } from '/supervisor-records.js';
 import { breachesPanel, breachAlert } from '/supervisor-breaches.js';
+import { complaintsPanel, spotCheckSection } from '/supervisor-quality.js';
 
 const SNAPSHOT_EVERY = 2000;
 const FEED_LIMIT = 200;
@@ -29,6 +31,7 @@ const view = {
   snapshotInFlight: false,
   records: null, // the past chats panel, made once
   breaches: null, // the ticket breaches panel, per sign-in
+  complaints: null, // the open complaints panel, per sign-in
 };
 
 /** An alert as a feed entry (kept in sessionStorage across reloads). */
@@ -114,10 +117,13 @@ function started() {
   view.top = el('header', { class: 'topbar' });
   view.board = el('main', { class: 'board', 'aria-labelledby': 'board-title' });
   const token = () => page.store.auth && page.store.auth.token;
-  if (!view.records) view.records = recordsPanel({ token });
+  if (!view.records) view.records = recordsPanel({ token, chatExtras: (chat) => spotCheckSection(chat, token) });
   if (view.breaches) view.breaches.stop();
   view.breaches = breachesPanel({ token });
-  document.getElementById('app').replaceChildren(view.top, view.board, el('div', { class: 'extra-panels' }, view.breaches.node, view.records.node));
+  if (view.complaints) view.complaints.stop();
+  view.complaints = complaintsPanel({ token });
+  document.getElementById('app').replaceChildren(view.top, view.board,
+    el('div', { class: 'extra-panels' }, view.complaints.node, view.breaches.node, view.records.node));
   renderTop();
   render();
 }
@@ -136,6 +142,7 @@ const page = new SignedInPage({
     view.snapshot = null;
     if (view.records) view.records.reset();
     if (view.breaches) view.breaches.stop();
+    if (view.complaints) view.complaints.stop();
   },
 });
 page.begin();

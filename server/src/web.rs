@@ -60,6 +60,10 @@ const ASSETS: &[(&str, Asset)] = &[
         Asset { content_type: JS, body: include_str!("../../web/console-tickets.js"), page: false },
     ),
     ("/widget-tickets.js", Asset { content_type: JS, body: include_str!("../../web/widget-tickets.js"), page: false }),
+    (
+        "/widget-complaints.js",
+        Asset { content_type: JS, body: include_str!("../../web/widget-complaints.js"), page: false },
+    ),
     ("/supervisor.js", Asset { content_type: JS, body: include_str!("../../web/supervisor.js"), page: false }),
     (
         "/supervisor-view.js",
@@ -72,6 +76,10 @@ const ASSETS: &[(&str, Asset)] = &[
     (
         "/supervisor-breaches.js",
         Asset { content_type: JS, body: include_str!("../../web/supervisor-breaches.js"), page: false },
+    ),
+    (
+        "/supervisor-quality.js",
+        Asset { content_type: JS, body: include_str!("../../web/supervisor-quality.js"), page: false },
     ),
     ("/signin.js", Asset { content_type: JS, body: include_str!("../../web/signin.js"), page: false }),
     ("/clock.js", Asset { content_type: JS, body: include_str!("../../web/clock.js"), page: false }),

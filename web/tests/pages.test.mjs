@@ -348,22 +348,26 @@ describe('a ticket left at night, on a scaled clock', () => {
   });
 });
 
+/** Runs axe-core (WCAG 2.1 A and AA) on `page` (its context must bypass CSP): no violations. */
+async function audit(page, name) {
+  const axe = readFileSync(new URL('./node_modules/axe-core/axe.min.js', import.meta.url), 'utf8');
+  await page.addScriptTag({ content: axe });
+  const result = await page.evaluate(() => window.axe.run(document, { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] }));
+  const problems = result.violations.map((v) => `${name}: ${v.id} (${v.impact}) at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+  assert.deepEqual(problems, [], `${name}: no accessibility violations`);
+}
+
+/** A server, and people whose contexts let axe in: it is injected as a script, which our pages' CSP forbids. */
+async function withAxe() {
+  server = await startServer();
+  errors = [];
+  cast = people(browser, server, errors, { contextOptions: { bypassCSP: true } });
+}
+
 describe('accessibility of the ticket and past chat views', () => {
-  beforeEach(async () => {
-    server = await startServer();
-    errors = [];
-    // axe is injected as a script, which our pages' CSP forbids: these contexts bypass it.
-    cast = people(browser, server, errors, { contextOptions: { bypassCSP: true } });
-  });
+  beforeEach(withAxe);
 
   test('the widget message pane, the Tickets tab and the supervisor panels pass axe-core (WCAG 2.1 A and AA)', { timeout: 60000 }, async () => {
-    const axe = readFileSync(new URL('./node_modules/axe-core/axe.min.js', import.meta.url), 'utf8');
-    const audit = async (page, name) => {
-      await page.addScriptTag({ content: axe });
-      const result = await page.evaluate(() => window.axe.run(document, { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] }));
-      const problems = result.violations.map((v) => `${name}: ${v.id} (${v.impact}) at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-      assert.deepEqual(problems, [], `${name}: no accessibility violations`);
-    };
     const customer = await cast.customer('Ada');
     await customer.getByRole('button', { name: 'Leave a message instead' }).click();
     await audit(customer, 'widget, leave a message');
@@ -389,5 +393,82 @@ describe('accessibility of the ticket and past chat views', () => {
     await sam.getByRole('region', { name: 'Past chats' }).locator('tbody tr button').click();
     await expect(sam.getByRole('dialog', { name: /Chat #\d+/ })).toContainText('the customer left');
     await audit(sam, 'supervisor, a past chat');
+  });
+});
+
+describe('complaints and spot checks', () => {
+  beforeEach(withAxe);
+
+  test('complaints and spot checks: the customer complains from the widget, the supervisor checks the chat and upholds it, the customer sees it after a reload', { timeout: 90000 }, async () => {
+    const alice = await cast.agent('alice');
+    const customer = await cast.customer('Rosa');
+    await expect(customer.locator('.sub')).toHaveText('You are chatting with Alice');
+    await customerSays(customer, 'My parcel is late.');
+    await expect(alice.locator('.history .customer .bubble')).toHaveText(['My parcel is late.']);
+    await alice.locator('textarea[name="reply"]').fill('Not my problem.');
+    await alice.locator('textarea[name="reply"]').press('Enter');
+    await expect(widgetLog(customer).last()).toContainText('Not my problem.');
+    await alice.getByRole('button', { name: 'Close…' }).click();
+    await alice.getByRole('dialog', { name: /Close chat/ }).getByRole('button', { name: 'Close chat' }).click();
+
+    // The chat is over: next to the rating, the customer complains.
+    await customer.getByRole('button', { name: 'Complain about this chat' }).click();
+    const pane = customer.locator('.complaints');
+    await expect(pane.locator('h3')).toHaveText(/Complain about chat #\d+/);
+    await expect(customer.getByLabel('What went wrong?')).toBeFocused();
+    await customer.getByLabel('What went wrong?').selectOption('attitude');
+    await customer.getByLabel('Tell us what happened').fill('The agent said it was not his problem.');
+    await expect(pane.locator('.count')).toHaveText('38 / 1000');
+    await audit(customer, 'widget, the complaint form');
+    await pane.getByRole('button', { name: 'Send complaint' }).click();
+    await expect(pane.getByRole('status')).toContainText('Your complaint is filed');
+    await expect(pane.locator('.complaint-state')).toHaveAttribute('data-state', 'open');
+    await expect(customer.locator('.sub')).toHaveText('Your past conversations');
+    await audit(customer, 'widget, past conversations');
+
+    // The supervisor: a spot check from the chat's dialog (marked, then replaced)...
+    const sam = await cast.supervisor('sam');
+    await searchUntil(sam, 1);
+    await sam.getByRole('region', { name: 'Past chats' }).locator('tbody tr button').click();
+    const chat = sam.getByRole('dialog', { name: /Chat #\d+ · general/ });
+    const check = chat.getByRole('region', { name: 'Spot check' });
+    await expect(check.locator('[data-spot-check]')).toHaveText('Not checked yet.');
+    await check.getByLabel('Pass').check();
+    await check.getByRole('button', { name: 'Save spot check' }).click();
+    await expect(check.locator('[data-spot-check]')).toHaveAttribute('data-spot-check', 'pass');
+    await check.getByLabel('Fail').check();
+    await check.getByLabel('Comment').fill('Brushed the customer off.');
+    await check.getByRole('button', { name: 'Replace spot check' }).click();
+    await expect(check.locator('[data-spot-check]')).toHaveText(/^Fail \(agent alice\), by sam .*Brushed the customer off\./);
+    await chat.getByRole('button', { name: 'Close', exact: true }).click();
+    await expect(chat).toBeHidden();
+
+    // ... and the complaint, reviewed against the transcript, upheld as non-business after a confirmation.
+    const complaints = sam.getByRole('region', { name: 'Open complaints' });
+    await complaints.getByRole('button', { name: 'Refresh' }).click();
+    await expect(complaints.locator('tbody tr')).toHaveCount(1);
+    await expect(complaints.locator('tbody tr')).toContainText('attitude: The agent said it was not his problem.');
+    await complaints.getByRole('button', { name: /Review the complaint about chat #\d+/ }).click();
+    const review = sam.getByRole('dialog', { name: /Complaint about chat #\d+/ });
+    await expect(review.locator('.transcript')).toContainText(['My parcel is late.', 'Not my problem.']);
+    await expect(review).toContainText('Non-business: about conduct');
+    await review.getByLabel('Upheld').check();
+    await review.getByLabel(/^Non-business/).check();
+    await review.getByLabel('Public comment (the customer reads it)').fill('You are right: that was rude. We are sorry.');
+    await review.getByRole('button', { name: 'Decide…' }).click();
+    await expect(review.getByRole('group', { name: 'Confirm the decision' })).toContainText('Upheld, non-business. A review is final');
+    await audit(sam, 'supervisor, the complaint review');
+    await review.getByRole('button', { name: 'Confirm decision' }).click();
+    await expect(review).toBeHidden();
+    await expect(complaints.getByRole('status')).toHaveText('No open complaints.');
+    await audit(sam, 'supervisor, open complaints');
+
+    // The customer comes back (same browser): the outcome opens the past conversations.
+    await customer.reload();
+    const back = customer.locator('.complaints');
+    await expect(back.locator('.complaint-state')).toHaveAttribute('data-state', 'upheld');
+    await expect(back.locator('.complaint-state')).toContainText('Complaint: upheld');
+    await expect(back.locator('.complaint-state .comment')).toHaveText('Supervisor: You are right: that was rude. We are sorry.');
+    assert.doesNotMatch(await back.textContent(), /\bnull\b|undefined/);
   });
 });
