@@ -5,6 +5,8 @@
 
 pub mod complaints;
 pub mod http;
+#[cfg(test)]
+mod pages_tests;
 pub mod receipt;
 pub mod spot_checks;
 
