@@ -208,10 +208,11 @@ export const COMPLAINT_TEXT = {
     slow: 'Slow replies',
     other: 'Something else',
   },
+  // After "Complaint: <stateShort> · ".
   state: {
-    open: 'Open: a supervisor will look into it.',
-    upheld: 'Upheld: you were right, and we are sorry.',
-    rejected: 'Rejected: a supervisor found no fault.',
+    open: 'a supervisor will look into it.',
+    upheld: 'you were right, and we are sorry.',
+    rejected: 'a supervisor found no fault.',
   },
   stateShort: { open: 'open', upheld: 'upheld', rejected: 'rejected' },
   filed: 'Thank you. Your complaint is filed: a supervisor reads the conversation and decides. Come back to "Past conversations" on this browser to see the outcome.',

@@ -140,7 +140,11 @@ function mount(wire, base, config) {
   // Complaints and past conversations: their own module and pane (widget-complaints.js).
   let complaints = null;
   import(new URL('/widget-complaints.js', base).href)
-    .then((module) => { complaints = module.mountComplaints({ panel, group: config.group, open: () => setOpen(true), onShown: render }); promptKey = null; render(); })
+    .then((module) => { complaints = module.mountComplaints({ panel, group: config.group, open: () => setOpen(true), onShown: render });
+      // A closing card drawn before the module came gets its complaint button (other cards keep what was typed).
+      if (S.phase === 'closed') promptKey = null;
+      render();
+    })
     .catch((error) => console.error('switchboard widget: complaints are unavailable', error));
   // The token of a chat still going on (a ticket may link it; a ticket left earlier waits behind it).
   // A chat left for a message is over for the page at once, even before the server has the
