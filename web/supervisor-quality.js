@@ -1,6 +1,7 @@
 // The supervisor view's service quality (docs/quality.md): the spot check of
-// a past chat (a section of the chat's dialog, supervisor-records.js) and the
-// "Open complaints" panel, whose review dialog shows what is complained
+// a past chat (a section of the chat's dialog, supervisor-records.js), the
+// "Spot checks" panel (an agent's month so far, and the next chat of theirs
+// nobody has checked), and the "Open complaints" panel, whose review dialog shows what is complained
 // about (the chat's record, or the ticket) and decides the complaint once.
 //
 // A spot check may be marked again (it replaces the verdict); a review is
@@ -193,4 +194,47 @@ export function complaintsPanel({ token }) {
     status, body);
   refresh();
   return { node, refresh, stop: () => { stopped = true; clearTimeout(timer); } };
+}
+
+/** The first day of this month (UTC, as the records lookups read days). */
+const monthStart = () => new Date().toISOString().slice(0, 8) + '01';
+
+function tally({ checked, passed, pass_rate: rate }, agent) {
+  const share = rate == null ? '' : ` (${Math.round(rate * 100)} % passed)`;
+  return `${agent}: ${checked} checked this month, ${passed} passed${share}. ${QUALITY_TEXT.monthGoal}`;
+}
+
+/**
+ * The "Spot checks" panel: an agent's checks this month with the pass rate,
+ * and their next unchecked chat, opened with `openChat(summary)` (the past
+ * chat's dialog, where the check is marked). Returns `{ node }`.
+ */
+export function spotChecksPanel({ token, openChat }) {
+  const agent = el('input', { name: 'agent', type: 'text', autocomplete: 'off', spellcheck: 'false', required: true });
+  const status = el('p', { class: 'muted small', role: 'status', 'aria-live': 'polite', text: QUALITY_TEXT.spotHint });
+  const query = () => new URLSearchParams({ agent: agent.value.trim(), from: monthStart() });
+  const month = async () => {
+    try {
+      status.textContent = tally(await requestJson(`/v1/spot-checks?${query()}`, { token: token() }), agent.value.trim());
+    } catch (refusal) {
+      status.textContent = qualityErrorText(refusal);
+    }
+  };
+  const next = async () => {
+    if (!agent.reportValidity()) return;
+    try {
+      const { chat } = await requestJson(`/v1/spot-checks/next?${query()}`, { token: token() });
+      if (chat) openChat(chat);
+      else status.textContent = QUALITY_TEXT.allChecked(agent.value.trim());
+    } catch (refusal) {
+      status.textContent = qualityErrorText(refusal);
+    }
+  };
+  const form = el('form', { class: 'records-filters', 'aria-label': 'An agent\'s spot checks' },
+    el('label', { class: 'field' }, el('span', { text: 'Agent ID' }), agent),
+    el('div', { class: 'records-actions' },
+      el('button', { class: 'btn btn-primary', type: 'submit', text: 'This month' }),
+      el('button', { class: 'btn', type: 'button', text: 'Open next unchecked chat', onclick: next })));
+  form.addEventListener('submit', (event) => { event.preventDefault(); month(); });
+  return { node: el('section', { class: 'card spot-checks-card', 'aria-label': 'Spot checks' }, el('h2', { text: 'Spot checks' }), form, status) };
 }

@@ -117,7 +117,9 @@ function showChat(chat, extras) {
 /**
  * The panel. `token()` gives the current sign-in token (renewed by the page);
  * `chatExtras(chat)`, if given, adds sections to an opened chat.
- * Returns `{ node, reset() }`: `reset()` forgets the results (on sign-out).
+ * Returns `{ node, open(summary), reset() }`: `open` shows a chat found
+ * elsewhere (a summary with `origin` and `session`); `reset()` forgets the
+ * results (on sign-out).
  */
 export function recordsPanel({ token, chatExtras }) {
   const status = el('p', { class: 'muted small', role: 'status', text: RECORDS_TEXT.hint });
@@ -143,5 +145,5 @@ export function recordsPanel({ token, chatExtras }) {
   };
   const node = el('section', { class: 'card records-card', id: 'past-chats', 'aria-label': 'Past chats' },
     el('h2', { text: 'Past chats' }), filterForm(search), status, results);
-  return { node, reset: () => { results.replaceChildren(); status.textContent = RECORDS_TEXT.hint; } };
+  return { node, open, reset: () => { results.replaceChildren(); status.textContent = RECORDS_TEXT.hint; } };
 }

@@ -15,7 +15,7 @@ import { errorText } from '/texts.js';
 import { summaryCard, groupsCard, agentsCard, feedCard } from '/supervisor-view.js';
 import { recordsPanel } from '/supervisor-records.js';
 import { breachesPanel, breachAlert } from '/supervisor-breaches.js';
-import { complaintsPanel, spotCheckSection } from '/supervisor-quality.js';
+import { complaintsPanel, spotCheckSection, spotChecksPanel } from '/supervisor-quality.js';
 
 const SNAPSHOT_EVERY = 2000;
 const FEED_LIMIT = 200;
@@ -30,6 +30,7 @@ const view = {
   snapshotError: null,
   snapshotInFlight: false,
   records: null, // the past chats panel, made once
+  spotChecks: null, // the spot checks panel, made once (it opens chats in the past chats' dialog)
   breaches: null, // the ticket breaches panel, per sign-in
   complaints: null, // the open complaints panel, per sign-in
 };
@@ -118,12 +119,13 @@ function started() {
   view.board = el('main', { class: 'board', 'aria-labelledby': 'board-title' });
   const token = () => page.store.auth && page.store.auth.token;
   if (!view.records) view.records = recordsPanel({ token, chatExtras: (chat) => spotCheckSection(chat, token) });
+  if (!view.spotChecks) view.spotChecks = spotChecksPanel({ token, openChat: view.records.open });
   if (view.breaches) view.breaches.stop();
   view.breaches = breachesPanel({ token });
   if (view.complaints) view.complaints.stop();
   view.complaints = complaintsPanel({ token });
   document.getElementById('app').replaceChildren(view.top, view.board,
-    el('div', { class: 'extra-panels' }, view.complaints.node, view.breaches.node, view.records.node));
+    el('div', { class: 'extra-panels' }, view.complaints.node, view.spotChecks.node, view.breaches.node, view.records.node));
   renderTop();
   render();
 }

@@ -253,6 +253,9 @@ export const QUALITY_TEXT = {
   noComplaints: 'No open complaints.',
   openCount: (n) => (n === 1 ? '1 open complaint, oldest first.' : `${n} open complaints, oldest first.`),
   pending: 'The chat\'s record has not arrived yet: review it in a moment.',
+  spotHint: 'Name an agent to see their spot checks this month, or to open the next chat of theirs nobody has checked (mark it in the chat\'s dialog).',
+  monthGoal: 'The handbook asks for 20 checked chats a month, at least 85 % passing.',
+  allChecked: (agent) => `Every chat ${agent} served this month is checked already.`,
 };
 
 const QUALITY_ERROR_TEXT = {

@@ -426,10 +426,12 @@ describe('complaints and spot checks', () => {
     await expect(customer.locator('.sub')).toHaveText('Your past conversations');
     await audit(customer, 'widget, past conversations');
 
-    // The supervisor: a spot check from the chat's dialog (marked, then replaced)...
+    // The supervisor: Alice's next unchecked chat, spot checked from its dialog (marked, then replaced)...
     const sam = await cast.supervisor('sam');
-    await searchUntil(sam, 1);
-    await sam.getByRole('region', { name: 'Past chats' }).locator('tbody tr button').click();
+    await searchUntil(sam, 1); // the chat's record is there
+    const spot = sam.getByRole('region', { name: 'Spot checks' });
+    await spot.getByLabel('Agent ID').fill('alice');
+    await spot.getByRole('button', { name: 'Open next unchecked chat' }).click();
     const chat = sam.getByRole('dialog', { name: /Chat #\d+ · general/ });
     const check = chat.getByRole('region', { name: 'Spot check' });
     await expect(check.locator('[data-spot-check]')).toHaveText('Not checked yet.');
@@ -442,6 +444,11 @@ describe('complaints and spot checks', () => {
     await expect(check.locator('[data-spot-check]')).toHaveText(/^Fail \(agent alice\), by sam .*Brushed the customer off\./);
     await chat.getByRole('button', { name: 'Close', exact: true }).click();
     await expect(chat).toBeHidden();
+    // One verdict per chat: the month counts the replaced one once, and nothing of Alice's is left unchecked.
+    await spot.getByRole('button', { name: 'This month' }).click();
+    await expect(spot.getByRole('status')).toContainText('alice: 1 checked this month, 0 passed (0 % passed).');
+    await spot.getByRole('button', { name: 'Open next unchecked chat' }).click();
+    await expect(spot.getByRole('status')).toHaveText('Every chat alice served this month is checked already.');
 
     // ... and the complaint, reviewed against the transcript, upheld as non-business after a confirmation.
     const complaints = sam.getByRole('region', { name: 'Open complaints' });
