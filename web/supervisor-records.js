@@ -102,25 +102,32 @@ function flags(chat) {
       el('strong', { text: flagName(f.kind) }), el('span', { class: 'muted small', text: ` · ${f.agent} · ${when(f.at)}` })))));
 }
 
-function showChat(chat) {
+/** A chat's timings, flags, notes and transcript (also the complaint review's, supervisor-quality.js). */
+export const chatDetail = (chat) => [timings(chat), flags(chat), notes(chat), transcript(chat)];
+
+/** `extras(chat)`: more sections under the transcript (the spot check, supervisor-quality.js). */
+function showChat(chat, extras) {
   let node = null;
   const close = el('button', { class: 'btn btn-primary', type: 'button', text: 'Close', onclick: () => node.close() });
   node = dialog(`Chat #${chat.session} · ${chat.group}`, el('div', { class: 'record-detail' },
-    timings(chat), flags(chat), notes(chat), transcript(chat), el('div', { class: 'dialog-actions' }, close)));
+    ...chatDetail(chat), extras ? extras(chat) : null, el('div', { class: 'dialog-actions' }, close)));
   node.classList.add('dialog-wide');
 }
 
 /**
- * The panel. `token()` gives the current sign-in token (renewed by the page).
- * Returns `{ node, reset() }`: `reset()` forgets the results (on sign-out).
+ * The panel. `token()` gives the current sign-in token (renewed by the page);
+ * `chatExtras(chat)`, if given, adds sections to an opened chat.
+ * Returns `{ node, open(summary), reset() }`: `open` shows a chat found
+ * elsewhere (a summary with `origin` and `session`); `reset()` forgets the
+ * results (on sign-out).
  */
-export function recordsPanel({ token }) {
+export function recordsPanel({ token, chatExtras }) {
   const status = el('p', { class: 'muted small', role: 'status', text: RECORDS_TEXT.hint });
   const results = el('div', { class: 'records-results' });
   const open = async (summary) => {
     const origin = new URLSearchParams({ origin: summary.origin });
     try {
-      showChat(await lookup(`/v1/records/chats/${summary.session}?${origin}`, token));
+      showChat(await lookup(`/v1/records/chats/${summary.session}?${origin}`, token), chatExtras);
     } catch (refusal) {
       status.textContent = recordsErrorText(refusal);
     }
@@ -138,5 +145,5 @@ export function recordsPanel({ token }) {
   };
   const node = el('section', { class: 'card records-card', id: 'past-chats', 'aria-label': 'Past chats' },
     el('h2', { text: 'Past chats' }), filterForm(search), status, results);
-  return { node, reset: () => { results.replaceChildren(); status.textContent = RECORDS_TEXT.hint; } };
+  return { node, open, reset: () => { results.replaceChildren(); status.textContent = RECORDS_TEXT.hint; } };
 }

@@ -6,8 +6,9 @@
 // alert_closed_with_cause, alert_complaint_tendency, alert_ticket_breach,
 // alert_ticket_complaint_tendency) as a live feed beside the tables.
 // Below the board, panels that keep their own state across the board's redraws:
-// agents' performance (supervisor-performance.js), past chats (supervisor-records.js),
-// ticket breaches (supervisor-breaches.js), shifts and discipline (supervisor-shifts.js).
+// agents' performance (supervisor-performance.js), past chats (supervisor-records.js, with
+// their spot checks), ticket breaches (supervisor-breaches.js), open complaints
+// (supervisor-quality.js), shifts and discipline (supervisor-shifts.js).
 import { el } from '/wire.js';
 import { SignedInPage } from '/signin.js';
 import { toast, connectionBadge, ago, tickAgoLabels } from '/ui.js';
@@ -17,6 +18,7 @@ import { recordsPanel } from '/supervisor-records.js';
 import { breachesPanel, breachAlert } from '/supervisor-breaches.js';
 import { performancePanel } from '/supervisor-performance.js';
 import { shiftsPanel, disciplinePanel } from '/supervisor-shifts.js';
+import { complaintsPanel, spotCheckSection, spotChecksPanel } from '/supervisor-quality.js';
 
 const SNAPSHOT_EVERY = 2000;
 const FEED_LIMIT = 200;
@@ -31,8 +33,10 @@ const view = {
   snapshotError: null,
   snapshotInFlight: false,
   records: null, // the past chats panel, made once
+  spotChecks: null, // the spot checks panel, made once (it opens chats in the past chats' dialog)
   breaches: null, // the ticket breaches panel, per sign-in
   performance: null, // the performance panel, per sign-in
+  complaints: null, // the open complaints panel, per sign-in
 };
 
 /** An alert as a feed entry (kept in sessionStorage across reloads). */
@@ -118,17 +122,20 @@ function started() {
   view.top = el('header', { class: 'topbar' });
   view.board = el('main', { class: 'board', 'aria-labelledby': 'board-title' });
   const token = () => page.store.auth && page.store.auth.token;
-  if (!view.records) view.records = recordsPanel({ token });
+  if (!view.records) view.records = recordsPanel({ token, chatExtras: (chat) => spotCheckSection(chat, token) });
+  if (!view.spotChecks) view.spotChecks = spotChecksPanel({ token, openChat: view.records.open });
   if (view.breaches) view.breaches.stop();
   view.breaches = breachesPanel({ token });
+  if (view.complaints) view.complaints.stop();
+  view.complaints = complaintsPanel({ token });
   if (view.performance) view.performance.stop();
   const nameOf = (id) => ((view.snapshot && view.snapshot.agents.find((a) => a.id === id)) || { name: id }).name;
   view.performance = performancePanel({ token, nameOf });
   const shifts = shiftsPanel({ token });
   const discipline = disciplinePanel({ token });
   document.getElementById('app').replaceChildren(view.top, view.board,
-    el('div', { class: 'extra-panels' }, view.performance.node, view.breaches.node, shifts.node, discipline.node,
-      view.records.node));
+    el('div', { class: 'extra-panels' }, view.performance.node, view.complaints.node, view.spotChecks.node,
+      view.breaches.node, shifts.node, discipline.node, view.records.node));
   view.performance.refresh();
   renderTop();
   render();
@@ -149,6 +156,7 @@ const page = new SignedInPage({
     if (view.records) view.records.reset();
     if (view.breaches) view.breaches.stop();
     if (view.performance) view.performance.stop();
+    if (view.complaints) view.complaints.stop();
   },
 });
 page.begin();

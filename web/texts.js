@@ -231,3 +231,82 @@ export function shiftErrorText(refusal) {
   const said = SHIFT_ERROR_TEXT[refusal.code] || refusal.message || SIGNIN_TEXT[refusal.code] || 'Refused';
   return `${said.charAt(0).toUpperCase()}${said.slice(1)} (${refusal.code})`;
 }
+
+/**
+ * What the widget says about complaints (widget-complaints.js, docs/quality.md).
+ * `kind`, `state` keys are the server's names (quality::KINDS, quality::STATES:
+ * a server test holds them together).
+ */
+export const COMPLAINT_TEXT = {
+  kind: {
+    attitude: 'Rude or unfriendly',
+    wrong_answer: 'Wrong or unclear answer',
+    slow: 'Slow replies',
+    other: 'Something else',
+  },
+  // After "Complaint: <stateShort> · ".
+  state: {
+    open: 'a supervisor will look into it.',
+    upheld: 'you were right, and we are sorry.',
+    rejected: 'a supervisor found no fault.',
+  },
+  stateShort: { open: 'open', upheld: 'upheld', rejected: 'rejected' },
+  filed: 'Thank you. Your complaint is filed: a supervisor reads the conversation and decides. Come back to "Past conversations" on this browser to see the outcome.',
+  none: 'No past conversations on this browser yet.',
+  keptHere: 'Kept on this browser only. Complaints are read by a supervisor, not by the agent.',
+};
+
+const COMPLAINT_ERROR_TEXT = {
+  not_your_subject: 'This browser cannot complain about that conversation any more.',
+  complaint_exists: 'You have already complained about this conversation; a supervisor is looking into it.',
+  complaint_not_found: 'That complaint is no longer known.',
+  invalid_request: 'Please say what went wrong (at most 1000 characters).',
+  records_disabled: 'Complaints cannot be filed on this site.',
+  records_unavailable: 'We cannot save your complaint right now; please try again in a moment.',
+  origin_not_allowed: 'This site may not file complaints with us.',
+  rate_limited: 'Too many complaints from here; please wait a minute.',
+  token_missing: 'This browser has no key to that conversation.',
+  network: 'We cannot reach the server. Check your connection and try again.',
+};
+
+/** A refused complaint request as a sentence for the customer, with its code. */
+export const complaintErrorText = (refusal) => `${COMPLAINT_ERROR_TEXT[refusal.code] || refusal.message || 'Something went wrong.'} (${refusal.code})`;
+
+/**
+ * What the supervisor view says about spot checks and complaints
+ * (supervisor-quality.js). `category` keys are quality::CATEGORIES.
+ */
+export const QUALITY_TEXT = {
+  result: { pass: 'Pass', fail: 'Fail' },
+  outcome: { upheld: 'Upheld', rejected: 'Rejected' },
+  category: {
+    business: 'Business: about the answer (wrong or unclear, passing the buck, slow replies)',
+    non_business: 'Non-business: about conduct (attitude, insults or arguing, asking for unrelated information such as passwords or moving to QQ/WeChat, misuse of the customer\'s data)',
+  },
+  categoryShort: { business: 'business', non_business: 'non-business' },
+  categoryHint: 'The handbook: any upheld complaint puts the agent\'s payout ratio at 70 % this month; an upheld non-business complaint is also a warning.',
+  final: 'A review is final: it cannot be changed afterwards. The customer sees the outcome and your public comment.',
+  noComplaints: 'No open complaints.',
+  openCount: (n) => (n === 1 ? '1 open complaint, oldest first.' : `${n} open complaints, oldest first.`),
+  pending: 'The chat\'s record has not arrived yet: review it in a moment.',
+  spotHint: 'Name an agent to see their spot checks this month, or to open the next chat of theirs nobody has checked (mark it in the chat\'s dialog).',
+  monthGoal: 'The handbook asks for 20 checked chats a month, at least 85 % passing.',
+  allChecked: (agent) => `Every chat ${agent} served this month is checked already.`,
+};
+
+const QUALITY_ERROR_TEXT = {
+  nobody_served: 'Nobody served this chat: there is no agent to check.',
+  complaint_decided: 'This complaint was already decided.',
+  complaint_pending: 'The chat\'s record has not arrived yet: try again in a moment.',
+  complaint_not_found: 'No such complaint.',
+  chat_not_found: 'That chat is not in the records (yet).',
+  invalid_request: 'The server did not accept this',
+};
+
+/** A refused spot check or review as a sentence for a supervisor, with its code. */
+export function qualityErrorText(refusal) {
+  const own = QUALITY_ERROR_TEXT[refusal.code];
+  if (!own) return recordsErrorText(refusal);
+  const detail = refusal.code === 'invalid_request' && refusal.message ? `: ${refusal.message}` : '';
+  return `${own}${detail} (${refusal.code})`;
+}

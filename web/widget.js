@@ -137,12 +137,22 @@ function mount(wire, base, config) {
       panel, group: config.group, name: () => S.name, chatToken: liveChatToken, open: () => setOpen(true), onCreated: leftMessage, onShown: render,
     }); })
     .catch((error) => console.error('switchboard widget: leaving a message is unavailable', error));
+  // Complaints and past conversations: their own module and pane (widget-complaints.js).
+  let complaints = null;
+  import(new URL('/widget-complaints.js', base).href)
+    .then((module) => { complaints = module.mountComplaints({ panel, group: config.group, open: () => setOpen(true), onShown: render });
+      // A closing card drawn before the module came gets its complaint button (other cards keep what was typed).
+      if (S.phase === 'closed') promptKey = null;
+      render();
+    })
+    .catch((error) => console.error('switchboard widget: complaints are unavailable', error));
   // The token of a chat still going on (a ticket may link it; a ticket left earlier waits behind it).
   // A chat left for a message is over for the page at once, even before the server has the
   // `leave`: a reload in between shows the message, not the chat (the `leave` is re-sent).
   const liveChatToken = () => (!S.leftForMessage && (S.phase === 'waiting' || S.phase === 'assigned') ? S.token : null);
   // A customer who left a message instead of waiting leaves the queue.
   function leftMessage() {
+    if (complaints) complaints.syncTicket();
     if (S.phase === 'waiting' && client) {
       S.leftForMessage = true;
       client.send({ type: 'leave' });
@@ -252,6 +262,7 @@ function mount(wire, base, config) {
       case 'ticket_created':
         // The agent turned this chat into a ticket: keep its token, to read the answer later.
         if (tickets) tickets.adopt({ id: msg.ticket, token: msg.token });
+        if (complaints) complaints.rememberTicket({ id: msg.ticket, token: msg.token });
         push({ from: 'system', text: `Your chat is now request #${msg.ticket}: we will answer it later. No e-mail: come back to this page on this browser to read our answer.` });
         break;
       case 'overflowed': {
@@ -288,7 +299,9 @@ function mount(wire, base, config) {
         break;
       case 'closed':
         S.phase = 'closed';
-        S.closed = { reason: msg.reason, canRate: !!msg.can_rate };
+        // `session` and `receipt` (records on): the key to complain about this chat later.
+        S.closed = { reason: msg.reason, canRate: !!msg.can_rate, session: msg.session ?? null, receipt: msg.receipt || null };
+        if (complaints) complaints.rememberChat(S.closed);
         S.consent = null;
         S.resolve = null;
         push({ from: 'system', text: closedText(msg.reason) });
@@ -526,7 +539,8 @@ function mount(wire, base, config) {
       gone: 'Chat ended',
       group_closed: 'Closed right now',
     }[S.phase];
-    subEl.textContent = panel.classList.contains('showing-ticket') ? 'Your message to us' : sub;
+    subEl.textContent = panel.classList.contains('showing-complaints') ? 'Your past conversations'
+      : panel.classList.contains('showing-ticket') ? 'Your message to us' : sub;
     endButton.hidden = !(S.phase === 'waiting' || S.phase === 'assigned');
 
     // Connection and service banners.
@@ -687,6 +701,10 @@ function mount(wire, base, config) {
         card.append(el('p', { class: 'card-title', text: 'Thanks for chatting with us.' }));
       }
       card.append(el('button', { class: S.rated ? 'secondary' : 'text-button dark', type: 'button', text: 'Start a new chat', onclick: newChat }));
+      if (complaints && S.closed && S.closed.receipt) {
+        complaints.rememberChat(S.closed); // a closed frame that came before the module
+        card.append(el('button', { class: 'text-button dark', type: 'button', text: 'Complain about this chat', onclick: () => complaints.complainAbout({ kind: 'chat', id: S.closed.session }) }));
+      }
       prompt.append(card);
       return;
     }

@@ -156,6 +156,7 @@ async fn serve(
         create_per_ip: config.tickets.create_per_ip,
     });
     let records = records::http::public_routes(records_store.clone(), auth.clone());
+    let (shifts, discipline) = shifts_and_discipline(&config, records_store.clone(), &auth, &metrics).await;
     let quality = quality::http::public_routes(quality::http::QualityParts {
         store: records_store.clone(),
         auth: auth.clone(),
@@ -164,9 +165,10 @@ async fn serve(
         origins: gateway::origin::AllowedOrigins::from_config(&config.gateway),
         metrics: metrics.clone(),
         groups: config.router.groups.iter().map(|g| g.id.to_string()).collect(),
+        complaints_per_ip: config.quality.complaints_per_ip,
+        discipline: discipline.clone(),
     });
     let performance = performance::start(&config, records_store.clone(), auth.clone(), &metrics, stop_rx.clone())?;
-    let (shifts, discipline) = shifts_and_discipline(&config, records_store.clone(), &auth, &metrics).await;
     let public_routes = gateway::public_routes(app.clone())
         .merge(tickets)
         .merge(records)

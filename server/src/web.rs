@@ -61,6 +61,10 @@ const ASSETS: &[(&str, Asset)] = &[
     ),
     ("/console-shifts.js", Asset { content_type: JS, body: include_str!("../../web/console-shifts.js"), page: false }),
     ("/widget-tickets.js", Asset { content_type: JS, body: include_str!("../../web/widget-tickets.js"), page: false }),
+    (
+        "/widget-complaints.js",
+        Asset { content_type: JS, body: include_str!("../../web/widget-complaints.js"), page: false },
+    ),
     ("/supervisor.js", Asset { content_type: JS, body: include_str!("../../web/supervisor.js"), page: false }),
     (
         "/supervisor-view.js",
@@ -77,8 +81,14 @@ const ASSETS: &[(&str, Asset)] = &[
     (
         "/supervisor-performance.js",
         Asset { content_type: JS, body: include_str!("../../web/supervisor-performance.js"), page: false },
+    ),
+    (
         "/supervisor-shifts.js",
         Asset { content_type: JS, body: include_str!("../../web/supervisor-shifts.js"), page: false },
+    ),
+    (
+        "/supervisor-quality.js",
+        Asset { content_type: JS, body: include_str!("../../web/supervisor-quality.js"), page: false },
     ),
     ("/signin.js", Asset { content_type: JS, body: include_str!("../../web/signin.js"), page: false }),
     ("/clock.js", Asset { content_type: JS, body: include_str!("../../web/clock.js"), page: false }),

@@ -229,15 +229,18 @@ async fn a_customer_complains_about_a_ticket_with_its_token_only() {
 
 #[tokio::test]
 async fn complaints_are_rate_limited_per_address() {
-    let server = start(config(600.0, "")).await;
-    let addr = server.public_addr;
-    let mut codes = Vec::new();
-    for _ in 0..11 {
-        codes.push(code_of(&complain(addr, "0badc0de", "chat", 1).await));
+    // The default (10 a minute), then the configured `quality.complaints_per_ip`.
+    for (extra, limit) in [("", 10), ("[quality]\ncomplaints_per_ip = 3", 3)] {
+        let server = start(config(600.0, extra)).await;
+        let addr = server.public_addr;
+        let mut codes = Vec::new();
+        for _ in 0..=limit {
+            codes.push(code_of(&complain(addr, "0badc0de", "chat", 1).await));
+        }
+        assert_eq!(codes[..limit].iter().filter(|c| c.1 == "not_your_subject").count(), limit, "{codes:?}");
+        assert_eq!(codes[limit], (429, "rate_limited".to_owned()), "{extra}");
+        server.shutdown().await.unwrap();
     }
-    assert_eq!(codes[..10].iter().filter(|c| c.1 == "not_your_subject").count(), 10, "{codes:?}");
-    assert_eq!(codes[10], (429, "rate_limited".to_owned()));
-    server.shutdown().await.unwrap();
 }
 
 #[tokio::test]

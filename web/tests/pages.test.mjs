@@ -566,3 +566,87 @@ groups = ["general"]
     await audit(sam, 'supervisor, shifts and discipline');
   });
 });
+
+describe('complaints and spot checks', () => {
+  beforeEach(startForAudits);
+
+  test('complaints and spot checks: the customer complains from the widget, the supervisor checks the chat and upholds it, the customer sees it after a reload', { timeout: 90000 }, async () => {
+    const alice = await cast.agent('alice');
+    const customer = await cast.customer('Rosa');
+    await expect(customer.locator('.sub')).toHaveText('You are chatting with Alice');
+    await customerSays(customer, 'My parcel is late.');
+    await expect(alice.locator('.history .customer .bubble')).toHaveText(['My parcel is late.']);
+    await alice.locator('textarea[name="reply"]').fill('Not my problem.');
+    await alice.locator('textarea[name="reply"]').press('Enter');
+    await expect(widgetLog(customer).last()).toContainText('Not my problem.');
+    await alice.getByRole('button', { name: 'Close…' }).click();
+    await alice.getByRole('dialog', { name: /Close chat/ }).getByRole('button', { name: 'Close chat' }).click();
+
+    // The chat is over: next to the rating, the customer complains.
+    await customer.getByRole('button', { name: 'Complain about this chat' }).click();
+    const pane = customer.locator('.complaints');
+    await expect(pane.locator('h3')).toHaveText(/Complain about chat #\d+/);
+    await expect(customer.getByLabel('What went wrong?')).toBeFocused();
+    await customer.getByLabel('What went wrong?').selectOption('attitude');
+    await customer.getByLabel('Tell us what happened').fill('The agent said it was not his problem.');
+    await expect(pane.locator('.count')).toHaveText('38 / 1000');
+    await audit(customer, 'widget, the complaint form');
+    await pane.getByRole('button', { name: 'Send complaint' }).click();
+    await expect(pane.getByRole('status')).toContainText('Your complaint is filed');
+    await expect(pane.locator('.complaint-state')).toHaveAttribute('data-state', 'open');
+    await expect(customer.locator('.sub')).toHaveText('Your past conversations');
+    await audit(customer, 'widget, past conversations');
+
+    // The supervisor: Alice's next unchecked chat, spot checked from its dialog (marked, then replaced)...
+    const sam = await cast.supervisor('sam');
+    await searchUntil(sam, 1); // the chat's record is there
+    const spot = sam.getByRole('region', { name: 'Spot checks' });
+    await spot.getByLabel('Agent ID').fill('alice');
+    await spot.getByRole('button', { name: 'Open next unchecked chat' }).click();
+    const chat = sam.getByRole('dialog', { name: /Chat #\d+ · general/ });
+    const check = chat.getByRole('region', { name: 'Spot check' });
+    await expect(check.locator('[data-spot-check]')).toHaveText('Not checked yet.');
+    await check.getByLabel('Pass').check();
+    await check.getByRole('button', { name: 'Save spot check' }).click();
+    await expect(check.locator('[data-spot-check]')).toHaveAttribute('data-spot-check', 'pass');
+    await check.getByLabel('Fail').check();
+    await check.getByLabel('Comment').fill('Brushed the customer off.');
+    await check.getByRole('button', { name: 'Replace spot check' }).click();
+    await expect(check.locator('[data-spot-check]')).toHaveText(/^Fail \(agent alice\), by sam .*Brushed the customer off\./);
+    await chat.getByRole('button', { name: 'Close', exact: true }).click();
+    await expect(chat).toBeHidden();
+    // One verdict per chat: the month counts the replaced one once, and nothing of Alice's is left unchecked.
+    await spot.getByRole('button', { name: 'This month' }).click();
+    await expect(spot.getByRole('status')).toContainText('alice: 1 checked this month, 0 passed (0 % passed).');
+    await spot.getByRole('button', { name: 'Open next unchecked chat' }).click();
+    await expect(spot.getByRole('status')).toHaveText('Every chat alice served this month is checked already.');
+
+    // ... and the complaint, reviewed against the transcript, upheld as non-business after a confirmation.
+    const complaints = sam.getByRole('region', { name: 'Open complaints' });
+    await complaints.getByRole('button', { name: 'Refresh' }).click();
+    await expect(complaints.locator('tbody tr')).toHaveCount(1);
+    await expect(complaints.locator('tbody tr')).toContainText('attitude: The agent said it was not his problem.');
+    await complaints.getByRole('button', { name: /Review the complaint about chat #\d+/ }).click();
+    const review = sam.getByRole('dialog', { name: /Complaint about chat #\d+/ });
+    await expect(review.locator('.transcript')).toContainText(['My parcel is late.', 'Not my problem.']);
+    await expect(review).toContainText('Non-business: about conduct');
+    await review.getByLabel('Upheld').check();
+    await review.getByLabel(/^Non-business/).check();
+    await review.getByLabel('Public comment (the customer reads it)').fill('You are right: that was rude. We are sorry.');
+    await review.getByRole('button', { name: 'Decide…' }).click();
+    await expect(review.getByRole('group', { name: 'Confirm the decision' })).toContainText('Upheld, non-business. A review is final');
+    await audit(sam, 'supervisor, the complaint review');
+    await review.getByRole('button', { name: 'Confirm decision' }).click();
+    await expect(review).toBeHidden();
+    await expect(complaints.getByRole('status')).toHaveText('No open complaints.');
+    await audit(sam, 'supervisor, open complaints');
+
+    // The customer comes back (same browser): the outcome opens the past conversations.
+    await customer.reload();
+    const back = customer.locator('.complaints');
+    await expect(back.locator('.complaint-state')).toHaveAttribute('data-state', 'upheld');
+    await expect(back.locator('.complaint-state')).toContainText('Complaint: upheld');
+    await expect(back.locator('.complaint-state .comment')).toHaveText('Supervisor: You are right: that was rude. We are sorry.');
+    assert.doesNotMatch(await back.textContent(), /\bnull\b|undefined/);
+  });
+});

@@ -5,25 +5,10 @@
 // config (and its ticket API).
 //
 //   node web/tests/screenshots-tickets.mjs   (after `cargo build -p switchboard-server`)
-import { mkdirSync } from 'node:fs';
-import path from 'node:path';
 import { expect } from './expect.mjs';
-import { launchBrowser, repo, startServer } from './harness.mjs';
-import { people } from './people.mjs';
+import { takeScreenshots } from './shots.mjs';
 
-const out = path.join(repo, 'docs', 'screenshots');
-mkdirSync(out, { recursive: true });
-const server = await startServer();
-const browser = await launchBrowser();
-const errors = [];
-const cast = people(browser, server, errors);
-const shot = async (page, name) => {
-  await page.waitForTimeout(250); // let transitions settle
-  await page.screenshot({ path: path.join(out, name) });
-  console.log('saved', path.join('docs', 'screenshots', name));
-};
-
-try {
+await takeScreenshots(async ({ cast, shot }) => {
   // A customer leaves a message instead of waiting; Alice answers it.
   const ines = await cast.customer('Ines');
   await ines.getByRole('button', { name: 'Leave a message instead' }).click();
@@ -57,9 +42,4 @@ try {
   await panel.locator('tbody tr button').first().click();
   await expect(sam.getByRole('dialog', { name: /Chat #\d+/ })).toBeVisible();
   await shot(sam, 'supervisor-past-chat.png');
-  if (errors.length) throw new Error(`script errors: ${errors.join('\n')}`);
-} finally {
-  await cast.closeAll();
-  await browser.close();
-  await server.stop();
-}
+});

@@ -20,12 +20,14 @@ use crate::router::config::RouterConfig;
 mod auth;
 mod calendar;
 mod performance;
+mod quality;
 mod records;
 mod shifts;
 mod tickets;
 pub use auth::{Accounts, AuthConfig, KeyAlgorithm, Secret, MIN_SECRET_BYTES};
 pub use calendar::{CalendarConfig, TimeText};
 pub use performance::{BandConfig, FeesConfig, PerformanceConfig};
+pub use quality::QualityConfig;
 pub use records::RecordsConfig;
 pub use shifts::{clock_time, level_named, plain_date, DisciplineConfig, PlannedShift, ShiftsConfig};
 pub use tickets::TicketsConfig;
@@ -59,6 +61,8 @@ pub struct Config {
     pub performance: PerformanceConfig,
     /// The labor fee's numbers (`docs/fees.md`).
     pub fees: FeesConfig,
+    /// Spot checks and complaints (`docs/quality.md`).
+    pub quality: QualityConfig,
     pub log: LogConfig,
     pub auth: AuthConfig,
     /// Shifts and leave (`docs/shifts.md`).
@@ -96,6 +100,7 @@ impl Default for Config {
             records: RecordsConfig::default(),
             performance: PerformanceConfig::default(),
             fees: FeesConfig::default(),
+            quality: QualityConfig::default(),
             log: LogConfig::default(),
             auth: AuthConfig::default(),
             shifts: ShiftsConfig::default(),
@@ -449,6 +454,7 @@ impl Config {
         self.records.validate()?;
         self.performance.validate()?;
         self.fees.validate()?;
+        self.quality.validate()?;
         self.auth.validate()?;
         self.tickets.validate()?;
         self.business_calendar()?;

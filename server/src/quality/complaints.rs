@@ -221,6 +221,7 @@ async fn try_review(api: &QualityApi, id: &str, headers: &HeaderMap, bytes: &[u8
         return Err(decided(&row));
     }
     api.metrics.counter(COMPLAINTS, &[("group", row.group.as_str()), ("outcome", review.state.as_str())]).increment(1);
+    api.discipline.poke();
     Ok(Json(json!(found(store, id).await?)).into_response())
 }
 

@@ -20,7 +20,7 @@ use switchboard_records::{Span, Store};
 use tokio::sync::{mpsc, Mutex};
 
 use super::receipt::Receipts;
-use super::{complaints, spot_checks, COMPLAINTS_PER_IP, MAX_TEXT};
+use super::{complaints, spot_checks, MAX_TEXT};
 use crate::auth::http::{bearer, ApiError};
 use crate::auth::{Auth, Identity};
 use crate::driver::DriverInput;
@@ -35,11 +35,12 @@ pub struct QualityApi {
     pub(super) receipts: Option<Arc<Receipts>>,
     /// The ticket desk, which alone knows whose a ticket token is.
     pub(super) driver: mpsc::Sender<DriverInput>,
-    /// New complaints per client IP ([`COMPLAINTS_PER_IP`] a minute).
+    /// New complaints per client IP (`quality.complaints_per_ip` a minute).
     pub(super) per_ip: DefaultKeyedRateLimiter<IpAddr>,
     /// Filing is check-then-insert (one open complaint per subject): one at a time.
     pub(super) filing: Mutex<()>,
     pub(super) metrics: Metrics,
+    pub(super) discipline: Arc<crate::discipline::Discipline>,
 }
 
 impl std::fmt::Debug for QualityApi {
@@ -59,13 +60,17 @@ pub struct QualityParts {
     pub metrics: Metrics,
     /// The configured skill groups: their complaint series exist at zero from the start.
     pub groups: Vec<String>,
+    /// `quality.complaints_per_ip`: new complaints one client IP may file a minute.
+    pub complaints_per_ip: u32,
+    /// Told when a complaint is decided: an upheld non-business one is a warning at once.
+    pub discipline: Arc<crate::discipline::Discipline>,
 }
 
 /// The public routes.
 pub fn public_routes(parts: QualityParts) -> axum::Router {
-    let QualityParts { store, auth, receipts, driver, origins, metrics, groups } = parts;
+    let QualityParts { store, auth, receipts, driver, origins, metrics, groups, complaints_per_ip, discipline } = parts;
     register_series(&metrics, &groups);
-    let quota = Quota::per_minute(NonZeroU32::new(COMPLAINTS_PER_IP).unwrap_or(NonZeroU32::MIN));
+    let quota = Quota::per_minute(NonZeroU32::new(complaints_per_ip).unwrap_or(NonZeroU32::MIN));
     let api = Arc::new(QualityApi {
         store,
         auth,
@@ -74,6 +79,7 @@ pub fn public_routes(parts: QualityParts) -> axum::Router {
         per_ip: RateLimiter::keyed(quota),
         filing: Mutex::new(()),
         metrics,
+        discipline,
     });
     let supervisors = axum::Router::new()
         .route("/v1/records/chats/{session}/spot-check", put(spot_checks::mark))

@@ -5,6 +5,8 @@
 
 pub mod complaints;
 pub mod http;
+#[cfg(test)]
+mod pages_tests;
 pub mod receipt;
 pub mod spot_checks;
 
@@ -41,5 +43,3 @@ pub const KINDS: [&str; 4] = ["attitude", "wrong_answer", "slow", "other"];
 
 /// The longest reason, comment or review comment kept, in characters.
 pub const MAX_TEXT: usize = 1000;
-/// Complaints a client IP may file a minute.
-pub const COMPLAINTS_PER_IP: u32 = 10;
