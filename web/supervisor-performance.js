@@ -180,6 +180,8 @@ export function performancePanel({ token, nameOf = (id) => id }) {
   return {
     node,
     refresh,
+    /** Draws the last answer again: names arrive with the supervisor's first snapshot. */
+    redraw: draw,
     stop: () => { stopped = true; clearTimeout(timer); document.removeEventListener('visibilitychange', onVisibility); },
     setDiscipline: (byAgent) => { discipline = byAgent && Object.keys(byAgent).length ? byAgent : null; draw(); },
   };

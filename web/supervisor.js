@@ -59,6 +59,7 @@ function handle(msg) {
   switch (msg.type) {
     case 'welcome': welcomed(msg); break;
     case 'snapshot':
+      if (!view.snapshot && view.performance) queueMicrotask(view.performance.redraw);
       Object.assign(view, { snapshot: msg, snapshotAt: Date.now(), snapshotError: null });
       render();
       break;
