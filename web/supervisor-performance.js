@@ -71,7 +71,7 @@ function flagsText(flags) {
 
 const ratio = (part, whole) => (whole ? `${part} of ${whole}` : '–');
 
-/** The columns: heading and cell. DISCIPLINE is the last one, shown only with data (setDiscipline). */
+/** The columns: heading and cell. Discipline is the last one, shown only when some agent has a warning. */
 const COLUMNS = [
   ['Punctuality', (p, c) => figureCell(punctualityText(p), c.punctuality, 'punctuality')],
   ['Service ratio', (p, c) => figureCell(percent(p.service_ratio_bp), c.service_ratio_bp, 'service_ratio')],
@@ -99,7 +99,7 @@ function agentRow(agent, nameOf, discipline) {
     row.dataset.met = String(period.met);
     row.append(...COLUMNS.map(([, cell]) => cell(period, checks)));
   }
-  // DISCIPLINE: warnings, suspensions (the `shifts` branch's discipline API); the integrator wires setDiscipline().
+  // Discipline (GET /v1/discipline): shown only when some agent has a warning.
   if (discipline) row.append(el('td', { 'data-cell': 'discipline', text: discipline[agent.agent] || 'none' }));
   return row;
 }
@@ -122,11 +122,11 @@ const refusalText = (refusal) => `Performance figures cannot be shown: ${refusal
 
 /**
  * The panel; `token()` gives the current sign-in token, `nameOf(agent)` the
- * roster name (or the id). Returns `{ node, refresh(), stop(),
- * setDiscipline(byAgent) }`: `setDiscipline({agent: text})` shows the
- * discipline column (hidden until it is given data).
+ * roster name (or the id), `disciplineOf()` every agent with a warning as
+ * `{agent: words}` (the discipline column shows only when there is one).
+ * Returns `{ node, refresh(), redraw(), stop() }`.
  */
-export function performancePanel({ token, nameOf = (id) => id }) {
+export function performancePanel({ token, nameOf = (id) => id, disciplineOf = async () => ({}) }) {
   let mode = 'today';
   let today = null; // the server's business day, from its last answer
   let discipline = null;
@@ -136,7 +136,8 @@ export function performancePanel({ token, nameOf = (id) => id }) {
   let asking = 0; // the newest request: an older answer arriving late is dropped
   const hint = el('p', { class: 'muted small' });
   const status = el('p', { class: 'muted small', role: 'status', text: 'Loading…' });
-  const body = el('div', { class: 'records-results' });
+  // Focusable: a wide table scrolls sideways, and a keyboard user must be able to scroll it.
+  const body = el('div', { class: 'records-results', tabindex: '0', role: 'region', 'aria-label': 'Performance figures' });
   const buttons = Object.entries(MODES).map(([key, m]) => el('button', {
     class: 'btn btn-quiet', type: 'button', 'data-mode': key, 'aria-pressed': String(key === mode), text: m.label,
     onclick: () => { mode = key; buttons.forEach((b) => b.setAttribute('aria-pressed', String(b.dataset.mode === mode))); refresh(); },
@@ -153,8 +154,10 @@ export function performancePanel({ token, nameOf = (id) => id }) {
       if (asked === 'month' && !today) today = (await requestJson('/v1/performance?by=day', { token: token() })).to;
       const answer = await requestJson(`/v1/performance?${MODES[asked].query(today)}`, { token: token() });
       if (mine !== asking) return; // asked again meanwhile (a toggle): that answer is on its way
+      const standings = await disciplineOf();
       today = asked === 'today' ? answer.to : today;
       last = answer;
+      discipline = Object.keys(standings).length ? standings : null;
       hint.textContent = targetsText(answer.targets);
       const when = asked === 'today' ? `today (${answer.to})` : `this month (${answer.from.slice(0, 7)})`;
       status.textContent = answer.agents.length
@@ -183,6 +186,5 @@ export function performancePanel({ token, nameOf = (id) => id }) {
     /** Draws the last answer again: names arrive with the supervisor's first snapshot. */
     redraw: draw,
     stop: () => { stopped = true; clearTimeout(timer); document.removeEventListener('visibilitychange', onVisibility); },
-    setDiscipline: (byAgent) => { discipline = byAgent && Object.keys(byAgent).length ? byAgent : null; draw(); },
   };
 }

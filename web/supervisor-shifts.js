@@ -144,6 +144,16 @@ function standingRow(s) {
     el('td', { 'data-cell': 'state', text: !bar ? 'may work' : bar.state === 'suspended' ? `suspended until ${moment(bar.until)}` : `disqualified since ${moment(bar.since)}` }));
 }
 
+/** Every agent with a warning, as `{agent: words}` for the performance panel's column (`{}` when refused). */
+export async function disciplineByAgent(token) {
+  try {
+    const { agents } = await requestJson('/v1/discipline', { token: token() });
+    return Object.fromEntries(agents.map((s) => [s.agent, standingText(s)]));
+  } catch {
+    return {};
+  }
+}
+
 /** The "Discipline" panel; `token()` gives the current sign-in token. Returns `{ node, refresh() }`. */
 export function disciplinePanel({ token }) {
   const status = el('p', { class: 'muted small', role: 'status' });

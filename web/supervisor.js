@@ -17,7 +17,7 @@ import { summaryCard, groupsCard, agentsCard, feedCard } from '/supervisor-view.
 import { recordsPanel } from '/supervisor-records.js';
 import { breachesPanel, breachAlert } from '/supervisor-breaches.js';
 import { performancePanel } from '/supervisor-performance.js';
-import { shiftsPanel, disciplinePanel } from '/supervisor-shifts.js';
+import { disciplineByAgent, disciplinePanel, shiftsPanel } from '/supervisor-shifts.js';
 import { complaintsPanel, spotCheckSection, spotChecksPanel } from '/supervisor-quality.js';
 
 const SNAPSHOT_EVERY = 2000;
@@ -131,7 +131,7 @@ function started() {
   view.complaints = complaintsPanel({ token });
   if (view.performance) view.performance.stop();
   const nameOf = (id) => ((view.snapshot && view.snapshot.agents.find((a) => a.id === id)) || { name: id }).name;
-  view.performance = performancePanel({ token, nameOf });
+  view.performance = performancePanel({ token, nameOf, disciplineOf: () => disciplineByAgent(token) });
   const shifts = shiftsPanel({ token });
   const discipline = disciplinePanel({ token });
   document.getElementById('app').replaceChildren(view.top, view.board,

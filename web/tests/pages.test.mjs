@@ -448,7 +448,7 @@ describe('performance panel in the supervisor view', () => {
     await expect(row).toHaveAttribute('data-met', 'false');
     // No ratings yet: nothing to measure, not a missed target.
     await expect(row.locator('[data-cell="satisfaction"]')).toHaveText('–');
-    // The discipline column waits for its data (another part's API).
+    // Nobody has a discipline warning: no Discipline column.
     await expect(panel.locator('th', { hasText: 'Discipline' })).toHaveCount(0);
     await expect(panel).toContainText('15 customers an hour');
 
