@@ -4,7 +4,6 @@
 // Chromium, a browser context per person (people.mjs).
 import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -400,24 +399,18 @@ describe('accessibility of the ticket and past chat views', () => {
 });
 
 /**
- * Writes a shift into the server's records store (data_dir/records.sqlite3)
- * with the sqlite3 command (setup.sh installs it): the shifts API is another
- * part's. Retried while the server is still creating its tables.
+ * Adds a shift over the shifts API as sam (a supervisor): `startsAt` and
+ * `endsAt` are wall-clock ms, sent as the date and times of day in the test
+ * config's calendar zone (docs/shifts.md).
  */
-async function addShift(server, { id, agent, startsAt, endsAt, groups }) {
-  const file = path.join(server.dataDir, 'records.sqlite3');
-  const sql = 'INSERT INTO shifts (shift_id, agent_id, day, starts_at, ends_at, groups, level, source, created_by, created_at) '
-    + `VALUES ('${id}', '${agent}', 'today', ${startsAt}, ${endsAt}, '${JSON.stringify(groups)}', 'beginner', 'api', 'sam', ${Date.now()});`;
-  const deadline = Date.now() + 10000;
-  for (;;) {
-    try {
-      execFileSync('sqlite3', ['-cmd', '.timeout 5000', file, sql], { stdio: ['ignore', 'pipe', 'pipe'] });
-      return;
-    } catch (failure) {
-      assert.ok(Date.now() < deadline, `a shift in ${file}: ${failure.stderr || failure.message}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
+async function addShift({ agent, startsAt, endsAt, groups }) {
+  const [start, end] = [startsAt, endsAt].map((ms) => localIn('Asia/Shanghai', ms));
+  const answer = await fetch(`${server.base}/v1/shifts`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${await adminToken()}` },
+    body: JSON.stringify({ agent, date: start.date, start: start.time, end: end.time, groups }),
+  });
+  assert.equal(answer.status, 201, `the shift is added: ${await answer.text()}`);
 }
 
 /** Wall-clock ms of the business calendar's last midnight (Asia/Shanghai, UTC+8 all year). */
@@ -431,7 +424,7 @@ describe('performance panel in the supervisor view', () => {
     // today's midnight on the business calendar, so it is today's) and lasts an hour more.
     const now = Date.now();
     const startsAt = Math.max(now - 10 * 60000, shanghaiMidnight(now));
-    await addShift(server, { id: 'perf-alice', agent: 'alice', startsAt, endsAt: now + 60 * 60000, groups: ['general'] });
+    await addShift({ agent: 'alice', startsAt, endsAt: now + 60 * 60000, groups: ['general'] });
     await cast.agent('alice');
 
     const sam = await cast.supervisor('sam');

@@ -3,9 +3,7 @@
 # and the npm registry; never a browser downloaded by a tool):
 #   - Debian's chromium (playwright-core drives it through the DevTools protocol);
 #   - Node.js 18 or newer with npm (Debian 12 ships 18: `apt-get install nodejs npm`);
-#   - playwright-core and axe-core exactly as web/tests/package-lock.json pins them;
-#   - the sqlite3 command, with which the performance panel's test writes a shift into
-#     the server's records.sqlite3 (shifts have no page of their own in that test).
+#   - playwright-core and axe-core exactly as web/tests/package-lock.json pins them.
 # run.sh runs it before the tests; scripts/test.sh runs it first of all, so a
 # machine that cannot run the browser tests says so before a long build.
 set -euo pipefail
@@ -28,11 +26,6 @@ export CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
 if [ ! -x "$CHROMIUM" ]; then
   echo "setup.sh: installing chromium (apt)"
   apt_install chromium
-fi
-
-if ! command -v sqlite3 >/dev/null; then
-  echo "setup.sh: installing sqlite3 (apt)"
-  apt_install sqlite3
 fi
 
 if ! command -v node >/dev/null; then
