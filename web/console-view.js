@@ -253,6 +253,7 @@ function replyForm(s) {
     event.preventDefault();
     const text = box.value.trim();
     if (!text) return;
+    form.parentNode?.querySelector('.reply-blocked')?.remove();
     reply(s, text);
     lastTyping = 0; // the next keystroke says "typing" again at once (as the widget does)
     box.value = '';
@@ -272,6 +273,20 @@ function composerFor(s) {
   const composer = el('div', { class: 'composer' }, quick, form);
   composers.set(s, composer);
   return composer;
+}
+
+/**
+ * A reply a content rule blocked (`content_blocked`): its text is put back
+ * in the box (unless the agent already typed something else) and the reason
+ * stays above it until the next send.
+ */
+export function showBlocked(s, text, why) {
+  const composer = composerFor(s);
+  const box = composer.querySelector('textarea');
+  if (!box.value.trim()) { box.value = text; s.draft = text; }
+  let note = composer.querySelector('.reply-blocked');
+  if (!note) { note = el('p', { class: 'form-error reply-blocked', role: 'alert' }); composer.prepend(note); }
+  note.textContent = `Not sent: ${why}`;
 }
 
 export function renderTyping() {

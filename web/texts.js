@@ -16,6 +16,7 @@ export const FLAG_TEXT = {
   close_unresponsive_too_soon: 'Closed as customer unresponsive too soon',
   close_without_cause: 'Closed as "other" without the customer\'s confirmation',
   disconnect_shedding: 'Repeated disconnects moved chats to others',
+  content_rule: 'A reply broke a content rule',
 };
 
 export const SIGNAL_TEXT = {

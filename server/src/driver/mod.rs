@@ -337,6 +337,11 @@ impl Driver {
             self.log_and_apply(now, entry, started);
         }
         self.reread_calendar(config);
+        match config.content_rules() {
+            Ok(rules) => self.layer.set_content_rules(rules),
+            // Cannot happen: a reloaded config was validated, its rules included.
+            Err(e) => warn!(error = %e, "the reloaded content rules were refused: keeping the ones in force"),
+        }
         Ok(Reconfigured { roster, rules_changed })
     }
 

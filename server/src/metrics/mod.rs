@@ -39,6 +39,7 @@ pub const REPLY_WARNINGS: &str = "switchboard_reply_warnings_total";
 pub const SLOW_REPLIES: &str = "switchboard_slow_replies_total";
 pub const TRANSFERS: &str = "switchboard_transfers_total";
 pub const CONDUCT_FLAGS: &str = "switchboard_conduct_flags_total";
+pub const CONTENT_RULE_FLAGS: &str = "switchboard_content_rule_flags_total";
 pub const COMPLAINT_SIGNALS: &str = "switchboard_complaint_signals_total";
 pub const SESSIONS_QUEUED: &str = "switchboard_sessions_queued_total";
 pub const SESSIONS_CLOSED: &str = "switchboard_sessions_closed_total";
@@ -105,6 +106,7 @@ pub const ALL: &[(&str, Kind, &str)] = &[
     (SLOW_REPLIES, Kind::Counter, "3-minute slow-reply violations."),
     (TRANSFERS, Kind::Counter, "Transfers by kind."),
     (CONDUCT_FLAGS, Kind::Counter, "Conduct flags (prohibited operations) by kind."),
+    (CONTENT_RULE_FLAGS, Kind::Counter, "Agent replies (chats and tickets) that matched a content rule, by rule."),
     (COMPLAINT_SIGNALS, Kind::Counter, "Complaint-tendency signals by kind."),
     (SESSIONS_QUEUED, Kind::Counter, "Sessions entering a queue, by group and reason."),
     (SESSIONS_CLOSED, Kind::Counter, "Sessions closed, by reason."),
@@ -512,6 +514,10 @@ impl Metrics {
             Event::ConductFlagged { flag } => {
                 self.counter(CONDUCT_FLAGS, &[("kind", flag.kind.label()), ("category", flag.kind.category())])
                     .increment(1);
+                if let Some(rule) = &flag.rule {
+                    // Rule names come from the config: a bounded label set.
+                    self.counter(CONTENT_RULE_FLAGS, &[("rule", rule)]).increment(1);
+                }
             }
             Event::ComplaintTendency { signal, .. } => {
                 self.counter(COMPLAINT_SIGNALS, &[("signal", signal.label())]).increment(1);
