@@ -182,6 +182,7 @@ impl Driver {
         } = parts;
         let groups: Vec<&str> = opened.layer.router().config().groups.iter().map(|g| g.id.as_str()).collect();
         metrics.register_known_series(&groups);
+        metrics.register_content_rules(opened.layer.content_rules().names());
         // The gauges say what the recovered state holds (closed groups included) from the start.
         metrics.record_groups(&opened.layer.router().group_snapshots(opened.resume_at));
         metrics.recovered(&opened.replay);

@@ -303,6 +303,14 @@ impl Metrics {
         self.recorder.register_histogram(&key(name, labels), &METADATA)
     }
 
+    /// Creates the content rules' series at zero (their names are config: a
+    /// reload's new rules get theirs at their first match).
+    pub fn register_content_rules<'a>(&self, rules: impl Iterator<Item = &'a str>) {
+        for rule in rules {
+            self.counter(CONTENT_RULE_FLAGS, &[("rule", rule)]).absolute(0);
+        }
+    }
+
     /// Creates every fixed-label series at zero, so dashboards and alerts see
     /// them before the first event, and keeps the skill groups' hot-path handles.
     pub fn register_known_series(&mut self, groups: &[&str]) {
