@@ -118,6 +118,8 @@ async fn metrics_reflect_what_happened() {
         "outcome",
         "operation",
         "origin",
+        // Content rules' names: from the config, a bounded set (docs/content-rules.md).
+        "rule",
         "le",
     ];
     for line in body.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
