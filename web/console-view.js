@@ -3,7 +3,7 @@
 // string from a customer or an agent is set with textContent (el()).
 import { el } from '/wire.js';
 import { connectionBadge, hoursBadge, toast } from '/ui.js';
-import { FLAG_TEXT, STATE_TEXT, errorText } from '/texts.js';
+import { STATE_TEXT, errorText, flagText } from '/texts.js';
 import {
   state, send, selectedChat, authorOf, agentName, groupName, levelOf, timerText, orderedChats,
 } from '/console-state.js';
@@ -300,7 +300,7 @@ export function renderFlags() {
   if (!parts.flagList) return;
   parts.flagCount.textContent = String(state.flags.length);
   parts.flagList.replaceChildren(...state.flags.map((f) => el('li', { class: 'flag' },
-    el('span', { class: 'flag-kind', text: FLAG_TEXT[f.kind] || f.kind }),
+    el('span', { class: 'flag-kind', text: flagText(f.kind, f.rule) }),
     el('span', { class: 'muted small', text: `${f.category.replace(/_/g, ' ')}${f.session != null ? ` · chat #${f.session}` : ''} · ${state.clock.wallTime(f.at_ms)}` }))));
   if (!state.flags.length) parts.flagList.append(el('li', { class: 'empty', text: 'None so far. Keep it that way.' }));
 }

@@ -19,6 +19,9 @@ export const FLAG_TEXT = {
   content_rule: 'A reply broke a content rule',
 };
 
+/** A conduct flag as people read it: its kind, and for a content rule the rule's name. */
+export const flagText = (kind, rule) => `${FLAG_TEXT[kind] || kind}${rule ? `: ${rule}` : ''}`;
+
 export const SIGNAL_TEXT = {
   phone_request: 'asks for a phone call',
   abusive_language: 'abusive or agitated language',
