@@ -117,3 +117,27 @@ async fn ticket_replies_are_checked_too() {
     assert_eq!(texts, [json!("Refund?"), json!("你懂不懂？退款已经处理了")], "the blocked reply is not in the ticket");
     server.shutdown().await.unwrap();
 }
+
+/// A reload (`POST /v1/admin/reload`) takes new rules for the replies that follow.
+#[tokio::test]
+async fn a_reload_changes_the_rules_for_the_replies_that_follow() {
+    use switchboard_server::auth::Role;
+    let dir = tempfile::Builder::new().prefix("content-").tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let admin = "\n[[router.agents]]\nid = \"ada\"\nrole = \"admin\"\ngroups = []\n";
+    let roster = format!("{ROSTER}{admin}");
+    let (_, config) = config_file(dir.path(), "", &roster);
+    let server = start(config).await;
+    let AssignedChat { agent: mut ann, mut customer, session, .. } =
+        assigned_chat(server.public_addr, "ann", "general").await;
+    customer.ok(json!({"type": "message", "text": "hi"})).await;
+    ann.expect("customer_message").await;
+    let text = "add me on WeChat: ann_1988";
+    ann.refused(json!({"type": "reply", "session": session, "text": text}), "content_blocked").await;
+
+    rewrite_config_file(dir.path(), "[content]\nrules = []\n", &roster);
+    let answer = http_post(server.admin_addr, "/v1/admin/reload", Some(&token_with_role("ada", Role::Admin)), "").await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    ann.ok(json!({"type": "reply", "session": session, "text": text})).await;
+    assert_eq!(customer.expect("agent_message").await["text"], text, "no rules any more: sent");
+    server.shutdown().await.unwrap();
+}
