@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: formatting, lints, the Rust tests
 # (router core on simulated time, server over real WebSockets), /metrics
-# checked by promtool, and the web pages in headless Chromium.
+# checked by promtool, the alerting rules (promtool check rules, test rules),
+# and the web pages in headless Chromium.
 #
 # On a fresh Debian 12 it fetches what it needs (as root, from Debian and npm):
 # promtool out of Debian's prometheus package (extracted, never installed, so
@@ -46,6 +47,11 @@ step "promtool (from Debian's prometheus package, without its service)"
 PROMTOOL="$(promtool_path)"
 export PROMTOOL
 "$PROMTOOL" --version 2>&1 | head -1
+
+# The alerting rules must load and pass their unit tests (ops/README.md); a
+# missing promtool already stopped the run above: this check never skips.
+step "promtool check rules / test rules (ops/prometheus)"
+(cd ops/prometheus && "$PROMTOOL" check rules alerts.yml && "$PROMTOOL" test rules alerts.test.yml)
 
 step "cargo fmt --check"
 cargo fmt --all -- --check

@@ -5,7 +5,7 @@ import { el } from '/wire.js';
 import { toast, dialog, dialogActions } from '/ui.js';
 import { CLOSE_REASONS, errorText } from '/texts.js';
 import { state, send, colleagues } from '/console-state.js';
-import { renderList, renderPane, renderPaneOf, HOLDING_REPLY } from '/console-view.js';
+import { renderList, renderPane, renderPaneOf, showBlocked, HOLDING_REPLY } from '/console-view.js';
 
 export function reply(s, text) {
   const entry = { at_ms: state.clock.now(), from: 'agent', agent: state.me && state.me.agent, text, state: 'sending' };
@@ -15,12 +15,20 @@ export function reply(s, text) {
     // (keeping this entry while it is unanswered): update the current one.
     const now = state.sessions.get(s.id) || s;
     if (answer.type === 'ack') replyAcked(now, entry, answer);
+    else if (answer.code === 'content_blocked') replyBlocked(now, entry, errorText(answer));
     else Object.assign(entry, { state: 'failed', error: errorText(answer) });
     renderList();
     renderPaneOf(s);
   });
   renderList();
   renderPane();
+}
+
+/** Nothing reached the customer: the text goes back into the box, and the rule is said above it. */
+function replyBlocked(s, entry, why) {
+  const i = s.history.indexOf(entry);
+  if (i >= 0) s.history.splice(i, 1);
+  showBlocked(s, entry.text, why);
 }
 
 function replyAcked(s, entry, answer) {

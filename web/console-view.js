@@ -3,7 +3,7 @@
 // string from a customer or an agent is set with textContent (el()).
 import { el } from '/wire.js';
 import { connectionBadge, hoursBadge, toast } from '/ui.js';
-import { FLAG_TEXT, STATE_TEXT, errorText } from '/texts.js';
+import { STATE_TEXT, errorText, flagText } from '/texts.js';
 import {
   state, send, selectedChat, authorOf, agentName, groupName, levelOf, timerText, orderedChats,
 } from '/console-state.js';
@@ -253,6 +253,7 @@ function replyForm(s) {
     event.preventDefault();
     const text = box.value.trim();
     if (!text) return;
+    form.parentNode?.querySelector('.reply-blocked')?.remove();
     reply(s, text);
     lastTyping = 0; // the next keystroke says "typing" again at once (as the widget does)
     box.value = '';
@@ -274,6 +275,20 @@ function composerFor(s) {
   return composer;
 }
 
+/**
+ * A reply a content rule blocked (`content_blocked`): its text is put back
+ * in the box (unless the agent already typed something else) and the reason
+ * stays above it until the next send.
+ */
+export function showBlocked(s, text, why) {
+  const composer = composerFor(s);
+  const box = composer.querySelector('textarea');
+  if (!box.value.trim()) { box.value = text; s.draft = text; }
+  let note = composer.querySelector('.reply-blocked');
+  if (!note) { note = el('p', { class: 'form-error reply-blocked', role: 'alert' }); composer.prepend(note); }
+  note.textContent = `Not sent: ${why}`;
+}
+
 export function renderTyping() {
   const s = selectedChat();
   if (!parts.typing || !s) return;
@@ -285,7 +300,7 @@ export function renderFlags() {
   if (!parts.flagList) return;
   parts.flagCount.textContent = String(state.flags.length);
   parts.flagList.replaceChildren(...state.flags.map((f) => el('li', { class: 'flag' },
-    el('span', { class: 'flag-kind', text: FLAG_TEXT[f.kind] || f.kind }),
+    el('span', { class: 'flag-kind', text: flagText(f.kind, f.rule) }),
     el('span', { class: 'muted small', text: `${f.category.replace(/_/g, ' ')}${f.session != null ? ` · chat #${f.session}` : ''} · ${state.clock.wallTime(f.at_ms)}` }))));
   if (!state.flags.length) parts.flagList.append(el('li', { class: 'empty', text: 'None so far. Keep it that way.' }));
 }

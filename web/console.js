@@ -5,7 +5,7 @@
 import { formatDuration } from '/wire.js';
 import { SignedInPage } from '/signin.js';
 import { toast } from '/ui.js';
-import { FLAG_TEXT, SIGNAL_TEXT, ENDED_TEXT, errorText } from '/texts.js';
+import { SIGNAL_TEXT, ENDED_TEXT, errorText, flagText } from '/texts.js';
 import { state, model, learnFromWelcome, learnGroupHours, agentName, groupName } from '/console-state.js';
 import {
   buildShell, renderAll, renderTop, renderList, renderPane, renderPaneOf, renderFlags, renderTyping, tickTimers,
@@ -103,7 +103,7 @@ const handlers = {
   conduct_flagged(msg) {
     state.flags.unshift(msg.flag);
     if (state.flags.length > 50) state.flags.pop();
-    toast(`Conduct flag: ${FLAG_TEXT[msg.flag.kind] || msg.flag.kind}`, 'error');
+    toast(`Conduct flag: ${flagText(msg.flag.kind, msg.flag.rule)}`, 'error');
     renderFlags();
   },
   group_hours(msg) {

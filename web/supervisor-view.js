@@ -3,7 +3,7 @@
 // named by their roster name; the alerts carry ids).
 import { el, formatDuration } from '/wire.js';
 import { ago, hoursBadge } from '/ui.js';
-import { FLAG_TEXT, SIGNAL_TEXT, STATE_TEXT } from '/texts.js';
+import { FLAG_TEXT, SIGNAL_TEXT, STATE_TEXT, flagText } from '/texts.js';
 import { describeBreach } from '/supervisor-breaches.js';
 
 const LATE_WAIT_MS = 60000;
@@ -33,7 +33,7 @@ function describe(e, snapshot) {
     case 'slow': return [`Slow reply by ${who}`, [chat, group].filter(Boolean).join(' · ')];
     case 'closed': return [`${who} closed ${chat} ${CAUSE_TEXT[e.reason] || `as ${e.reason}`}`, [group, 'no flag: review it'].filter(Boolean).join(' · ')];
     case 'breach': return describeBreach(e, who);
-    case 'flag': return [`${who}: ${FLAG_TEXT[e.flag] || e.flag}`, [chat, e.category && e.category.replace(/_/g, ' ')].filter(Boolean).join(' · ')];
+    case 'flag': return [`${who}: ${flagText(e.flag, e.rule)}`, [chat, e.category && e.category.replace(/_/g, ' ')].filter(Boolean).join(' · ')];
     default: return [`Complaint tendency: ${SIGNAL_TEXT[e.signal] || e.signal}`, [chat, group, who || 'waiting'].filter(Boolean).join(' · ')];
   }
 }

@@ -43,7 +43,7 @@ const view = {
 const ALERTS = {
   alert_reply_warning: (msg) => ({ kind: 'warning', agent: msg.agent, session: msg.session, group: msg.group }),
   alert_slow_reply: (msg) => ({ kind: 'slow', agent: msg.agent, session: msg.session, group: msg.group }),
-  alert_conduct_flagged: (msg) => ({ kind: 'flag', agent: msg.flag.agent, session: msg.flag.session, flag: msg.flag.kind, category: msg.flag.category, atMs: msg.flag.at_ms }),
+  alert_conduct_flagged: (msg) => ({ kind: 'flag', agent: msg.flag.agent, session: msg.flag.session, flag: msg.flag.kind, rule: msg.flag.rule, category: msg.flag.category, atMs: msg.flag.at_ms }),
   alert_closed_with_cause: (msg) => ({ kind: 'closed', agent: msg.agent, session: msg.session, group: msg.group, reason: msg.reason }),
   alert_complaint_tendency: (msg) => ({ kind: 'complaint', agent: msg.agent || null, session: msg.session, group: msg.group, signal: msg.signal }),
   alert_ticket_breach: breachAlert,

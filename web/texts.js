@@ -16,7 +16,11 @@ export const FLAG_TEXT = {
   close_unresponsive_too_soon: 'Closed as customer unresponsive too soon',
   close_without_cause: 'Closed as "other" without the customer\'s confirmation',
   disconnect_shedding: 'Repeated disconnects moved chats to others',
+  content_rule: 'A reply broke a content rule',
 };
+
+/** A conduct flag as people read it: its kind, and for a content rule the rule's name. */
+export const flagText = (kind, rule) => `${FLAG_TEXT[kind] || kind}${rule ? `: ${rule}` : ''}`;
 
 export const SIGNAL_TEXT = {
   phone_request: 'asks for a phone call',

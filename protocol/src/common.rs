@@ -204,6 +204,7 @@ pub enum ConductKind {
     CloseUnresponsiveTooSoon,
     CloseWithoutCause,
     DisconnectShedding,
+    ContentRule,
 }
 
 /// A conduct flag: what the agent did, when, in which session.
@@ -213,9 +214,13 @@ pub struct ConductFlag {
     #[serde(default)]
     pub session: Option<SessionId>,
     pub kind: ConductKind,
-    /// The handbook's category: `malicious_transfer`, `abusive_break`, `agent_close`, `disconnect_shedding`.
+    /// The handbook's category: `malicious_transfer`, `abusive_break`, `agent_close`,
+    /// `disconnect_shedding`, `content_rule`.
     pub category: String,
     pub at_ms: u64,
+    /// For `content_rule`: the name of the content rule matched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
 }
 
 /// A sign that a customer may complain.

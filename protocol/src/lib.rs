@@ -135,6 +135,10 @@ pub mod code {
     /// The token's role may not do this (an agent asking for the snapshot, a
     /// token for another agent than `?agent=`, or a renewal for someone else).
     pub const FORBIDDEN: &str = "forbidden";
+    /// An agent's reply matched a content rule whose action is `block`
+    /// (docs/content-rules.md): nothing was sent to the customer; the message
+    /// names the rule. Also HTTP 422 on a ticket reply.
+    pub const CONTENT_BLOCKED: &str = "content_blocked";
 }
 
 /// The WebSocket subprotocol agents and supervisors offer, beside `bearer.<token>`.

@@ -89,7 +89,7 @@ impl Router {
     }
 
     /// The agent and session, if the session is open and this agent's.
-    fn owned(&self, agent: &AgentId, session: SessionId) -> Result<AgentIdx, RuleError> {
+    pub(super) fn owned(&self, agent: &AgentId, session: SessionId) -> Result<AgentIdx, RuleError> {
         let a = self.connected_agent(agent)?;
         let s = self.session(session)?;
         match s.phase {

@@ -1,7 +1,10 @@
 //! Conduct flags: prohibited operations, recorded against the agent, told to
 //! the agent and to supervisors, and kept in the agent's record.
 
-use super::ids::SessionId;
+use std::sync::Arc;
+
+use super::error::RuleError;
+use super::ids::{AgentId, SessionId};
 use super::input::{AgentCloseReason, TransferTarget};
 use super::output::{AgentNotice, ConductFlag, ConductKind, Event, SupervisorNotice};
 use super::snapshot::AgentRecord;
@@ -11,7 +14,31 @@ use super::{Output, Router};
 
 impl Router {
     pub(super) fn flag(&mut self, agent: AgentIdx, session: Option<SessionId>, kind: ConductKind) {
-        let flag = ConductFlag { agent: self.agents[agent as usize].id.clone(), session, kind, at: self.now };
+        self.raise(agent, session, kind, None);
+    }
+
+    /// Flags an agent's text that matched content rules (checked by the
+    /// server before logging): one flag per rule. With a session, only its
+    /// owner may be flagged, as only its owner may reply; without one (a
+    /// ticket reply), any agent of the roster.
+    pub(super) fn content_flagged(
+        &mut self,
+        agent: &AgentId,
+        session: Option<SessionId>,
+        rules: Vec<Arc<str>>,
+    ) -> Result<(), RuleError> {
+        let a = match session {
+            Some(session) => self.owned(agent, session)?,
+            None => self.agent_idx(agent)?,
+        };
+        for rule in rules {
+            self.raise(a, session, ConductKind::ContentRule, Some(rule));
+        }
+        Ok(())
+    }
+
+    fn raise(&mut self, agent: AgentIdx, session: Option<SessionId>, kind: ConductKind, rule: Option<Arc<str>>) {
+        let flag = ConductFlag { agent: self.agents[agent as usize].id.clone(), session, kind, at: self.now, rule };
         let record = &mut self.agents[agent as usize].record;
         *record.flag_counts.entry(kind.label().to_string()).or_default() += 1;
         if record.recent_flags.len() == AgentRecord::RECENT_FLAGS {
@@ -189,6 +216,8 @@ impl ConductKind {
             BreakTooLong => &["rules.breaks.max_total_per_shift"],
             CloseUnresponsiveTooSoon => &["rules.closes.unresponsive_after"],
             DisconnectShedding => &["rules.agent_grace", "rules.shedding.window", "rules.shedding.max_sheds"],
+            // Server config, not the router's: `content.rules` (docs/content-rules.md).
+            ContentRule => &[],
         }
     }
 }

@@ -105,6 +105,18 @@ pub enum Input {
     SetGroupHours {
         groups: Vec<(GroupId, GroupHours)>,
     },
+
+    // Added after the first release: new inputs go last (the log numbers
+    // variants in declaration order).
+    /// An agent's text matched content rules (the server checked it before
+    /// logging, so a replay flags the same rules whatever the config says by
+    /// then): one `content_rule` conduct flag per rule. `session`: the chat
+    /// the reply was for (its owner only); `None`: a ticket reply.
+    ContentFlagged {
+        agent: AgentId,
+        session: Option<SessionId>,
+        rules: Vec<Arc<str>>,
+    },
 }
 
 /// A skill group's service hours as last read on the calendar: whether it

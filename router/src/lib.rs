@@ -229,6 +229,7 @@ impl Router {
             }
             Input::AgentClose { agent, session, reason } => self.agent_close(&agent, session, reason),
             Input::SetGroupHours { groups } => self.set_group_hours(groups),
+            Input::ContentFlagged { agent, session, rules } => self.content_flagged(&agent, session, rules),
         };
         self.settle();
         result

@@ -401,6 +401,9 @@ pub struct ConductFlag {
     pub session: Option<SessionId>,
     pub kind: ConductKind,
     pub at: Millis,
+    /// For `ContentRule`: the name of the content rule the agent's text
+    /// matched (`[[content.rules]]`); `None` for every other kind.
+    pub rule: Option<Arc<str>>,
 }
 
 /// What the agent did. The first word of the label is the handbook's
@@ -438,12 +441,15 @@ pub enum ConductKind {
     /// Closed as `other` (no cause given) without the customer confirming the
     /// problem was resolved.
     CloseWithoutCause,
+    /// A reply (chat or ticket) matched a content rule: the flag names the
+    /// rule (`ConductFlag::rule`).
+    ContentRule,
 }
 
 impl ConductKind {
     /// Every kind, by category: the one list that the wire, metrics and
     /// `docs/domain.md` (and its test) agree on.
-    pub const ALL: [ConductKind; 13] = [
+    pub const ALL: [ConductKind; 14] = [
         ConductKind::TransferWithoutConsent,
         ConductKind::TransferPingPong,
         ConductKind::TransferDumpingLateSession,
@@ -457,9 +463,11 @@ impl ConductKind {
         ConductKind::CloseUnresponsiveTooSoon,
         ConductKind::CloseWithoutCause,
         ConductKind::DisconnectShedding,
+        ConductKind::ContentRule,
     ];
 
-    /// The handbook's category: `malicious_transfer`, `abusive_break`, `agent_close`, `disconnect_shedding`.
+    /// The handbook's category: `malicious_transfer`, `abusive_break`, `agent_close`,
+    /// `disconnect_shedding`, `content_rule`.
     pub fn category(self) -> &'static str {
         use ConductKind::*;
         match self {
@@ -469,6 +477,7 @@ impl ConductKind {
             BreakWhileCustomersWait | BreakAfterAssignment | BreakTooMany | BreakTooLong => "abusive_break",
             CloseUnanswered | CloseUnconfirmed | CloseUnresponsiveTooSoon | CloseWithoutCause => "agent_close",
             DisconnectShedding => "disconnect_shedding",
+            ContentRule => "content_rule",
         }
     }
 
@@ -488,6 +497,7 @@ impl ConductKind {
             CloseUnresponsiveTooSoon => "close_unresponsive_too_soon",
             CloseWithoutCause => "close_without_cause",
             DisconnectShedding => "disconnect_shedding",
+            ContentRule => "content_rule",
         }
     }
 }

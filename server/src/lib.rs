@@ -8,6 +8,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod content;
 pub mod discipline;
 pub mod driver;
 pub mod gateway;

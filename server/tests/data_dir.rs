@@ -288,8 +288,8 @@ fn a_data_dir_of_an_older_format_is_refused_with_the_versions() {
         // Format 1's version byte, then a body this release never reads.
         store.write_snapshot(0, &[1, 0, 0, 0]).unwrap();
     }
-    assert_eq!(SNAPSHOT_FORMAT, 6, "update this test and docs/durability.md with the format");
+    assert_eq!(SNAPSHOT_FORMAT, 7, "update this test and docs/durability.md with the format");
     let stderr = refused_start(dir.path());
-    assert!(stderr.contains("has format 1") && stderr.contains("reads format 6"), "{stderr}");
+    assert!(stderr.contains("has format 1") && stderr.contains("reads format 7"), "{stderr}");
     assert!(stderr.contains(".snap"), "the snapshot is named: {stderr}");
 }

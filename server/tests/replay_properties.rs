@@ -155,7 +155,12 @@ fn ticket_entry(kind: u8, ticket: u8, agent: u8, pick: u8, sessions: &[u64]) -> 
         3 => TicketEntry::AgentReply {
             ticket,
             agent,
-            reply: AgentReply { text: "checking".into(), state, expected_resolution: None },
+            reply: AgentReply {
+                text: "checking".into(),
+                state,
+                expected_resolution: None,
+                content: Default::default(),
+            },
         },
         4 => TicketEntry::Transfer { ticket, from: agent, to: AgentId::new("bob"), note: "over to you".into() },
         5 => TicketEntry::CustomerConfirm { ticket },

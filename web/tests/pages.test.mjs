@@ -95,6 +95,35 @@ describe('past chats in the supervisor view', () => {
   });
 });
 
+describe('content rules in the console', () => {
+  beforeEach(async () => { server = await startServer(); errors = []; cast = people(browser, server, errors); });
+
+  test('a blocked reply stays in the box with the rule shown, reaches nobody, and is flagged', { timeout: 60000 }, async () => {
+    const alice = await cast.agent('alice');
+    const customer = await cast.customer('Rosa');
+    await expect(customer.locator('.sub')).toHaveText('You are chatting with Alice');
+    await customerSays(customer, 'Can I pay another way?');
+    await expect(alice.locator('.history .customer .bubble')).toHaveText(['Can I pay another way?']);
+    const box = alice.locator('textarea[name="reply"]');
+    const blocked = '加我微信 wx_alice88，我私下帮你';
+    await box.fill(blocked);
+    await box.press('Enter');
+    const reason = alice.locator('.reply-blocked');
+    await expect(reason).toContainText('off_platform');
+    await expect(reason).toContainText('content_blocked');
+    await expect(box).toHaveValue(blocked);
+    await expect(alice.locator('.flag-list .flag')).toContainText('A reply broke a content rule: off_platform');
+    await expect(alice.locator('.history .agent .bubble')).toHaveCount(0);
+
+    // Rewritten, it goes out, and the reason goes away.
+    await box.fill('You can pay with WeChat Pay on the checkout page.');
+    await box.press('Enter');
+    await expect(customer.locator('.log .theirs .bubble')).toHaveText(['You can pay with WeChat Pay on the checkout page.']);
+    await expect(reason).toHaveCount(0);
+    await expect(box).toHaveValue('');
+  });
+});
+
 /** The widget's pane (in its shadow root: locators pierce it). */
 const ticketPane = (page) => page.locator('.tickets');
 const widgetLog = (page) => page.locator('.log .entry');

@@ -70,6 +70,8 @@ pub struct Config {
     /// Warnings, suspensions, disqualification (`docs/shifts.md`).
     pub discipline: DisciplineConfig,
     pub router: RouterConfig,
+    /// `[content]`: what agents may not write (docs/content-rules.md).
+    pub content: crate::content::ContentConfig,
     /// What the roster says about signing in (`password_hash`, `role = "admin"`),
     /// taken out of `[[router.agents]]` before the router reads it: the router
     /// knows nothing of authentication, and a new password must not count as a
@@ -106,6 +108,7 @@ impl Default for Config {
             shifts: ShiftsConfig::default(),
             discipline: DisciplineConfig::default(),
             router: RouterConfig::default(),
+            content: crate::content::ContentConfig::default(),
             accounts: Accounts::default(),
             tickets: TicketsConfig::default(),
             source: None,
@@ -412,6 +415,11 @@ impl Config {
         Ok(config)
     }
 
+    /// The compiled `[content]` rules, or the key that does not compile.
+    pub fn content_rules(&self) -> Result<crate::content::ContentRules, ConfigLoadError> {
+        crate::content::ContentRules::new(&self.content).map_err(|e| ConfigLoadError::key(e.key, e.problem))
+    }
+
     /// Refuses numbers the server cannot work with, naming the key.
     pub fn validate(&self) -> Result<(), ConfigLoadError> {
         if self.listen == self.admin_listen && self.listen.port() != 0 {
@@ -457,6 +465,7 @@ impl Config {
         self.quality.validate()?;
         self.auth.validate()?;
         self.tickets.validate()?;
+        self.content_rules()?;
         self.business_calendar()?;
         self.clock_start()?;
         self.shift_plan()?;
@@ -577,11 +586,11 @@ fn parse_env_value(raw: &str) -> toml::Value {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// The least a config needs (the calendar's tests build on it).
-    pub(super) const MINIMAL: &str = r#"
+    pub(crate) const MINIMAL: &str = r#"
         [gateway]
         allowed_origins = ["https://shop.example"]
         [[router.groups]]

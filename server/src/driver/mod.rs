@@ -182,6 +182,7 @@ impl Driver {
         } = parts;
         let groups: Vec<&str> = opened.layer.router().config().groups.iter().map(|g| g.id.as_str()).collect();
         metrics.register_known_series(&groups);
+        metrics.register_content_rules(opened.layer.content_rules().names());
         // The gauges say what the recovered state holds (closed groups included) from the start.
         metrics.record_groups(&opened.layer.router().group_snapshots(opened.resume_at));
         metrics.recovered(&opened.replay);
@@ -337,6 +338,11 @@ impl Driver {
             self.log_and_apply(now, entry, started);
         }
         self.reread_calendar(config);
+        match config.content_rules() {
+            Ok(rules) => self.layer.set_content_rules(rules),
+            // Cannot happen: a reloaded config was validated, its rules included.
+            Err(e) => warn!(error = %e, "the reloaded content rules were refused: keeping the ones in force"),
+        }
         Ok(Reconfigured { roster, rules_changed })
     }
 

@@ -19,7 +19,9 @@ use crate::session::Entry;
 /// 5: `Entry::GroupHours` (groups opening and closing by their service hours);
 ///    a join records the customer's `time_zone`.
 /// 6: `Entry::Ticket` (the ticket desk).
-pub const ENTRY_FORMAT: u8 = 6;
+/// 7: `Entry::CheckedReply` and the router's `Input::ContentFlagged` (content
+///    rules); a ticket reply carries its content verdict.
+pub const ENTRY_FORMAT: u8 = 7;
 
 /// The payload format of snapshots (the session layer's image with the
 /// router's inside). Raised whenever their shape changes.
@@ -32,7 +34,8 @@ pub const ENTRY_FORMAT: u8 = 6;
 /// 4: the session layer keeps the last start's clock anchor.
 /// 5: each group keeps whether it is open and until when (service hours).
 /// 6: the session layer keeps the ticket desk.
-pub const SNAPSHOT_FORMAT: u8 = 6;
+/// 7: conduct flags kept in agents' records carry the content rule (`rule`).
+pub const SNAPSHOT_FORMAT: u8 = 7;
 
 /// Encodes an entry into `buf` (cleared first), returning it.
 pub fn encode_entry(entry: &Entry, mut buf: Vec<u8>) -> Result<Vec<u8>, String> {

@@ -121,11 +121,17 @@ fn fresh_layer(config: &Config) -> SessionLayer {
     SessionLayer::new(router, session_config(config), config.clock.scale)
         .with_calendar(calendar(config))
         .with_tickets(config.tickets.clone())
+        .with_content_rules(content_rules(config))
 }
 
 /// The business calendar (working time of the ticket desk); validated with the config.
 fn calendar(config: &Config) -> switchboard_calendar::Calendar {
     config.business_calendar().expect("a validated calendar")
+}
+
+/// The compiled `[content]` rules; validated with the config.
+fn content_rules(config: &Config) -> crate::content::ContentRules {
+    config.content_rules().expect("validated content rules")
 }
 
 /// This run's clock anchor (see [`anchor_for_run`]), `saved` being the last run's.
@@ -158,7 +164,8 @@ fn from_data_dir(config: &Config, faults: Faults, observer: &mut dyn ReplayObser
     let mut layer = match &recovery.snapshot {
         Some(snapshot) => SessionLayer::from_image(&snapshot.bytes, config.clock.scale)
             .map_err(|problem| RecoveryError::Snapshot { path: snapshot.path.clone(), problem })?
-            .with_calendar(calendar(config)),
+            .with_calendar(calendar(config))
+            .with_content_rules(content_rules(config)),
         None => fresh_layer(config),
     };
     let mut resume_at = layer.router().now();

@@ -182,9 +182,9 @@ impl Owners {
     fn session_of(&self, entry: &Entry) -> Option<SessionId> {
         match entry {
             Entry::CustomerJoin(Join { session, .. }) | Entry::CustomerResume { session, .. } => Some(*session),
-            Entry::CustomerCommand { command, .. } | Entry::AgentCommand { command, .. } => {
-                input_session(&command.input)
-            }
+            Entry::CustomerCommand { command, .. }
+            | Entry::AgentCommand { command, .. }
+            | Entry::CheckedReply { command, .. } => input_session(&command.input),
             Entry::Closed { conn } | Entry::SlowConsumer { conn } => self.sessions.get(conn).copied(),
             _ => None,
         }
@@ -193,7 +193,7 @@ impl Owners {
     fn agent_of<'a>(&'a self, entry: &'a Entry) -> Option<&'a AgentId> {
         match entry {
             Entry::AgentOpen { agent, .. } => Some(agent),
-            Entry::AgentCommand { command, .. } => input_agent(&command.input),
+            Entry::AgentCommand { command, .. } | Entry::CheckedReply { command, .. } => input_agent(&command.input),
             Entry::Closed { conn } | Entry::SlowConsumer { conn } => self.agents.get(conn),
             _ => None,
         }
@@ -216,6 +216,7 @@ fn input_session(input: &Input) -> Option<SessionId> {
         | Input::AgentAskResolved { session, .. }
         | Input::AgentTransfer { session, .. }
         | Input::AgentClose { session, .. } => Some(*session),
+        Input::ContentFlagged { session, .. } => *session,
         Input::AgentConnected { .. }
         | Input::AgentDisconnected { .. }
         | Input::AgentSetAvailability { .. }
@@ -232,7 +233,8 @@ fn input_agent(input: &Input) -> Option<&AgentId> {
         | Input::AgentTyping { agent, .. }
         | Input::AgentAskResolved { agent, .. }
         | Input::AgentTransfer { agent, .. }
-        | Input::AgentClose { agent, .. } => Some(agent),
+        | Input::AgentClose { agent, .. }
+        | Input::ContentFlagged { agent, .. } => Some(agent),
         _ => None,
     }
 }
@@ -272,6 +274,13 @@ fn describe(entry: &Entry, owners: &Owners) -> String {
             format!("service hours: {}", said.join(", "))
         }
         Entry::Ticket(t) => format!("ticket desk: {}", t.kind()),
+        Entry::CheckedReply { conn, command, verdict } => format!(
+            "conn {conn}: command {}: {} (content rules {}: {})",
+            command.id,
+            describe_input(&command.input),
+            verdict.matched.join(", "),
+            verdict.blocked_by.as_ref().map_or("flagged, sent".to_owned(), |r| format!("blocked by {r}"))
+        ),
     }
 }
 
@@ -410,9 +419,9 @@ impl<'a> Story<'a> {
                 self.conns.push(*conn);
                 true
             }
-            Entry::CustomerCommand { command, .. } | Entry::AgentCommand { command, .. } => {
-                input_session(&command.input) == Some(self.session)
-            }
+            Entry::CustomerCommand { command, .. }
+            | Entry::AgentCommand { command, .. }
+            | Entry::CheckedReply { command, .. } => input_session(&command.input) == Some(self.session),
             Entry::Closed { conn } | Entry::SlowConsumer { conn } => self.conns.contains(conn),
             _ => false,
         }

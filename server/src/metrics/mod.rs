@@ -42,6 +42,7 @@ pub const REPLY_WARNINGS: &str = "switchboard_reply_warnings_total";
 pub const SLOW_REPLIES: &str = "switchboard_slow_replies_total";
 pub const TRANSFERS: &str = "switchboard_transfers_total";
 pub const CONDUCT_FLAGS: &str = "switchboard_conduct_flags_total";
+pub const CONTENT_RULE_FLAGS: &str = "switchboard_content_rule_flags_total";
 pub const COMPLAINT_SIGNALS: &str = "switchboard_complaint_signals_total";
 pub const SESSIONS_QUEUED: &str = "switchboard_sessions_queued_total";
 pub const SESSIONS_CLOSED: &str = "switchboard_sessions_closed_total";
@@ -128,6 +129,7 @@ pub const ALL: &[(&str, Kind, &str)] = &[
     (SLOW_REPLIES, Kind::Counter, "3-minute slow-reply violations."),
     (TRANSFERS, Kind::Counter, "Transfers by kind."),
     (CONDUCT_FLAGS, Kind::Counter, "Conduct flags (prohibited operations) by kind."),
+    (CONTENT_RULE_FLAGS, Kind::Counter, "Agent replies (chats and tickets) that matched a content rule, by rule."),
     (COMPLAINT_SIGNALS, Kind::Counter, "Complaint-tendency signals by kind."),
     (SESSIONS_QUEUED, Kind::Counter, "Sessions entering a queue, by group and reason."),
     (SESSIONS_CLOSED, Kind::Counter, "Sessions closed, by reason."),
@@ -334,6 +336,14 @@ impl Metrics {
 
     pub fn histogram(&self, name: &'static str, labels: &[(&'static str, &str)]) -> Histogram {
         self.recorder.register_histogram(&key(name, labels), &METADATA)
+    }
+
+    /// Creates the content rules' series at zero (their names are config: a
+    /// reload's new rules get theirs at their first match).
+    pub fn register_content_rules<'a>(&self, rules: impl Iterator<Item = &'a str>) {
+        for rule in rules {
+            self.counter(CONTENT_RULE_FLAGS, &[("rule", rule)]).absolute(0);
+        }
     }
 
     /// Creates every fixed-label series at zero, so dashboards and alerts see
@@ -547,6 +557,10 @@ impl Metrics {
             Event::ConductFlagged { flag } => {
                 self.counter(CONDUCT_FLAGS, &[("kind", flag.kind.label()), ("category", flag.kind.category())])
                     .increment(1);
+                if let Some(rule) = &flag.rule {
+                    // Rule names come from the config: a bounded label set.
+                    self.counter(CONTENT_RULE_FLAGS, &[("rule", rule)]).increment(1);
+                }
             }
             Event::ComplaintTendency { signal, .. } => {
                 self.counter(COMPLAINT_SIGNALS, &[("signal", signal.label())]).increment(1);

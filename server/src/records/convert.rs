@@ -163,8 +163,13 @@ mod tests {
     /// One event of every kind, in `Event::KINDS` order.
     fn one_of_each() -> Vec<Event> {
         let (s, a, g) = (SessionId(1), AgentId::from("ann"), GroupId::from("general"));
-        let flag =
-            ConductFlag { agent: a.clone(), session: Some(s), kind: ConductKind::CloseUnanswered, at: Millis(5) };
+        let flag = ConductFlag {
+            agent: a.clone(),
+            session: Some(s),
+            kind: ConductKind::CloseUnanswered,
+            at: Millis(5),
+            rule: None,
+        };
         vec![
             Event::SessionQueued {
                 session: s,

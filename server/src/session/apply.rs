@@ -12,6 +12,7 @@ use super::{
     ack_frame, convert, error_frame, frame, Action, Command, ConnId, CustomerStream, Entry, Join, Owner, Resumed,
     SessionConfig, SessionLayer,
 };
+use crate::content::Verdict;
 use crate::router::input::{GroupHours, Input};
 use crate::router::{AgentId, GroupId, Millis, RuleError, SessionId};
 
@@ -50,6 +51,7 @@ impl SessionLayer {
             }
             Entry::GroupHours { groups } => self.set_group_hours(groups),
             Entry::Ticket(entry) => self.apply_ticket(entry),
+            Entry::CheckedReply { conn, command, verdict } => self.apply_checked_reply(conn, command, verdict),
         }
         self.route_outputs();
         self.follow_duty();
@@ -178,10 +180,37 @@ impl SessionLayer {
                 }
                 self.send(conn, ack_frame(id.into(), false));
             }
-            Err(e) => {
-                self.actions.push_back(Action::Refused { code: e.code() });
-                debug!(conn, ?owner, code = e.code(), "command refused");
-                self.send(conn, error_frame(Some(id.into()), e.code(), e.to_string()));
+            Err(e) => self.refuse_applied(conn, &id, &e),
+        }
+    }
+
+    fn refuse_applied(&mut self, conn: ConnId, id: &str, e: &RuleError) {
+        self.actions.push_back(Action::Refused { code: e.code() });
+        debug!(conn, code = e.code(), "command refused");
+        self.send(conn, error_frame(Some(id.into()), e.code(), e.to_string()));
+    }
+
+    /// A reply that matched content rules: each rule is a conduct flag (if
+    /// the reply could be sent at all: the agent's own open session); then
+    /// it is sent, or refused with `content_blocked` naming the rule. A
+    /// blocked command is not remembered: a retry is checked again.
+    fn apply_checked_reply(&mut self, conn: ConnId, command: Command, verdict: Verdict) {
+        if !self.conns.contains_key(&conn) {
+            return;
+        }
+        let Input::AgentReply { agent, session, .. } = &command.input else {
+            return self.apply_command(conn, command);
+        };
+        let flagged = Input::ContentFlagged { agent: agent.clone(), session: Some(*session), rules: verdict.matched };
+        if let Err(e) = self.router.handle(self.now, flagged) {
+            return self.refuse_applied(conn, &command.id, &e);
+        }
+        match verdict.blocked_by {
+            None => self.apply_command(conn, command),
+            Some(rule) => {
+                self.actions.push_back(Action::Refused { code: code::CONTENT_BLOCKED });
+                let message = crate::content::blocked_message(&rule);
+                self.send(conn, error_frame(Some(command.id.into()), code::CONTENT_BLOCKED, message));
             }
         }
     }

@@ -148,6 +148,7 @@ fn kind_to_wire(k: ConductKind) -> wire::ConductKind {
         ConductKind::CloseUnresponsiveTooSoon => W::CloseUnresponsiveTooSoon,
         ConductKind::CloseWithoutCause => W::CloseWithoutCause,
         ConductKind::DisconnectShedding => W::DisconnectShedding,
+        ConductKind::ContentRule => W::ContentRule,
     }
 }
 
@@ -158,6 +159,7 @@ fn flag_to_wire(f: &ConductFlag) -> wire::ConductFlag {
         kind: kind_to_wire(f.kind),
         category: f.kind.category().to_string(),
         at_ms: f.at.0,
+        rule: f.rule.as_deref().map(str::to_owned),
     }
 }
 

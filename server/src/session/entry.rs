@@ -16,6 +16,7 @@ use subtle::ConstantTimeEq;
 use super::ConnId;
 use switchboard_calendar::ClockAnchor;
 
+use crate::content::Verdict;
 use crate::router::input::{GroupHours, Input, Priority};
 use crate::router::{AgentConfig, AgentId, GroupId, Rules, SessionId};
 use crate::tickets::TicketEntry;
@@ -82,6 +83,13 @@ pub enum Entry {
     },
     /// A change to the ticket desk (docs/tickets.md).
     Ticket(TicketEntry),
+    /// An agent's chat reply that matched content rules (docs/content-rules.md),
+    /// with the verdict: flagged, then sent unless a rule blocked it.
+    CheckedReply {
+        conn: ConnId,
+        command: Command,
+        verdict: Verdict,
+    },
 }
 
 impl Entry {
@@ -101,6 +109,7 @@ impl Entry {
             Entry::Roster { .. } => "roster",
             Entry::GroupHours { .. } => "group_hours",
             Entry::Ticket(_) => "ticket",
+            Entry::CheckedReply { .. } => "checked_reply",
         }
     }
 }

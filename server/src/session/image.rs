@@ -10,6 +10,7 @@ use switchboard_calendar::ClockAnchor;
 
 use super::stream::Stream;
 use super::{supervisors_of, ConnId, CustomerStream, Owner, SessionConfig, SessionLayer, Token};
+use crate::content::ContentRules;
 use crate::journal::codec;
 use crate::router::{AgentId, GroupId, Router, SavedRouter, SessionId};
 use crate::tickets::{SavedDesk, TicketDesk};
@@ -105,6 +106,7 @@ impl SessionLayer {
             now: self.now,
             clock_anchor: self.clock_anchor,
             desk: self.desk.clone(),
+            content: self.content.clone(),
             duty_changes: Vec::new(),
             ticket_outcome: None,
             actions: Default::default(),
@@ -139,6 +141,7 @@ impl SessionLayer {
             now,
             clock_anchor: image.clock_anchor,
             desk,
+            content: ContentRules::defaults(),
             duty_changes: Vec::new(),
             ticket_outcome: None,
             actions: Default::default(),

@@ -50,6 +50,7 @@ use switchboard_protocol::agent::AgentCommand;
 use switchboard_protocol::customer::{CustomerCommand, ServerToCustomer};
 use switchboard_protocol::encode;
 
+use crate::content::ContentRules;
 pub use crate::gateway::identity::{CustomerIdentity, PriorityClaim};
 use crate::router::config::Role;
 use crate::router::output::{AgentState, CloseReason, Event, SessionView};
@@ -254,6 +255,9 @@ pub struct SessionLayer {
     /// Tickets: changed only by [`Entry::Ticket`], and following the
     /// router's agents on duty after every entry.
     desk: TicketDesk,
+    /// Content rules for agents' replies: configuration, not state (a
+    /// verdict is logged with the reply it concerns, so replays need none).
+    content: ContentRules,
     /// Agents whose state the router reported changed while applying the
     /// current entry: the desk follows them once it is applied.
     duty_changes: Vec<(AgentId, AgentState)>,
@@ -274,11 +278,28 @@ impl std::fmt::Debug for SessionLayer {
 }
 
 impl SessionLayer {
+    /// Agents' replies are checked against `rules` from now on (at a start,
+    /// and at a reload: configuration, not state).
+    pub fn set_content_rules(&mut self, rules: ContentRules) {
+        self.content = rules;
+    }
+
+    pub fn with_content_rules(mut self, rules: ContentRules) -> SessionLayer {
+        self.set_content_rules(rules);
+        self
+    }
+
+    /// The content rules in force.
+    pub fn content_rules(&self) -> &ContentRules {
+        &self.content
+    }
+
     pub fn new(router: Router, config: SessionConfig, clock_scale: f64) -> SessionLayer {
         let supervisors = supervisors_of(&router);
         let desk = TicketDesk::new(&router);
         SessionLayer {
             desk,
+            content: ContentRules::defaults(),
             duty_changes: Vec::new(),
             ticket_outcome: None,
             router,

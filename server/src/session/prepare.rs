@@ -14,6 +14,7 @@ use super::{
     ack_frame, convert, error_frame, frame, stable_hash, Action, Command, ConnId, CustomerIdentity, CustomerOpen,
     Entry, Join, Owner, Request, SessionLayer, Token, TokenDigest,
 };
+use crate::router::input::Input;
 use crate::router::{AgentId, GroupId, Millis, RuleError, SessionId};
 
 /// Longest customer name kept (longer names are cut).
@@ -51,7 +52,9 @@ impl SessionLayer {
                 self.actions.push_back(Action::Close { conn, last, code, reason: error_code });
                 None
             }
-            Entry::CustomerCommand { conn, command } | Entry::AgentCommand { conn, command } => {
+            Entry::CustomerCommand { conn, command }
+            | Entry::AgentCommand { conn, command }
+            | Entry::CheckedReply { conn, command, .. } => {
                 self.refuse_command(conn, &command.id, error_code, message);
                 None
             }
@@ -180,7 +183,18 @@ impl SessionLayer {
             self.send(conn, ack_frame(id.to_owned(), true));
             return None;
         }
-        Some(Entry::AgentCommand { conn, command: Command { id: id.into(), hash, input } })
+        let command = Command { id: id.into(), hash, input };
+        match &command.input {
+            Input::AgentReply { text, .. } => {
+                let verdict = self.content.check(text);
+                if verdict.is_clean() {
+                    Some(Entry::AgentCommand { conn, command })
+                } else {
+                    Some(Entry::CheckedReply { conn, command, verdict })
+                }
+            }
+            _ => Some(Entry::AgentCommand { conn, command }),
+        }
     }
 
     /// A supervisor's `snapshot`: the answer, then the ack. Read-only, so never remembered as a retry.

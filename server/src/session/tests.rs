@@ -400,7 +400,12 @@ fn the_ticket_desk_replays_and_restores_to_the_same_state() {
     };
     record(&mut live, 30, Entry::Ticket(TicketEntry::Create(new)));
     let id = live.take_ticket_outcome().unwrap().unwrap();
-    let reply = AgentReply { text: "Checking.".into(), state: TicketState::Processing, expected_resolution: None };
+    let reply = AgentReply {
+        text: "Checking.".into(),
+        state: TicketState::Processing,
+        expected_resolution: None,
+        content: Default::default(),
+    };
     record(&mut live, 40, Entry::Ticket(TicketEntry::AgentReply { ticket: id, agent: AgentId::new("ann"), reply }));
     // 30 business minutes later the expected time is overdue: a breach.
     assert!(live.poll_timeout().is_some_and(|at| at <= Millis(30 * 60_000 + 30)));
@@ -421,4 +426,63 @@ fn the_ticket_desk_replays_and_restores_to_the_same_state() {
     let restored = SessionLayer::from_image(&image, 1.0).unwrap();
     assert_eq!(restored.image().unwrap(), image, "a snapshot restores it");
     assert_eq!(restored.desk().ticket_of(&customer), Some(id), "the token table is rebuilt");
+}
+
+/// Content rules: the verdict is logged with the reply, so a replay under
+/// other rules (here none at all) raises the same flags and blocks the same
+/// reply; the agent is told `content_blocked` and the customer gets nothing.
+#[test]
+fn content_flags_replay_whatever_the_rules_say_by_then() {
+    let mut live = layer();
+    let mut log: Vec<(u64, Entry)> = Vec::new();
+    let mut step = |layer: &mut SessionLayer, now: u64, request: Request| -> Vec<Action> {
+        if let Some(entry) = layer.prepare(Millis(now), request) {
+            log.push((now, entry.clone()));
+            layer.apply(Millis(now), entry);
+        }
+        std::iter::from_fn(|| layer.poll_action()).collect()
+    };
+    step(&mut live, 0, Request::AgentOpen { conn: 1, agent: Some("ann".into()), last_seq: None });
+    let available = agent_command(serde_json::json!({"type": "set_availability", "id": "a1", "state": "available"}));
+    step(&mut live, 1, Request::AgentCommand { conn: 1, command: available });
+    let open = CustomerOpen::New {
+        group: Some("general".into()),
+        name: None,
+        priority: Ok(Priority::Normal),
+        identity: CustomerIdentity::Anonymous,
+        time_zone: None,
+    };
+    step(&mut live, 2, Request::CustomerOpen { conn: 2, open });
+    let reply = |id: &str, text: &str| {
+        agent_command(serde_json::json!({"type": "reply", "id": id, "session": 1, "text": text}))
+    };
+    let blocked = step(&mut live, 3, Request::AgentCommand { conn: 1, command: reply("r1", "加我微信 wx12345") });
+    let to_ann = frames_to(&blocked, 1);
+    let refusal = to_ann.iter().find(|f| f["type"] == "error").expect("refused");
+    assert_eq!((refusal["id"].as_str(), refusal["code"].as_str()), (Some("r1"), Some("content_blocked")));
+    assert!(refusal["message"].as_str().unwrap().contains("off_platform"), "{refusal}");
+    assert!(frames_to(&blocked, 2).is_empty(), "the customer gets nothing: {:?}", frames_to(&blocked, 2));
+    let flag = to_ann.iter().find(|f| f["type"] == "conduct_flagged").expect("flagged")["flag"].clone();
+    assert_eq!((flag["kind"].as_str(), flag["rule"].as_str()), (Some("content_rule"), Some("off_platform")));
+    assert_eq!(flag["session"], 1);
+
+    let sent =
+        step(&mut live, 4, Request::AgentCommand { conn: 1, command: reply("r2", "Don't feel stupid, it happens") });
+    assert_eq!(types(&frames_to(&sent, 2)), ["agent_message"], "a flagged reply is sent");
+    assert!(types(&frames_to(&sent, 1)).contains(&"ack"));
+
+    let flags_of = |layer: &SessionLayer| {
+        let record = layer.router().agent_record(&AgentId::new("ann")).unwrap();
+        record.recent_flags.iter().map(|f| (f.kind, f.rule.clone())).collect::<Vec<_>>()
+    };
+    let live_flags = flags_of(&live);
+    assert_eq!(live_flags.len(), 2, "{live_flags:?}");
+    let mut replayed = layer();
+    replayed.set_content_rules(
+        crate::content::ContentRules::new(&crate::content::ContentConfig { rules: vec![] }).unwrap(),
+    );
+    for (now, entry) in log {
+        replayed.apply(Millis(now), entry);
+    }
+    assert_eq!(flags_of(&replayed), live_flags);
 }

@@ -6,6 +6,7 @@
 use jiff::Timestamp;
 use switchboard_calendar::{Calendar, ClockAnchor};
 use switchboard_protocol::agent::ServerToAgent;
+use switchboard_protocol::code;
 use switchboard_protocol::customer::ServerToCustomer;
 use switchboard_tickets::TicketId;
 
@@ -57,6 +58,20 @@ impl SessionLayer {
     }
 
     pub(super) fn apply_ticket(&mut self, entry: TicketEntry) {
+        if let TicketEntry::AgentReply { agent, reply, .. } = &entry {
+            if let Some(rule) = &reply.content.blocked_by {
+                let refusal = TicketRefusal::new(code::CONTENT_BLOCKED, crate::content::blocked_message(rule));
+                self.flag_ticket_reply(agent.clone(), reply.content.matched.clone());
+                self.ticket_outcome = Some(Err(refusal));
+                return;
+            }
+        }
+        let flagged = match &entry {
+            TicketEntry::AgentReply { agent, reply, .. } if !reply.content.is_clean() => {
+                Some((agent.clone(), reply.content.matched.clone()))
+            }
+            _ => None,
+        };
         let at = self.calendar_instant();
         let configure = matches!(entry, TicketEntry::Configure(_));
         let from_chat = match &entry {
@@ -70,9 +85,22 @@ impl SessionLayer {
                 ServerToCustomer::TicketCreated { seq: 0, ticket: ticket.0, token: token.as_str().to_owned() };
             self.push_customer(session, message);
         }
+        if let (Some((agent, rules)), Ok(_)) = (flagged, &outcome) {
+            self.flag_ticket_reply(agent, rules);
+        }
         self.ticket_outcome = Some(outcome);
         if configure {
             self.follow_all_duty();
+        }
+    }
+
+    /// A ticket reply matched content rules: conduct flags against its
+    /// agent, with no session (docs/content-rules.md).
+    fn flag_ticket_reply(&mut self, agent: AgentId, rules: Vec<std::sync::Arc<str>>) {
+        let input = crate::router::input::Input::ContentFlagged { agent, session: None, rules };
+        if let Err(e) = self.router.handle(self.now, input) {
+            // An agent no longer in the roster: the desk refuses their reply too.
+            tracing::debug!(code = e.code(), "a ticket reply's content flags were not raised");
         }
     }
 

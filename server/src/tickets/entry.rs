@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use switchboard_tickets::{Priority, TicketId, TicketState};
 
 use crate::config::TicketsConfig;
+use crate::content::Verdict;
 use crate::router::{AgentId, GroupId, SessionId};
 use crate::session::{Token, TokenDigest};
 
@@ -99,4 +100,7 @@ pub struct AgentReply {
     pub text: String,
     pub state: TicketState,
     pub expected_resolution: Option<i64>,
+    /// What the content rules found in `text` (docs/content-rules.md),
+    /// decided before logging: a replay flags and blocks the same.
+    pub content: Verdict,
 }

@@ -134,6 +134,7 @@ pub fn status_of(code: &str) -> StatusCode {
         | "ticket_agent_full"
         | super::desk_code::TICKET_FULL
         | super::desk_code::REPLY_FIRST => StatusCode::CONFLICT,
+        code::CONTENT_BLOCKED => StatusCode::UNPROCESSABLE_ENTITY,
         code::RATE_LIMITED => StatusCode::TOO_MANY_REQUESTS,
         code::ORIGIN_NOT_ALLOWED => StatusCode::FORBIDDEN,
         code::STORAGE_UNAVAILABLE | code::SHUTTING_DOWN => StatusCode::SERVICE_UNAVAILABLE,
@@ -320,8 +321,13 @@ struct ReplyBody {
 async fn reply(State(api): Api, Path(id): Path<String>, headers: HeaderMap, bytes: Bytes) -> Response {
     let request = ticket_id(&id).and_then(|id| {
         let b: ReplyBody = body(&bytes, r#"{"text": "...", "state": "processing", "expected_resolution": ms}"#)?;
-        let reply =
-            AgentReply { text: b.text, state: state_named(&b.state)?, expected_resolution: b.expected_resolution };
+        let reply = AgentReply {
+            text: b.text,
+            state: state_named(&b.state)?,
+            expected_resolution: b.expected_resolution,
+            // Checked by the driver, against the rules in force.
+            content: Default::default(),
+        };
         agent(&api, &headers, AgentAct::Reply(id, reply))
     });
     ask(&api, request).await

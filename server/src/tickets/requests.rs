@@ -201,9 +201,10 @@ fn agent_step(layer: &SessionLayer, now: Millis, viewer: Viewer, act: AgentAct) 
         AgentAct::FromChat { session, note, token } => {
             TicketEntry::FromChat(FromChat { agent: viewer.agent.clone(), session, note, token })
         }
-        AgentAct::Reply(ticket, reply) => {
+        AgentAct::Reply(ticket, mut reply) => {
             visible(layer, &viewer, ticket)?;
             super::check_text(layer.router(), &reply.text)?;
+            reply.content = layer.content_rules().check(&reply.text);
             TicketEntry::AgentReply { ticket, agent: viewer.agent.clone(), reply }
         }
         AgentAct::Transfer { ticket, to, note } => {
