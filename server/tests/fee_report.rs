@@ -7,9 +7,10 @@ use std::process::Command;
 
 use serde_json::{json, Value};
 use switchboard_records::testing::PgSchema;
-use switchboard_records::{ComplaintRow, EventRow, Record, Review, ShiftRow, Store, Target};
+use switchboard_records::{ComplaintRow, EventRow, LeaveRow, Record, Review, ShiftRow, Store, Target};
 
 const MIN: i64 = 60_000;
+const DAY: i64 = 24 * 60 * MIN;
 
 /// 2026-11-02 at `hh:mm` in Asia/Shanghai (the default calendar), wall-clock ms.
 fn at(hh: i64, mm: i64) -> i64 {
@@ -191,6 +192,18 @@ async fn discipline_and_upheld_complaints_are_in_the_report() {
     let path = dir.path().join("data/records.sqlite3");
     let store = Store::new(&Target::Sqlite(path.to_string_lossy().into_owned()), "o1").unwrap();
     assert!(store.add_shift(&shift("s-zhao", "xiao_zhao", "beginner")).await.unwrap());
+    // A shift the next day with leave asked in time: excused, neither billed nor absent.
+    let mut excused = shift("s-zhao-leave", "xiao_zhao", "beginner");
+    (excused.starts_at, excused.ends_at) = (excused.starts_at + DAY, excused.ends_at + DAY);
+    assert!(store.add_shift(&excused).await.unwrap());
+    let leave = LeaveRow {
+        shift: excused.shift.clone(),
+        agent: "xiao_zhao".into(),
+        requested_at: at(8, 0),
+        reason: "exam".into(),
+        late: false,
+    };
+    assert!(store.add_leave(&leave).await.unwrap());
     store
         .write(&[
             state(1, "xiao_zhao", at(9, 50), "offline", "available"),
@@ -209,6 +222,7 @@ async fn discipline_and_upheld_complaints_are_in_the_report() {
     let body: Value = serde_json::from_str(&out).unwrap();
     let zhao = &body["agents"][0];
     assert_eq!(zhao["agent"], "xiao_zhao", "{out}");
+    assert_eq!((zhao["shifts"].as_u64(), zhao["absent"].as_u64()), (Some(1), Some(0)), "the excused shift: {zhao}");
     assert_eq!((zhao["payout_percent"].as_u64(), zhao["fee_fen"].as_u64()), (Some(70), Some(1120)), "2 h × 8 × 70%");
     assert_eq!(zhao["discipline"]["warnings_in_month"], 1, "{zhao}");
     assert!(zhao["discipline"]["suspended_until"].is_null());

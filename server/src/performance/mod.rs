@@ -9,7 +9,7 @@ pub mod http;
 pub mod metrics;
 mod periods;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value as Json;
 use switchboard_performance::{
@@ -34,7 +34,9 @@ pub struct AgentRecord {
 }
 
 /// Reads the records of `span` for one agent or every agent with a shift in it.
-/// A shift belongs to `span` when it starts in it; cancelled shifts are left out.
+/// A shift belongs to `span` when it starts in it; cancelled shifts, shifts
+/// with leave (the agent was excused: neither worked nor absent) and shifts
+/// that have not started by `now` are left out.
 pub async fn gather(
     store: &Store,
     agent: Option<&str>,
@@ -43,11 +45,16 @@ pub async fn gather(
     grace_ms: i64,
 ) -> Result<Vec<AgentRecord>, StoreError> {
     let rows = store.shifts(agent, records_span(span)).await?;
+    let excused: BTreeSet<String> =
+        store.leave_requests(agent, records_span(span)).await?.into_iter().map(|l| l.shift).collect();
     let mut by_agent: BTreeMap<String, Vec<ShiftRow>> = BTreeMap::new();
     if let Some(a) = agent {
         by_agent.entry(a.to_owned()).or_default();
     }
-    for row in rows.into_iter().filter(|s| s.cancelled_at.is_none() && span.contains(s.starts_at)) {
+    let counts = |s: &ShiftRow| {
+        s.cancelled_at.is_none() && span.contains(s.starts_at) && s.starts_at <= now && !excused.contains(&s.shift)
+    };
+    for row in rows.into_iter().filter(counts) {
         by_agent.entry(row.agent.clone()).or_default().push(row);
     }
     let mut out = Vec::new();
