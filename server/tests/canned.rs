@@ -171,3 +171,26 @@ fn a_config_naming_an_unknown_group_is_refused_with_the_key() {
     let error = switchboard_server::config::Config::from_toml_str(&text).unwrap_err();
     assert_eq!(error.key_name(), Some("canned[0]"), "{error}");
 }
+
+#[tokio::test]
+async fn a_reload_applies_a_changed_canned_list_and_keeps_the_agents_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let admin_role = "\n[[router.agents]]\nid = \"ada\"\nrole = \"admin\"\ngroups = []\n";
+    let roster = format!("{ROSTER}{admin_role}");
+    let (_, config) = config_file(dir.path(), "", &roster);
+    let server = start(config).await;
+    let addr = server.public_addr;
+    let mine = json!({"replies": [{"shortcut": "mine", "text": "x"}]}).to_string();
+    assert_eq!(put(addr, Some(&token_for("rita")), &mine).await.0, 200);
+    assert!(shortcuts(&get(addr, "rita").await).contains(&("global".to_owned(), "wait".to_owned())));
+
+    config_file(dir.path(), CANNED, &roster);
+    let admin_token = token_with_role("ada", switchboard_server::auth::Role::Admin);
+    let answer = http_post(server.admin_addr, "/v1/admin/reload", Some(&admin_token), "").await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(
+        shortcuts(&get(addr, "rita").await),
+        pairs(&[("own", "mine"), ("group", "refund-policy"), ("global", "hello")])
+    );
+    server.shutdown().await.unwrap();
+}
