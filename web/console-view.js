@@ -9,6 +9,7 @@ import {
 } from '/console-state.js';
 import { openTransferDialog, openCloseDialog, openBreakDialog, reply, askResolved } from '/console-actions.js';
 import { openTurnIntoTicket } from '/console-tickets.js';
+import { attachCanned } from '/console-canned.js';
 
 const TYPING_SEND_EVERY = 3000;
 export const HOLDING_REPLY = 'Your question has been passed to the right colleague, please wait.';
@@ -271,6 +272,7 @@ function composerFor(s) {
     el('span', { class: 'muted', text: 'Quick replies:' }),
     ...QUICK_REPLIES.map((text) => el('button', { type: 'button', class: 'chip', text, onclick: () => { box.value = text; s.draft = text; box.focus(); } })));
   const composer = el('div', { class: 'composer' }, quick, form);
+  attachCanned(box, form, s);
   composers.set(s, composer);
   return composer;
 }

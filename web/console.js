@@ -12,6 +12,7 @@ import {
 } from '/console-view.js';
 import { mountTicketsTab } from '/console-tickets.js';
 import { mountShiftsPanel } from '/console-shifts.js';
+import { mountCanned } from '/console-canned.js';
 
 const TYPING_SHOW_FOR = 5000;
 const TITLE = 'Switchboard · Agent console';
@@ -191,6 +192,7 @@ function forgetChats() {
 
 let ticketsTab = null; // the Tickets tab (console-tickets.js), per sign-in
 let shiftsPanel = null; // the Shifts panel (console-shifts.js), per sign-in
+let cannedBox = null; // canned replies (console-canned.js), per sign-in
 state.page = new SignedInPage({
   storeKey: 'switchboard.console',
   idPrefix: 'a',
@@ -203,6 +205,8 @@ state.page = new SignedInPage({
     ticketsTab = mountTicketsTab({ app: document.getElementById('app'), getToken });
     if (shiftsPanel) shiftsPanel.stop();
     shiftsPanel = mountShiftsPanel({ app: document.getElementById('app'), getToken });
+    if (cannedBox) cannedBox.stop();
+    cannedBox = mountCanned({ app: document.getElementById('app'), getToken });
   },
   onMessage: handle,
   onStatus: renderTop,

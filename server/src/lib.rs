@@ -7,6 +7,7 @@
 //! addresses, for tests and embedding.
 
 pub mod auth;
+pub mod canned;
 pub mod config;
 pub mod content;
 pub mod discipline;
@@ -169,6 +170,7 @@ async fn serve(
         complaints_per_ip: config.quality.complaints_per_ip,
         discipline: discipline.clone(),
     });
+    let canned = Arc::new(canned::http::CannedApi::new(&config, auth.clone()));
     let performance = performance::start(&config, records_store.clone(), auth.clone(), &metrics, stop_rx.clone())?;
     let public_routes = gateway::public_routes(app.clone())
         .merge(tickets)
@@ -176,10 +178,11 @@ async fn serve(
         .merge(shifts::http::routes(shifts.clone()))
         .merge(discipline::http::routes(discipline.clone(), auth.clone()))
         .merge(quality)
-        .merge(performance);
+        .merge(performance)
+        .merge(canned::http::routes(canned.clone()));
     let public = gateway::serve::serve(listeners.public, public_routes, timeout, stop_rx.clone());
     let mut reloader = reload::Reloader::new(&config, app.driver.clone(), auth.clone(), metrics.clone());
-    reloader.also_reload(reload::Also { shifts, discipline, store: records_store.clone() });
+    reloader.also_reload(reload::Also { shifts, discipline, canned, store: records_store.clone() });
     let reloader = Arc::new(reloader);
     let admin_routes = gateway::admin_routes(metrics.clone(), auth.clone())
         .merge(reload::admin_routes(reloader.clone()))

@@ -75,6 +75,7 @@ pub struct Reloader {
 pub struct Also {
     pub shifts: Arc<crate::shifts::http::ShiftsApi>,
     pub discipline: Arc<crate::discipline::Discipline>,
+    pub canned: Arc<crate::canned::http::CannedApi>,
     pub store: Option<switchboard_records::Store>,
 }
 
@@ -131,6 +132,7 @@ impl Reloader {
         if let Some(also) = &self.also {
             also.shifts.reconfigure(&config);
             also.discipline.reconfigure(&config);
+            also.canned.reconfigure(&config);
             if let Some(store) = &also.store {
                 crate::shifts::sync_configured(&config, store).await;
             }

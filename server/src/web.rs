@@ -60,6 +60,7 @@ const ASSETS: &[(&str, Asset)] = &[
         Asset { content_type: JS, body: include_str!("../../web/console-tickets.js"), page: false },
     ),
     ("/console-shifts.js", Asset { content_type: JS, body: include_str!("../../web/console-shifts.js"), page: false }),
+    ("/console-canned.js", Asset { content_type: JS, body: include_str!("../../web/console-canned.js"), page: false }),
     ("/widget-tickets.js", Asset { content_type: JS, body: include_str!("../../web/widget-tickets.js"), page: false }),
     (
         "/widget-complaints.js",

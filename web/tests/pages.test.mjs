@@ -672,3 +672,77 @@ describe('complaints and spot checks', () => {
     assert.doesNotMatch(await back.textContent(), /\bnull\b|undefined/);
   });
 });
+
+describe('canned replies in the console', () => {
+  beforeEach(startForAudits);
+
+  test('canned replies: /wa inserts the holding reply with the customer\'s name, sent by the agent; an own reply survives a reload', { timeout: 90000 }, async () => {
+    const alice = await cast.agent('alice');
+    const customer = await cast.customer('Rosa');
+    await expect(customer.locator('.sub')).toHaveText('You are chatting with Alice');
+    await customerSays(customer, 'Where is my refund?');
+    await expect(alice.locator('.history .customer .bubble')).toHaveText(['Where is my refund?']);
+    const box = alice.locator('textarea[name="reply"]');
+    const list = alice.getByRole('listbox', { name: 'Canned replies' });
+    const holding = 'One moment please, Rosa, I\'m checking that for you.';
+
+    await box.pressSequentially('/wa');
+    await expect(box).toHaveAttribute('aria-expanded', 'true');
+    await expect(list.getByRole('option').first()).toContainText(holding);
+    await expect(list.getByRole('option').first()).toHaveAttribute('aria-selected', 'true');
+    await expect(list.getByRole('option').nth(1)).toContainText('请您稍等');
+    await audit(alice, 'console, the canned replies list');
+    // An Enter that ends an input method's composition (Chinese) is the IME's: nothing inserted, nothing sent.
+    await box.evaluate((node) => node.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', isComposing: true, bubbles: true, cancelable: true })));
+    await expect(box).toHaveValue('/wa');
+    await expect(list).toBeVisible();
+    await box.press('Enter');
+    await expect(box).toHaveValue(holding);
+    await expect(list).toBeHidden();
+    // Inserting never sends: the customer has nothing until the agent presses Enter again.
+    await new Promise((r) => setTimeout(r, 300));
+    await expect(customer.locator('.log .theirs .bubble')).toHaveCount(0);
+    await box.press('Enter');
+    await expect(customer.locator('.log .theirs .bubble')).toHaveText([holding]);
+    await expect(box).toHaveValue('');
+
+    // Arrows move through the list; Esc closes it and leaves the text typed.
+    await box.pressSequentially('/tr');
+    await box.press('ArrowDown');
+    await expect(list.getByRole('option').nth(1)).toHaveAttribute('aria-selected', 'true');
+    await expect(box).toHaveAttribute('aria-activedescendant', await list.getByRole('option').nth(1).getAttribute('id'));
+    await box.press('Escape');
+    await expect(list).toBeHidden();
+    await expect(box).toHaveValue('/tr');
+    await box.fill('');
+
+    // The agent's own reply, kept by the server: still there after a reload.
+    await alice.getByRole('button', { name: 'My canned replies…' }).click();
+    const editor = alice.getByRole('dialog', { name: 'My canned replies' });
+    await editor.getByRole('button', { name: 'Add a reply' }).click();
+    await editor.getByLabel('Shortcut').fill('Bad Shortcut');
+    await editor.getByLabel('Text').fill('Thank you, {customer}! {agent} here.');
+    await audit(alice, 'console, my canned replies');
+    await editor.getByRole('button', { name: 'Save' }).click();
+    await expect(editor.locator('.form-error')).toContainText('shortcut');
+    // The browser logs the refused save (HTTP 400): expected here, and only once.
+    for (let i = 0; i < 20 && !errors.some((e) => e.includes('status of 400')); i += 1) await new Promise((r) => setTimeout(r, 100));
+    const refused = errors.filter((e) => e.includes('status of 400'));
+    assert.equal(refused.length, 1, errors.join('\n'));
+    errors.splice(errors.indexOf(refused[0]), 1);
+    await editor.getByLabel('Shortcut').fill('thanks');
+    await editor.getByRole('button', { name: 'Save' }).click();
+    await expect(editor).toBeHidden();
+
+    await alice.reload();
+    await expect(alice.locator('.conn')).toHaveText('Connected');
+    await alice.locator('.session-item').first().click();
+    await box.pressSequentially('/than');
+    await expect(list.getByRole('option').first()).toContainText('Thank you, Rosa! Alice here.');
+    await expect(list.getByRole('option').first()).toContainText('mine');
+    await box.press('Tab');
+    await expect(box).toHaveValue('Thank you, Rosa! Alice here.');
+    await alice.getByRole('button', { name: 'My canned replies…' }).click();
+    await expect(alice.getByRole('dialog', { name: 'My canned replies' }).getByLabel('Shortcut')).toHaveValue('thanks');
+  });
+});

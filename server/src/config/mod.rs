@@ -72,6 +72,10 @@ pub struct Config {
     pub router: RouterConfig,
     /// `[content]`: what agents may not write (docs/content-rules.md).
     pub content: crate::content::ContentConfig,
+    /// `[[canned]]`: canned replies for everyone, a skill group or an agent
+    /// (docs/canned-replies.md). Absent: the handbook's holding reply and
+    /// transfer notice in both languages; `canned = []`: none.
+    pub canned: Vec<crate::canned::CannedConfig>,
     /// What the roster says about signing in (`password_hash`, `role = "admin"`),
     /// taken out of `[[router.agents]]` before the router reads it: the router
     /// knows nothing of authentication, and a new password must not count as a
@@ -109,6 +113,7 @@ impl Default for Config {
             discipline: DisciplineConfig::default(),
             router: RouterConfig::default(),
             content: crate::content::ContentConfig::default(),
+            canned: crate::canned::defaults(),
             accounts: Accounts::default(),
             tickets: TicketsConfig::default(),
             source: None,
@@ -420,6 +425,14 @@ impl Config {
         crate::content::ContentRules::new(&self.content).map_err(|e| ConfigLoadError::key(e.key, e.problem))
     }
 
+    /// Each `[[canned]]` entry: the reply rules, and a group or agent of the roster.
+    fn validate_canned(&self) -> Result<(), ConfigLoadError> {
+        let groups: Vec<String> = self.router.groups.iter().map(|g| g.id.as_str().to_owned()).collect();
+        let agents: Vec<String> = self.router.agents.iter().map(|a| a.id.as_str().to_owned()).collect();
+        crate::canned::check_config(&self.canned, &groups, &agents)
+            .map_err(|(i, problem)| ConfigLoadError::key(format!("canned[{i}]"), problem))
+    }
+
     /// Refuses numbers the server cannot work with, naming the key.
     pub fn validate(&self) -> Result<(), ConfigLoadError> {
         if self.listen == self.admin_listen && self.listen.port() != 0 {
@@ -470,6 +483,7 @@ impl Config {
         self.clock_start()?;
         self.shift_plan()?;
         self.discipline.validate()?;
+        self.validate_canned()?;
         if g.max_write_buffer_bytes.is_some() {
             return Err(ConfigLoadError::key(
                 "gateway.max_write_buffer_bytes",
