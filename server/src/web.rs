@@ -36,7 +36,7 @@ const CSS: &str = "text/css; charset=utf-8";
 /// Pages may only load what this server serves, and open WebSockets to it.
 /// The widget itself is embeddable in any site (its script is loaded with a
 /// plain `<script src>`), this policy only covers our own pages.
-const PAGE_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+const PAGE_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; \
                            connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
 /// Every route and the file behind it.

@@ -72,6 +72,8 @@ pub struct Config {
     pub router: RouterConfig,
     /// `[content]`: what agents may not write (docs/content-rules.md).
     pub content: crate::content::ContentConfig,
+    /// `[files]`: pictures and files in chats (docs/files.md).
+    pub files: crate::files::FilesConfig,
     /// What the roster says about signing in (`password_hash`, `role = "admin"`),
     /// taken out of `[[router.agents]]` before the router reads it: the router
     /// knows nothing of authentication, and a new password must not count as a
@@ -109,6 +111,7 @@ impl Default for Config {
             discipline: DisciplineConfig::default(),
             router: RouterConfig::default(),
             content: crate::content::ContentConfig::default(),
+            files: crate::files::FilesConfig::default(),
             accounts: Accounts::default(),
             tickets: TicketsConfig::default(),
             source: None,
