@@ -95,6 +95,7 @@ const ASSETS: &[(&str, Asset)] = &[
     ("/texts.js", Asset { content_type: JS, body: include_str!("../../web/texts.js"), page: false }),
     ("/ui.js", Asset { content_type: JS, body: include_str!("../../web/ui.js"), page: false }),
     ("/wire.js", Asset { content_type: JS, body: include_str!("../../web/wire.js"), page: false }),
+    ("/files.js", Asset { content_type: JS, body: include_str!("../../web/files.js"), page: false }),
 ];
 
 /// The routes of the web pages, to merge into the public router.
