@@ -69,6 +69,25 @@ fn url(session: u64, file: &Value) -> String {
     format!("/v1/files/{session}/{}", file["id"].as_str().unwrap())
 }
 
+/// A server with Ann serving a customer who sent `parcel.png` with `caption`
+/// (Ann has received it): the server, the chat and the file.
+struct FileSent {
+    server: TestServer,
+    chat: AssignedChat,
+    file: Value,
+}
+
+async fn customer_sent_a_picture(config: switchboard_server::config::Config, caption: &str) -> FileSent {
+    let server = start(config).await;
+    let mut chat = assigned_chat(server.public_addr, "ann", "general").await;
+    let token = chat.welcome["token"].as_str().unwrap().to_owned();
+    let file = upload(server.public_addr, &token, chat.session, "parcel.png", PNG).await.json();
+    chat.customer.ok(json!({"type": "message", "text": caption, "attachment": file})).await;
+    let seen = chat.agent.expect("customer_message").await;
+    assert_eq!(seen["attachment"], file, "{seen}");
+    FileSent { server, chat, file }
+}
+
 #[tokio::test]
 async fn customer_and_agent_send_files_and_both_see_them() {
     let server = start(config(1.0, "")).await;
@@ -121,14 +140,9 @@ async fn customer_and_agent_send_files_and_both_see_them() {
 
 #[tokio::test]
 async fn a_file_counts_as_a_message_and_shows_in_the_history_after_a_transfer() {
-    let server = start(config(1.0, "")).await;
-    let addr = server.public_addr;
-    let AssignedChat { agent: mut ann, mut customer, session, welcome, .. } =
-        assigned_chat(addr, "ann", "general").await;
+    let FileSent { server, chat, file, .. } = customer_sent_a_picture(config(1.0, ""), "broken").await;
+    let (addr, session, mut ann) = (server.public_addr, chat.session, chat.agent);
     let mut ben = Client::available_agent(addr, "ben").await;
-    let file = upload(addr, welcome["token"].as_str().unwrap(), session, "photo.png", PNG).await.json();
-    customer.ok(json!({"type": "message", "text": "broken", "attachment": file})).await;
-    ann.expect("customer_message").await;
     let note = "The customer's parcel arrived broken; the photo is in the chat. Please arrange a replacement.";
     ann.ok(json!({"type": "transfer", "session": session, "to": {"kind": "agent", "id": "ben"}, "note": note})).await;
     let assigned = ben.expect("session_assigned").await;
@@ -229,4 +243,42 @@ async fn location_data_is_taken_out_of_customer_photos() {
     assert!(!got.body.windows(11).any(|w| w == b"GPSLatitude"));
     assert_eq!(got.body.len(), photo.len() - 4 - EXIF.len(), "only the APP1 segment went");
     assert!(got.body.ends_with(&[0x12, 0x34, 0xFF, 0xD9]));
+}
+
+#[tokio::test]
+async fn a_file_alone_starts_and_stops_the_reply_clock_like_a_message() {
+    // 600x: one business minute is 100 ms of real time.
+    let rules = "[router.rules]\ncustomer_idle = \"10h\"\nagent_grace = \"10h\"\n";
+    let FileSent { server, chat, .. } = customer_sent_a_picture(config(600.0, rules), "").await;
+    let (addr, session, mut ann) = (server.public_addr, chat.session, chat.agent);
+    let warning = ann.expect("reply_warning").await;
+    assert_eq!(warning["session"], session);
+
+    // The agent's file alone is the reply: the next customer message starts a fresh clock, unwarned.
+    let pdf = upload(addr, &token_for("ann"), session, "label.pdf", PDF).await.json();
+    ann.ok(json!({"type": "reply", "session": session, "text": "", "attachment": pdf})).await;
+    ann.expect_none("slow_reply", std::time::Duration::from_millis(300)).await;
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_transcript_in_the_records_store_keeps_the_file_apart_from_the_text() {
+    let FileSent { server, chat, file, .. } = customer_sent_a_picture(config(1.0, ""), "here").await;
+    let (addr, session, mut ann, mut customer) = (server.public_addr, chat.session, chat.agent, chat.customer);
+    ann.ok(json!({"type": "close", "session": session, "reason": "resolved"})).await;
+    customer.expect("closed").await;
+
+    let sue = token_with_role("sue", Role::Supervisor);
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let chat = loop {
+        let answer = http_get_as(addr, &format!("/v1/records/chats/{session}"), Some(&sue)).await;
+        if answer.status == 200 {
+            break answer.json();
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no record: {} {}", answer.status, answer.body);
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    let line = &chat["transcript"][0];
+    assert_eq!(line["text"], "here", "{chat}");
+    assert_eq!(line["attachment"], file, "{chat}");
 }
