@@ -7,10 +7,10 @@ import { CLOSE_REASONS, errorText } from '/texts.js';
 import { state, send, colleagues } from '/console-state.js';
 import { renderList, renderPane, renderPaneOf, showBlocked, HOLDING_REPLY } from '/console-view.js';
 
-export function reply(s, text) {
-  const entry = { at_ms: state.clock.now(), from: 'agent', agent: state.me && state.me.agent, text, state: 'sending' };
+export function reply(s, text, attachment) {
+  const entry = { at_ms: state.clock.now(), from: 'agent', agent: state.me && state.me.agent, text, attachment, state: 'sending' };
   s.history.push(entry);
-  send({ type: 'reply', session: s.id, text }, (answer) => {
+  send({ type: 'reply', session: s.id, text, ...(attachment ? { attachment } : {}) }, (answer) => {
     // A reconnect in between rebuilds the chat from the server's `state`
     // (keeping this entry while it is unanswered): update the current one.
     const now = state.sessions.get(s.id) || s;

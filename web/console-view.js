@@ -10,11 +10,13 @@ import {
 import { openTransferDialog, openCloseDialog, openBreakDialog, reply, askResolved } from '/console-actions.js';
 import { openTurnIntoTicket } from '/console-tickets.js';
 import { attachCanned } from '/console-canned.js';
+import { attachmentNode, mountPicker, uploadFile } from '/files.js';
 
 const TYPING_SEND_EVERY = 3000;
 export const HOLDING_REPLY = 'Your question has been passed to the right colleague, please wait.';
 const QUICK_REPLIES = ['Thanks for waiting, let me check that for you.', HOLDING_REPLY];
 
+const token = () => state.page.store.auth && state.page.store.auth.token;
 const parts = { top: null, list: null, pane: null, flagList: null, count: null, typing: null };
 // The reply box of each chat outlives re-renders (an IME composition, undo history).
 const composers = new WeakMap();
@@ -202,12 +204,16 @@ function handoffNotes(s) {
       el('p', { class: 'note-text', text: n.text }))));
 }
 
-export function historyNode(h) {
+export function historyNode(h, session) {
   if (h.from === 'system') return el('div', { class: `line system ${h.kind ? `system-${h.kind}` : ''}`, text: h.text });
   const mine = h.from === 'agent';
+  // A file alone comes with its name as the text (for clients without files): the file says it.
+  const file = h.attachment ? attachmentNode({ base: location.origin, token: token(), session, attachment: h.attachment }) : null;
+  const text = file && h.text === `[${h.attachment.name}]` ? '' : h.text;
   return el('div', { class: `line ${mine ? 'agent' : 'customer'} ${h.state ? `is-${h.state}` : ''}` },
     el('span', { class: 'line-who', text: mine ? authorOf(h) : 'Customer' }),
-    el('p', { class: 'bubble', text: h.text }),
+    text ? el('p', { class: 'bubble', text }) : null,
+    file,
     h.state === 'failed' ? el('span', { class: 'line-error', text: h.error }) : null,
     h.at_ms != null ? el('span', { class: 'line-time', text: state.clock.wallTime(h.at_ms) }) : null);
 }
@@ -217,7 +223,7 @@ export function renderPane() {
   const s = selectedChat();
   if (!s) { emptyPane(); return; }
   const history = el('div', { class: 'history', role: 'log', 'aria-live': 'polite', 'aria-label': 'Messages', tabindex: '0' },
-    ...s.history.map(historyNode));
+    ...s.history.map((h) => historyNode(h, s.id)));
   parts.typing = el('div', { class: 'typing', 'aria-live': 'polite' });
   const composer = composerFor(s);
   const above = [paneHead(s), handoffNotes(s), history, parts.typing].filter(Boolean);
@@ -273,6 +279,13 @@ function composerFor(s) {
     ...QUICK_REPLIES.map((text) => el('button', { type: 'button', class: 'chip', text, onclick: () => { box.value = text; s.draft = text; box.focus(); } })));
   const composer = el('div', { class: 'composer' }, quick, form);
   attachCanned(box, form, s);
+  mountPicker({
+    form,
+    input: box,
+    upload: (file, onProgress) => uploadFile({ base: location.origin, token: token(), session: s.id, file, onProgress }),
+    sendAttachment: (attachment) => reply(s, '', attachment),
+    onError: (error) => toast(`File not sent: ${errorText(error)}`),
+  });
   composers.set(s, composer);
   return composer;
 }

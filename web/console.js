@@ -58,7 +58,7 @@ const handlers = {
   },
   customer_message(msg, s) {
     const now = state.replaying ? null : state.clock.now();
-    s.history.push({ at_ms: now, from: 'customer', text: msg.text });
+    s.history.push({ at_ms: now, from: 'customer', text: msg.text, attachment: msg.attachment });
     if (s.clockSince == null) Object.assign(s, { clockSince: now, clockLocal: performance.now(), level: 'ok' });
     s.typingUntil = 0;
     if (state.selected !== s.id) s.unread += 1;

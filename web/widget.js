@@ -137,6 +137,23 @@ function mount(wire, base, config) {
       panel, group: config.group, name: () => S.name, chatToken: liveChatToken, open: () => setOpen(true), onCreated: leftMessage, onShown: render,
     }); })
     .catch((error) => console.error('switchboard widget: leaving a message is unavailable', error));
+  // Pictures and files (files.js): the picker joins the composer once loaded.
+  let files = null;
+  import(new URL('/files.js', base).href)
+    .then((module) => {
+      files = module;
+      module.mountPicker({
+        form: composer,
+        input,
+        upload: (file, onProgress) => (S.token
+          ? module.uploadFile({ base, token: S.token, session: S.session, file, onProgress })
+          : Promise.reject({ message: 'Send a message first to start the chat.' })),
+        sendAttachment: (attachment) => sendMessage('', attachment),
+        onError: (error) => showError(errorText(error)),
+      });
+      render();
+    })
+    .catch((error) => console.error('switchboard widget: sending files is unavailable', error));
   // Complaints and past conversations: their own module and pane (widget-complaints.js).
   let complaints = null;
   import(new URL('/widget-complaints.js', base).href)
@@ -283,7 +300,7 @@ function mount(wire, base, config) {
       }
       case 'agent_message':
         typingUntil = 0;
-        push({ from: 'agent', name: msg.agent_name, text: msg.text });
+        push({ from: 'agent', name: msg.agent_name, text: msg.text, attachment: msg.attachment });
         if (!S.open) S.unread = (S.unread || 0) + 1;
         break;
       case 'agent_typing':
@@ -417,13 +434,13 @@ function mount(wire, base, config) {
     render();
   }
 
-  function sendMessage(text) {
+  function sendMessage(text, attachment) {
     text = text.trim();
-    if (!text) return;
+    if (!text && !attachment) return;
     if (S.phase === 'intro' || S.phase === 'gone') begin();
-    const command = client.send({ type: 'message', text });
+    const command = client.send({ type: 'message', text, ...(attachment ? { attachment } : {}) });
     lastTypingSent = 0; // the next keystroke says "typing" again at once
-    push({ from: 'me', text, cid: command.id, state: 'sending' });
+    push({ from: 'me', text, attachment, cid: command.id, state: 'sending' });
     save();
     render();
   }
@@ -636,9 +653,14 @@ function mount(wire, base, config) {
   function entryNode(entry) {
     if (entry.from === 'system') return el('div', { class: 'entry system', text: entry.text });
     const mine = entry.from === 'me';
+    const file = entry.attachment && files && S.token
+      ? files.attachmentNode({ base, token: S.token, session: S.session, attachment: entry.attachment }) : null;
+    // A file alone comes with its name as the text (for clients without files): the file says it.
+    const text = file && (!entry.text || entry.text === `[${entry.attachment.name}]`) ? '' : entry.text;
     const node = el('div', { class: `entry ${mine ? 'mine' : 'theirs'}` },
       el('span', { class: 'who', text: mine ? 'You' : (entry.name || 'Agent') }),
-      el('p', { class: 'bubble', text: entry.text }),
+      text || !file ? el('p', { class: 'bubble', text: text || (entry.attachment ? `[${entry.attachment.name}]` : '') }) : null,
+      file,
       mine ? el('span', { class: 'meta' }) : null);
     if (mine) updateOwn(node, entry);
     return node;

@@ -131,8 +131,8 @@ fn chat_message_sizes(c: &mut Criterion) {
     let mut group = c.benchmark_group("chat_message_by_size");
     for size in [16usize, 256, 4096] {
         let text = "x".repeat(size);
-        let json = encode(&CustomerCommand::Message { id: "c123".into(), text: text.clone() });
-        let out = ServerToAgent::CustomerMessage { seq: 42, session: 17, text };
+        let json = encode(&CustomerCommand::Message { attachment: None, id: "c123".into(), text: text.clone() });
+        let out = ServerToAgent::CustomerMessage { attachment: None, seq: 42, session: 17, text };
         group.throughput(Throughput::Bytes(json.len() as u64));
         group.bench_with_input(BenchmarkId::new("decode customer message (server)", size), &json, |b, json| {
             b.iter(|| decode_customer_command(black_box(json)).unwrap())

@@ -361,13 +361,13 @@ pub async fn relay_connection(
                 let Some(order) = order else { break };
                 let text = stamp(order.intended_ns, size);
                 let frame = match role {
-                    Role::Customer => encode(&CustomerCommand::Message { id: unique_id("m"), text }),
+                    Role::Customer => encode(&CustomerCommand::Message { attachment: None, id: unique_id("m"), text }),
                     Role::Agent => {
                         if !sessions.contains(&order.session) {
                             run.skipped.fetch_add(1, Ordering::Relaxed);
                             continue;
                         }
-                        encode(&AgentCommand::Reply { id: unique_id("r"), session: order.session, text })
+                        encode(&AgentCommand::Reply { attachment: None, id: unique_id("r"), session: order.session, text })
                     }
                 };
                 // Count before the write so a slow write shows up as latency, not as a lower send count.
@@ -456,9 +456,10 @@ mod tests {
 
     #[test]
     fn baseline_frames_decode_like_server_frames() {
-        let from_customer = encode(&CustomerCommand::Message { id: "m1".into(), text: stamp(5, 10) });
+        let from_customer = encode(&CustomerCommand::Message { attachment: None, id: "m1".into(), text: stamp(5, 10) });
         assert_eq!(decode_for_agent(Kind::Baseline, &from_customer), Incoming::Text { text: stamp(5, 10) });
-        let from_agent = encode(&AgentCommand::Reply { id: "r1".into(), session: 3, text: "hi".into() });
+        let from_agent =
+            encode(&AgentCommand::Reply { attachment: None, id: "r1".into(), session: 3, text: "hi".into() });
         assert_eq!(decode_for_customer(Kind::Baseline, &from_agent), Incoming::Text { text: "hi".into() });
         assert_eq!(decode_for_customer(Kind::Baseline, PAIRED), Incoming::Assigned { session: 0 });
     }

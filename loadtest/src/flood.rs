@@ -230,7 +230,7 @@ async fn flooder(
             }
             let id = clients::unique_id("f");
             let command = match k % 3 {
-                0 => CustomerCommand::Message { id, text: "flood".into() },
+                0 => CustomerCommand::Message { attachment: None, id, text: "flood".into() },
                 1 => CustomerCommand::Ping { id },
                 _ => CustomerCommand::Typing { id },
             };
@@ -353,7 +353,8 @@ async fn peer_customer(
             if stopped_by(due, &stop).await || reader.is_finished() {
                 break;
             }
-            let command = CustomerCommand::Message { id: clients::unique_id("pm"), text: text.clone() };
+            let command =
+                CustomerCommand::Message { attachment: None, id: clients::unique_id("pm"), text: text.clone() };
             if write.send(Message::text(encode(&command))).await.is_err() {
                 break;
             }

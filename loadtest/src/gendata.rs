@@ -630,7 +630,10 @@ impl<'p> Traffic<'p> {
                 let conn = s.conn;
                 s.left -= 1;
                 let left = s.left;
-                gen.submit(now, Request::CustomerCommand { conn, command: CustomerCommand::Message { id, text } })?;
+                gen.submit(
+                    now,
+                    Request::CustomerCommand { conn, command: CustomerCommand::Message { attachment: None, id, text } },
+                )?;
                 self.next_after_message(slot, t, left, Event::AgentReply(slot));
             }
             Event::AgentReply(slot) => {
@@ -649,7 +652,7 @@ impl<'p> Traffic<'p> {
                 let id = format!("r-{}-{}", self.slots[slot].page, self.slots[slot].counter);
                 self.slots[slot].left -= 1;
                 let left = self.slots[slot].left;
-                let command = AgentCommand::Reply { id, session: session.0, text };
+                let command = AgentCommand::Reply { attachment: None, id, session: session.0, text };
                 gen.submit(now, Request::AgentCommand { conn, command })?;
                 self.next_after_message(slot, t, left, Event::CustomerMessage(slot));
             }

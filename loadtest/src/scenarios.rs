@@ -757,7 +757,11 @@ pub async fn timers(target: &Target, common: &Common, options: &TimerOptions) ->
     let mut sent_at: HashMap<u64, Instant> = HashMap::new();
     let mut sockets = Vec::with_capacity(customers.len());
     for (mut ws, session) in customers {
-        let command = CustomerCommand::Message { id: clients::unique_id("q"), text: "where is my parcel?".into() };
+        let command = CustomerCommand::Message {
+            attachment: None,
+            id: clients::unique_id("q"),
+            text: "where is my parcel?".into(),
+        };
         ws.send(Message::text(encode(&command))).await.context("sending the unanswered message")?;
         sent_at.insert(session, Instant::now());
         sockets.push(ws);

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::attachment::Attachment;
 use crate::common::{
     AgentCloseReason, AgentInfo, AgentSnapshot, AgentState, ClientId, ClockScale, CloseReason, ComplaintSignal,
     ConductFlag, ConsentOutcome, GroupHours, GroupInfo, GroupSnapshot, Priority, Role, SessionId, SessionView,
@@ -49,7 +50,14 @@ pub enum AgentCommand {
         reason: Option<String>,
     },
     /// A message to the customer of one of your sessions.
-    Reply { id: ClientId, session: SessionId, text: String },
+    Reply {
+        id: ClientId,
+        session: SessionId,
+        text: String,
+        /// A file uploaded before (`POST /v1/files`, docs/files.md); `text` may then be empty.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        attachment: Option<Attachment>,
+    },
     /// You are typing (shown to the customer).
     Typing { id: ClientId, session: SessionId },
     /// Ask the customer whether the problem is resolved (do this before closing as `resolved`).
@@ -208,6 +216,9 @@ pub enum ServerToAgent {
         seq: u64,
         session: SessionId,
         text: String,
+        /// The file the customer sent (docs/files.md).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        attachment: Option<Attachment>,
     },
     /// Ephemeral: no `seq`, not replayed.
     CustomerTyping {

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::attachment::Attachment;
 use crate::common::{ClientId, CloseReason, EstimateBasis, GroupInfo, Priority, Rating, SessionId, SessionStatus};
 
 /// Query parameters of `GET /v1/ws/customer`.
@@ -43,7 +44,13 @@ pub struct CustomerConnectParams {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum CustomerCommand {
     /// A chat message to the agent (or, while waiting, kept for the agent who takes the session).
-    Message { id: ClientId, text: String },
+    Message {
+        id: ClientId,
+        text: String,
+        /// A file uploaded before (`POST /v1/files`, docs/files.md); `text` may then be empty.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        attachment: Option<Attachment>,
+    },
     /// The customer is typing (shown to the agent).
     Typing { id: ClientId },
     /// The answer to a `consent_request`.
@@ -153,7 +160,14 @@ pub enum ServerToCustomer {
     /// An agent took the session (also after a transfer).
     Assigned { seq: u64, agent_name: String },
     /// A message from the agent.
-    AgentMessage { seq: u64, agent_name: String, text: String },
+    AgentMessage {
+        seq: u64,
+        agent_name: String,
+        text: String,
+        /// The file the agent sent (docs/files.md).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        attachment: Option<Attachment>,
+    },
     /// The agent is typing (ephemeral: no `seq`, not replayed).
     AgentTyping {},
     /// The agent wants to move the chat to another skill group: answer with `consent`.

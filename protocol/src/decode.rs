@@ -109,7 +109,7 @@ mod tests {
     #[test]
     fn decodes_a_customer_message() {
         let cmd = decode_customer_command(r#"{"type":"message","id":"c1","text":"hello"}"#).unwrap();
-        assert_eq!(cmd, CustomerCommand::Message { id: "c1".into(), text: "hello".into() });
+        assert_eq!(cmd, CustomerCommand::Message { id: "c1".into(), text: "hello".into(), attachment: None });
     }
 
     #[test]

@@ -16,6 +16,7 @@
 //! nothing else in the workspace derives serde for the wire.
 
 pub mod agent;
+pub mod attachment;
 pub mod common;
 pub mod customer;
 pub mod decode;

@@ -15,7 +15,7 @@ fn id() -> impl Strategy<Value = String> {
 
 fn customer_command() -> impl Strategy<Value = CustomerCommand> {
     prop_oneof![
-        (id(), any::<String>()).prop_map(|(id, text)| CustomerCommand::Message { id, text }),
+        (id(), any::<String>()).prop_map(|(id, text)| CustomerCommand::Message { id, text, attachment: None }),
         id().prop_map(|id| CustomerCommand::Typing { id }),
         (id(), any::<bool>()).prop_map(|(id, accept)| CustomerCommand::Consent { id, accept }),
         (id(), any::<bool>()).prop_map(|(id, resolved)| CustomerCommand::ConfirmResolved { id, resolved }),
@@ -30,7 +30,12 @@ fn customer_command() -> impl Strategy<Value = CustomerCommand> {
 
 fn agent_command() -> impl Strategy<Value = AgentCommand> {
     prop_oneof![
-        (id(), any::<u64>(), any::<String>()).prop_map(|(id, session, text)| AgentCommand::Reply { id, session, text }),
+        (id(), any::<u64>(), any::<String>()).prop_map(|(id, session, text)| AgentCommand::Reply {
+            id,
+            session,
+            text,
+            attachment: None
+        }),
         (id(), any::<u64>(), "[a-z]{1,10}", any::<String>(), any::<bool>(), any::<bool>()).prop_map(
             |(id, session, target, note, to_agent, skip_consent)| AgentCommand::Transfer {
                 id,

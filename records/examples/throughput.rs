@@ -57,6 +57,7 @@ fn chat_records(session: u64, lsn: &mut u64) -> Vec<Record> {
         from: from.into(),
         agent: (from == "agent").then(|| "agent-7".into()),
         text: "My parcel never arrived, can you check where it is?".into(),
+        attachment: None,
     };
     records.push(Record::Chat(Box::new(ChatRow {
         session,

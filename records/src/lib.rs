@@ -53,7 +53,8 @@ pub use presence::{signed_in_during, StateChange};
 pub use quality::{ComplaintRow, Review, SpotCheckRow};
 pub use query::{ChatDetail, ChatQuery, ChatSummary, FlagDetail, MAX_LIMIT};
 pub use record::{
-    ChatRow, EventRow, FlagRow, NoteLine, RatingRow, Record, RecordKind, TicketEventRow, TicketRow, TranscriptLine,
+    ChatRow, EventRow, FlagRow, NoteLine, RatingRow, Record, RecordKind, TicketEventRow, TicketRow, TranscriptFile,
+    TranscriptLine,
 };
 pub use shifts::{LeaveRow, ShiftRow, Span};
 pub use store::{now_ms, Store, StoreError, Target};

@@ -119,6 +119,19 @@ pub struct TranscriptLine {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent: Option<String>,
     pub text: String,
+    /// The file the message carried (docs/files.md); `text` is then its caption or `[name]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attachment: Option<TranscriptFile>,
+}
+
+/// A file sent in a chat, as the transcript keeps it: the bytes stay in the
+/// server's file store under `id` (their SHA-256).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TranscriptFile {
+    pub id: String,
+    pub name: String,
+    pub content_type: String,
+    pub size: u64,
 }
 
 /// A handoff note left on a transfer.

@@ -97,8 +97,20 @@ fn chat(c: Chat<'_>) -> Record {
         closed_at: c.closed_at,
         close_reason: "agent_resolved".into(),
         transcript: vec![
-            TranscriptLine { at: c.closed_at - 2000, from: "customer".into(), agent: None, text: "hello".into() },
-            TranscriptLine { at: c.closed_at - 1000, from: "agent".into(), agent: last, text: "hi there".into() },
+            TranscriptLine {
+                at: c.closed_at - 2000,
+                from: "customer".into(),
+                agent: None,
+                text: "hello".into(),
+                attachment: None,
+            },
+            TranscriptLine {
+                at: c.closed_at - 1000,
+                from: "agent".into(),
+                agent: last,
+                text: "hi there".into(),
+                attachment: None,
+            },
         ],
         handoff_notes: c
             .agents
@@ -261,6 +273,7 @@ fn ticket_story() -> Vec<Record> {
         from: from.into(),
         agent: agent.map(Into::into),
         text: text.into(),
+        attachment: None,
     };
     vec![
         ticket_event(1, 1000, "created", None),

@@ -12,6 +12,7 @@ pub mod config;
 pub mod content;
 pub mod discipline;
 pub mod driver;
+pub mod files;
 pub mod gateway;
 pub mod journal;
 pub mod metrics;
@@ -40,7 +41,7 @@ use tokio::task::JoinHandle;
 use tracing::{info, warn};
 
 use crate::config::Config;
-use crate::driver::{Driver, DriverParts, Health};
+use crate::driver::{Driver, DriverInput, DriverParts, Health};
 use crate::gateway::AppState;
 use crate::metrics::Metrics;
 
@@ -179,7 +180,8 @@ async fn serve(
         .merge(discipline::http::routes(discipline.clone(), auth.clone()))
         .merge(quality)
         .merge(performance)
-        .merge(canned::http::routes(canned.clone()));
+        .merge(canned::http::routes(canned.clone()))
+        .merge(files_routes(&config, app.driver.clone(), auth.clone(), &metrics));
     let public = gateway::serve::serve(listeners.public, public_routes, timeout, stop_rx.clone());
     let mut reloader = reload::Reloader::new(&config, app.driver.clone(), auth.clone(), metrics.clone());
     reloader.also_reload(reload::Also { shifts, discipline, canned, store: records_store.clone() });
@@ -283,4 +285,22 @@ pub async fn start_with(config: Config, hooks: TestHooks) -> anyhow::Result<Runn
         hooks,
     ));
     Ok(RunningServer { public_addr, admin_addr, stop: Some(stop), task })
+}
+
+/// The files API (docs/files.md), with files kept under `files.dir` or `files/` in the data_dir.
+fn files_routes(
+    config: &Config,
+    driver: mpsc::Sender<DriverInput>,
+    auth: Arc<auth::Auth>,
+    metrics: &Metrics,
+) -> axum::Router {
+    let dir = config.files.dir.clone().unwrap_or_else(|| config.storage.data_dir.join("files"));
+    files::http::routes(files::http::FilesParts {
+        driver,
+        auth,
+        store: Arc::new(files::store::DiskStore::new(dir)),
+        metrics: metrics.clone(),
+        origins: gateway::origin::AllowedOrigins::from_config(&config.gateway),
+        max_bytes: config.files.max_bytes,
+    })
 }

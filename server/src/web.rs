@@ -36,7 +36,7 @@ const CSS: &str = "text/css; charset=utf-8";
 /// Pages may only load what this server serves, and open WebSockets to it.
 /// The widget itself is embeddable in any site (its script is loaded with a
 /// plain `<script src>`), this policy only covers our own pages.
-const PAGE_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+const PAGE_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; \
                            connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
 /// Every route and the file behind it.
@@ -96,6 +96,7 @@ const ASSETS: &[(&str, Asset)] = &[
     ("/texts.js", Asset { content_type: JS, body: include_str!("../../web/texts.js"), page: false }),
     ("/ui.js", Asset { content_type: JS, body: include_str!("../../web/ui.js"), page: false }),
     ("/wire.js", Asset { content_type: JS, body: include_str!("../../web/wire.js"), page: false }),
+    ("/files.js", Asset { content_type: JS, body: include_str!("../../web/files.js"), page: false }),
 ];
 
 /// The routes of the web pages, to merge into the public router.

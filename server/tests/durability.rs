@@ -633,7 +633,9 @@ impl CustomerLog {
         let n = self.next_id;
         self.next_id += 1;
         let (id, text) = (format!("m{n}"), format!("{prefix}{}-{n}", self.session));
-        let frame = serde_json::to_string(&CustomerCommand::Message { id: id.clone(), text: text.clone() }).unwrap();
+        let frame =
+            serde_json::to_string(&CustomerCommand::Message { id: id.clone(), text: text.clone(), attachment: None })
+                .unwrap();
         self.outbox.add(id, self.session, text, frame)
     }
 
@@ -883,7 +885,7 @@ impl AgentLog {
     /// The reply `a{agent}-{session}-{n}`.
     fn reply(&mut self, session: u64) -> String {
         let text = format!("{}-{session}-{}", self.id, self.next_id);
-        self.command(session, text.clone(), |id| AgentCommand::Reply { id, session, text })
+        self.command(session, text.clone(), |id| AgentCommand::Reply { id, session, text, attachment: None })
     }
 
     /// Handles a frame; returns a reply to send.

@@ -1383,3 +1383,41 @@ describe('server restarts and storage outages', () => {
     await expect(alice.locator('.history .customer .bubble')).toHaveText(['is anyone there?', 'thanks']);
   });
 });
+
+describe('pictures and files', () => {
+  // A real 1x1 PNG, and a small PDF.
+  const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==', 'base64');
+  const PDF = Buffer.from('%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n');
+
+  test('the customer sends a picture the agent sees as a thumbnail and opens; the agent sends a PDF the customer gets as a link', { timeout: 60000 }, async () => {
+    const customer = await customerPage('Wei');
+    const alice = await agentPage('alice');
+    await expect(alice.locator('.session-item')).toHaveCount(1);
+    await customerSays(customer, 'My parcel arrived broken');
+    await expect(alice.locator('.history .line.customer .bubble').last()).toHaveText('My parcel arrived broken');
+
+    // Picked, previewed, uploaded with a progress bar, then sent as a message.
+    await customer.locator('input.file-input').setInputFiles({ name: 'parcel.png', mimeType: 'image/png', buffer: PNG });
+    await expect(customer.locator('.file-preview .file-name')).toHaveText('parcel.png');
+    await expect(customer.locator('.file-preview img')).toHaveCount(1);
+    await customer.getByRole('button', { name: 'Send file' }).click();
+    await expect(customer.locator('.file-preview')).toBeHidden();
+    await expect(customer.locator('.log .mine .meta').last()).toHaveText('Sent');
+
+    const thumb = alice.locator('.history .line.customer img.file-thumb');
+    await expect(thumb).toHaveAttribute('src', /^blob:/);
+    assert.equal(await thumb.evaluate((img) => img.complete && img.naturalWidth), 1, 'the picture itself, fetched with the token');
+    const [full] = await Promise.all([alice.waitForEvent('popup'), thumb.click()]);
+    await full.waitForLoadState();
+    assert.match(full.url(), /^blob:/, 'opens full size');
+    await full.close();
+
+    await alice.locator('input.file-input').setInputFiles({ name: 'invoice.pdf', mimeType: 'application/pdf', buffer: PDF });
+    await alice.getByRole('button', { name: 'Send file' }).click();
+    const link = customer.locator('.log .theirs a.file-download');
+    await expect(link).toContainText('invoice.pdf');
+    await expect(link).toHaveAttribute('href', /^blob:/);
+    await expect(link).toHaveAttribute('download', 'invoice.pdf');
+    await expect(alice.locator('.history .line.agent a.file-download')).toContainText('invoice.pdf');
+  });
+});

@@ -76,6 +76,8 @@ pub struct Config {
     /// (docs/canned-replies.md). Absent: the handbook's holding reply and
     /// transfer notice in both languages; `canned = []`: none.
     pub canned: Vec<crate::canned::CannedConfig>,
+    /// `[files]`: pictures and files in chats (docs/files.md).
+    pub files: crate::files::FilesConfig,
     /// What the roster says about signing in (`password_hash`, `role = "admin"`),
     /// taken out of `[[router.agents]]` before the router reads it: the router
     /// knows nothing of authentication, and a new password must not count as a
@@ -114,6 +116,7 @@ impl Default for Config {
             router: RouterConfig::default(),
             content: crate::content::ContentConfig::default(),
             canned: crate::canned::defaults(),
+            files: crate::files::FilesConfig::default(),
             accounts: Accounts::default(),
             tickets: TicketsConfig::default(),
             source: None,

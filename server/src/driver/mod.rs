@@ -77,6 +77,8 @@ pub enum DriverInput {
     Reconfigure { config: Box<Config>, reply: oneshot::Sender<Result<Reconfigured, NotReconfigured>> },
     /// A ticket request of the HTTP API ([`crate::tickets::http`]).
     Ticket(TicketCall),
+    /// Who a caller of the files API is to a chat ([`crate::files::access`]).
+    File(crate::files::access::FileCall),
 }
 
 /// Why a reloaded config was not applied (nothing changed).
@@ -311,6 +313,7 @@ impl Driver {
                 return;
             }
             DriverInput::Ticket(call) => return self.on_ticket(call, started),
+            DriverInput::File(call) => return crate::files::access::answer(&self.layer, call),
         };
         let closed = match request {
             Request::Closed { conn } => Some(conn),

@@ -89,6 +89,8 @@ pub const COMPLAINTS: &str = "switchboard_complaints_total";
 pub const AGENTS_SUSPENDED: &str = "switchboard_agents_suspended";
 pub const AGENTS_DISQUALIFIED: &str = "switchboard_agents_disqualified";
 pub const WARNINGS: &str = "switchboard_warnings_total";
+pub const FILE_UPLOADS: &str = "switchboard_file_uploads_total";
+pub const FILE_BYTES_STORED: &str = "switchboard_file_bytes_stored_total";
 
 /// What kind of series a metric is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -173,6 +175,8 @@ pub const ALL: &[(&str, Kind, &str)] = &[
     (TICKET_BREACHES, Kind::Counter, "Ticket working-time limits not kept, by skill group and kind."),
     (SPOT_CHECKS, Kind::Counter, "Spot checks marked by supervisors (a re-mark counts again), by result."),
     (COMPLAINTS, Kind::Counter, "Customer complaints filed, upheld and rejected, by skill group."),
+    (FILE_UPLOADS, Kind::Counter, "File uploads to chats, by outcome (`stored` or the refusal's code)."),
+    (FILE_BYTES_STORED, Kind::Counter, "Bytes of new files stored (a file sent again is stored once)."),
     (AGENTS_SUSPENDED, Kind::Gauge, "Agents suspended now (discipline: warnings)."),
     (AGENTS_DISQUALIFIED, Kind::Gauge, "Agents disqualified (discipline: suspensions), until an admin reinstates them."),
     (WARNINGS, Kind::Counter, "Discipline warnings given, weighted (an absence counts two), by cause."),

@@ -4,7 +4,8 @@
 use std::collections::BTreeSet;
 
 use serde_json::Value as Json;
-use switchboard_records::{ChatRow, EventRow, FlagRow, NoteLine, RatingRow, Record, TranscriptLine};
+use switchboard_protocol::attachment::Attachment;
+use switchboard_records::{ChatRow, EventRow, FlagRow, NoteLine, RatingRow, Record, TranscriptFile, TranscriptLine};
 
 use super::Stamp;
 use crate::router::input::{Priority, TransferTarget};
@@ -132,7 +133,15 @@ fn line(entry: &HistoryEntry, clock: WallClock) -> TranscriptLine {
         Speaker::Customer => ("customer", None),
         Speaker::Agent(a) => ("agent", Some(a.to_string())),
     };
-    TranscriptLine { at: clock.at(entry.at), from: from.into(), agent, text: entry.text.to_string() }
+    // A file rides in the text inside the server (switchboard_protocol::attachment): the record keeps it apart.
+    let (text, attachment) = match Attachment::split(&entry.text) {
+        (Some(a), caption) => {
+            let text = a.readable(caption);
+            (text, Some(TranscriptFile { id: a.id, name: a.name, content_type: a.content_type, size: a.size }))
+        }
+        (None, text) => (text.to_owned(), None),
+    };
+    TranscriptLine { at: clock.at(entry.at), from: from.into(), agent, text, attachment }
 }
 
 fn target(target: &TransferTarget) -> String {

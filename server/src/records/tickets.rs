@@ -51,7 +51,7 @@ fn ticket_row(done: &DoneTicket) -> TicketRow {
                 Author::Agent(a) => ("agent", Some(a.to_string())),
                 Author::System => ("system", None),
             };
-            TranscriptLine { at: m.at, from: from.into(), agent, text: m.text.clone() }
+            TranscriptLine { at: m.at, from: from.into(), agent, text: m.text.clone(), attachment: None }
         })
         .collect();
     let notes = file

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use switchboard_protocol::agent::{AgentCommand, AvailabilityRequest, ServerToAgent, SessionEndedWhy as WireEndedWhy};
+use switchboard_protocol::attachment::{self, Attachment};
 use switchboard_protocol::common as wire;
 use switchboard_protocol::customer::ServerToCustomer;
 
@@ -168,7 +169,8 @@ fn history_to_wire(h: &HistoryEntry) -> wire::HistoryEntry {
         Speaker::Customer => (wire::Speaker::Customer, None),
         Speaker::Agent(a) => (wire::Speaker::Agent, Some(a.to_string())),
     };
-    wire::HistoryEntry { at_ms: h.at.0, from, agent, text: h.text.to_string() }
+    let (text, attachment) = shown_text(&h.text);
+    wire::HistoryEntry { at_ms: h.at.0, from, agent, text, attachment }
 }
 
 fn note_to_wire(n: &HandoffNote) -> wire::HandoffNote {
@@ -245,7 +247,8 @@ pub fn customer_notice(n: CustomerNotice) -> ServerToCustomer {
             ServerToCustomer::Assigned { seq: 0, agent_name: agent_name.to_string() }
         }
         CustomerNotice::AgentMessage { agent_name, text } => {
-            ServerToCustomer::AgentMessage { seq: 0, agent_name: agent_name.to_string(), text: text.to_string() }
+            let (text, attachment) = shown_text(&text);
+            ServerToCustomer::AgentMessage { seq: 0, agent_name: agent_name.to_string(), text, attachment }
         }
         CustomerNotice::AgentTyping => ServerToCustomer::AgentTyping {},
         CustomerNotice::ConsentRequest { to_group, to_group_name, timeout } => ServerToCustomer::ConsentRequest {
@@ -274,7 +277,8 @@ pub fn agent_notice(n: AgentNotice) -> ServerToAgent {
             ServerToAgent::SessionAssigned { seq: 0, session: view_to_wire(&session) }
         }
         AgentNotice::CustomerMessage { session, text } => {
-            ServerToAgent::CustomerMessage { seq: 0, session: session.0, text: text.to_string() }
+            let (text, attachment) = shown_text(&text);
+            ServerToAgent::CustomerMessage { seq: 0, session: session.0, text, attachment }
         }
         AgentNotice::CustomerTyping { session } => ServerToAgent::CustomerTyping { session: session.0 },
         AgentNotice::ReplyWarning { session, waited } => {
@@ -362,8 +366,8 @@ pub fn agent_input(agent: &AgentId, command: &AgentCommand) -> Option<Input> {
                 AvailabilityRequest::Offline => Availability::Offline,
             },
         },
-        AgentCommand::Reply { session, text, .. } => {
-            Input::AgentReply { agent, session: SessionId(*session), text: Arc::from(text.as_str()) }
+        AgentCommand::Reply { session, text, attachment, .. } => {
+            Input::AgentReply { agent, session: SessionId(*session), text: carried_text(text, attachment.as_ref()) }
         }
         AgentCommand::Typing { session, .. } => Input::AgentTyping { agent, session: SessionId(*session) },
         AgentCommand::AskResolved { session, .. } => Input::AgentAskResolved { agent, session: SessionId(*session) },
@@ -381,11 +385,37 @@ pub fn agent_input(agent: &AgentId, command: &AgentCommand) -> Option<Input> {
     })
 }
 
+/// The one text the router carries for a message and its file (see
+/// `switchboard_protocol::attachment`). A typed text may not pose as a file:
+/// a leading marker is dropped. A file with an id that is not a file id is
+/// dropped too (ids become paths when the file is served).
+fn carried_text(text: &str, attachment: Option<&Attachment>) -> Arc<str> {
+    let typed = text.trim_start_matches(attachment::MARKER);
+    match attachment.filter(|a| Attachment::valid_id(&a.id)) {
+        Some(a) => {
+            let name: String = a.name.chars().take(attachment::MAX_NAME_CHARS).collect();
+            Arc::from(Attachment { name, ..a.clone() }.embed(typed))
+        }
+        None => Arc::from(typed),
+    }
+}
+
+/// The wire's text and file of a carried text: clients that know nothing of
+/// files read the caption, or the file's name when there is none.
+fn shown_text(carried: &str) -> (String, Option<Attachment>) {
+    match Attachment::split(carried) {
+        (Some(a), caption) => (a.readable(caption), Some(a)),
+        (None, text) => (text.to_owned(), None),
+    }
+}
+
 /// The router input for a customer's command; `None` for `ping`.
 pub fn customer_input(session: SessionId, command: &switchboard_protocol::customer::CustomerCommand) -> Option<Input> {
     use switchboard_protocol::customer::CustomerCommand as C;
     Some(match command {
-        C::Message { text, .. } => Input::CustomerMessage { session, text: Arc::from(text.as_str()) },
+        C::Message { text, attachment, .. } => {
+            Input::CustomerMessage { session, text: carried_text(text, attachment.as_ref()) }
+        }
         C::Typing { .. } => Input::CustomerTyping { session },
         C::Consent { accept, .. } => Input::CustomerConsent { session, accept: *accept },
         C::ConfirmResolved { resolved, .. } => Input::CustomerConfirmResolved { session, resolved: *resolved },

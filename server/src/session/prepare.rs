@@ -127,7 +127,7 @@ impl SessionLayer {
 
     /// The session a presented resume token opens: found by digest, then
     /// confirmed by a constant-time comparison (see `SessionLayer::tokens`).
-    fn session_for_token(&self, presented: &str) -> Option<SessionId> {
+    pub(crate) fn session_for_token(&self, presented: &str) -> Option<SessionId> {
         let session = *self.tokens.get(&TokenDigest::of(presented))?;
         self.customers.get(&session)?.token.matches(presented).then_some(session)
     }
