@@ -11,7 +11,7 @@ mod shift;
 mod tally;
 mod targets;
 
-pub use shift::{shift_figures, AgentState, Change, ShiftFigures, ShiftInput};
+pub use shift::{in_service, present, shift_figures, state_from_label, AgentState, Change, ShiftFigures, ShiftInput};
 pub use tally::{Event, EventKind, Tally};
 pub use targets::{Check, Targets};
 

@@ -3,44 +3,23 @@
 
 use serde::Serialize;
 
-/// An agent's state, as the wire and `agent_state_changed` spell it (`docs/protocol.md`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AgentState {
-    Available,
-    Busy,
-    OnBreak,
-    Disconnected,
-    Offline,
+/// An agent's state: the router's own list (`docs/protocol.md`), as
+/// `agent_state_changed` events record it.
+pub use switchboard_router::output::AgentState;
+
+/// Serving or waiting for an assignment: what the service ratio counts.
+pub fn in_service(state: AgentState) -> bool {
+    matches!(state, AgentState::Available | AgentState::Busy)
 }
 
-impl AgentState {
-    pub const ALL: [AgentState; 5] =
-        [AgentState::Available, AgentState::Busy, AgentState::OnBreak, AgentState::Disconnected, AgentState::Offline];
+/// Signed in (a dropped connection still holds the agent's sessions).
+pub fn present(state: AgentState) -> bool {
+    state != AgentState::Offline
+}
 
-    pub fn label(self) -> &'static str {
-        match self {
-            AgentState::Available => "available",
-            AgentState::Busy => "busy",
-            AgentState::OnBreak => "on_break",
-            AgentState::Disconnected => "disconnected",
-            AgentState::Offline => "offline",
-        }
-    }
-
-    pub fn from_label(label: &str) -> Option<AgentState> {
-        AgentState::ALL.into_iter().find(|s| s.label() == label)
-    }
-
-    /// Serving or waiting for an assignment: what the service ratio counts.
-    pub fn in_service(self) -> bool {
-        matches!(self, AgentState::Available | AgentState::Busy)
-    }
-
-    /// Signed in (a dropped connection still holds the agent's sessions).
-    pub fn present(self) -> bool {
-        self != AgentState::Offline
-    }
+/// The state named `label` (`available`, `on_break`...).
+pub fn state_from_label(label: &str) -> Option<AgentState> {
+    AgentState::ALL.into_iter().find(|s| s.label() == label)
 }
 
 /// The agent entered `to` at `at` (ms).
@@ -92,17 +71,17 @@ pub fn shift_figures(shift: &ShiftInput, now: i64, grace_ms: i64) -> ShiftFigure
         shift.changes.iter().take_while(|c| c.at <= shift.start).last().map_or(AgentState::Offline, |c| c.to);
     let mut since = shift.start;
     let mut in_service_ms = 0;
-    let mut signed_in_at = state.present().then_some(shift.start);
+    let mut signed_in_at = present(state).then_some(shift.start);
     for change in shift.changes.iter().filter(|c| c.at > shift.start && c.at < limit) {
-        if state.in_service() {
+        if in_service(state) {
             in_service_ms += change.at - since;
         }
-        if signed_in_at.is_none() && change.to.present() {
+        if signed_in_at.is_none() && present(change.to) {
             signed_in_at = Some(change.at);
         }
         (state, since) = (change.to, change.at);
     }
-    if state.in_service() {
+    if in_service(state) {
         in_service_ms += limit - since;
     }
     let late = match signed_in_at {

@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value as Json;
 use switchboard_performance::{
-    shift_figures, AgentState, Change, Event, EventKind, Figures, ShiftFigures, ShiftInput, Span,
+    shift_figures, state_from_label, Change, Event, EventKind, Figures, ShiftFigures, ShiftInput, Span,
 };
 use switchboard_records::{EventRow, ShiftRow, Store, StoreError};
 
@@ -124,7 +124,7 @@ async fn state_changes(store: &Store, agent: &str, shift: &ShiftRow) -> Result<V
 
 fn change_of(row: &EventRow) -> Option<Change> {
     let detail: Json = serde_json::from_str(&row.detail).ok()?;
-    let to = AgentState::from_label(detail.get("to")?.as_str()?)?;
+    let to = state_from_label(detail.get("to")?.as_str()?)?;
     Some(Change { at: row.at, to })
 }
 
